@@ -1,0 +1,1 @@
+"""Shared plumbing of the platform's services: nothing service-specific lives here."""

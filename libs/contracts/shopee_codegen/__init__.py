@@ -1,0 +1,1 @@
+"""Generates Python code from proto/ with grpcio-tools."""

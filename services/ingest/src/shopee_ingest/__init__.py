@@ -1,0 +1,1 @@
+"""Ingest service: events and Seller Centre export files into Kafka, answered after the broker acks."""

@@ -1,0 +1,1 @@
+"""Ingest adapters: Kafka, PostgreSQL (API keys) and Redis (import progress)."""

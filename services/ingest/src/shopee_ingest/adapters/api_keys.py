@@ -1,0 +1,95 @@
+"""Producer API keys: static keys from settings, and organisation keys from the database.
+
+A database key may publish only for its organisation's shops. Keys are never stored in plain
+text: only their SHA-256 (API keys are high-entropy, so a fast hash is enough).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class Producer:
+    """Who is calling: `shop_ids` None means any shop (a static operator key)."""
+
+    name: str
+    organisation_id: str | None
+    shop_ids: frozenset[str] | None
+
+    def may_publish_for(self, shop_id: str) -> bool:
+        return self.shop_ids is None or shop_id in self.shop_ids
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def parse_static_keys(setting: str) -> list[str]:
+    """`SHOPEE_INGEST_API_KEYS` entries as SHA-256 hex digests (plain keys are hashed here)."""
+    hashes = []
+    for entry in (part.strip() for part in setting.split(",")):
+        if entry:
+            hashes.append(
+                entry.removeprefix("sha256:") if entry.startswith("sha256:") else key_hash(entry)
+            )
+    return hashes
+
+
+class KeyCheckUnavailable(RuntimeError):
+    """The database that holds organisation keys did not answer; the key can be neither accepted
+    nor refused."""
+
+
+class ApiKeyAuthority:
+    """Resolves a presented key to a Producer, caching database answers briefly."""
+
+    def __init__(
+        self, static_hashes: list[str], pool: asyncpg.Pool | None, cache_seconds: float
+    ) -> None:
+        self._static = static_hashes
+        self._pool = pool
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, Producer | None]] = {}
+
+    async def resolve(self, key: str) -> Producer | None:
+        digest = key_hash(key)
+        for static in self._static:
+            if hmac.compare_digest(digest, static):
+                return Producer(name="static-key", organisation_id=None, shop_ids=None)
+        if self._pool is None:
+            return None
+        cached = self._cache.get(digest)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        try:
+            producer = await self._lookup(digest)
+        except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
+            raise KeyCheckUnavailable(f"cannot check the API key now: {type(exc).__name__}") from exc
+        self._cache[digest] = (time.monotonic() + self._cache_seconds, producer)
+        return producer
+
+    async def _lookup(self, digest: str) -> Producer | None:
+        assert self._pool is not None
+        row = await self._pool.fetchrow(
+            """
+            SELECT k.name, k.organisation_id::text AS organisation_id,
+                   array(SELECT s.id FROM shops s WHERE s.organisation_id = k.organisation_id) AS shop_ids
+            FROM api_keys k
+            WHERE k.key_hash = $1 AND k.revoked_at IS NULL
+              AND (k.expires_at IS NULL OR k.expires_at > now())
+            """,
+            digest,
+        )
+        if row is None:
+            return None
+        return Producer(
+            name=row["name"],
+            organisation_id=row["organisation_id"],
+            shop_ids=frozenset(row["shop_ids"]),
+        )

@@ -1,0 +1,1 @@
+"""Ingest's HTTP surface: one router per resource."""

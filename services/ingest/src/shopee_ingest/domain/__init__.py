@@ -1,0 +1,1 @@
+"""Pure domain logic of ingest: request bodies and export files to events."""

@@ -1,0 +1,207 @@
+"""Ingest against the real Kafka, PostgreSQL and Redis: what is acknowledged is on the topics,
+what is rejected is answered precisely and never published."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from shopee.events.v1 import events_pb2
+from shopee_common.events import event_from_json
+from shopee_common.topics import EVENT_TOPICS
+
+from tests.integration.ingest_server import RunningIngest, run_ingest
+from tests.integration.kafka_reader import read_topics
+
+pytestmark = pytest.mark.integration
+
+BASE_TIME = datetime(2026, 11, 11, 3, 0, tzinfo=UTC)
+
+
+def order_event(index: int, shop: str = "shop-a", **order: Any) -> dict[str, Any]:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "shop_id": shop,
+        "occurred_at": (BASE_TIME + timedelta(seconds=index)).isoformat().replace("+00:00", "Z"),
+        "time_zone": "Asia/Jakarta",
+        "order": {
+            "order_id": f"o-{index}",
+            "status": "ORDER_STATUS_PAID",
+            "items": [{"product_id": "p-1", "quantity": 2, "unit_price_minor": 150_000}],
+            "currency": "IDR",
+            **order,
+        },
+    }
+
+
+def traffic_event(index: int, shop: str = "shop-b") -> dict[str, Any]:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "shop_id": shop,
+        "occurred_at": (BASE_TIME + timedelta(seconds=index)).isoformat(),
+        "time_zone": "Asia/Kuala_Lumpur",
+        "traffic": {
+            "kind": "TRAFFIC_KIND_PRODUCT_VIEW",
+            "session_id": f"s-{index % 97}",
+            "visitor_id": f"v-{index % 31}",
+            "product_id": "p-2",
+            "source": "TRAFFIC_SOURCE_SEARCH",
+        },
+    }
+
+
+@pytest.fixture
+def ingest(topic_prefix: str) -> Iterator[RunningIngest]:
+    with run_ingest(topic_prefix) as running:
+        yield running
+
+
+def post(ingest: RunningIngest, body: bytes, content_type: str = "application/json",
+         key: str | None = "default", **params: str) -> httpx.Response:
+    headers = {"content-type": content_type}
+    if key is not None:
+        headers["x-api-key"] = ingest.api_key if key == "default" else key
+    return httpx.post(f"{ingest.url}/v1/events", content=body, headers=headers, params=params, timeout=60)
+
+
+def event_topics(prefix: str) -> list[str]:
+    return [prefix + spec.name for spec in EVENT_TOPICS]
+
+
+async def test_ten_thousand_events_all_come_back(ingest: RunningIngest, topic_prefix: str,
+                                                 kafka_bootstrap: str) -> None:
+    sent: set[str] = set()
+    for batch_number in range(10):
+        records = [order_event(i) if i % 2 else traffic_event(i)
+                   for i in range(batch_number * 1000, (batch_number + 1) * 1000)]
+        sent.update(r["event_id"] for r in records)
+        if batch_number % 3 == 0:
+            response = post(ingest, orjson.dumps(records))
+        elif batch_number % 3 == 1:
+            response = post(ingest, b"\n".join(orjson.dumps(r) for r in records), "application/x-ndjson")
+        else:
+            batch = events_pb2.EventBatch(events=[event_from_json(r) for r in records])
+            response = post(ingest, batch.SerializeToString(), "application/x-protobuf")
+        assert response.status_code == 200, response.text
+        assert response.json()["accepted"] == 1000
+    consumed = await read_topics(kafka_bootstrap, event_topics(topic_prefix), expected=len(sent))
+    received = []
+    for record in consumed:
+        event = events_pb2.Event.FromString(record.value)
+        assert record.key == event.shop_id.encode()
+        assert dict(record.headers)["content-type"] == b"application/x-protobuf"
+        expected_topic = topic_prefix + ("events.orders" if event.HasField("order") else "events.traffic")
+        assert record.topic == expected_topic
+        received.append(event.event_id)
+    assert len(received) == len(sent)
+    assert set(received) == sent
+
+
+BAD_REQUESTS = [
+    pytest.param(b'[{"event_id": "x",', "application/json", 400, None, id="malformed-json"),
+    pytest.param(orjson.dumps([order_event(1, surprise=1)]), "application/json", 422, "order.surprise",
+                 id="unknown-field"),
+    pytest.param(orjson.dumps([order_event(1, items=[{"product_id": "p", "quantity": "two",
+                                                      "unit_price_minor": 5}])]),
+                 "application/json", 422, "order.items[0].quantity", id="wrong-type"),
+    pytest.param(orjson.dumps([order_event(1, items=[{"product_id": "p", "quantity": 1,
+                                                      "unit_price_minor": -100}])]),
+                 "application/json", 422, "order.items[0].unit_price_minor", id="negative-price"),
+    pytest.param(orjson.dumps([{**order_event(1), "occurred_at": "yesterday at noon"}]),
+                 "application/json", 422, "occurred_at", id="bad-timestamp"),
+    pytest.param(b"\x08\x96\x01\xff\xff", "application/x-protobuf", 400, None, id="bad-protobuf"),
+    pytest.param(b"<xml/>", "text/xml", 415, None, id="unsupported-media-type"),
+]
+
+
+@pytest.mark.parametrize(("body", "content_type", "status", "field"), BAD_REQUESTS)
+async def test_bad_input_gets_its_documented_error_and_nothing_is_published(
+    ingest: RunningIngest, topic_prefix: str, kafka_bootstrap: str,
+    body: bytes, content_type: str, status: int, field: str | None,
+) -> None:
+    response = post(ingest, body, content_type)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["status"] == status and problem["detail"]
+    if field is not None:
+        assert {"record": 0, "field": field} in [
+            {"record": e["record"], "field": e["field"]} for e in problem["errors"]
+        ]
+    assert await read_topics(kafka_bootstrap, event_topics(topic_prefix)) == []
+
+
+@pytest.mark.parametrize(("key", "status"), [(None, 401), ("sk_wrong_key", 401)])
+async def test_missing_or_wrong_api_key_is_refused(
+    ingest: RunningIngest, topic_prefix: str, kafka_bootstrap: str, key: str | None, status: int
+) -> None:
+    response = post(ingest, orjson.dumps([order_event(1)]), key=key)
+    assert response.status_code == status
+    assert "API key" in response.json()["detail"]
+    assert await read_topics(kafka_bootstrap, event_topics(topic_prefix)) == []
+
+
+async def test_oversize_body_is_refused_before_reading(topic_prefix: str, kafka_bootstrap: str) -> None:
+    with run_ingest(topic_prefix, SHOPEE_INGEST_MAX_BODY_BYTES="20000",
+                    SHOPEE_INGEST_MAX_IMPORT_BYTES="20000") as ingest:
+        body = orjson.dumps([order_event(i) for i in range(200)])
+        assert len(body) > 20_000
+        response = post(ingest, body)
+        assert response.status_code == 413
+        assert "20000" in response.json()["detail"]
+    assert await read_topics(kafka_bootstrap, event_topics(topic_prefix)) == []
+
+
+async def test_too_many_records_is_refused(topic_prefix: str, kafka_bootstrap: str) -> None:
+    with run_ingest(topic_prefix, SHOPEE_INGEST_MAX_RECORDS="5") as ingest:
+        response = post(ingest, orjson.dumps([order_event(i) for i in range(6)]))
+        assert response.status_code == 413
+    assert await read_topics(kafka_bootstrap, event_topics(topic_prefix)) == []
+
+
+def mixed_batch() -> list[dict[str, Any]]:
+    good = [order_event(i) for i in range(4)]
+    bad = order_event(99, items=[{"product_id": "p", "quantity": 1, "unit_price_minor": -1}])
+    return [good[0], good[1], bad, good[2], good[3]]
+
+
+async def test_mixed_batch_is_all_or_nothing_by_default(
+    ingest: RunningIngest, topic_prefix: str, kafka_bootstrap: str
+) -> None:
+    response = post(ingest, orjson.dumps(mixed_batch()))
+    assert response.status_code == 422
+    assert [e["record"] for e in response.json()["errors"]] == [2]
+    assert "nothing was published" in response.json()["detail"]
+    assert await read_topics(kafka_bootstrap, event_topics(topic_prefix)) == []
+
+
+async def test_mixed_batch_with_partial_publishes_the_good_records(
+    ingest: RunningIngest, topic_prefix: str, kafka_bootstrap: str
+) -> None:
+    batch = mixed_batch()
+    response = post(ingest, orjson.dumps(batch), partial="true")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["accepted"] == 4
+    assert [(r["record"], r["field"]) for r in body["rejected"]] == [(2, "order.items[0].unit_price_minor")]
+    consumed = await read_topics(kafka_bootstrap, event_topics(topic_prefix))
+    published = {events_pb2.Event.FromString(r.value).event_id for r in consumed}
+    assert published == {e["event_id"] for i, e in enumerate(batch) if i != 2}
+
+
+async def test_health_readiness_and_metrics(ingest: RunningIngest) -> None:
+    assert httpx.get(f"{ingest.url}/healthz").json() == {"status": "ok"}
+    ready = httpx.get(f"{ingest.url}/readyz").json()
+    assert ready["ready"] is True
+    assert set(ready["checks"]) == {"kafka", "postgres", "redis"}
+    assert post(ingest, orjson.dumps([order_event(1)])).status_code == 200
+    metrics = httpx.get(f"{ingest.url}/metrics").text
+    assert "ingest_events_published_total" in metrics
+    assert "http_request_duration_seconds_bucket" in metrics
+    spec = httpx.get(f"{ingest.url}/openapi.json").json()
+    assert "/v1/events" in spec["paths"] and "/v1/imports" in spec["paths"]
