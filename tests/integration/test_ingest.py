@@ -10,10 +10,14 @@ from typing import Any
 
 import httpx
 import orjson
+import psycopg
 import pytest
 from shopee.events.v1 import events_pb2
+from shopee_common.api_keys import issue_api_key
 from shopee_common.events import event_from_json
 from shopee_common.topics import EVENT_TOPICS
+from shopee_db import upgrade
+from shopee_db.testing import temporary_database
 
 from tests.integration.ingest_server import RunningIngest, run_ingest
 from tests.integration.kafka_reader import read_topics
@@ -61,29 +65,41 @@ def ingest(topic_prefix: str) -> Iterator[RunningIngest]:
         yield running
 
 
-def post(ingest: RunningIngest, body: bytes, content_type: str = "application/json",
-         key: str | None = "default", **params: str) -> httpx.Response:
+def post(
+    ingest: RunningIngest,
+    body: bytes,
+    content_type: str = "application/json",
+    key: str | None = "default",
+    **params: str,
+) -> httpx.Response:
     headers = {"content-type": content_type}
     if key is not None:
         headers["x-api-key"] = ingest.api_key if key == "default" else key
-    return httpx.post(f"{ingest.url}/v1/events", content=body, headers=headers, params=params, timeout=60)
+    return httpx.post(
+        f"{ingest.url}/v1/events", content=body, headers=headers, params=params, timeout=60
+    )
 
 
 def event_topics(prefix: str) -> list[str]:
     return [prefix + spec.name for spec in EVENT_TOPICS]
 
 
-async def test_ten_thousand_events_all_come_back(ingest: RunningIngest, topic_prefix: str,
-                                                 kafka_bootstrap: str) -> None:
+async def test_ten_thousand_events_all_come_back(
+    ingest: RunningIngest, topic_prefix: str, kafka_bootstrap: str
+) -> None:
     sent: set[str] = set()
     for batch_number in range(10):
-        records = [order_event(i) if i % 2 else traffic_event(i)
-                   for i in range(batch_number * 1000, (batch_number + 1) * 1000)]
+        records = [
+            order_event(i) if i % 2 else traffic_event(i)
+            for i in range(batch_number * 1000, (batch_number + 1) * 1000)
+        ]
         sent.update(r["event_id"] for r in records)
         if batch_number % 3 == 0:
             response = post(ingest, orjson.dumps(records))
         elif batch_number % 3 == 1:
-            response = post(ingest, b"\n".join(orjson.dumps(r) for r in records), "application/x-ndjson")
+            response = post(
+                ingest, b"\n".join(orjson.dumps(r) for r in records), "application/x-ndjson"
+            )
         else:
             batch = events_pb2.EventBatch(events=[event_from_json(r) for r in records])
             response = post(ingest, batch.SerializeToString(), "application/x-protobuf")
@@ -95,7 +111,9 @@ async def test_ten_thousand_events_all_come_back(ingest: RunningIngest, topic_pr
         event = events_pb2.Event.FromString(record.value)
         assert record.key == event.shop_id.encode()
         assert dict(record.headers)["content-type"] == b"application/x-protobuf"
-        expected_topic = topic_prefix + ("events.orders" if event.HasField("order") else "events.traffic")
+        expected_topic = topic_prefix + (
+            "events.orders" if event.HasField("order") else "events.traffic"
+        )
         assert record.topic == expected_topic
         received.append(event.event_id)
     assert len(received) == len(sent)
@@ -104,16 +122,38 @@ async def test_ten_thousand_events_all_come_back(ingest: RunningIngest, topic_pr
 
 BAD_REQUESTS = [
     pytest.param(b'[{"event_id": "x",', "application/json", 400, None, id="malformed-json"),
-    pytest.param(orjson.dumps([order_event(1, surprise=1)]), "application/json", 422, "order.surprise",
-                 id="unknown-field"),
-    pytest.param(orjson.dumps([order_event(1, items=[{"product_id": "p", "quantity": "two",
-                                                      "unit_price_minor": 5}])]),
-                 "application/json", 422, "order.items[0].quantity", id="wrong-type"),
-    pytest.param(orjson.dumps([order_event(1, items=[{"product_id": "p", "quantity": 1,
-                                                      "unit_price_minor": -100}])]),
-                 "application/json", 422, "order.items[0].unit_price_minor", id="negative-price"),
-    pytest.param(orjson.dumps([{**order_event(1), "occurred_at": "yesterday at noon"}]),
-                 "application/json", 422, "occurred_at", id="bad-timestamp"),
+    pytest.param(
+        orjson.dumps([order_event(1, surprise=1)]),
+        "application/json",
+        422,
+        "order.surprise",
+        id="unknown-field",
+    ),
+    pytest.param(
+        orjson.dumps(
+            [order_event(1, items=[{"product_id": "p", "quantity": "two", "unit_price_minor": 5}])]
+        ),
+        "application/json",
+        422,
+        "order.items[0].quantity",
+        id="wrong-type",
+    ),
+    pytest.param(
+        orjson.dumps(
+            [order_event(1, items=[{"product_id": "p", "quantity": 1, "unit_price_minor": -100}])]
+        ),
+        "application/json",
+        422,
+        "order.items[0].unit_price_minor",
+        id="negative-price",
+    ),
+    pytest.param(
+        orjson.dumps([{**order_event(1), "occurred_at": "yesterday at noon"}]),
+        "application/json",
+        422,
+        "occurred_at",
+        id="bad-timestamp",
+    ),
     pytest.param(b"\x08\x96\x01\xff\xff", "application/x-protobuf", 400, None, id="bad-protobuf"),
     pytest.param(b"<xml/>", "text/xml", 415, None, id="unsupported-media-type"),
 ]
@@ -121,8 +161,13 @@ BAD_REQUESTS = [
 
 @pytest.mark.parametrize(("body", "content_type", "status", "field"), BAD_REQUESTS)
 async def test_bad_input_gets_its_documented_error_and_nothing_is_published(
-    ingest: RunningIngest, topic_prefix: str, kafka_bootstrap: str,
-    body: bytes, content_type: str, status: int, field: str | None,
+    ingest: RunningIngest,
+    topic_prefix: str,
+    kafka_bootstrap: str,
+    body: bytes,
+    content_type: str,
+    status: int,
+    field: str | None,
 ) -> None:
     response = post(ingest, body, content_type)
     assert response.status_code == status, response.text
@@ -146,9 +191,12 @@ async def test_missing_or_wrong_api_key_is_refused(
     assert await read_topics(kafka_bootstrap, event_topics(topic_prefix)) == []
 
 
-async def test_oversize_body_is_refused_before_reading(topic_prefix: str, kafka_bootstrap: str) -> None:
-    with run_ingest(topic_prefix, SHOPEE_INGEST_MAX_BODY_BYTES="20000",
-                    SHOPEE_INGEST_MAX_IMPORT_BYTES="20000") as ingest:
+async def test_oversize_body_is_refused_before_reading(
+    topic_prefix: str, kafka_bootstrap: str
+) -> None:
+    with run_ingest(
+        topic_prefix, SHOPEE_INGEST_MAX_BODY_BYTES="20000", SHOPEE_INGEST_MAX_IMPORT_BYTES="20000"
+    ) as ingest:
         body = orjson.dumps([order_event(i) for i in range(200)])
         assert len(body) > 20_000
         response = post(ingest, body)
@@ -188,7 +236,9 @@ async def test_mixed_batch_with_partial_publishes_the_good_records(
     assert response.status_code == 200
     body = response.json()
     assert body["accepted"] == 4
-    assert [(r["record"], r["field"]) for r in body["rejected"]] == [(2, "order.items[0].unit_price_minor")]
+    assert [(r["record"], r["field"]) for r in body["rejected"]] == [
+        (2, "order.items[0].unit_price_minor")
+    ]
     consumed = await read_topics(kafka_bootstrap, event_topics(topic_prefix))
     published = {events_pb2.Event.FromString(r.value).event_id for r in consumed}
     assert published == {e["event_id"] for i, e in enumerate(batch) if i != 2}
@@ -205,3 +255,54 @@ async def test_health_readiness_and_metrics(ingest: RunningIngest) -> None:
     assert "http_request_duration_seconds_bucket" in metrics
     spec = httpx.get(f"{ingest.url}/openapi.json").json()
     assert "/v1/events" in spec["paths"] and "/v1/imports" in spec["paths"]
+
+
+@pytest.fixture(scope="module")
+def tenancy_database(database_url: str) -> Iterator[tuple[str, str, str]]:
+    """A migrated database with two organisations, a shop each, and a key of the first one;
+    yields (dsn, plain key, revoked key)."""
+    with temporary_database(database_url) as dsn:
+        upgrade(dsn)
+        with psycopg.connect(dsn) as connection:
+            key, revoked = issue_api_key(), issue_api_key()
+            for slug, shop in (("org-a", "shop-a"), ("org-b", "shop-b")):
+                row = connection.execute(
+                    "INSERT INTO organisations (slug, name) VALUES (%s, %s) RETURNING id",
+                    (slug, slug),
+                ).fetchone()
+                assert row is not None
+                connection.execute(
+                    "INSERT INTO shops (id, organisation_id, name, market, currency, time_zone) "
+                    "VALUES (%s, %s, %s, 'ID', 'IDR', 'Asia/Jakarta')",
+                    (shop, row[0], shop),
+                )
+                if slug == "org-a":
+                    for issued, revoked_at in ((key, None), (revoked, "2026-01-01")):
+                        connection.execute(
+                            "INSERT INTO api_keys (organisation_id, name, key_prefix, key_hash, revoked_at) "
+                            "VALUES (%s, 'producer', %s, %s, %s)",
+                            (row[0], issued.prefix, issued.key_hash, revoked_at),
+                        )
+        yield dsn, key.plain, revoked.plain
+
+
+async def test_organisation_key_publishes_only_for_its_shops(
+    topic_prefix: str, kafka_bootstrap: str, tenancy_database: tuple[str, str, str]
+) -> None:
+    dsn, key, revoked = tenancy_database
+    with run_ingest(topic_prefix, SHOPEE_DATABASE_URL=dsn) as ingest:
+        own = order_event(1, shop="shop-a")
+        assert post(ingest, orjson.dumps([own]), key=key).status_code == 200
+        response = post(
+            ingest,
+            orjson.dumps([order_event(2, shop="shop-a"), order_event(3, shop="shop-b")]),
+            key=key,
+        )
+        assert response.status_code == 403
+        assert [(e["record"], e["field"]) for e in response.json()["errors"]] == [(1, "shop_id")]
+        assert (
+            post(ingest, orjson.dumps([order_event(4, shop="shop-a")]), key=revoked).status_code
+            == 401
+        )
+    consumed = await read_topics(kafka_bootstrap, event_topics(topic_prefix))
+    assert [events_pb2.Event.FromString(r.value).event_id for r in consumed] == [own["event_id"]]

@@ -6,12 +6,12 @@ text: only their SHA-256 (API keys are high-entropy, so a fast hash is enough).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import time
 from dataclasses import dataclass
 
 import asyncpg
+from shopee_common.api_keys import hash_api_key
 
 
 @dataclass(frozen=True)
@@ -26,17 +26,15 @@ class Producer:
         return self.shop_ids is None or shop_id in self.shop_ids
 
 
-def key_hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
 def parse_static_keys(setting: str) -> list[str]:
     """`SHOPEE_INGEST_API_KEYS` entries as SHA-256 hex digests (plain keys are hashed here)."""
     hashes = []
     for entry in (part.strip() for part in setting.split(",")):
         if entry:
             hashes.append(
-                entry.removeprefix("sha256:") if entry.startswith("sha256:") else key_hash(entry)
+                entry.removeprefix("sha256:")
+                if entry.startswith("sha256:")
+                else hash_api_key(entry)
             )
     return hashes
 
@@ -58,7 +56,7 @@ class ApiKeyAuthority:
         self._cache: dict[str, tuple[float, Producer | None]] = {}
 
     async def resolve(self, key: str) -> Producer | None:
-        digest = key_hash(key)
+        digest = hash_api_key(key)
         for static in self._static:
             if hmac.compare_digest(digest, static):
                 return Producer(name="static-key", organisation_id=None, shop_ids=None)
@@ -70,7 +68,9 @@ class ApiKeyAuthority:
         try:
             producer = await self._lookup(digest)
         except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
-            raise KeyCheckUnavailable(f"cannot check the API key now: {type(exc).__name__}") from exc
+            raise KeyCheckUnavailable(
+                f"cannot check the API key now: {type(exc).__name__}"
+            ) from exc
         self._cache[digest] = (time.monotonic() + self._cache_seconds, producer)
         return producer
 

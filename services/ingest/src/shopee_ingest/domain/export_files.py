@@ -109,13 +109,21 @@ def _csv_rows(content: bytes) -> list[tuple[int, list[CellValue]]]:
             continue
     else:
         raise ExportFileError("the CSV is neither UTF-8 nor Windows-1252 text")
-    sample = text[:8192]
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
-    return [(number, list(row)) for number, row in enumerate(reader, start=1)]
+    # Sellers' spreadsheet tools write `,`, `;` or tabs; the right one is the one that yields a
+    # header row of known columns (a title line above the table defeats csv.Sniffer).
+    for delimiter in (",", ";", "\t"):
+        rows: list[tuple[int, list[CellValue]]] = [
+            (number, list(row))
+            for number, row in enumerate(
+                csv.reader(io.StringIO(text), delimiter=delimiter), start=1
+            )
+        ]
+        try:
+            _find_header(rows)
+        except ExportFileError:
+            continue
+        return rows
+    raise ExportFileError("no header row with Seller Centre column names in the first 20 rows")
 
 
 def _find_header(rows: list[tuple[int, list[CellValue]]]) -> tuple[int, list[CellValue]]:
