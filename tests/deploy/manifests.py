@@ -1,0 +1,279 @@
+"""Readers for the deploy files, shared by the tests in tests/deploy.
+
+They do what the real tools would do first (compose's variable interpolation and file merge,
+kustomize's walk over resources and components, a Dockerfile's instruction list) so that the tests
+can check the result without Docker, a cluster or network access.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = REPO / "docker-compose.yml"
+COMPOSE_OVERRIDE = REPO / "docker-compose.override.yml"
+ENV_EXAMPLE = REPO / ".env.example"
+DOCKERFILE = REPO / "deploy" / "docker" / "Dockerfile"
+K8S = REPO / "deploy" / "k8s"
+PROMETHEUS = REPO / "deploy" / "prometheus"
+GRAFANA = REPO / "deploy" / "grafana"
+
+PLATFORM_SERVICES = ("ingest", "metrics", "forecast", "insights", "alerts", "gateway")
+GRPC_SERVICES = ("forecast", "insights")
+# The platform's own images: as built by compose, and as the prod overlay renames them.
+PLATFORM_IMAGE_PREFIXES = ("shopee-analytics/", "registry.example.com/shopee-analytics/")
+
+# ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}; `$$` is a literal `$`.
+_VARIABLE = re.compile(r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<modifier>:?[-?+][^}]*)?\}")
+
+
+def load_yaml(path: Path) -> Any:
+    """The one YAML document in `path`."""
+    return yaml.safe_load(path.read_text())
+
+
+def load_yaml_documents(path: Path) -> list[Any]:
+    """Every non-empty document in `path`."""
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None]
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines of a compose `.env` file; comments and blank lines skipped."""
+    values: dict[str, str] = {}
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        name, separator, value = stripped.partition("=")
+        if not separator:
+            raise ValueError(f"{path}:{number}: not a KEY=VALUE line: {line!r}")
+        values[name.strip()] = value.strip()
+    return values
+
+
+def variables_used(text: str) -> set[str]:
+    """Names of the ${...} variables a compose file interpolates."""
+    return {match["name"] for match in _VARIABLE.finditer(text) if match["name"]}
+
+
+def interpolate(text: str, env: dict[str, str]) -> str:
+    """Compose's interpolation of `text` with `env`; an unset variable without default raises."""
+
+    def replace(match: re.Match[str]) -> str:
+        name, modifier = match["name"], match["modifier"] or ""
+        if name is None:
+            return "$"
+        if name in env and not (modifier.startswith(":-") and env[name] == ""):
+            return env[name]
+        if modifier[:2] == ":-" or modifier[:1] == "-":
+            return modifier.split("-", 1)[1]
+        raise KeyError(f"${{{name}}} is not set")
+
+    return _VARIABLE.sub(replace, text)
+
+
+def merge_compose(base: Any, override: Any) -> Any:
+    """Merge an override file into a compose file: mappings merge, sequences append."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = merge_compose(base[key], value) if key in base else value
+        return merged
+    if isinstance(base, list) and isinstance(override, list):
+        return [*base, *override]
+    return override
+
+
+def load_compose(env: dict[str, str], with_override: bool = True) -> dict[str, Any]:
+    """docker-compose.yml (plus the development override) as compose would see it."""
+    project: dict[str, Any] = yaml.safe_load(interpolate(COMPOSE_FILE.read_text(), env))
+    if with_override:
+        override = yaml.safe_load(interpolate(COMPOSE_OVERRIDE.read_text(), env))
+        project = merge_compose(project, override)
+    return project
+
+
+def command_words(command: str | list[str]) -> list[str]:
+    """A compose `command` in its exec form."""
+    return shlex.split(command) if isinstance(command, str) else list(command)
+
+
+def published_container_port(mapping: str) -> int:
+    """The container side of a `host_ip:host_port:container_port` mapping."""
+    return int(str(mapping).rsplit(":", 1)[1].split("/")[0])
+
+
+# ---------------------------------------------------------------- kustomize
+
+
+@dataclass
+class KustomizeTree:
+    """A kustomization with every file it pulls in, found by following its references."""
+
+    root: Path
+    documents: list[tuple[Path, dict[str, Any]]] = field(default_factory=list)
+    files: set[Path] = field(default_factory=set)
+    kustomizations: list[Path] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, directory: Path) -> KustomizeTree:
+        """Walk `directory`'s Kustomization or Component: resources, components, patches and
+        generators."""
+        tree = cls(directory)
+        kind = load_yaml(directory / "kustomization.yaml").get("kind", "Kustomization")
+        tree._visit(directory, expected_kind=kind)
+        return tree
+
+    def objects(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """The objects of the resource files it includes (of `kind`, when given), unrendered."""
+        return [doc for _, doc in self.documents if kind is None or doc.get("kind") == kind]
+
+    def _visit(self, directory: Path, expected_kind: str) -> None:
+        kustomization_file = directory / "kustomization.yaml"
+        if not kustomization_file.is_file():
+            raise FileNotFoundError(f"{directory} has no kustomization.yaml")
+        kustomization = load_yaml(kustomization_file)
+        if kustomization.get("kind", "Kustomization") != expected_kind:
+            raise ValueError(
+                f"{kustomization_file} is a {kustomization['kind']}, not a {expected_kind}"
+            )
+        self.kustomizations.append(kustomization_file)
+        self.files.add(kustomization_file)
+        for reference in kustomization.get("resources", []):
+            self._visit_reference(directory / reference, "Kustomization")
+        for reference in kustomization.get("components", []):
+            self._visit_reference(directory / reference, "Component")
+        for patch in kustomization.get("patches", []):
+            if "path" in patch:
+                self._require_file(directory / patch["path"])
+        for generator in (
+            *kustomization.get("configMapGenerator", []),
+            *kustomization.get("secretGenerator", []),
+        ):
+            for reference in (*generator.get("envs", []), *generator.get("files", [])):
+                self._require_file(directory / reference.split("=", 1)[-1])
+
+    def _visit_reference(self, path: Path, expected_kind: str) -> None:
+        if path.is_dir():
+            self._visit(path, expected_kind)
+            return
+        self._require_file(path)
+        for document in load_yaml_documents(path):
+            self.documents.append((path, document))
+
+    def _require_file(self, path: Path) -> None:
+        if not path.is_file():
+            raise FileNotFoundError(f"referenced by a kustomization but missing: {path}")
+        self.files.add(path.resolve())
+
+
+def kustomization_directories() -> list[Path]:
+    """Every folder under deploy/k8s that holds a kustomization.yaml."""
+    return sorted(path.parent for path in K8S.rglob("kustomization.yaml"))
+
+
+def pod_templates(
+    documents: list[dict[str, Any]],
+) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """(workload, pod spec) for every Deployment, StatefulSet and Job in `documents`."""
+    for document in documents:
+        if document.get("kind") in ("Deployment", "StatefulSet", "Job"):
+            yield document, document["spec"]["template"]["spec"]
+
+
+def containers(pod_spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """Init containers and containers of a pod spec."""
+    return [*pod_spec.get("initContainers", []), *pod_spec["containers"]]
+
+
+def find(documents: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    """The one object of `kind` named `name` (generated names carry a hash suffix)."""
+    matches = [
+        document
+        for document in documents
+        if document.get("kind") == kind
+        and re.fullmatch(rf"{re.escape(name)}(-[a-z0-9]{{10}})?", document["metadata"]["name"])
+    ]
+    if len(matches) != 1:
+        raise LookupError(f"expected one {kind} {name}, found {len(matches)}")
+    return matches[0]
+
+
+# ---------------------------------------------------------------- Grafana
+
+
+def dashboards() -> dict[Path, dict[str, Any]]:
+    """Every dashboard JSON under deploy/grafana/dashboards, parsed."""
+    folder = GRAFANA / "dashboards"
+    return {path: json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))}
+
+
+def panels(dashboard: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every panel of a dashboard, those nested in rows included."""
+    for panel in dashboard.get("panels", []):
+        yield panel
+        yield from panel.get("panels", [])
+
+
+def prometheus_queries(dashboard: dict[str, Any]) -> list[str]:
+    """The PromQL expressions of a dashboard's panels."""
+    return [
+        target["expr"]
+        for panel in panels(dashboard)
+        for target in panel.get("targets", [])
+        if target.get("datasource", {}).get("type") == "prometheus"
+    ]
+
+
+# ---------------------------------------------------------------- Dockerfile
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """One Dockerfile instruction: its keyword, its arguments, and the stage it belongs to."""
+
+    keyword: str
+    arguments: str
+    stage: int
+
+    def exec_form(self) -> list[str] | None:
+        """The JSON array of an exec-form CMD/ENTRYPOINT/HEALTHCHECK CMD, else None."""
+        text = self.arguments
+        if self.keyword == "HEALTHCHECK":
+            text = text.partition("CMD ")[2].strip()
+        if not text.startswith("["):
+            return None
+        parsed = json.loads(text)
+        return [str(word) for word in parsed]
+
+
+def dockerfile_instructions(path: Path = DOCKERFILE) -> list[Instruction]:
+    """The instructions of a Dockerfile, continuation lines joined and comments dropped."""
+    instructions: list[Instruction] = []
+    stage = -1
+    pending = ""
+    for line in path.read_text().splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#") or (not stripped and not pending):
+            continue
+        if stripped.endswith("\\"):
+            pending += stripped[:-1] + " "
+            continue
+        text = (pending + stripped).strip()
+        pending = ""
+        if not text:
+            continue
+        keyword, _, arguments = text.partition(" ")
+        keyword = keyword.upper()
+        if keyword == "FROM":
+            stage += 1
+        instructions.append(Instruction(keyword, " ".join(arguments.split()), stage))
+    return instructions
