@@ -15,28 +15,31 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
+
+from bench.machine import describe_machine
 from shopee.events.v1 import events_pb2
 from shopee_common.events import payload_topic
 from shopee_common.kafka import make_producer
 from shopee_common.settings import PlatformSettings
 from shopee_common.topics import ALL_TOPICS, create_topics
-
-from bench.machine import describe_machine
-from tests.integration.ingest_server import run_ingest
+from tests.integration.service_process import TEST_API_KEY, run_ingest
 
 
 def make_events(count: int) -> list[events_pb2.Event]:
     start = datetime(2026, 11, 11, tzinfo=UTC)
     events = []
     for index in range(count):
-        event = events_pb2.Event(event_id=str(uuid.uuid4()), shop_id=f"shop-{index % 8}",
-                                 time_zone="Asia/Jakarta")
+        event = events_pb2.Event(
+            event_id=str(uuid.uuid4()), shop_id=f"shop-{index % 8}", time_zone="Asia/Jakarta"
+        )
         event.occurred_at.FromDatetime(start + timedelta(milliseconds=index))
         if index % 5 == 0:
             event.order.order_id = f"o-{index}"
             event.order.status = events_pb2.ORDER_STATUS_PAID
             event.order.currency = "IDR"
-            event.order.items.add(product_id=f"p-{index % 50}", quantity=1, unit_price_minor=9_900_000)
+            event.order.items.add(
+                product_id=f"p-{index % 50}", quantity=1, unit_price_minor=9_900_000
+            )
         else:
             event.traffic.kind = events_pb2.TRAFFIC_KIND_PRODUCT_VIEW
             event.traffic.session_id = f"s-{index // 7}"
@@ -51,17 +54,25 @@ async def raw_producer_rate(bootstrap: str, prefix: str, events: list[events_pb2
     await producer.start()
     try:
         started = time.perf_counter()
-        acks = [await producer.send(prefix + payload_topic(e), e.SerializeToString(), key=e.shop_id.encode())
-                for e in events]
+        acks = [
+            await producer.send(
+                prefix + payload_topic(e), e.SerializeToString(), key=e.shop_id.encode()
+            )
+            for e in events
+        ]
         await asyncio.gather(*acks)
         return len(events) / (time.perf_counter() - started)
     finally:
         await producer.stop()
 
 
-async def ingest_rate(url: str, key: str, events: list[events_pb2.Event], batch: int, clients: int) -> float:
-    bodies = [events_pb2.EventBatch(events=events[i:i + batch]).SerializeToString()
-              for i in range(0, len(events), batch)]
+async def ingest_rate(
+    url: str, key: str, events: list[events_pb2.Event], batch: int, clients: int
+) -> float:
+    bodies = [
+        events_pb2.EventBatch(events=events[i : i + batch]).SerializeToString()
+        for i in range(0, len(events), batch)
+    ]
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     for body in bodies:
         queue.put_nowait(body)
@@ -80,7 +91,9 @@ async def ingest_rate(url: str, key: str, events: list[events_pb2.Event], batch:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=1_000, help="events per POST")
     parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients")
@@ -90,11 +103,15 @@ def main() -> None:
     asyncio.run(create_topics(settings.kafka_bootstrap_servers, ALL_TOPICS, prefix=prefix))
     events = make_events(options.events)
     print(f"machine: {describe_machine()}")
-    print(f"events: {options.events}, batch {options.batch} per POST (protobuf), {options.clients} clients")
+    print(
+        f"events: {options.events}, batch {options.batch} per POST (protobuf), {options.clients} clients"
+    )
     raw = asyncio.run(raw_producer_rate(settings.kafka_bootstrap_servers, prefix, events))
     print(f"raw aiokafka producer (acks=all, idempotent): {raw:,.0f} events/s")
     with run_ingest(prefix) as ingest:
-        through_ingest = asyncio.run(ingest_rate(ingest.url, ingest.api_key, events, options.batch, options.clients))
+        through_ingest = asyncio.run(
+            ingest_rate(ingest.url, TEST_API_KEY, events, options.batch, options.clients)
+        )
     print(f"through ingest (HTTP, validated, acked):     {through_ingest:,.0f} events/s")
     print(f"ratio ingest / raw producer: {through_ingest / raw:.2f}")
 

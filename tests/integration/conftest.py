@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import socket
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
+
 from shopee_common.settings import PlatformSettings
 from shopee_common.topics import ALL_TOPICS, create_topics
 
@@ -55,8 +55,8 @@ def unique_id() -> str:
 
 
 @pytest.fixture
-async def topic_prefix(kafka_bootstrap: str, unique_id: str) -> AsyncIterator[str]:
+async def topic_prefix(kafka_bootstrap: str, unique_id: str) -> str:
     """A private copy of every platform topic, named `t<id>.<topic>`, created for this test."""
     prefix = f"t{unique_id}."
     await create_topics(kafka_bootstrap, ALL_TOPICS, prefix=prefix)
-    yield prefix
+    return prefix

@@ -9,11 +9,12 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg.types.json import Jsonb
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
+
 from shopee_db import MigrationOptions, ensure_partitions, upgrade
 from shopee_db.engine import sqlalchemy_url
 from shopee_db.testing import temporary_database
-from sqlalchemy import create_engine
-from sqlalchemy.pool import NullPool
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,9 @@ from typing import Any
 import psycopg
 import pytest
 from argon2 import PasswordHasher
-from shopee_db import upgrade
+
 from shopee_common.api_keys import issue_api_key
+from shopee_db import upgrade
 from shopee_db.cli import main
 from shopee_db.testing import temporary_database
 

@@ -12,15 +12,15 @@ import httpx
 import orjson
 import psycopg
 import pytest
+
 from shopee.events.v1 import events_pb2
 from shopee_common.api_keys import issue_api_key
 from shopee_common.events import event_from_json
 from shopee_common.topics import EVENT_TOPICS
 from shopee_db import upgrade
 from shopee_db.testing import temporary_database
-
-from tests.integration.ingest_server import RunningIngest, run_ingest
 from tests.integration.kafka_reader import read_topics
+from tests.integration.service_process import TEST_API_KEY, ServiceProcess, run_ingest
 
 pytestmark = pytest.mark.integration
 
@@ -60,13 +60,13 @@ def traffic_event(index: int, shop: str = "shop-b") -> dict[str, Any]:
 
 
 @pytest.fixture
-def ingest(topic_prefix: str) -> Iterator[RunningIngest]:
+def ingest(topic_prefix: str) -> Iterator[ServiceProcess]:
     with run_ingest(topic_prefix) as running:
         yield running
 
 
 def post(
-    ingest: RunningIngest,
+    ingest: ServiceProcess,
     body: bytes,
     content_type: str = "application/json",
     key: str | None = "default",
@@ -74,7 +74,7 @@ def post(
 ) -> httpx.Response:
     headers = {"content-type": content_type}
     if key is not None:
-        headers["x-api-key"] = ingest.api_key if key == "default" else key
+        headers["x-api-key"] = TEST_API_KEY if key == "default" else key
     return httpx.post(
         f"{ingest.url}/v1/events", content=body, headers=headers, params=params, timeout=60
     )
@@ -85,7 +85,7 @@ def event_topics(prefix: str) -> list[str]:
 
 
 async def test_ten_thousand_events_all_come_back(
-    ingest: RunningIngest, topic_prefix: str, kafka_bootstrap: str
+    ingest: ServiceProcess, topic_prefix: str, kafka_bootstrap: str
 ) -> None:
     sent: set[str] = set()
     for batch_number in range(10):
@@ -161,7 +161,7 @@ BAD_REQUESTS = [
 
 @pytest.mark.parametrize(("body", "content_type", "status", "field"), BAD_REQUESTS)
 async def test_bad_input_gets_its_documented_error_and_nothing_is_published(
-    ingest: RunningIngest,
+    ingest: ServiceProcess,
     topic_prefix: str,
     kafka_bootstrap: str,
     body: bytes,
@@ -173,7 +173,8 @@ async def test_bad_input_gets_its_documented_error_and_nothing_is_published(
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     problem = response.json()
-    assert problem["status"] == status and problem["detail"]
+    assert problem["status"] == status
+    assert problem["detail"]
     if field is not None:
         assert {"record": 0, "field": field} in [
             {"record": e["record"], "field": e["field"]} for e in problem["errors"]
@@ -183,7 +184,7 @@ async def test_bad_input_gets_its_documented_error_and_nothing_is_published(
 
 @pytest.mark.parametrize(("key", "status"), [(None, 401), ("sk_wrong_key", 401)])
 async def test_missing_or_wrong_api_key_is_refused(
-    ingest: RunningIngest, topic_prefix: str, kafka_bootstrap: str, key: str | None, status: int
+    ingest: ServiceProcess, topic_prefix: str, kafka_bootstrap: str, key: str | None, status: int
 ) -> None:
     response = post(ingest, orjson.dumps([order_event(1)]), key=key)
     assert response.status_code == status
@@ -219,17 +220,17 @@ def mixed_batch() -> list[dict[str, Any]]:
 
 
 async def test_mixed_batch_is_all_or_nothing_by_default(
-    ingest: RunningIngest, topic_prefix: str, kafka_bootstrap: str
+    ingest: ServiceProcess, topic_prefix: str, kafka_bootstrap: str
 ) -> None:
     response = post(ingest, orjson.dumps(mixed_batch()))
     assert response.status_code == 422
-    assert [e["record"] for e in response.json()["errors"]] == [2]
+    assert {e["record"] for e in response.json()["errors"]} == {2}
     assert "nothing was published" in response.json()["detail"]
     assert await read_topics(kafka_bootstrap, event_topics(topic_prefix)) == []
 
 
 async def test_mixed_batch_with_partial_publishes_the_good_records(
-    ingest: RunningIngest, topic_prefix: str, kafka_bootstrap: str
+    ingest: ServiceProcess, topic_prefix: str, kafka_bootstrap: str
 ) -> None:
     batch = mixed_batch()
     response = post(ingest, orjson.dumps(batch), partial="true")
@@ -244,7 +245,7 @@ async def test_mixed_batch_with_partial_publishes_the_good_records(
     assert published == {e["event_id"] for i, e in enumerate(batch) if i != 2}
 
 
-async def test_health_readiness_and_metrics(ingest: RunningIngest) -> None:
+def test_health_readiness_and_metrics(ingest: ServiceProcess) -> None:
     assert httpx.get(f"{ingest.url}/healthz").json() == {"status": "ok"}
     ready = httpx.get(f"{ingest.url}/readyz").json()
     assert ready["ready"] is True
@@ -254,7 +255,8 @@ async def test_health_readiness_and_metrics(ingest: RunningIngest) -> None:
     assert "ingest_events_published_total" in metrics
     assert "http_request_duration_seconds_bucket" in metrics
     spec = httpx.get(f"{ingest.url}/openapi.json").json()
-    assert "/v1/events" in spec["paths"] and "/v1/imports" in spec["paths"]
+    assert "/v1/events" in spec["paths"]
+    assert "/v1/imports" in spec["paths"]
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+
 from shopee_common.api_keys import KEY_PATTERN, hash_api_key, issue_api_key, key_prefix
 
 

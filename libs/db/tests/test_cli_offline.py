@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from shopee_db.cli import build_parser, main
 
 

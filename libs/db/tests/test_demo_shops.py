@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from shopee_db.seed import DEFAULT_DEMO_SHOPS, MARKET_PROFILES, DemoShop, SeedError, load_shops
 
 

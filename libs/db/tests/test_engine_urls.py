@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from shopee_db.engine import sqlalchemy_url, with_database
 
 DSN = "postgresql://shopee:p%40ss@127.0.0.1:15432/shopee"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from shopee_db.storage import StoragePath, TimescaleAvailability, choose_storage_path
 
 MISSING = TimescaleAvailability(available=False, preloaded=False, installed_version=None)

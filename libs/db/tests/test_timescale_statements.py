@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
+
 from shopee_db import timescale
 from shopee_db.timescale import TimescalePolicy
 

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import DecodeError
-from shopee.events.v1 import events_pb2
 
+from shopee.events.v1 import events_pb2
 from shopee_common.topics import TOPIC_BY_PAYLOAD
 
 Event = events_pb2.Event
@@ -285,7 +285,10 @@ def _check_order(event: Event, errors: list[FieldError]) -> None:
             )
         _amount(errors, f"{where}.unit_price_minor", item.unit_price_minor)
         _amount(errors, f"{where}.discount_minor", item.discount_minor)
-        if item.discount_minor > item.unit_price_minor * item.quantity:
+        if (
+            item.unit_price_minor >= 0
+            and item.discount_minor > item.unit_price_minor * item.quantity
+        ):
             errors.append(FieldError(f"{where}.discount_minor", "larger than the line's price"))
     if order.HasField("voucher"):
         _amount(errors, "order.voucher.discount_minor", order.voucher.discount_minor)

@@ -14,10 +14,10 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from shopee_common.logging import configure_logging
-from shopee_common.settings import PlatformSettings
 from sqlalchemy import text
 
+from shopee_common.logging import configure_logging
+from shopee_common.settings import PlatformSettings
 from shopee_db import migrator, partitions, seed
 from shopee_db.engine import make_engine
 from shopee_db.storage import StoragePath, probe_timescaledb, recorded_storage_path

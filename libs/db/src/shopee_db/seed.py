@@ -15,8 +15,9 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from shopee_common.api_keys import hash_api_key, issue_api_key, key_prefix
 from sqlalchemy import Connection, text
+
+from shopee_common.api_keys import hash_api_key, issue_api_key, key_prefix
 
 DEMO_ORGANISATION_SLUG = "demo"
 DEMO_ORGANISATION_NAME = "Demo Seller Group"

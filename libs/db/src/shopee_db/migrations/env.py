@@ -7,8 +7,9 @@ offline (`shopee-db upgrade --sql`), the script is rendered for the URL in the c
 from __future__ import annotations
 
 from alembic import context
-from shopee_db.migrator import CONNECTION_ATTRIBUTE
 from sqlalchemy import Connection
+
+from shopee_db.migrator import CONNECTION_ATTRIBUTE
 
 
 def run_offline() -> None:

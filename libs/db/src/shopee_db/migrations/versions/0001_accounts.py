@@ -11,8 +11,9 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from shopee_db.ddl import TOUCH_FUNCTION, created_at, organisation_fk, touch, updated_at, uuid_pk
 from sqlalchemy.dialects import postgresql
+
+from shopee_db.ddl import TOUCH_FUNCTION, created_at, organisation_fk, touch, updated_at, uuid_pk
 
 revision: str = "0001"
 down_revision: str | None = None

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import context, op
+from sqlalchemy.dialects import postgresql
+
 from shopee_db import partitions, timescale
 from shopee_db.ddl import NOW, created_at, updated_at
 from shopee_db.migrator import migration_options
@@ -26,7 +28,6 @@ from shopee_db.storage import (
     probe_timescaledb,
     recorded_storage_path,
 )
-from sqlalchemy.dialects import postgresql
 
 revision: str = "0002"
 down_revision: str | None = "0001"

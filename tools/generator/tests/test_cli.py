@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import orjson
+from typer.testing import CliRunner
+
+from shopee_generator.cli import app
+
+WORLD = [
+    "--shops",
+    "2",
+    "--days",
+    "3",
+    "--end",
+    "2025-06-10",
+    "--products-per-shop",
+    "10",
+    "--scale",
+    "0.5",
+]
+
+
+def test_history_writes_ndjson_and_labels(tmp_path: Path) -> None:
+    out = tmp_path / "history.ndjson"
+    result = CliRunner().invoke(app, ["history", "--out", str(out), *WORLD])
+    assert result.exit_code == 0, result.output
+    lines = out.read_bytes().splitlines()
+    assert len(lines) > 1_000
+    assert orjson.loads(lines[0])["occurredAt"].startswith("2025-06-0")
+    labels = json.loads((tmp_path / "history.labels.json").read_text())
+    assert labels["generator"]["last_day"] == "2025-06-10"
+
+
+def test_same_options_write_the_same_file(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        result = CliRunner().invoke(
+            app, ["history", "--out", str(tmp_path / f"{name}.ndjson"), *WORLD]
+        )
+        assert result.exit_code == 0, result.output
+    assert (tmp_path / "a.ndjson").read_bytes() == (tmp_path / "b.ndjson").read_bytes()
+
+
+def test_labels_and_export_commands(tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert (
+        runner.invoke(app, ["labels", "--out", str(tmp_path / "labels.json"), *WORLD]).exit_code
+        == 0
+    )
+    result = runner.invoke(
+        app,
+        [
+            "export",
+            "--out-dir",
+            str(tmp_path / "exports"),
+            "--last",
+            "2",
+            "--shop",
+            "moda-ph",
+            "--format",
+            "csv",
+            *WORLD[2:],
+            "--shops",
+            "3",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    written = sorted(p.name for p in (tmp_path / "exports" / "moda-ph").iterdir())
+    assert written == ["Order.all.20250609_20250610.csv", "Traffic.overview.20250609_20250610.csv"]
+
+
+def test_every_command_has_help() -> None:
+    for command in ("history", "stream", "labels", "export"):
+        result = CliRunner().invoke(app, [command, "--help"])
+        assert result.exit_code == 0
+        assert "--seed" in result.output
