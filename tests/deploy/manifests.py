@@ -28,6 +28,8 @@ GRAFANA = REPO / "deploy" / "grafana"
 
 PLATFORM_SERVICES = ("ingest", "metrics", "forecast", "insights", "alerts", "gateway")
 GRPC_SERVICES = ("forecast", "insights")
+# The compose `demo` profile, in the order its steps run; `demo-labels` builds the generator image.
+DEMO_STEPS = ("demo-labels", "demo-seed", "demo-history", "demo-stream")
 # The platform's own images: as built by compose, and as the prod overlay renames them.
 PLATFORM_IMAGE_PREFIXES = ("shopee-analytics/", "registry.example.com/shopee-analytics/")
 
@@ -277,3 +279,27 @@ def dockerfile_instructions(path: Path = DOCKERFILE) -> list[Instruction]:
             stage += 1
         instructions.append(Instruction(keyword, " ".join(arguments.split()), stage))
     return instructions
+
+
+# ---------------------------------------------------------------- PromQL
+
+_PROMQL_STRING = re.compile(r""""(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'""")
+_PROMQL_MATCHERS = re.compile(r"\{[^}]*\}")
+_PROMQL_RANGE = re.compile(r"\[[^\]]*\]")
+_PROMQL_GROUPING = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")
+# An identifier that is not a function call (followed by "(") nor part of a number or variable.
+_PROMQL_IDENTIFIER = re.compile(r"(?<![\w:$.])[a-zA-Z_:][a-zA-Z0-9_:]*(?![\w:])(?!\s*\()")
+_PROMQL_KEYWORDS = frozenset(
+    {"and", "or", "unless", "bool", "offset", "atan2", "inf", "nan", "sum", "min", "max", "avg"}
+    | {"group", "stddev", "stdvar", "count", "count_values", "bottomk", "topk", "quantile"}
+)
+
+
+def promql_metric_names(expression: str) -> set[str]:
+    """The metric names a PromQL expression selects (label names, functions, strings and keywords
+    left out)."""
+    text = _PROMQL_STRING.sub('""', expression)
+    text = _PROMQL_MATCHERS.sub(" ", text)
+    text = _PROMQL_RANGE.sub(" ", text)
+    text = _PROMQL_GROUPING.sub(" ", text)
+    return {name for name in _PROMQL_IDENTIFIER.findall(text) if name not in _PROMQL_KEYWORDS}

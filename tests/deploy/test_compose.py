@@ -6,16 +6,19 @@ No Docker engine runs here, so these tests read the files the way compose does (
 
 from __future__ import annotations
 
+import importlib
 import re
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
+from shopee_common.settings import PlatformSettings
 from tests.deploy.conftest import installed_tool, run_tool
 from tests.deploy.manifests import (
     COMPOSE_FILE,
     COMPOSE_OVERRIDE,
+    DEMO_STEPS,
     ENV_EXAMPLE,
     GRPC_SERVICES,
     PLATFORM_SERVICES,
@@ -27,6 +30,9 @@ from tests.deploy.manifests import (
 )
 
 HEALTHY_CONDITIONS = {"service_healthy", "service_completed_successfully"}
+# Services that build an image, and the image's name when it is not the service's.
+BUILT_IMAGES = {**{name: name for name in PLATFORM_SERVICES}, "migrate": "migrate"}
+BUILT_IMAGES["demo-labels"] = "generator"
 
 
 def is_one_shot(service: dict[str, Any]) -> bool:
@@ -91,7 +97,7 @@ def test_the_six_services_migrate_and_generator_are_built_from_the_shared_docker
     compose: dict[str, Any], env_example: dict[str, str]
 ) -> None:
     built = {name for name, service in compose["services"].items() if "build" in service}
-    assert built == {*PLATFORM_SERVICES, "migrate", "generator"}
+    assert built == BUILT_IMAGES.keys()
     for name in built:
         service = compose["services"][name]
         build = service["build"]
@@ -100,10 +106,36 @@ def test_the_six_services_migrate_and_generator_are_built_from_the_shared_docker
         assert build["args"]["PYTHON_IMAGE"] == env_example["PYTHON_IMAGE"]
         assert build["args"]["UV_IMAGE"] == env_example["UV_IMAGE"]
         registry, tag = env_example["IMAGE_REGISTRY"], env_example["IMAGE_TAG"]
-        assert service["image"] == f"{registry}/{name}:{tag}"
+        assert service["image"] == f"{registry}/{BUILT_IMAGES[name]}:{tag}"
 
 
-@pytest.mark.parametrize("name", [*PLATFORM_SERVICES, "migrate", "generator"])
+def test_services_sharing_a_built_image_wait_for_the_service_that_builds_it(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    builder = {services[name]["image"]: name for name in BUILT_IMAGES}
+    for name, service in services.items():
+        image_builder = builder.get(service["image"])
+        if image_builder is None or image_builder == name:
+            continue
+        assert "build" not in service, f"{name} builds {service['image']} a second time"
+        assert image_builder in transitive_dependencies(services, name), (
+            f"{name} runs {service['image']} without waiting for {image_builder}, which builds it"
+        )
+
+
+def transitive_dependencies(services: dict[str, Any], name: str) -> set[str]:
+    found: set[str] = set()
+    pending = [name]
+    while pending:
+        for dependency in services[pending.pop()].get("depends_on", {}):
+            if dependency not in found:
+                found.add(dependency)
+                pending.append(dependency)
+    return found
+
+
+@pytest.mark.parametrize("name", list(BUILT_IMAGES))
 def test_the_built_package_is_a_workspace_member(compose: dict[str, Any], name: str) -> None:
     args = compose["services"][name]["build"]["args"]
     member = REPO / args.get("SERVICE_DIR", f"services/{args['SERVICE']}")
@@ -119,15 +151,19 @@ def test_long_running_services_have_a_healthcheck(compose: dict[str, Any]) -> No
     for name, service in compose["services"].items():
         if is_one_shot(service):
             assert service["healthcheck"] == {"disable": True}, name
+        elif name == "demo-stream":
+            # A producer with no endpoint: nothing to ask, and nothing waits for it.
+            assert service["restart"] == "unless-stopped"
+            assert service["healthcheck"] == {"disable": True}
         else:
             assert service["restart"] == "unless-stopped", name
             assert service["healthcheck"]["test"], name
             assert not service["healthcheck"].get("disable", False), name
 
 
-def test_one_shot_services_are_migrate_and_generator(compose: dict[str, Any]) -> None:
+def test_one_shot_services_are_migrate_and_the_demo_set_up(compose: dict[str, Any]) -> None:
     one_shot = {name for name, service in compose["services"].items() if is_one_shot(service)}
-    assert one_shot == {"migrate", "generator"}
+    assert one_shot == {"migrate", "demo-labels", "demo-seed", "demo-history"}
 
 
 def test_dependencies_wait_for_health_or_completion(compose: dict[str, Any]) -> None:
@@ -151,7 +187,7 @@ def test_dependencies_wait_for_health_or_completion(compose: dict[str, Any]) -> 
 def test_platform_services_wait_for_the_migrations_and_infrastructure(
     compose: dict[str, Any],
 ) -> None:
-    for name in (*PLATFORM_SERVICES, "generator"):
+    for name in (*PLATFORM_SERVICES, "demo-history", "demo-stream"):
         depends_on = compose["services"][name]["depends_on"]
         assert depends_on["migrate"]["condition"] == "service_completed_successfully", name
         for infrastructure in ("kafka", "timescaledb", "redis"):
@@ -170,12 +206,12 @@ def test_migrate_creates_topics_and_upgrades_the_database(compose: dict[str, Any
 def test_optional_layers_are_profiles(compose: dict[str, Any]) -> None:
     profiles = {name: service.get("profiles", []) for name, service in compose["services"].items()}
     assert profiles["prometheus"] == profiles["grafana"] == ["monitoring"]
-    assert profiles["generator"] == ["demo"]
+    assert all(profiles[name] == ["demo"] for name in DEMO_STEPS)
     core = {name for name, names in profiles.items() if not names}
     assert core == {"kafka", "timescaledb", "redis", "migrate", *PLATFORM_SERVICES}
 
 
-@pytest.mark.parametrize("name", [*PLATFORM_SERVICES, "migrate", "generator"])
+@pytest.mark.parametrize("name", [*PLATFORM_SERVICES, "migrate", *DEMO_STEPS])
 def test_platform_containers_run_locked_down(compose: dict[str, Any], name: str) -> None:
     service = compose["services"][name]
     assert service["read_only"] is True
@@ -230,12 +266,62 @@ def test_services_share_the_connection_settings(compose: dict[str, Any]) -> None
         f"postgresql://{timescale['POSTGRES_USER']}:{timescale['POSTGRES_PASSWORD']}"
         f"@timescaledb:5432/{timescale['POSTGRES_DB']}"
     )
-    for name in (*PLATFORM_SERVICES, "migrate", "generator"):
+    for name in (*PLATFORM_SERVICES, "migrate", *DEMO_STEPS):
         env = compose["services"][name]["environment"]
         assert env["SHOPEE_DATABASE_URL"] == expected_url, name
         assert env["SHOPEE_KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092", name
         assert env["SHOPEE_REDIS_URL"] == "redis://redis:6379/0", name
         assert all(key.startswith("SHOPEE_") for key in env), name
+
+
+def settings_env_names(service: str) -> set[str]:
+    """The variables workspace member `shopee-<service>` reads: the fields of the settings classes
+    in its `settings` module, or PlatformSettings' when it has none."""
+    module_name = f"shopee_{service}.settings"
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name != module_name:
+            raise
+        classes: list[type[PlatformSettings]] = [PlatformSettings]
+    else:
+        classes = [
+            value
+            for value in vars(module).values()
+            if isinstance(value, type)
+            and issubclass(value, PlatformSettings)
+            and value.__module__ == module_name
+        ]
+    assert classes, f"{module_name} defines no settings class"
+    return {
+        str(settings.model_config.get("env_prefix", "")) + field.upper()
+        for settings in classes
+        for field in settings.model_fields
+    }
+
+
+def test_every_setting_a_container_is_given_is_one_its_code_reads(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    build_args = {services[name]["image"]: services[name]["build"]["args"] for name in BUILT_IMAGES}
+    checked = set()
+    for name, service in services.items():
+        args = build_args.get(service["image"])
+        if args is None:
+            continue  # a third-party image
+        member = REPO / args.get("SERVICE_DIR", f"services/{args['SERVICE']}")
+        if not (member / "pyproject.toml").exists():
+            continue  # not built yet (test_the_built_package_is_a_workspace_member says so)
+        unread = set(service["environment"]) - settings_env_names(args["SERVICE"])
+        assert not unread, f"{name} is given settings its code never reads: {sorted(unread)}"
+        checked.add(name)
+    assert {"ingest", "metrics", "migrate", *DEMO_STEPS} <= checked
+
+
+def test_the_stream_job_keeps_its_data_dir_on_its_volume(compose: dict[str, Any]) -> None:
+    metrics = compose["services"]["metrics"]
+    mounts = dict(str(volume).split(":")[:2] for volume in metrics["volumes"])
+    assert mounts["metrics-state"] == metrics["environment"]["SHOPEE_METRICS_DATA_DIR"]
+    assert "metrics-state" in compose["volumes"]
 
 
 def test_kafka_advertises_listeners_it_has(compose: dict[str, Any]) -> None:
@@ -261,16 +347,6 @@ def test_mounted_files_exist(compose: dict[str, Any]) -> None:
                 assert (REPO / source).exists(), f"{name} mounts missing {source}"
     prometheus_args = compose["services"]["prometheus"]["command"]
     assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus_args
-
-
-def test_generator_runs_the_demo_against_ingest_with_an_accepted_key(
-    compose: dict[str, Any], env_example: dict[str, str]
-) -> None:
-    generator = compose["services"]["generator"]
-    assert command_words(generator["command"])[0] == "shopee-generator"
-    assert generator["environment"]["SHOPEE_GENERATOR_INGEST_URL"] == "http://ingest:8080"
-    accepted = env_example["SHOPEE_INGEST_API_KEYS"].split(",")
-    assert env_example["SHOPEE_GENERATOR_API_KEY"] in accepted
 
 
 def test_override_only_adds_ports_and_log_level() -> None:

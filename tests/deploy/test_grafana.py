@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from shopee_common.kpis import KPI_BY_NAME, Unit
 from tests.deploy.manifests import GRAFANA, REPO, dashboards, load_yaml, panels
 
 BUILTIN_VARIABLES = {"__timeFilter", "__rate_interval", "__interval", "__all", "__timeGroupAlias"}
@@ -105,11 +106,57 @@ def test_operations_dashboard_covers_the_platform_signals() -> None:
         "histogram_quantile(0.5",
         "histogram_quantile(0.99",
         'status=~"5.."',
-        "topic_partition_end_offset",  # consumer lag
-        "events\\\\.dlq",  # dead letters
-        "messages_received_per_topic_total",  # events per second
+        # the stream job (test_metric_names checks that it serves each of these)
+        "metrics_events_total",  # events by outcome
+        'outcome="dead_letter"',  # dead-letter share
+        "metrics_dead_letters_total",  # dead letters by reason
+        "metrics_consumer_lag",  # consumer lag...
+        "faust_metrics_topic_partition_end_offset",  # ...or Faust's offsets
+        "metrics_processing_latency_seconds_bucket",  # record to KPI commit
+        "metrics_batch_seconds_bucket",
+        "metrics_last_commit_timestamp_seconds",
+        "faust_metrics_messages_received_per_topic_total",  # records read per topic
     ):
         assert signal in queries, signal
+
+
+def test_business_dashboard_reads_kpis_of_the_kpi_registry() -> None:
+    (board,) = [b for b in dashboards().values() if b["title"] == "Business KPIs"]
+    constants = {
+        variable["name"]: variable["query"]
+        for variable in board["templating"]["list"]
+        if variable["type"] == "constant"
+    }
+    assert set(constants.values()) >= {"gmv", "paid_orders", "conversion_rate", "aov"}
+    assert set(constants.values()) <= KPI_BY_NAME.keys(), "KPI names of shopee_common.kpis"
+    sql = " ".join(
+        target["rawSql"] for panel in panels(board) for target in panel.get("targets", [])
+    )
+    named = set(re.findall(r"k\.kpi = '([^']+)'", sql))
+    assert named, "the panels select KPIs by name"
+    for name in named:
+        variable = re.fullmatch(r"\$(\w+)", name)
+        if variable is None:
+            assert name in KPI_BY_NAME, f"{name} is not a KPI of shopee_common.kpis"
+        else:
+            assert variable[1] in constants or variable[1] == "kpi", name
+
+
+def test_business_dashboard_shows_money_in_major_units() -> None:
+    (board,) = [b for b in dashboards().values() if b["title"] == "Business KPIs"]
+    money = {
+        variable["name"]
+        for variable in board["templating"]["list"]
+        if variable["type"] == "constant"
+        and KPI_BY_NAME[variable["query"]].unit == Unit.MONEY_MINOR
+    }
+    assert money
+    for panel in panels(board):
+        for target in panel.get("targets", []):
+            sql = target["rawSql"]
+            for name in money:
+                if f"k.kpi = '${name}'" in sql and "FILTER" not in sql:
+                    assert "/ 100" in sql, f"{panel['title']} shows minor units"
 
 
 def test_datasource_settings_come_from_the_grafana_container_environment(

@@ -17,7 +17,6 @@ from tests.deploy.manifests import (
     PROMETHEUS,
     REPO,
     KustomizeTree,
-    command_words,
     containers,
     find,
     kustomization_directories,
@@ -186,17 +185,6 @@ def test_env_names_match_docker_compose(compose: dict[str, Any], name: str) -> N
             assert entry["value"] == compose_env[entry["name"]], entry["name"]
 
 
-def test_generator_job_matches_the_compose_demo_profile(
-    compose: dict[str, Any], env_example: dict[str, str]
-) -> None:
-    job = find(component_documents("demo"), "Job", "generator")
-    (container,) = job["spec"]["template"]["spec"]["containers"]
-    generator = compose["services"]["generator"]
-    assert container["command"] + container["args"] == command_words(generator["command"])
-    assert env_names(container, base_config()) == set(generator["environment"])
-    assert env_example["GENERATOR_ARGS"] == " ".join(container["args"])
-
-
 def test_migrate_job_creates_topics_then_upgrades_the_database() -> None:
     job = find(base_documents(), "Job", "migrate")
     pod = job["spec"]["template"]["spec"]
@@ -216,7 +204,8 @@ def test_images_and_config_match_docker_compose(
         for c in containers(pod)
     }
     assert images == {
-        compose["services"][name]["image"] for name in (*PLATFORM_SERVICES, "migrate", "generator")
+        compose["services"][name]["image"]
+        for name in (*PLATFORM_SERVICES, "migrate", "demo-labels")
     }
     infra = {
         c["image"]
@@ -306,4 +295,3 @@ def test_dev_secrets_point_at_the_dev_infrastructure() -> None:
         f"postgresql://{database['POSTGRES_USER']}:{database['POSTGRES_PASSWORD']}"
         f"@timescaledb:5432/{database['POSTGRES_DB']}"
     )
-    assert values["SHOPEE_GENERATOR_API_KEY"] in values["SHOPEE_INGEST_API_KEYS"].split(",")

@@ -70,7 +70,7 @@ def test_local_config_passes_promtool_once_scripts_stack_fills_it_in(
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_local_config_scrapes_ingest_and_prometheus_on_their_stack_ports(tmp_path: Path) -> None:
+def test_local_config_scrapes_the_services_on_their_stack_ports(tmp_path: Path) -> None:
     config = load_yaml(rendered_local_config(tmp_path))
     env = read_env_file(REPO / "deploy" / "local" / "stack.env")
     targets = {
@@ -79,7 +79,12 @@ def test_local_config_scrapes_ingest_and_prometheus_on_their_stack_ports(tmp_pat
     assert targets == {
         "prometheus": [f"127.0.0.1:{env['PROMETHEUS_PORT']}"],
         "ingest": [f"127.0.0.1:{env['INGEST_PORT']}"],
+        "metrics": [f"127.0.0.1:{env['METRICS_PORT']}"],
     }
+    # The Procfile starts each service on the port its job scrapes.
+    procfile = (REPO / "Procfile").read_text()
+    assert "SHOPEE_INGEST_PORT=$INGEST_PORT" in procfile
+    assert "SHOPEE_METRICS_WEB_PORT=$METRICS_PORT" in procfile
 
 
 def test_alert_rules_pass_promtool(promtool: str) -> None:
@@ -95,7 +100,13 @@ def test_alert_rules_unit_tests_pass(promtool: str) -> None:
 
 def test_every_alert_has_a_unit_test_and_the_required_ones_exist() -> None:
     alerts = {rule["alert"] for group in load_yaml(RULES)["groups"] for rule in group["rules"]}
-    assert {"ServiceDown", "DeadLetterRateHigh", "ConsumerLagHigh", "IngestServerErrors"} <= alerts
+    assert {
+        "ServiceDown",
+        "DeadLetterRateHigh",
+        "ConsumerLagHigh",
+        "StreamJobStalled",
+        "IngestServerErrors",
+    } <= alerts
     tests = load_yaml(PROMETHEUS / "tests" / "platform-alerts.test.yml")
     tested = {case["alertname"] for test in tests["tests"] for case in test["alert_rule_test"]}
     firing = {

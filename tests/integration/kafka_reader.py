@@ -6,16 +6,22 @@ import asyncio
 import time
 
 from aiokafka import ConsumerRecord
+
 from shopee_common.kafka import make_consumer
 
 
 async def read_topics(
-    bootstrap: str, topics: list[str], expected: int | None = None, idle_seconds: float = 3.0,
+    bootstrap: str,
+    topics: list[str],
+    expected: int | None = None,
+    idle_seconds: float = 3.0,
     timeout_seconds: float = 60.0,
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """Every record on `topics` from the start: stop at `expected` records, or after the topics
     have been quiet for `idle_seconds` (to prove that nothing else arrives)."""
-    consumer = make_consumer(*topics, bootstrap_servers=bootstrap, group_id=None, client_id="test-reader")
+    consumer = make_consumer(
+        *topics, bootstrap_servers=bootstrap, group_id=None, client_id="test-reader"
+    )
     await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []
     try:

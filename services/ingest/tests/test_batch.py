@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 import pytest
+
 from shopee.events.v1 import events_pb2
 from shopee_common.events import event_from_json
 from shopee_ingest.domain.batch import (

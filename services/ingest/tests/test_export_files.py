@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from openpyxl import Workbook
+
 from shopee_ingest.domain.export_files import (
     ExportFileError,
     parse_amount,

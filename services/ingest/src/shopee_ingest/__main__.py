@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uvicorn
-from shopee_common.logging import configure_logging
 
+from shopee_common.logging import configure_logging
 from shopee_ingest.app import create_app
 from shopee_ingest.settings import IngestSettings
 

@@ -14,9 +14,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
+
 from shopee_common.http import BodySizeLimit, health_router, instrument, problem
 from shopee_common.kafka import make_producer
-
 from shopee_ingest.adapters.api_keys import ApiKeyAuthority, parse_static_keys
 from shopee_ingest.adapters.import_progress import ImportProgressStore
 from shopee_ingest.adapters.publisher import KafkaEventPublisher

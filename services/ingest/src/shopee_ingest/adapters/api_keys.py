@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 
 import asyncpg
+
 from shopee_common.api_keys import hash_api_key
 
 

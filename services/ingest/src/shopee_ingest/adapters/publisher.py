@@ -8,8 +8,8 @@ from collections import Counter
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from shopee_common.events import Event, payload_topic
 
+from shopee_common.events import Event, payload_topic
 from shopee_ingest.metrics import IngestMetrics
 
 PROTOBUF_HEADERS = [("content-type", b"application/x-protobuf")]

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from shopee_common.http import problem
 
+from shopee_common.http import problem
 from shopee_ingest.adapters.publisher import PublishFailed
 from shopee_ingest.api.deps import CallingProducer, Components
 from shopee_ingest.domain.batch import (

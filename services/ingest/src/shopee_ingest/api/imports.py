@@ -11,8 +11,8 @@ import structlog
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from shopee_common.http import problem
 
+from shopee_common.http import problem
 from shopee_ingest.adapters.import_progress import MAX_REPORTED_ERRORS, ImportProgress
 from shopee_ingest.adapters.publisher import PublishFailed
 from shopee_ingest.api.deps import CallingProducer, Components, IngestComponents

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 import orjson
 from google.protobuf.message import DecodeError
+
 from shopee.events.v1 import events_pb2
 from shopee_common.events import Event, InvalidEvent, event_from_json, validate
 

@@ -15,6 +15,7 @@ from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 
 from openpyxl import load_workbook
+
 from shopee_common.seller_centre import DATE_FORMATS, FORMATS, ExportFormat, normalise_header
 
 CellValue = str | int | float | datetime | None

@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 from shopee.events.v1 import events_pb2
 from shopee_common.events import Event, InvalidEvent, validate
 from shopee_common.seller_centre import ORDER_STATUSES
-
 from shopee_ingest.domain.export_files import (
     CellValue,
     ExportRow,

@@ -1,0 +1,1 @@
+"""Metrics stream job: events -> exact KPIs, dead letters, KPI snapshots and anomalies."""

@@ -1,0 +1,1 @@
+"""Adapters of the stream job: PostgreSQL, Kafka outputs."""

@@ -1,0 +1,270 @@
+"""Applying a batch to PostgreSQL in one transaction: event ids, raw events, KPI rows, members,
+late events and watermarks commit together or not at all (see docs/metrics.md)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+import orjson
+from google.protobuf import json_format
+
+from shopee_metrics.domain.batch import (
+    Candidate,
+    MemberKey,
+    RowKey,
+    increments,
+    plan,
+    unique_in_batch,
+)
+from shopee_metrics.domain.buckets import Granularity
+from shopee_metrics.domain.contributions import RATIO_KPIS
+
+INSERT_EVENT_IDS = """
+INSERT INTO event_ids (shop_id, event_id, occurred_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
+ON CONFLICT DO NOTHING
+RETURNING shop_id, event_id
+"""
+
+LOCK_WATERMARKS = """
+SELECT shop_id, source, watermark FROM stream_watermarks
+WHERE shop_id = ANY($1::text[]) ORDER BY shop_id, source FOR UPDATE
+"""
+
+SAVE_WATERMARKS = """
+INSERT INTO stream_watermarks (shop_id, source, watermark, updated_at)
+SELECT s, k, w, now() FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS t(s, k, w)
+ON CONFLICT (shop_id, source) DO UPDATE SET watermark = excluded.watermark, updated_at = now()
+"""
+
+INSERT_MEMBERS = """
+INSERT INTO kpi_members (granularity, shop_id, product_id, kpi, bucket, member)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[])
+ON CONFLICT DO NOTHING
+RETURNING granularity, shop_id, product_id, kpi, bucket, member
+"""
+
+INSERT_LATE = """
+INSERT INTO late_events (shop_id, event_id, topic, kafka_partition, kafka_offset, occurred_at,
+                         received_at, lateness_seconds, reason)
+SELECT s, e, t, p, o, oc, now(), l, r
+FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::timestamptz[],
+            $7::float8[], $8::text[]) AS x(s, e, t, p, o, oc, l, r)
+ON CONFLICT DO NOTHING
+"""
+
+_VALUE = """CASE WHEN {den} IS NULL THEN {num}::float8
+                 WHEN {den} = 0 THEN NULL
+                 ELSE ({num} / {den})::float8 END"""
+
+
+def _upsert(table: str, label_column: str | None) -> str:
+    label_insert = f", {label_column}" if label_column else ""
+    label_type = "timestamp" if label_column == "local_hour" else "date"
+    label_select = ", l" if label_column else ""
+    label_unnest = f", $7::{label_type}[]" if label_column else ""
+    label_alias = ", l" if label_column else ""
+    total_num = "k.numerator + excluded.numerator"
+    total_den = "k.denominator + excluded.denominator"
+    return f"""
+INSERT INTO {table} AS k (shop_id, product_id, kpi, bucket, numerator, denominator, value{label_insert})
+SELECT s, p, kpi, b, n, d, {_VALUE.format(num="n", den="d")}{label_select}
+FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::numeric[],
+            $6::numeric[]{label_unnest}) AS t(s, p, kpi, b, n, d{label_alias})
+ON CONFLICT (shop_id, product_id, kpi, bucket) DO UPDATE SET
+    numerator = {total_num},
+    denominator = {total_den},
+    value = {_VALUE.format(num=f"({total_num})", den=f"({total_den})")},
+    updated_at = now()
+RETURNING shop_id, product_id, kpi, bucket, numerator::float8, denominator::float8, value
+"""
+
+
+UPSERTS = {
+    Granularity.MINUTE: _upsert("kpi_minute", None),
+    Granularity.HOUR: _upsert("kpi_hour", "local_hour"),
+    Granularity.DAY: _upsert("kpi_day", "local_date"),
+}
+
+RAW_EVENT_COLUMNS = (
+    "shop_id",
+    "event_id",
+    "occurred_at",
+    "time_zone",
+    "kind",
+    "payload",
+    "topic",
+    "kafka_partition",
+    "kafka_offset",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class KpiRow:
+    """A KPI row's absolute value after the batch (for snapshots)."""
+
+    granularity: Granularity
+    shop_id: str
+    product_id: str
+    kpi: str
+    bucket: datetime
+    numerator: float
+    denominator: float | None
+    value: float | None
+
+
+@dataclass
+class AppliedBatch:
+    counted: int = 0
+    duplicates: int = 0
+    late: int = 0
+    rows: list[KpiRow] = field(default_factory=list)
+    watermarks: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    time_zones: dict[str, str] = field(default_factory=dict)
+
+
+class KpiStore:
+    def __init__(
+        self, pool: asyncpg.Pool, late_grace: timedelta, store_raw_events: bool = True
+    ) -> None:
+        self._pool = pool
+        self._grace = late_grace
+        self._store_raw = store_raw_events
+
+    async def apply(self, candidates: list[Candidate]) -> AppliedBatch:
+        """Count the batch's new events exactly once; all or nothing."""
+        unique = unique_in_batch(candidates)
+        result = AppliedBatch(duplicates=len(candidates) - len(unique))
+        if not unique:
+            return result
+        async with self._pool.acquire() as connection, connection.transaction():
+            new_keys = {
+                (r[0], r[1])
+                for r in await connection.fetch(
+                    INSERT_EVENT_IDS,
+                    [c.event.shop_id for c in unique],
+                    [c.event.event_id for c in unique],
+                    [c.occurred_at for c in unique],
+                )
+            }
+            new_events = [c for c in unique if c.key in new_keys]
+            result.duplicates += len(unique) - len(new_events)
+            if not new_events:
+                return result
+            shops = sorted({c.event.shop_id for c in new_events})
+            watermarks = {
+                (r[0], r[1]): r[2] for r in await connection.fetch(LOCK_WATERMARKS, shops)
+            }
+            batch = plan(new_events, watermarks, self._grace)
+            new_members = await self._insert_members(connection, batch.members)
+            totals = increments(batch, new_members)
+            for level in (Granularity.MINUTE, Granularity.HOUR, Granularity.DAY):
+                result.rows.extend(await self._upsert(connection, level, totals, batch.local_label))
+            if self._store_raw:
+                await self._insert_raw(connection, new_events)
+            if batch.late:
+                await connection.execute(
+                    INSERT_LATE,
+                    [late.candidate.event.shop_id for late in batch.late],
+                    [late.candidate.event.event_id for late in batch.late],
+                    [late.candidate.position.topic for late in batch.late],
+                    [late.candidate.position.partition for late in batch.late],
+                    [late.candidate.position.offset for late in batch.late],
+                    [late.candidate.occurred_at for late in batch.late],
+                    [late.lateness_seconds for late in batch.late],
+                    [
+                        f"older than the {self._grace} grace behind the newest event of its shop and source"
+                        for _ in batch.late
+                    ],
+                )
+            changed = {
+                shop: mark
+                for shop, mark in batch.watermarks.items()
+                if watermarks.get(shop) != mark
+            }
+            if changed:
+                await connection.execute(
+                    SAVE_WATERMARKS,
+                    [k[0] for k in changed],
+                    [k[1] for k in changed],
+                    list(changed.values()),
+                )
+        result.counted = len(batch.counted)
+        result.late = len(batch.late)
+        result.watermarks = batch.watermarks
+        result.time_zones = {c.event.shop_id: c.event.time_zone for c in batch.counted}
+        return result
+
+    async def _insert_members(self, connection: Any, members: list[MemberKey]) -> list[MemberKey]:
+        if not members:
+            return []
+        unique = list(dict.fromkeys(members))
+        rows = await connection.fetch(
+            INSERT_MEMBERS,
+            [m[0].value for m in unique],
+            [m[1] for m in unique],
+            [m[2] for m in unique],
+            [m[3] for m in unique],
+            [m[4] for m in unique],
+            [m[5] for m in unique],
+        )
+        return [(Granularity(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+    async def _upsert(
+        self,
+        connection: Any,
+        level: Granularity,
+        totals: dict[RowKey, list[int]],
+        labels: dict[tuple[Granularity, datetime], Any],
+    ) -> list[KpiRow]:
+        keys = [key for key in totals if key[0] is level]
+        if not keys:
+            return []
+        arguments: list[list[Any]] = [
+            [k[1] for k in keys],
+            [k[2] for k in keys],
+            [k[3] for k in keys],
+            [k[4] for k in keys],
+            [totals[k][0] for k in keys],
+            [totals[k][1] if k[3] in RATIO_KPIS else None for k in keys],
+        ]
+        if level is not Granularity.MINUTE:
+            arguments.append([labels[(level, k[4])] for k in keys])
+        rows = await connection.fetch(UPSERTS[level], *arguments)
+        return [KpiRow(level, *row) for row in rows]
+
+    async def _insert_raw(self, connection: Any, events: list[Candidate]) -> None:
+        records = []
+        for item in events:
+            event = item.event
+            kind = event.WhichOneof("payload") or ""
+            payload = json_format.MessageToDict(
+                getattr(event, kind), preserving_proto_field_name=True
+            )
+            records.append(
+                (
+                    event.shop_id,
+                    event.event_id,
+                    item.occurred_at,
+                    event.time_zone,
+                    kind,
+                    orjson.dumps(payload).decode(),
+                    item.position.topic,
+                    item.position.partition,
+                    item.position.offset,
+                )
+            )
+        await connection.copy_records_to_table(
+            "raw_events", records=records, columns=RAW_EVENT_COLUMNS
+        )
+
+
+def rows_by_shop(rows: list[KpiRow]) -> dict[str, list[KpiRow]]:
+    grouped: dict[str, list[KpiRow]] = defaultdict(list)
+    for row in rows:
+        grouped[row.shop_id].append(row)
+    return grouped

@@ -1,0 +1,266 @@
+"""One batch from the topics to committed KPIs: decode, dead-letter the poison, apply the rest.
+
+`process` never raises for bad data or a database outage: poison goes to the DLQ, and the
+database write is retried until it succeeds, because Faust acknowledges a batch's offsets as soon
+as the loop moves on; a batch must be durable before that happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import asyncpg
+import structlog
+from aiokafka.errors import KafkaError
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
+
+from shopee_common.events import Event, FieldError, InvalidEvent, event_from_bytes
+from shopee_metrics.adapters.dead_letters import DeadLetter, DeadLetterPublisher
+from shopee_metrics.adapters.store import AppliedBatch, KpiStore
+from shopee_metrics.domain.batch import Candidate, Position, candidate
+
+log = structlog.get_logger("metrics.processor")
+SHUTDOWN_WRITE_SECONDS = 30.0
+EXIT_UNFINISHED_WRITE = 75
+
+# Worth retrying: the database is restarting or unreachable, or lost a race. Anything else is a
+# bug or a schema mismatch: the process exits without acknowledging the batch (see
+# _finish_even_if_cancelled), so nothing is lost and the crash is visible.
+TRANSIENT = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+    ConnectionError,
+    TimeoutError,
+)
+EXIT_WRITE_FAILED = 70
+
+
+class Message(Protocol):
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Any
+    timestamp: float
+
+
+class ProcessorMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.events = Counter(
+            "metrics_events_total", "Events by outcome", ["outcome"], registry=registry
+        )
+        self.dead_letters = Counter(
+            "metrics_dead_letters_total",
+            "Poison messages sent to the DLQ, by reason and topic",
+            ["reason", "topic"],
+            registry=registry,
+        )
+        self.batch_seconds = Histogram(
+            "metrics_batch_seconds",
+            "Time to apply one batch (decode, write, commit)",
+            registry=registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
+        self.batch_size = Histogram(
+            "metrics_batch_events",
+            "Events per batch",
+            registry=registry,
+            buckets=(1, 10, 100, 500, 1000, 2500, 5000, 10000),
+        )
+        self.processing_latency = Histogram(
+            "metrics_processing_latency_seconds",
+            "From the record's Kafka timestamp to its KPI commit",
+            registry=registry,
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
+        )
+        self.consumer_lag = Gauge(
+            "metrics_consumer_lag",
+            "Records behind the end of each partition",
+            ["topic", "partition"],
+            registry=registry,
+        )
+        self.last_commit = Gauge(
+            "metrics_last_commit_timestamp_seconds",
+            "Wall time of the last committed batch",
+            registry=registry,
+        )
+
+
+@dataclass(frozen=True)
+class DecodedBatch:
+    candidates: list[Candidate]
+    dead_letters: list[DeadLetter]
+
+
+def _headers(message: Message) -> list[tuple[str, bytes]]:
+    raw = message.headers or []
+    items = raw.items() if isinstance(raw, dict) else raw
+    return [(str(k), bytes(v) if v is not None else b"") for k, v in items]
+
+
+def decode(messages: Sequence[Message]) -> list[tuple[Message, Event | InvalidEvent]]:
+    """Each message with its decoded, validated event, or the reason it is not one."""
+    decoded: list[tuple[Message, Event | InvalidEvent]] = []
+    for message in messages:
+        content_type = next(
+            (v.decode(errors="replace") for k, v in _headers(message) if k == "content-type"), None
+        )
+        try:
+            decoded.append((message, event_from_bytes(message.value or b"", content_type)))
+        except InvalidEvent as exc:
+            decoded.append((message, exc))
+    return decoded
+
+
+def split(
+    decoded: list[tuple[Message, Event | InvalidEvent]], known_shops: set[str]
+) -> DecodedBatch:
+    """Candidates to count, and dead letters: undecodable, invalid, or of an unregistered shop."""
+    candidates: list[Candidate] = []
+    letters: list[DeadLetter] = []
+    for message, outcome in decoded:
+        if isinstance(outcome, InvalidEvent):
+            reason, errors = _reason(outcome.errors), outcome.errors
+        elif outcome.shop_id not in known_shops:
+            reason = "unknown shop"
+            errors = [FieldError("shop_id", f"shop {outcome.shop_id!r} is not registered")]
+        else:
+            position = Position(message.topic, message.partition, message.offset)
+            candidates.append(candidate(outcome, position))
+            continue
+        letters.append(
+            DeadLetter(
+                value=message.value or b"",
+                key=message.key,
+                headers=_headers(message),
+                reason=reason,
+                errors=errors,
+                source_topic=message.topic,
+                source_partition=message.partition,
+                source_offset=message.offset,
+            )
+        )
+    return DecodedBatch(candidates, letters)
+
+
+def _reason(errors: list[FieldError]) -> str:
+    """A short, stable reason for the DLQ header and the metric label."""
+    first = errors[0]
+    if first.field == "(record)":
+        if first.message.startswith("not valid JSON"):
+            return "undecodable: invalid JSON"
+        if first.message.startswith("not a valid protobuf"):
+            return "undecodable: invalid protobuf"
+        return "schema violation"
+    if "unknown field" in first.message or first.message.startswith("expected"):
+        return f"schema violation: {first.field}"
+    return f"invalid value: {first.field}"
+
+
+class BatchProcessor:
+    def __init__(
+        self,
+        store: KpiStore,
+        dead_letters: DeadLetterPublisher,
+        metrics: ProcessorMetrics,
+        known_shops: Callable[[set[str]], Awaitable[set[str]]],
+        on_applied: Callable[[AppliedBatch], None],
+    ) -> None:
+        self._store = store
+        self._dead_letters = dead_letters
+        self._metrics = metrics
+        self._known_shops = known_shops
+        self._on_applied = on_applied
+
+    async def process(self, messages: Sequence[Message]) -> AppliedBatch:
+        started = time.perf_counter()
+        decoded_messages = decode(messages)
+        shops = {e.shop_id for _, e in decoded_messages if not isinstance(e, InvalidEvent)}
+        decoded = split(decoded_messages, await self._known_shops(shops))
+        try:
+            applied = await _finish_even_if_cancelled(self._make_durable(decoded))
+        except Exception:
+            # Leaving the agent's loop with an error would acknowledge the batch.
+            log.critical(
+                "batch could not be written; exiting without acknowledging it", exc_info=True
+            )
+            os._exit(EXIT_WRITE_FAILED)
+        self._on_applied(applied)
+        now = time.time()
+        for message in messages:
+            if message.timestamp:
+                self._metrics.processing_latency.observe(max(0.0, now - message.timestamp))
+        self._metrics.events.labels("counted").inc(applied.counted)
+        self._metrics.events.labels("duplicate").inc(applied.duplicates)
+        self._metrics.events.labels("late").inc(applied.late)
+        self._metrics.events.labels("dead_letter").inc(len(decoded.dead_letters))
+        self._metrics.batch_size.observe(len(messages))
+        self._metrics.batch_seconds.observe(time.perf_counter() - started)
+        self._metrics.last_commit.set(now)
+        return applied
+
+    async def _make_durable(self, decoded: DecodedBatch) -> AppliedBatch:
+        await self._publish_dead_letters(decoded.dead_letters)
+        return await self._apply(decoded.candidates)
+
+    async def _publish_dead_letters(self, letters: list[DeadLetter]) -> None:
+        for letter in letters:
+            self._metrics.dead_letters.labels(
+                letter.reason.split(":")[0], letter.source_topic
+            ).inc()
+            log.warning(
+                "dead letter",
+                reason=letter.reason,
+                topic=letter.source_topic,
+                partition=letter.source_partition,
+                offset=letter.source_offset,
+            )
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type((KafkaError, *TRANSIENT)),
+            wait=wait_exponential(max=10),
+            reraise=True,
+        ):
+            with attempt:
+                await self._dead_letters.publish(letters)
+
+    async def _apply(self, candidates: list[Candidate]) -> AppliedBatch:
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(TRANSIENT),
+            wait=wait_exponential(max=10),
+            reraise=True,
+            before_sleep=lambda state: log.warning(
+                "database write failed; retrying",
+                attempt=state.attempt_number,
+                error=repr(state.outcome.exception()) if state.outcome else None,
+            ),
+        ):
+            with attempt:
+                return await self._store.apply(candidates)
+        raise AssertionError("unreachable: AsyncRetrying reraises")
+
+
+async def _finish_even_if_cancelled(write: Awaitable[AppliedBatch]) -> AppliedBatch:
+    """Faust acknowledges a batch when the agent's loop is left, even by cancellation at shutdown.
+    So a cancelled write (dead letters, then KPIs) is waited for; if it cannot complete, the
+    process ends at once, before Faust can commit offsets of events never written (they are
+    redelivered on restart)."""
+    task = asyncio.ensure_future(write)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        done, _ = await asyncio.wait([task], timeout=SHUTDOWN_WRITE_SECONDS)
+        if not done or task.exception() is not None:
+            log.critical(
+                "batch write did not finish during shutdown; exiting before offsets commit"
+            )
+            os._exit(EXIT_UNFINISHED_WRITE)
+        raise

@@ -1,0 +1,35 @@
+"""Stream job settings (env SHOPEE_METRICS_*, plus the shared SHOPEE_* connection settings)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shopee_common.settings import PlatformSettings
+
+
+class MetricsSettings(PlatformSettings):
+    model_config = SettingsConfigDict(env_prefix="SHOPEE_", extra="ignore", frozen=True)
+
+    metrics_app_id: str = Field("shopee-metrics", description="Faust app id = consumer group")
+    metrics_web_host: str = "127.0.0.1"
+    metrics_web_port: int = Field(6066, description="health, readiness and Prometheus /metrics")
+    metrics_data_dir: str = Field(".run/metrics", description="Faust's local state folder")
+    metrics_late_grace_seconds: float = Field(
+        600.0, description="events this far behind the shop's newest event still count"
+    )
+    metrics_batch_max: int = Field(5_000, description="most events applied in one transaction")
+    metrics_batch_within_seconds: float = Field(0.1, description="longest wait to fill a batch")
+    metrics_snapshot_interval_seconds: float = Field(
+        1.0, description="at most one kpi.updates snapshot per shop per interval"
+    )
+    metrics_store_raw_events: bool = Field(
+        True, description="keep every accepted event in raw_events"
+    )
+    metrics_session_timeout_seconds: float = Field(
+        10.0,
+        description="a worker that stops heartbeating (kill -9) loses its partitions after this",
+    )
+    metrics_shop_refresh_seconds: float = Field(
+        30.0, description="how often the shop list is re-read"
+    )
