@@ -10,14 +10,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from shopee.events.v1 import events_pb2
 
+from shopee.events.v1 import events_pb2
 from tests.integration.kafka_reader import read_topics
 from tests.integration.service_process import TEST_API_KEY, ServiceProcess, run_ingest
 
 pytestmark = pytest.mark.integration
 
 WORLD = ["--days", "20", "--shops", "1", "--seed", "5"]
+GENERATOR = str(Path(sys.executable).parent / "shopee-generator")
 
 
 @pytest.fixture(scope="module")
@@ -25,13 +26,15 @@ def exports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The generator's orders and traffic exports of one shop, as CSV and XLSX."""
     folder = tmp_path_factory.mktemp("exports")
     subprocess.run(
-        [str(Path(sys.executable).parent / "shopee-generator"), "export", *WORLD, "--last", "7", "--out-dir", str(folder)],
+        [GENERATOR, "export", *WORLD, "--last", "7", "--out-dir", str(folder)],
         check=True,
         capture_output=True,
     )
     files = {path.name: path for path in folder.rglob("*") if path.is_file()}
     kinds = {
-        f"{kind}.{ext}": next(p for name, p in files.items() if kind in name.lower() and name.endswith(ext))
+        f"{kind}.{ext}": next(
+            p for name, p in files.items() if kind in name.lower() and name.endswith(ext)
+        )
         for kind in ("order", "traffic")
         for ext in ("csv", "xlsx")
     }
@@ -56,7 +59,9 @@ def upload(ingest: ServiceProcess, path: Path, shop: str) -> dict[str, object]:
     seen_percents = []
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        progress: dict[str, object] = httpx.get(status_url, headers={"x-api-key": TEST_API_KEY}).json()
+        progress: dict[str, object] = httpx.get(
+            status_url, headers={"x-api-key": TEST_API_KEY}
+        ).json()
         seen_percents.append(progress["percent"])
         if progress["status"] in ("completed", "failed"):
             assert progress["status"] == "completed", progress
@@ -80,14 +85,18 @@ async def test_generator_export_imports_completely(
     assert isinstance(rows_total, int)
     assert rows_total > 0
     topic = topic_prefix + ("events.orders" if kind.startswith("order") else "events.traffic")
-    records = await read_topics(kafka_bootstrap, [topic], expected=int(str(progress["events_total"])))
+    records = await read_topics(
+        kafka_bootstrap, [topic], expected=int(str(progress["events_total"]))
+    )
     events = [events_pb2.Event.FromString(r.value) for r in records]
     assert len({e.event_id for e in events}) == progress["events_total"]
     assert {e.shop_id for e in events} == {shop}
     if kind == "order.csv":
         with path.open(newline="", encoding="utf-8-sig") as handle:
             order_ids = {row["Order ID"] for row in csv.DictReader(handle)}
-        created = {e.order.order_id for e in events if e.order.status == events_pb2.ORDER_STATUS_CREATED}
+        created = {
+            e.order.order_id for e in events if e.order.status == events_pb2.ORDER_STATUS_CREATED
+        }
         assert created == order_ids
     if kind.startswith("traffic"):
         assert len(events) == rows_total
@@ -102,6 +111,8 @@ async def test_the_same_file_twice_publishes_the_same_event_ids(
         first = upload(ingest, path, shop_of(path))
         upload(ingest, path, shop_of(path))
     total = int(str(first["events_total"]))
-    records = await read_topics(kafka_bootstrap, [topic_prefix + "events.orders"], expected=2 * total)
+    records = await read_topics(
+        kafka_bootstrap, [topic_prefix + "events.orders"], expected=2 * total
+    )
     assert len(records) == 2 * total
     assert len({events_pb2.Event.FromString(r.value).event_id for r in records}) == total

@@ -1,0 +1,300 @@
+"""Fifty kinds of poison message interleaved with good events: every poison message lands in
+`events.dlq` with its reason and source, every good event is counted, the job never stalls."""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from google.protobuf import json_format
+
+from shopee.events.v1 import events_pb2
+from shopee_common.events import event_from_json, payload_topic
+from shopee_common.kafka import make_producer
+from shopee_db import upgrade
+from shopee_db.testing import temporary_database
+from tests.integration.kafka_reader import read_topics
+from tests.integration.service_process import run_metrics
+
+pytestmark = pytest.mark.integration
+
+SHOP = "poison-shop"
+JSON = [("content-type", b"application/json")]
+PROTOBUF = [("content-type", b"application/x-protobuf")]
+
+
+def good_order(index: int) -> dict[str, Any]:
+    return {
+        "event_id": f"good-{index}",
+        "shop_id": SHOP,
+        "occurred_at": f"2026-11-20T{index // 3600 % 24:02d}:{index // 60 % 60:02d}:{index % 60:02d}Z",
+        "time_zone": "Asia/Jakarta",
+        "order": {
+            "order_id": f"o-{index}",
+            "status": "ORDER_STATUS_PAID",
+            "currency": "IDR",
+            "items": [
+                {
+                    "product_id": "p-1",
+                    "quantity": 1,
+                    "unit_price_minor": 100_000,
+                    "discount_minor": 0,
+                }
+            ],
+        },
+    }
+
+
+def good_view(index: int) -> dict[str, Any]:
+    return {
+        "event_id": f"good-view-{index}",
+        "shop_id": SHOP,
+        "occurred_at": "2026-11-20T05:00:00Z",
+        "time_zone": "Asia/Jakarta",
+        "traffic": {
+            "kind": "TRAFFIC_KIND_PRODUCT_VIEW",
+            "visitor_id": f"v{index}",
+            "session_id": "s",
+            "product_id": "p",
+        },
+    }
+
+
+def mutated(base: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A copy of `base` with the dotted `path` set to `value` (`value` ... deletes it)."""
+    event = copy.deepcopy(base)
+    *parents, leaf = path.split(".")
+    target = event
+    for key in parents:
+        target = target[int(key)] if isinstance(target, list) else target[key]
+    if value is ...:
+        del target[leaf]
+    elif isinstance(target, list):
+        target[int(leaf)] = value
+    else:
+        target[leaf] = value
+    return event
+
+
+def _json(data: Any) -> bytes:
+    return json.dumps(data).encode()
+
+
+def _proto(data: dict[str, Any]) -> bytes:
+    return event_from_json(data).SerializeToString()
+
+
+def poison_messages() -> list[tuple[str, str, bytes, list[tuple[str, bytes]]]]:
+    """(name, base topic, value, headers) of fifty different kinds of poison."""
+    order = good_order(0)
+    view = good_view(0)
+    campaign = {
+        "event_id": "c", "shop_id": SHOP, "occurred_at": "2026-11-20T01:00:00Z", "time_zone": "Asia/Jakarta",
+        "campaign": {"campaign_id": "c1", "kind": "CAMPAIGN_KIND_ADS", "action": "CAMPAIGN_ACTION_SPEND",
+                     "spend_minor": 100},
+    }  # fmt: skip
+    review = {
+        "event_id": "r", "shop_id": SHOP, "occurred_at": "2026-11-20T01:00:00Z", "time_zone": "Asia/Jakarta",
+        "review": {"review_id": "r1", "product_id": "p-1", "rating": 5},
+    }  # fmt: skip
+    chat = {
+        "event_id": "h", "shop_id": SHOP, "occurred_at": "2026-11-20T01:00:00Z", "time_zone": "Asia/Jakarta",
+        "chat": {"kind": "CHAT_KIND_CSAT", "conversation_id": "k", "csat_score": 4},
+    }  # fmt: skip
+    catalog = {
+        "event_id": "k", "shop_id": SHOP, "occurred_at": "2026-11-20T01:00:00Z", "time_zone": "Asia/Jakarta",
+        "catalog": {"product_id": "p-1", "price_minor": 100, "stock": 5},
+    }  # fmt: skip
+    summary = {
+        "event_id": "s", "shop_id": SHOP, "occurred_at": "2026-11-19T17:00:00Z", "time_zone": "Asia/Jakarta",
+        "traffic_summary": {"period": "SUMMARY_PERIOD_DAY", "visitors": 10, "page_views": 20},
+    }  # fmt: skip
+    valid_proto = _proto(order)
+    items: list[tuple[str, str, Any]] = [
+        ("random bytes", "events.orders", b"\xff\xfe\xfd\x00\x01garbage"),
+        ("truncated protobuf", "events.orders", valid_proto[: len(valid_proto) // 2]),
+        ("broken json", "events.orders", b'{"event_id": "x", '),
+        ("json array", "events.traffic", b"[1, 2, 3]"),
+        ("empty value", "events.traffic", b""),
+        ("json not utf-8", "events.orders", b'{"event_id": "\xff\xfe"}'),
+        ("json null", "events.chats", b"null"),
+        ("json string", "events.chats", b'"an event"'),
+        ("unknown top-level field", "events.orders", mutated(order, "surprise", 1)),
+        ("unknown nested field", "events.orders", mutated(order, "order.colour", "red")),
+        ("quantity as words", "events.orders", mutated(order, "order.items.0.quantity", "two")),
+        ("rating as words", "events.reviews", mutated(review, "review.rating", "five")),
+        ("unknown enum", "events.orders", mutated(order, "order.status", "ORDER_STATUS_LOST")),
+        ("unparseable time", "events.orders", mutated(order, "occurred_at", "yesterday noon")),
+        ("time without offset", "events.orders", mutated(order, "occurred_at", "2026-11-20T01:00:00")),
+        ("items not a list", "events.orders", mutated(order, "order.items", {"product_id": "p"})),
+        ("order not an object", "events.orders", mutated(order, "order", "paid")),
+        ("time as a number", "events.orders", mutated(order, "occurred_at", 1763600000)),
+        ("no event id", "events.orders", mutated(order, "event_id", ...)),
+        ("no shop id", "events.orders", mutated(order, "shop_id", ...)),
+        ("no time", "events.orders", mutated(order, "occurred_at", ...)),
+        ("no time zone", "events.orders", mutated(order, "time_zone", ...)),
+        ("unknown time zone", "events.orders", mutated(order, "time_zone", "Mars/Olympus_Mons")),
+        ("no payload", "events.orders", mutated(order, "order", ...)),
+        ("negative price", "events.orders", mutated(order, "order.items.0.unit_price_minor", -100)),
+        ("negative discount", "events.orders", mutated(order, "order.items.0.discount_minor", -1)),
+        ("discount above price", "events.orders", mutated(order, "order.items.0.discount_minor", 200_000)),
+        ("zero quantity", "events.orders", mutated(order, "order.items.0.quantity", 0)),
+        ("absurd quantity", "events.orders", mutated(order, "order.items.0.quantity", 10**6)),
+        ("absurd amount", "events.orders", mutated(order, "order.shipping_fee_minor", 10**17)),
+        ("rating zero", "events.reviews", mutated(review, "review.rating", 0)),
+        ("rating six", "events.reviews", mutated(review, "review.rating", 6)),
+        ("csat nine", "events.chats", mutated(chat, "chat.csat_score", 9)),
+        ("time in 2010", "events.orders", mutated(order, "occurred_at", "2010-01-01T00:00:00Z")),
+        ("time in 2100", "events.orders", mutated(order, "occurred_at", "2100-01-01T00:00:00Z")),
+        ("status missing", "events.orders", mutated(order, "order.status", ...)),
+        ("created without items", "events.orders",
+         mutated(mutated(order, "order.status", "ORDER_STATUS_CREATED"), "order.items", [])),
+        ("no visitor", "events.traffic", mutated(view, "traffic.visitor_id", ...)),
+        ("product view without product", "events.traffic", mutated(view, "traffic.product_id", ...)),
+        ("negative spend", "events.campaigns", mutated(campaign, "campaign.spend_minor", -5)),
+        ("discount 150%", "events.campaigns", mutated(campaign, "campaign.discount_percent", 150)),
+        ("campaign ends before it starts", "events.campaigns",
+         mutated(mutated(campaign, "campaign.starts_at", "2026-11-20T05:00:00Z"),
+                 "campaign.ends_at", "2026-11-20T04:00:00Z")),
+        ("negative stock", "events.catalog", mutated(catalog, "catalog.stock", -3)),
+        ("lowercase currency", "events.orders", mutated(order, "order.currency", "idr")),
+        ("event id of 200 characters", "events.orders", mutated(order, "event_id", "e" * 200)),
+        ("first response of 40 days", "events.chats",
+         mutated(mutated(chat, "chat.kind", "CHAT_KIND_MESSAGE"), "chat.first_response_seconds", 40 * 86400)),
+        ("review without product", "events.reviews", mutated(review, "review.product_id", ...)),
+        ("unknown shop", "events.orders", mutated(order, "shop_id", "nobody-knows-this-shop")),
+        ("not-a-number discount", "events.campaigns", mutated(campaign, "campaign.discount_percent", "NaN")),
+        ("summary without period", "events.traffic", mutated(summary, "traffic_summary.period", ...)),
+    ]  # fmt: skip
+    messages = []
+    for index, (name, topic, value) in enumerate(items):
+        if isinstance(value, dict):
+            if "event_id" in value and "event id" not in name:
+                value = {**value, "event_id": f"poison-{index}"}
+            # Every other structured poison goes as protobuf where protobuf can carry it.
+            if index % 2 == 0 and name in PROTOBUF_CAPABLE:
+                messages.append((name, topic, _proto_unchecked(value), PROTOBUF))
+            else:
+                messages.append((name, topic, _json(value), JSON))
+        else:
+            messages.append((name, topic, value, JSON if name.startswith("json") else []))
+    return messages
+
+
+# Poison whose bad values survive protobuf encoding (the rest only exist in JSON).
+PROTOBUF_CAPABLE = {
+    "negative price", "zero quantity", "rating zero", "rating six", "csat nine", "time in 2010",
+    "unknown time zone", "no time zone", "unknown shop", "negative stock", "lowercase currency",
+}  # fmt: skip
+
+
+def _proto_unchecked(data: dict[str, Any]) -> bytes:
+    """Encode without validating, so the bad values reach the wire."""
+    event = events_pb2.Event()
+    json_format.ParseDict(data, event)
+    return event.SerializeToString()
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[str]:
+    with temporary_database(database_url) as dsn:
+        upgrade(dsn)
+        with psycopg.connect(dsn) as connection:
+            row = connection.execute(
+                "INSERT INTO organisations (slug, name) VALUES ('poison', 'poison') RETURNING id"
+            ).fetchone()
+            assert row is not None
+            connection.execute(
+                "INSERT INTO shops (id, organisation_id, name, market, currency, time_zone) "
+                "VALUES (%s, %s, 'p', 'ID', 'IDR', 'Asia/Jakarta')",
+                (SHOP, row[0]),
+            )
+        yield dsn
+
+
+async def test_every_poison_message_is_dead_lettered_and_every_good_event_counted(
+    database: str, topic_prefix: str, kafka_bootstrap: str
+) -> None:
+    poison = poison_messages()
+    assert len({name for name, *_ in poison}) == 50
+    good = [good_order(i) for i in range(500)] + [good_view(i) for i in range(500)]
+    producer = make_producer(kafka_bootstrap, client_id="poison-test")
+    await producer.start()
+    sent_poison = {}
+    try:
+        for index, event in enumerate(good):
+            value = _proto(event) if index % 2 else _json(event)
+            topic = topic_prefix + payload_topic(event_from_json(event))
+            await producer.send_and_wait(
+                topic, value, key=SHOP.encode(), headers=PROTOBUF if index % 2 else JSON
+            )
+            if index % 20 == 0 and poison:
+                name, base, value, headers = poison.pop()
+                meta = await producer.send_and_wait(
+                    topic_prefix + base, value, key=SHOP.encode(), headers=headers
+                )
+                sent_poison[(meta.topic, meta.partition, meta.offset)] = (name, value)
+        for name, base, value, headers in poison:
+            meta = await producer.send_and_wait(
+                topic_prefix + base, value, key=SHOP.encode(), headers=headers
+            )
+            sent_poison[(meta.topic, meta.partition, meta.offset)] = (name, value)
+    finally:
+        await producer.stop()
+    assert len(sent_poison) == 50
+
+    with run_metrics(topic_prefix, database):
+        wait_until_counted(database, len(good), seconds=120)
+        dead = await read_topics(
+            kafka_bootstrap, [topic_prefix + "events.dlq"], expected=50, timeout_seconds=60
+        )
+
+    assert counted(database) == len(good)
+    assert paid_orders(database) == 500
+    found = {}
+    for record in dead:
+        dlq = {key: raw.decode() for key, raw in record.headers}
+        source = (
+            dlq["dlq.source.topic"],
+            int(dlq["dlq.source.partition"]),
+            int(dlq["dlq.source.offset"]),
+        )
+        assert dlq["dlq.reason"], dlq
+        json.loads(dlq["dlq.errors"])
+        found[source] = (dlq["dlq.reason"], record.value)
+    missing = {sent_poison[k][0] for k in set(sent_poison) - set(found)}
+    assert not missing, f"not dead-lettered: {missing}"
+    assert len(dead) == 50
+    for source, (name, value) in sent_poison.items():
+        assert found[source][1] == value, name
+    reasons = {sent_poison[s][0]: found[s][0] for s in sent_poison}
+    assert reasons["unknown shop"] == "unknown shop"
+    assert reasons["random bytes"].startswith("undecodable")
+    assert reasons["negative price"] == "invalid value: order.items[0].unit_price_minor"
+
+
+def wait_until_counted(dsn: str, expected: int, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and counted(dsn) < expected:
+        time.sleep(0.5)
+
+
+def counted(dsn: str) -> int:
+    with psycopg.connect(dsn) as connection:
+        row = connection.execute("SELECT count(*) FROM event_ids").fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+def paid_orders(dsn: str) -> int:
+    with psycopg.connect(dsn) as connection:
+        row = connection.execute(
+            "SELECT coalesce(sum(numerator), 0) FROM kpi_day WHERE kpi = 'paid_orders' AND product_id = ''"
+        ).fetchone()
+        assert row is not None
+        return int(row[0])
