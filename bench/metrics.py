@@ -1,0 +1,219 @@
+"""Benchmark: the stream job's sustained events/s from topic to committed KPIs, and the latency
+from an event to the `kpi.updates` snapshot that includes it, against the raw aiokafka consume
+rate of the same records as the ceiling (same script, same broker).
+
+    uv run --frozen python -m bench.metrics --events 200000 --live-rate 2000 --live-seconds 20
+
+Throughput: N generated events (3 busy shops) are written to private topics first; the job then
+starts and the rate is N / (last commit - first commit) as PostgreSQL recorded them
+(`event_ids.first_seen_at` is the transaction time). Latency: events produced live at a steady
+rate with occurred_at = send time; an event's latency is when the first snapshot of its shop whose
+watermark reached it arrived, minus its send time. Needs the stack (`scripts/stack up --infra`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+import uuid
+from datetime import UTC, date, datetime
+
+import psycopg
+
+from bench.machine import describe_machine
+from shopee.events.v1 import events_pb2
+from shopee.metrics.v1 import metrics_pb2
+from shopee_common.events import payload_topic
+from shopee_common.kafka import make_consumer, make_producer
+from shopee_common.settings import PlatformSettings
+from shopee_common.topics import ALL_TOPICS, EVENT_TOPICS, KPI_UPDATES, create_topics
+from shopee_db import upgrade
+from shopee_db.testing import temporary_database
+from shopee_generator.world import GeneratorConfig, generate_history
+from tests.integration.service_process import run_metrics
+
+
+def history(count: int) -> list[events_pb2.Event]:
+    events = []
+    for event in generate_history(
+        GeneratorConfig(start=date(2026, 9, 1), days=60, shops=3, scale=8.0, seed=7)
+    ):
+        events.append(event)
+        if len(events) == count:
+            break
+    return events
+
+
+def register_shops(dsn: str, events: list[events_pb2.Event]) -> None:
+    with psycopg.connect(dsn) as connection:
+        row = connection.execute(
+            "INSERT INTO organisations (slug, name) VALUES ('bench', 'bench') RETURNING id"
+        ).fetchone()
+        assert row is not None
+        for shop, zone in sorted({(e.shop_id, e.time_zone) for e in events}):
+            connection.execute(
+                "INSERT INTO shops (id, organisation_id, name, market, currency, time_zone) "
+                "VALUES (%s, %s, %s, 'ID', 'IDR', %s)",
+                (shop, row[0], shop, zone),
+            )
+
+
+async def produce(bootstrap: str, prefix: str, events: list[events_pb2.Event]) -> None:
+    producer = make_producer(bootstrap, client_id="bench-metrics")
+    await producer.start()
+    try:
+        acks = [
+            await producer.send(
+                prefix + payload_topic(e), e.SerializeToString(), key=e.shop_id.encode()
+            )
+            for e in events
+        ]
+        await asyncio.gather(*acks)
+    finally:
+        await producer.stop()
+
+
+async def raw_consume_rate(bootstrap: str, prefix: str, count: int) -> float:
+    consumer = make_consumer(
+        *[prefix + t.name for t in EVENT_TOPICS],
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        client_id="bench-raw",
+    )
+    await consumer.start()
+    try:
+        seen, started = 0, time.perf_counter()
+        while seen < count:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+            seen += sum(len(records) for records in batch.values())
+        return count / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+
+
+def committed_rate(dsn: str, expected: int, timeout: float) -> float:
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        while time.monotonic() < deadline:
+            row = connection.execute(
+                "SELECT count(*), min(first_seen_at), max(first_seen_at) FROM event_ids"
+            ).fetchone()
+            assert row is not None
+            if row[0] >= expected:
+                seconds = (row[2] - row[1]).total_seconds()
+                return float(expected / seconds) if seconds else float("inf")
+            time.sleep(0.5)
+    raise TimeoutError(f"the job did not commit {expected} events in {timeout}s")
+
+
+async def live_latency(
+    bootstrap: str, prefix: str, shops: list[tuple[str, str]], rate: int, seconds: int
+) -> list[float]:
+    """Latencies (s) of events produced at `rate`/s for `seconds`, to their first covering snapshot."""
+    consumer = make_consumer(
+        prefix + KPI_UPDATES.name,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        client_id="bench-updates",
+        auto_offset_reset="latest",
+    )
+    await consumer.start()
+    await consumer.seek_to_end()
+    snapshots: list[tuple[str, float, float]] = []  # shop, watermark, received
+
+    async def listen() -> None:
+        while True:
+            batch = await consumer.getmany(timeout_ms=200)
+            now = time.time()
+            for records in batch.values():
+                for record in records:
+                    snapshot = metrics_pb2.KpiSnapshot.FromString(record.value)
+                    mark = snapshot.watermark.seconds + snapshot.watermark.nanos / 1e9
+                    snapshots.append((snapshot.shop_id, mark, now))
+
+    listener = asyncio.create_task(listen())
+    producer = make_producer(bootstrap, client_id="bench-live", linger_ms=1)
+    await producer.start()
+    sent: list[tuple[str, float]] = []
+    try:
+        started = time.time()
+        for index in range(rate * seconds):
+            due = started + index / rate
+            await asyncio.sleep(max(0.0, due - time.time()))
+            shop, zone = shops[index % len(shops)]
+            event = events_pb2.Event(event_id=str(uuid.uuid4()), shop_id=shop, time_zone=zone)
+            now = time.time()
+            event.occurred_at.FromDatetime(datetime.fromtimestamp(now, UTC))
+            event.traffic.kind = events_pb2.TRAFFIC_KIND_PRODUCT_VIEW
+            event.traffic.visitor_id = f"live-{index % 5000}"
+            event.traffic.session_id = f"s-{index % 700}"
+            event.traffic.product_id = f"p-{index % 40}"
+            await producer.send(
+                prefix + payload_topic(event), event.SerializeToString(), key=shop.encode()
+            )
+            sent.append((shop, event.occurred_at.seconds + event.occurred_at.nanos / 1e9))
+        await producer.flush()
+        await asyncio.sleep(5)
+    finally:
+        listener.cancel()
+        await producer.stop()
+        await consumer.stop()
+    latencies = []
+    for shop, occurred in sent:
+        covering = [received for s, mark, received in snapshots if s == shop and mark >= occurred]
+        if covering:
+            latencies.append(min(covering) - occurred)
+    return latencies
+
+
+def percentile(values: list[float], share: float) -> float:
+    return (
+        statistics.quantiles(values, n=1000)[int(share * 1000) - 1]
+        if len(values) > 1
+        else values[0]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument(
+        "--live-rate", type=int, default=2_000, help="events/s in the latency phase"
+    )
+    parser.add_argument("--live-seconds", type=int, default=20)
+    options = parser.parse_args()
+    settings = PlatformSettings()
+    bootstrap = settings.kafka_bootstrap_servers
+    prefix = f"benchm{uuid.uuid4().hex[:6]}."
+    print(f"machine: {describe_machine()}")
+    asyncio.run(create_topics(bootstrap, ALL_TOPICS, prefix=prefix))
+    events = history(options.events)
+    asyncio.run(produce(bootstrap, prefix, events))
+    raw = asyncio.run(raw_consume_rate(bootstrap, prefix, len(events)))
+    print(f"raw aiokafka consumer (no decoding): {raw:,.0f} events/s")
+    with temporary_database(settings.database_url.get_secret_value()) as dsn:
+        upgrade(dsn)
+        register_shops(dsn, events)
+        with run_metrics(prefix, dsn):
+            job = committed_rate(dsn, len({(e.shop_id, e.event_id) for e in events}), timeout=1800)
+            print(
+                f"stream job, topic to committed KPIs: {job:,.0f} events/s ({len(events):,} events)"
+            )
+            print(f"ratio job / raw consumer: {job / raw:.3f}")
+            shops = sorted({(e.shop_id, e.time_zone) for e in events})
+            latencies = asyncio.run(
+                live_latency(bootstrap, prefix, shops, options.live_rate, options.live_seconds)
+            )
+    covered = len(latencies) / (options.live_rate * options.live_seconds)
+    print(
+        f"event -> kpi.updates at {options.live_rate}/s live: p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
+        f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms ({covered:.1%} of events matched to a snapshot)"
+    )
+
+
+if __name__ == "__main__":
+    main()
