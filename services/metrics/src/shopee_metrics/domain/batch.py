@@ -126,17 +126,43 @@ def plan(
 
 
 def increments(batch: BatchPlan, new_members: list[MemberKey]) -> dict[RowKey, list[int]]:
-    """numerator and denominator deltas per KPI row, for every granularity."""
+    """numerator and denominator deltas per KPI row, for every granularity.
+
+    Parts are summed per minute first (many events share a minute), then each minute's sums are
+    added to its hour and day: the same totals as adding every part three times, for less work.
+    """
+    minutes: dict[tuple[str, str, str, datetime], list[int]] = {}
+    minute_buckets: dict[tuple[str, datetime], Buckets] = {}
     totals: dict[RowKey, list[int]] = defaultdict(lambda: [0, 0])
     for item in batch.counted:
         shop = item.event.shop_id
-        levels = (Granularity.DAY,) if item.parts.day_only else GRANULARITIES
-        for level in levels:
-            start = _bucket(item.buckets, level)
+        buckets = item.buckets
+        if item.parts.day_only:
             for part in item.parts.parts:
-                row = totals[(level, shop, part.product_id, part.kpi, start)]
+                row = totals[(Granularity.DAY, shop, part.product_id, part.kpi, buckets.day)]
                 row[0] += part.numerator
                 row[1] += part.denominator
+            continue
+        minute = buckets.minute
+        minute_buckets[(shop, minute)] = buckets
+        for part in item.parts.parts:
+            key = (shop, part.product_id, part.kpi, minute)
+            sums = minutes.get(key)
+            if sums is None:
+                minutes[key] = [part.numerator, part.denominator]
+            else:
+                sums[0] += part.numerator
+                sums[1] += part.denominator
+    for (shop, product, kpi, minute), (numerator, denominator) in minutes.items():
+        buckets = minute_buckets[(shop, minute)]
+        for level, start in (
+            (Granularity.MINUTE, minute),
+            (Granularity.HOUR, buckets.hour),
+            (Granularity.DAY, buckets.day),
+        ):
+            row = totals[(level, shop, product, kpi, start)]
+            row[0] += numerator
+            row[1] += denominator
     for level, shop, product, kpi, start, _ in new_members:
         totals[(level, shop, product, kpi, start)][0] += 1
         if product == SHOP:

@@ -1,0 +1,108 @@
+"""What events add, and how a batch splits into counted, late and duplicate."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+
+from shopee.events.v1 import events_pb2
+from shopee_metrics.domain.batch import (
+    GRANULARITIES,
+    Candidate,
+    Position,
+    candidate,
+    increments,
+    plan,
+    unique_in_batch,
+)
+from shopee_metrics.domain.buckets import Granularity
+from shopee_metrics.domain.contributions import event_parts
+
+START = datetime(2026, 11, 11, 2, 0, tzinfo=UTC)
+
+
+def paid(event_id: str, seconds: int = 0) -> events_pb2.Event:
+    event = events_pb2.Event(event_id=event_id, shop_id="s", time_zone="Asia/Jakarta")
+    event.occurred_at.FromDatetime(START + timedelta(seconds=seconds))
+    order = event.order
+    order.order_id, order.status, order.currency = (
+        f"o-{event_id}",
+        events_pb2.ORDER_STATUS_PAID,
+        "IDR",
+    )
+    order.items.add(product_id="a", quantity=2, unit_price_minor=1000, discount_minor=300)
+    order.items.add(product_id="b", quantity=1, unit_price_minor=500)
+    order.items.add(product_id="a", quantity=1, unit_price_minor=1000)
+    order.voucher.discount_minor, order.voucher.funded_by = 100, events_pb2.VOUCHER_FUNDING_SELLER
+    order.campaign_kind = events_pb2.CAMPAIGN_KIND_FLASH_SALE
+    return event
+
+
+def view(event_id: str, seconds: int, visitor: str = "v") -> events_pb2.Event:
+    event = events_pb2.Event(event_id=event_id, shop_id="s", time_zone="Asia/Jakarta")
+    event.occurred_at.FromDatetime(START + timedelta(seconds=seconds))
+    event.traffic.kind = events_pb2.TRAFFIC_KIND_PRODUCT_VIEW
+    event.traffic.visitor_id, event.traffic.session_id, event.traffic.product_id = visitor, "x", "a"
+    return event
+
+
+def at(event: events_pb2.Event, offset: int = 0) -> Candidate:
+    return candidate(event, Position("events.orders", 0, offset))
+
+
+def test_paid_order_parts() -> None:
+    parts = {
+        (p.product_id, p.kpi): (p.numerator, p.denominator) for p in event_parts(paid("1")).parts
+    }
+    assert parts[("", "gmv")] == (3200, 0)
+    assert parts[("a", "gmv")] == (2700, 0)
+    assert parts[("a", "units")] == (3, 0)
+    assert parts[("a", "paid_orders")] == (1, 0)
+    assert parts[("", "aov")] == (3200, 1)
+    assert parts[("", "discount_cost")] == (400, 0)
+    assert parts[("", "voucher_usage_rate")] == (1, 1)
+    assert parts[("", "flash_sale_gmv")] == (3200, 0)
+    assert ("", "ads_gmv") not in parts
+
+
+def test_repeated_id_in_one_batch_counts_once() -> None:
+    batch = [at(paid("1")), at(paid("1"), 1), at(paid("2"), 2)]
+    assert [c.event.event_id for c in unique_in_batch(batch)] == ["1", "2"]
+
+
+def test_late_is_judged_per_shop_and_source() -> None:
+    old_view = at(view("v-old", 0))
+    new_order = at(paid("o-new", 3600))
+    older_order = at(paid("o-old", 0))
+    result = plan([new_order, old_view, older_order], {}, timedelta(minutes=10))
+    assert [c.event.event_id for c in result.counted] == ["o-new", "v-old"]
+    assert [late.candidate.event.event_id for late in result.late] == ["o-old"]
+    assert result.late[0].lateness_seconds == 3600
+
+
+def test_increments_equal_adding_every_part_to_every_bucket() -> None:
+    events = [at(paid(str(i), i * 37)) for i in range(200)] + [
+        at(view(f"v{i}", i * 11)) for i in range(300)
+    ]
+    batch = plan(events, {}, timedelta(hours=1))
+    naive: dict[tuple[object, ...], list[int]] = defaultdict(lambda: [0, 0])
+    for item in batch.counted:
+        for level in GRANULARITIES:
+            start = {
+                Granularity.MINUTE: item.buckets.minute,
+                Granularity.HOUR: item.buckets.hour,
+                Granularity.DAY: item.buckets.day,
+            }[level]
+            for part in item.parts.parts:
+                naive[(level, "s", part.product_id, part.kpi, start)][0] += part.numerator
+                naive[(level, "s", part.product_id, part.kpi, start)][1] += part.denominator
+    assert increments(batch, []) == dict(naive)
+
+
+def test_new_distinct_member_adds_to_the_conversion_denominator() -> None:
+    batch = plan([at(view("a", 0, visitor="v1"))], {}, timedelta(minutes=10))
+    members = [m for m in batch.members if m[2] == ""]
+    totals = increments(batch, members)
+    day = batch.counted[0].buckets.day
+    assert totals[(Granularity.DAY, "s", "", "unique_visitors", day)] == [1, 0]
+    assert totals[(Granularity.DAY, "s", "", "conversion_rate", day)] == [0, 1]
