@@ -29,9 +29,8 @@ from shopee_common.events import payload_topic
 from shopee_common.kafka import make_consumer, make_producer
 from shopee_common.settings import PlatformSettings
 from shopee_common.topics import ALL_TOPICS, EVENT_TOPICS, KPI_UPDATES, create_topics
-from shopee_db import upgrade
-from shopee_db.testing import temporary_database
 from shopee_generator.world import GeneratorConfig, generate_history
+from tests.integration.databases import migrated_database, shops_of
 from tests.integration.service_process import run_metrics
 
 
@@ -44,20 +43,6 @@ def history(count: int) -> list[events_pb2.Event]:
         if len(events) == count:
             break
     return events
-
-
-def register_shops(dsn: str, events: list[events_pb2.Event]) -> None:
-    with psycopg.connect(dsn) as connection:
-        row = connection.execute(
-            "INSERT INTO organisations (slug, name) VALUES ('bench', 'bench') RETURNING id"
-        ).fetchone()
-        assert row is not None
-        for shop, zone in sorted({(e.shop_id, e.time_zone) for e in events}):
-            connection.execute(
-                "INSERT INTO shops (id, organisation_id, name, market, currency, time_zone) "
-                "VALUES (%s, %s, %s, 'ID', 'IDR', %s)",
-                (shop, row[0], shop, zone),
-            )
 
 
 async def produce(bootstrap: str, prefix: str, events: list[events_pb2.Event]) -> None:
@@ -195,19 +180,17 @@ def main() -> None:
     asyncio.run(produce(bootstrap, prefix, events))
     raw = asyncio.run(raw_consume_rate(bootstrap, prefix, len(events)))
     print(f"raw aiokafka consumer (no decoding): {raw:,.0f} events/s")
-    with temporary_database(settings.database_url.get_secret_value()) as dsn:
-        upgrade(dsn)
-        register_shops(dsn, events)
-        with run_metrics(prefix, dsn):
-            job = committed_rate(dsn, len({(e.shop_id, e.event_id) for e in events}), timeout=1800)
-            print(
-                f"stream job, topic to committed KPIs: {job:,.0f} events/s ({len(events):,} events)"
-            )
-            print(f"ratio job / raw consumer: {job / raw:.3f}")
-            shops = sorted({(e.shop_id, e.time_zone) for e in events})
-            latencies = asyncio.run(
-                live_latency(bootstrap, prefix, shops, options.live_rate, options.live_seconds)
-            )
+    with (
+        migrated_database(settings.database_url.get_secret_value(), shops_of(events)) as dsn,
+        run_metrics(prefix, dsn),
+    ):
+        job = committed_rate(dsn, len({(e.shop_id, e.event_id) for e in events}), timeout=1800)
+        print(f"stream job, topic to committed KPIs: {job:,.0f} events/s ({len(events):,} events)")
+        print(f"ratio job / raw consumer: {job / raw:.3f}")
+        shops = sorted({(e.shop_id, e.time_zone) for e in events})
+        latencies = asyncio.run(
+            live_latency(bootstrap, prefix, shops, options.live_rate, options.live_seconds)
+        )
     covered = len(latencies) / (options.live_rate * options.live_seconds)
     print(
         f"event -> kpi.updates at {options.live_rate}/s live: p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "

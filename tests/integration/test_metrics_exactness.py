@@ -20,9 +20,8 @@ from google.protobuf import json_format
 from shopee.events.v1 import events_pb2
 from shopee_common.events import payload_topic
 from shopee_common.kafka import make_producer
-from shopee_db import upgrade
-from shopee_db.testing import temporary_database
 from shopee_generator.world import GeneratorConfig, generate_history
+from tests.integration.databases import migrated_database, shops_of
 from tests.integration.kpi_reference import Rows, counted_events, reference_rows
 from tests.integration.service_process import ServiceProcess, run_metrics
 
@@ -87,22 +86,6 @@ async def produce(
         await asyncio.gather(*acks)
     finally:
         await producer.stop()
-
-
-def register_shops(dsn: str, events: list[events_pb2.Event]) -> list[str]:
-    shops = sorted({(e.shop_id, e.time_zone) for e in events})
-    with psycopg.connect(dsn) as connection:
-        row = connection.execute(
-            "INSERT INTO organisations (slug, name) VALUES ('exactness', 'exactness') RETURNING id"
-        ).fetchone()
-        assert row is not None
-        for shop, zone in shops:
-            connection.execute(
-                "INSERT INTO shops (id, organisation_id, name, market, currency, time_zone) "
-                "VALUES (%s, %s, %s, 'ID', 'IDR', %s)",
-                (shop, row[0], shop, zone),
-            )
-    return [shop for shop, _ in shops]
 
 
 def stored_rows(dsn: str, shops: list[str]) -> Rows:
@@ -181,16 +164,15 @@ def scenario() -> Scenario:
 
 
 @pytest.fixture
-def database(database_url: str) -> Iterator[str]:
-    with temporary_database(database_url) as dsn:
-        upgrade(dsn)
+def database(database_url: str, scenario: Scenario) -> Iterator[str]:
+    with migrated_database(database_url, shops_of(scenario.events)) as dsn:
         yield dsn
 
 
 def test_kpis_equal_offline_recomputation(
     scenario: Scenario, database: str, topic_prefix: str, kafka_bootstrap: str
 ) -> None:
-    shops = register_shops(database, scenario.events)
+    shops = sorted(shops_of(scenario.events))
     asyncio.run(produce(kafka_bootstrap, topic_prefix, scenario.delivered, random.Random(3)))
     with run_metrics(topic_prefix, database) as metrics:
         wait_until_recorded(database, scenario.unique_events, metrics)
@@ -200,7 +182,7 @@ def test_kpis_equal_offline_recomputation(
 def test_exact_through_three_kills_and_a_broker_restart(
     scenario: Scenario, database: str, topic_prefix: str, kafka_bootstrap: str
 ) -> None:
-    shops = register_shops(database, scenario.events)
+    shops = sorted(shops_of(scenario.events))
     expected = scenario.unique_events
     asyncio.run(produce(kafka_bootstrap, topic_prefix, scenario.delivered, random.Random(5)))
     rng = random.Random(17)

@@ -16,8 +16,7 @@ from google.protobuf import json_format
 from shopee.events.v1 import events_pb2
 from shopee_common.events import event_from_json, payload_topic
 from shopee_common.kafka import make_producer
-from shopee_db import upgrade
-from shopee_db.testing import temporary_database
+from tests.integration.databases import migrated_database
 from tests.integration.kafka_reader import read_topics
 from tests.integration.service_process import run_metrics
 
@@ -202,18 +201,7 @@ def _proto_unchecked(data: dict[str, Any]) -> bytes:
 
 @pytest.fixture
 def database(database_url: str) -> Iterator[str]:
-    with temporary_database(database_url) as dsn:
-        upgrade(dsn)
-        with psycopg.connect(dsn) as connection:
-            row = connection.execute(
-                "INSERT INTO organisations (slug, name) VALUES ('poison', 'poison') RETURNING id"
-            ).fetchone()
-            assert row is not None
-            connection.execute(
-                "INSERT INTO shops (id, organisation_id, name, market, currency, time_zone) "
-                "VALUES (%s, %s, 'p', 'ID', 'IDR', 'Asia/Jakarta')",
-                (SHOP, row[0]),
-            )
+    with migrated_database(database_url, {SHOP: "Asia/Jakarta"}) as dsn:
         yield dsn
 
 

@@ -17,8 +17,7 @@ import pytest
 from shopee.events.v1 import events_pb2
 from shopee.metrics.v1 import metrics_pb2
 from shopee_common.kafka import make_consumer, make_producer
-from shopee_db import upgrade
-from shopee_db.testing import temporary_database
+from tests.integration.databases import migrated_database
 from tests.integration.service_process import run_metrics
 
 pytestmark = pytest.mark.integration
@@ -28,19 +27,7 @@ SHOPS = {"updates-a": "Asia/Jakarta", "updates-b": "Asia/Manila"}
 
 @pytest.fixture
 def database(database_url: str) -> Iterator[str]:
-    with temporary_database(database_url) as dsn:
-        upgrade(dsn)
-        with psycopg.connect(dsn) as connection:
-            row = connection.execute(
-                "INSERT INTO organisations (slug, name) VALUES ('updates', 'updates') RETURNING id"
-            ).fetchone()
-            assert row is not None
-            for shop, zone in SHOPS.items():
-                connection.execute(
-                    "INSERT INTO shops (id, organisation_id, name, market, currency, time_zone) "
-                    "VALUES (%s, %s, %s, 'ID', 'IDR', %s)",
-                    (shop, row[0], shop, zone),
-                )
+    with migrated_database(database_url, SHOPS) as dsn:
         yield dsn
 
 
