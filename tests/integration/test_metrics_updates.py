@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import httpx
 import psycopg
 import pytest
 
@@ -51,7 +52,7 @@ async def test_snapshots_are_throttled_per_shop_and_match_the_database(
         client_id="updates-test",
     )
     received: dict[str, list[tuple[float, metrics_pb2.KpiSnapshot]]] = defaultdict(list)
-    with run_metrics(topic_prefix, database):
+    with run_metrics(topic_prefix, database) as metrics:
         await consumer.start()
         producer = make_producer(kafka_bootstrap, client_id="updates-test")
         await producer.start()
@@ -77,6 +78,11 @@ async def test_snapshots_are_throttled_per_shop_and_match_the_database(
             if sum(_latest_paid(r) for r in received.values()) == sent:
                 break
         await consumer.stop()
+        exposition = httpx.get(f"{metrics.url}/metrics").text
+    assert f'metrics_events_total{{outcome="counted"}} {float(sent)}' in exposition
+    lag = [line for line in exposition.splitlines() if line.startswith("metrics_consumer_lag{")]
+    assert lag, "consumer lag is reported per partition read"
+    assert all(line.endswith(" 0.0") for line in lag), lag
     assert set(received) == set(SHOPS)
     for shop, snapshots in received.items():
         times = [t for t, _ in snapshots]

@@ -11,6 +11,7 @@ import structlog
 from fastapi import FastAPI
 from faust.contrib.asgi import serve_asgi
 from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
+from faust.types import TP
 from mode import Service
 from prometheus_client import CollectorRegistry
 
@@ -61,6 +62,7 @@ class Runtime:
             metrics=self.metrics,
             known_shops=shops.known,
             on_applied=self.snapshots.record,
+            end_offset=self.end_offset,
         )
         log.info("metrics job started", topics=[prefix + t.name for t in EVENT_TOPICS])
 
@@ -75,6 +77,11 @@ class Runtime:
         if self.pool is None:
             raise RuntimeError("not started")
         await self.pool.fetchval("SELECT 1")
+
+    def end_offset(self, topic: str, partition: int) -> int | None:
+        """The partition's end offset as the consumer last saw it (None before it fetched)."""
+        end = self.app.consumer.highwater(TP(topic, partition))
+        return int(end) if end is not None else None
 
     async def check_consumer(self) -> None:
         if not self.app.consumer.assignment():

@@ -174,7 +174,9 @@ class BatchProcessor:
         metrics: ProcessorMetrics,
         known_shops: Callable[[set[str]], Awaitable[set[str]]],
         on_applied: Callable[[AppliedBatch], None],
+        end_offset: Callable[[str, int], int | None],
     ) -> None:
+        self._end_offset = end_offset
         self._store = store
         self._dead_letters = dead_letters
         self._metrics = metrics
@@ -206,7 +208,21 @@ class BatchProcessor:
         self._metrics.batch_size.observe(len(messages))
         self._metrics.batch_seconds.observe(time.perf_counter() - started)
         self._metrics.last_commit.set(now)
+        self._record_lag(messages)
         return applied
+
+    def _record_lag(self, messages: Sequence[Message]) -> None:
+        """Records left behind each partition this batch read from, after the batch."""
+        newest: dict[tuple[str, int], int] = {}
+        for message in messages:
+            key = (message.topic, message.partition)
+            newest[key] = max(newest.get(key, -1), message.offset)
+        for (topic, partition), offset in newest.items():
+            end = self._end_offset(topic, partition)
+            if end is not None:
+                self._metrics.consumer_lag.labels(topic, str(partition)).set(
+                    max(0, end - offset - 1)
+                )
 
     async def _make_durable(self, decoded: DecodedBatch) -> AppliedBatch:
         await self._publish_dead_letters(decoded.dead_letters)
