@@ -78,7 +78,8 @@ async def test_snapshots_are_throttled_per_shop_and_match_the_database(
             if sum(_latest_paid(r) for r in received.values()) == sent:
                 break
         await consumer.stop()
-        exposition = httpx.get(f"{metrics.url}/metrics").text
+        async with httpx.AsyncClient() as http:
+            exposition = (await http.get(f"{metrics.url}/metrics")).text
     assert f'metrics_events_total{{outcome="counted"}} {float(sent)}' in exposition
     lag = [line for line in exposition.splitlines() if line.startswith("metrics_consumer_lag{")]
     assert lag, "consumer lag is reported per partition read"
