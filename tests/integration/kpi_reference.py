@@ -3,6 +3,7 @@
 Given the events in the order the job receives them (per shop and source), it decides what
 counts (first delivery of an id; not older than the grace behind its shop and source's newest
 event) and computes every KPI row: {(granularity, shop, product, kpi, bucket): (num, den)}.
+Shop rows exist per minute, hour and day; product rows per hour and day.
 """
 
 from __future__ import annotations
@@ -216,6 +217,8 @@ def reference_rows(events: list[events_pb2.Event]) -> Rows:
     totals: dict[RowKey, list[int]] = {}
     for granularity in ("minute", "hour", "day"):
         frame = parts if granularity == "day" else parts[~parts.day_only]
+        if granularity == "minute":
+            frame = frame[frame["product"] == ""]
         if not frame.empty:
             sums = (
                 frame.assign(bucket=_with_buckets(frame, granularity))
@@ -228,8 +231,9 @@ def reference_rows(events: list[events_pb2.Event]) -> Rows:
                 )
                 entry[0] += int(num)
                 entry[1] += int(den)
-        if not members.empty:
-            distinct = members.assign(bucket=_with_buckets(members, granularity))
+        shown = members[members["product"] == ""] if granularity == "minute" else members
+        if not shown.empty:
+            distinct = shown.assign(bucket=_with_buckets(shown, granularity))
             counts = distinct.groupby(["shop", "product", "kpi", "bucket"]).member.nunique()
             for (shop, product, kpi, bucket), count in counts.items():  # type: ignore[misc]
                 bucket_start = bucket.to_pydatetime()

@@ -61,6 +61,10 @@ class LateEvent:
         return (self.watermark - self.candidate.occurred_at).total_seconds()
 
 
+# Per-product rows are kept per hour and day: per minute they are too sparse to read and would
+# be most of the rows the job writes. Shop rows are kept at every granularity.
+PRODUCT_GRANULARITIES = (Granularity.HOUR, Granularity.DAY)
+
 # (granularity, shop_id, product_id, kpi, bucket start)
 RowKey = tuple[Granularity, str, str, str, datetime]
 # (granularity, shop_id, product_id, kpi, bucket start, member)
@@ -119,6 +123,8 @@ def plan(
             if item.parts.day_only and level is not Granularity.DAY:
                 continue
             for member in item.parts.members:
+                if member.product_id != SHOP and level not in PRODUCT_GRANULARITIES:
+                    continue
                 result.members.append(
                     (level, shop, member.product_id, member.kpi, start, member.member)
                 )
@@ -160,6 +166,8 @@ def increments(batch: BatchPlan, new_members: list[MemberKey]) -> dict[RowKey, l
             (Granularity.HOUR, buckets.hour),
             (Granularity.DAY, buckets.day),
         ):
+            if product != SHOP and level not in PRODUCT_GRANULARITIES:
+                continue
             row = totals[(level, shop, product, kpi, start)]
             row[0] += numerator
             row[1] += denominator
