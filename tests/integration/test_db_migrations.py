@@ -29,7 +29,7 @@ TABLES = {
     "event_ids", "kpi_minute", "kpi_hour", "kpi_day", "late_events", "anomalies",
     "data_incomplete", "stream_offsets", "dead_letters", "report_templates", "scheduled_reports",
     "report_history", "alert_rules", "alert_history", "notification_settings", "model_registry",
-    "saved_views", "kpi_members", "stream_watermarks",
+    "saved_views", "kpi_members", "stream_watermarks", "anomaly_detector_state",
 }  # fmt: skip
 
 
@@ -76,7 +76,7 @@ def test_check_reports_head_and_no_timescaledb(
 def test_downgrade_step_by_step_to_base_then_upgrade_again(database_url: str) -> None:
     with temporary_database(database_url) as dsn:
         upgrade(dsn)
-        for revision in ("0003", "0002", "0001", "base"):
+        for revision in ("0004", "0003", "0002", "0001", "base"):
             downgrade(dsn, revision)
         assert _top_level_tables(dsn) == {"alembic_version"}
         with psycopg.connect(dsn) as connection:

@@ -16,7 +16,13 @@ from mode import Service
 from prometheus_client import CollectorRegistry
 
 from shopee_common.http import health_router, instrument
-from shopee_common.topics import DLQ, EVENT_TOPICS, KPI_UPDATES
+from shopee_common.topics import ANOMALIES, DLQ, EVENT_TOPICS, KPI_UPDATES, TRAFFIC
+from shopee_metrics.adapters.anomaly_runner import (
+    AnomalyMetrics,
+    AnomalyRunner,
+    anomaly_runner,
+    shop_owner,
+)
 from shopee_metrics.adapters.dead_letters import DeadLetterPublisher
 from shopee_metrics.adapters.shops import ShopRegistry
 from shopee_metrics.adapters.snapshots import SnapshotPublisher
@@ -40,6 +46,9 @@ class Runtime:
         self.pool: asyncpg.Pool | None = None
         self.processor: BatchProcessor | None = None
         self.snapshots: SnapshotPublisher | None = None
+        # Anomaly detection: a timer over closed hours, apart from the counting path.
+        self.anomaly_metrics = AnomalyMetrics(registry)
+        self.anomalies: AnomalyRunner | None = None
 
     async def start(self) -> None:
         settings = self.settings
@@ -64,6 +73,15 @@ class Runtime:
             on_applied=self.snapshots.record,
             end_offset=self.end_offset,
         )
+        if settings.metrics_anomaly_enabled:
+            self.anomalies = anomaly_runner(
+                self.pool,
+                producer,
+                prefix + ANOMALIES.name,
+                settings,
+                self.anomaly_metrics,
+                shop_owner(self.app.consumer.assignment, prefix + TRAFFIC.name, TRAFFIC.partitions),
+            )
         log.info("metrics job started", topics=[prefix + t.name for t in EVENT_TOPICS])
 
     async def stop(self) -> None:
@@ -143,6 +161,11 @@ def create_app(settings: MetricsSettings) -> faust.App:
     async def publish_snapshots() -> None:
         if runtime.snapshots is not None:
             await runtime.snapshots.flush()
+
+    @app.timer(settings.metrics_anomaly_interval_seconds)
+    async def detect_anomalies() -> None:
+        if runtime.anomalies is not None:
+            await runtime.anomalies.run_safely()
 
     web = FastAPI(title="metrics stream job", docs_url=None, redoc_url=None)
     web.state.readiness_checks = {

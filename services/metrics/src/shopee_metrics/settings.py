@@ -33,3 +33,32 @@ class MetricsSettings(PlatformSettings):
     metrics_shop_refresh_seconds: float = Field(
         30.0, description="how often the shop list is re-read"
     )
+
+    # Anomaly detection (docs/metrics.md, "Anomaly detection").
+    metrics_anomaly_enabled: bool = Field(True, description="judge closed hours for anomalies")
+    metrics_anomaly_interval_seconds: float = Field(
+        10.0, description="how often the detection timer looks for newly closed hours"
+    )
+    metrics_anomaly_max_hours_per_run: int = Field(
+        168, description="most hours judged per shop per run (a replay catches up over runs)"
+    )
+    metrics_anomaly_quiet_seconds: float = Field(
+        120.0,
+        description="a source with nothing counted for this long has no backlog: it no longer "
+        "holds its shop's hours open (also how long after a start every source does)",
+    )
+    metrics_anomaly_stall_seconds: float = Field(
+        1800.0, description="a live shop this far behind the wall clock is data-incomplete"
+    )
+    metrics_anomaly_live_window_seconds: float = Field(
+        3600.0, description="a shop whose events were counted within this of happening is live"
+    )
+    metrics_anomaly_min_evidence: float = Field(
+        4.5, description="-log10 tail probability a KPI-tree component needs to raise"
+    )
+    metrics_anomaly_product_min_evidence: float = Field(
+        6.0, description="-log10 probability a product's run without add-to-cart needs to raise"
+    )
+    metrics_anomaly_min_history_hours: int = Field(
+        168, description="hours of a shop's history before its hours are judged"
+    )

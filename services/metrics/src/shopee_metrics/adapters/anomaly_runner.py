@@ -1,0 +1,323 @@
+"""One detection run of the stream job's timer: for each shop this worker owns, say whether its
+data is incomplete, judge its newly closed hours, and store and publish what was found.
+
+The pure decisions are in domain/anomalies; this module reads what they need, runs the detector
+in a thread (it is CPU work; the agent's loop must not wait for it) and writes the results:
+anomalies are published first, then stored with the shop's progress in one transaction, so a
+crash in between re-judges the same hours and re-sends the same anomaly ids (at least once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import structlog
+from aiokafka.partitioner import murmur2
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from shopee_metrics.adapters.anomaly_publisher import AnomalyPublisher
+from shopee_metrics.adapters.anomaly_store import AnomalyStore, ShopInfo
+from shopee_metrics.domain.anomalies import (
+    AnomalyReport,
+    DetectorConfig,
+    ShopDetector,
+    SourceMark,
+    closed_until,
+    incompleteness,
+)
+from shopee_metrics.domain.anomalies.history import ClosedHour, hours_between
+from shopee_metrics.domain.anomalies.products import (
+    ProductConfig,
+    ProductHour,
+    ProductWatch,
+    product_hours_between,
+)
+from shopee_metrics.settings import MetricsSettings
+
+log = structlog.get_logger("metrics.anomalies")
+HOUR = timedelta(hours=1)
+# PLANNED events come at most this long before their campaign (mega sales: 7 days).
+CAMPAIGN_LOOKBACK = timedelta(days=14)
+SHOP_REFRESH_SECONDS = 60.0
+
+
+class AnomalyMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.anomalies = Counter(
+            "metrics_anomalies_total",
+            "Anomalies raised (counted once, when first raised), by KPI named and severity",
+            ["kpi", "severity"],
+            registry=registry,
+        )
+        self.data_incomplete = Gauge(
+            "metrics_data_incomplete",
+            "1 while a shop's events are late or have stopped (its hours are not judged)",
+            ["shop"],
+            registry=registry,
+        )
+        self.hours_judged = Counter(
+            "metrics_anomaly_hours_judged_total", "Closed shop hours judged", registry=registry
+        )
+        self.run_seconds = Histogram(
+            "metrics_anomaly_run_seconds",
+            "Time of one detection run over every owned shop",
+            registry=registry,
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
+
+
+@dataclass(frozen=True)
+class RunnerSettings:
+    late_grace: timedelta
+    quiet: timedelta
+    stall_after: timedelta
+    live_window: timedelta
+    max_hours_per_run: int
+    detector: DetectorConfig
+    products: ProductConfig
+
+
+@dataclass
+class _ShopRun:
+    info: ShopInfo
+    zone: ZoneInfo
+    detector: ShopDetector
+    products: ProductWatch
+    judged_until: datetime
+    campaigns_until: datetime
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "detector": self.detector.state(),
+            "campaigns_until": self.campaigns_until.isoformat(),
+        }
+
+
+class AnomalyRunner:
+    def __init__(
+        self,
+        store: AnomalyStore,
+        publisher: AnomalyPublisher,
+        settings: RunnerSettings,
+        metrics: AnomalyMetrics,
+        owns: Callable[[str], bool],
+    ) -> None:
+        self._store = store
+        self._publisher = publisher
+        self._settings = settings
+        self._metrics = metrics
+        self._owns = owns
+        self._started = time.monotonic()
+        self._shops: list[ShopInfo] = []
+        self._shops_read = float("-inf")
+        self._runs: dict[str, _ShopRun] = {}
+
+    async def run_safely(self) -> None:
+        """A run for the timer: a failure (the database restarting, say) is logged and the next
+        tick tries again; counting KPIs goes on regardless."""
+        try:
+            await self.run_once()
+        except Exception:
+            log.exception("anomaly detection run failed; retrying at the next tick")
+
+    async def run_once(self) -> int:
+        """One pass over the owned shops; returns the hours judged."""
+        started = time.perf_counter()
+        now, marks = await self._store.watermarks()
+        open_signals = await self._store.open_incomplete()
+        judged = 0
+        for shop in await self._known_shops():
+            if not self._owns(shop.shop_id):
+                continue
+            shop_marks = marks.get(shop.shop_id, [])
+            await self._completeness(shop.shop_id, shop_marks, now, open_signals)
+            judged += await self._judge(shop, shop_marks, now)
+        self._metrics.hours_judged.inc(judged)
+        self._metrics.run_seconds.observe(time.perf_counter() - started)
+        return judged
+
+    async def _known_shops(self) -> list[ShopInfo]:
+        if time.monotonic() - self._shops_read > SHOP_REFRESH_SECONDS:
+            self._shops = await self._store.shops()
+            self._shops_read = time.monotonic()
+        return self._shops
+
+    async def _completeness(
+        self,
+        shop_id: str,
+        marks: list[SourceMark],
+        now: datetime,
+        open_signals: dict[str, datetime],
+    ) -> None:
+        settings = self._settings
+        incomplete = incompleteness(marks, now, settings.live_window, settings.stall_after)
+        if incomplete is not None:
+            if shop_id not in open_signals:
+                await self._publisher.incomplete(shop_id, incomplete)
+                log.warning("data incomplete", shop=shop_id, reason=incomplete.reason)
+            await self._store.record_incomplete(shop_id, incomplete)
+            self._metrics.data_incomplete.labels(shop_id).set(1)
+            return
+        self._metrics.data_incomplete.labels(shop_id).set(0)
+        if shop_id in open_signals:
+            resolved = await self._store.resolve_incomplete(shop_id)
+            if resolved is not None:
+                await self._publisher.resolved(shop_id, *resolved)
+                log.info("data complete again", shop=shop_id)
+
+    async def _judge(self, shop: ShopInfo, marks: list[SourceMark], now: datetime) -> int:
+        settings = self._settings
+        running_for = timedelta(seconds=time.monotonic() - self._started)
+        horizon = closed_until(marks, now, settings.quiet, running_for)
+        if horizon is None:
+            return 0
+        run = self._runs.get(shop.shop_id) or await self._load(shop)
+        if run is None:
+            return 0
+        closed = int((horizon - settings.late_grace - run.judged_until) / HOUR)
+        hours = min(closed, settings.max_hours_per_run)
+        if hours <= 0:
+            return 0
+        start, end = run.judged_until, run.judged_until + hours * HOUR
+        numerators = await self._store.hour_numerators(shop.shop_id, start, end)
+        run.detector.campaigns.add(
+            await self._store.planned_campaigns(
+                shop.shop_id, run.campaigns_until - settings.late_grace, horizon
+            )
+        )
+        run.campaigns_until = max(run.campaigns_until, horizon)
+        gaps = await self._store.incomplete_periods(shop.shop_id, start, end)
+        products = await self._store.product_counts(shop.shop_id, start, end)
+        reports = await asyncio.to_thread(
+            _judge,
+            run,
+            hours_between(start, end, run.zone, numerators),
+            product_hours_between(start, end, run.zone, products),
+            gaps,
+        )
+        run.detector.campaigns.forget_before(end - CAMPAIGN_LOOKBACK)
+        if reports:
+            await self._publisher.anomalies(reports)
+        await self._store.save(shop.shop_id, end, run.state(), reports)
+        run.judged_until = end
+        self._count(reports)
+        return hours
+
+    async def _load(self, shop: ShopInfo) -> _ShopRun | None:
+        """The shop's detector after a start: its saved memory, and the hours before its
+        progress replayed to rebuild the baselines (none for a shop never judged)."""
+        first = await self._store.first_bucket(shop.shop_id)
+        if first is None:
+            return None
+        saved = await self._store.load_state(shop.shop_id)
+        judged_until, state = saved if saved is not None else (first, {})
+        config = self._settings.detector
+        zone = ZoneInfo(shop.time_zone)
+        detector = ShopDetector(
+            shop.shop_id, config, shop.currency, shop.market, state.get("detector")
+        )
+        warm_from = max(first, judged_until - config.warm_up_hours * HOUR)
+        detector.campaigns.add(
+            await self._store.planned_campaigns(
+                shop.shop_id, warm_from - CAMPAIGN_LOOKBACK, judged_until
+            )
+        )
+        products = ProductWatch(shop.shop_id, shop.market, self._settings.products)
+        if warm_from < judged_until:
+            numerators = await self._store.hour_numerators(shop.shop_id, warm_from, judged_until)
+            await asyncio.to_thread(
+                detector.warm_up, hours_between(warm_from, judged_until, zone, numerators)
+            )
+            products_from = max(first, judged_until - products.config.warm_up_hours * HOUR)
+            counts = await self._store.product_counts(shop.shop_id, products_from, judged_until)
+            await asyncio.to_thread(
+                products.warm_up,
+                product_hours_between(products_from, judged_until, zone, counts),
+            )
+        campaigns_until = datetime.fromisoformat(
+            state.get("campaigns_until", judged_until.isoformat())
+        )
+        run = _ShopRun(shop, zone, detector, products, judged_until, campaigns_until)
+        self._runs[shop.shop_id] = run
+        log.info(
+            "anomaly detection ready", shop=shop.shop_id, judged_until=judged_until.isoformat()
+        )
+        return run
+
+    def _count(self, reports: list[AnomalyReport]) -> None:
+        for report in reports:
+            if not report.first:
+                continue
+            log.info(
+                "anomaly",
+                shop=report.shop_id,
+                kpis=list(report.kpis),
+                severity=report.severity.value,
+                bucket_start=report.bucket_start.isoformat(),
+                explanation=report.explanation,
+            )
+            for kpi in report.kpis:
+                self._metrics.anomalies.labels(kpi, report.severity.value).inc()
+
+
+def _judge(
+    run: _ShopRun,
+    hours: list[ClosedHour],
+    product_hours: list[ProductHour],
+    gaps: list[tuple[datetime, datetime]],
+) -> list[AnomalyReport]:
+    """The shop's closed hours, then its products' (skipping the hours the shop's anomalies
+    explain); CPU work, run in a thread."""
+    reports = run.detector.judge(hours, gaps)
+    explained = [(r.bucket_start, r.bucket_end) for r in reports]
+    return reports + run.products.judge(product_hours, gaps, explained)
+
+
+def shop_owner(
+    assignment: Callable[[], set[Any]], topic: str, partitions: int
+) -> Callable[[str], bool]:
+    """Whether this worker owns a shop: it consumes the partition the shop's events go to
+    (producers key by shop id with Kafka's default murmur2 partitioner), so with several
+    workers each shop is judged by exactly one."""
+
+    def owns(shop_id: str) -> bool:
+        mine = {tp.partition for tp in assignment() if tp.topic == topic}
+        return (murmur2(shop_id.encode()) & 0x7FFFFFFF) % partitions in mine
+
+    return owns
+
+
+def anomaly_runner(
+    pool: asyncpg.Pool,
+    producer: Any,
+    topic: str,
+    settings: MetricsSettings,
+    metrics: AnomalyMetrics,
+    owns: Callable[[str], bool],
+) -> AnomalyRunner:
+    """The runner the job's timer calls, from the job's settings."""
+    return AnomalyRunner(
+        AnomalyStore(pool),
+        AnomalyPublisher(producer, topic),
+        RunnerSettings(
+            late_grace=timedelta(seconds=settings.metrics_late_grace_seconds),
+            quiet=timedelta(seconds=settings.metrics_anomaly_quiet_seconds),
+            stall_after=timedelta(seconds=settings.metrics_anomaly_stall_seconds),
+            live_window=timedelta(seconds=settings.metrics_anomaly_live_window_seconds),
+            max_hours_per_run=settings.metrics_anomaly_max_hours_per_run,
+            detector=DetectorConfig(
+                min_evidence=settings.metrics_anomaly_min_evidence,
+                min_history_hours=settings.metrics_anomaly_min_history_hours,
+            ),
+            products=ProductConfig(min_evidence=settings.metrics_anomaly_product_min_evidence),
+        ),
+        metrics,
+        owns,
+    )

@@ -1,0 +1,248 @@
+"""PostgreSQL for anomaly detection: closed hourly shop KPIs, planned campaigns, watermarks,
+the detector's state, anomalies and data-incomplete signals.
+
+Reads are kept small: the watermarks table once per run, and per shop only the hours not judged
+yet (plus, once after a start, the weeks its baseline needs) and the PLANNED campaign events
+counted since the last run.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import orjson
+
+from shopee_metrics.domain.anomalies import (
+    BASE_KPIS,
+    AnomalyReport,
+    Incomplete,
+    PlannedCampaign,
+    SourceMark,
+)
+from shopee_metrics.domain.anomalies.products import PRODUCT_KPIS
+from shopee_metrics.domain.contributions import SHOP
+
+WATERMARKS = "SELECT shop_id, source, watermark, updated_at, now() FROM stream_watermarks"
+
+SHOPS = "SELECT id, time_zone, currency, market FROM shops"
+
+FIRST_BUCKET = """
+SELECT min(bucket) FROM kpi_hour WHERE shop_id = $1 AND product_id = $2 AND kpi = ANY($3::text[])
+"""
+
+HOUR_ROWS = """
+SELECT bucket, kpi, numerator::float8 FROM kpi_hour
+WHERE shop_id = $1 AND product_id = $2 AND kpi = ANY($3::text[]) AND bucket >= $4 AND bucket < $5
+"""
+
+PRODUCT_ROWS = """
+SELECT bucket, product_id, kpi, numerator::float8 FROM kpi_hour
+WHERE shop_id = $1 AND product_id <> $2 AND kpi = ANY($3::text[]) AND bucket >= $4 AND bucket < $5
+"""
+
+# raw_events keeps each payload as proto3 JSON with the proto field names (store.py).
+PLANNED_CAMPAIGNS = """
+SELECT payload FROM raw_events
+WHERE shop_id = $1 AND kind = 'campaign' AND occurred_at >= $2 AND occurred_at < $3
+  AND payload->>'action' = 'CAMPAIGN_ACTION_PLANNED'
+"""
+
+LOAD_STATE = "SELECT judged_until, state FROM anomaly_detector_state WHERE shop_id = $1"
+
+SAVE_STATE = """
+INSERT INTO anomaly_detector_state (shop_id, judged_until, state, updated_at)
+VALUES ($1, $2, $3::jsonb, now())
+ON CONFLICT (shop_id) DO UPDATE
+SET judged_until = excluded.judged_until, state = excluded.state, updated_at = now()
+"""
+
+UPSERT_ANOMALY = """
+INSERT INTO anomalies (id, shop_id, product_id, kpis, bucket_start, bucket_end, observed,
+                       expected, expected_low, expected_high, score, severity, detector,
+                       explanation)
+VALUES ($1, $2, $3, $4::text[], $5, $6, $7::jsonb, $8::jsonb, $9::jsonb, $10::jsonb, $11, $12,
+        $13, $14)
+ON CONFLICT (id) DO UPDATE SET
+    kpis = excluded.kpis, bucket_start = excluded.bucket_start, bucket_end = excluded.bucket_end,
+    observed = excluded.observed, expected = excluded.expected,
+    expected_low = excluded.expected_low, expected_high = excluded.expected_high,
+    score = excluded.score, severity = excluded.severity, explanation = excluded.explanation,
+    updated_at = now()
+"""
+
+OPEN_INCOMPLETE = "SELECT shop_id, since FROM data_incomplete WHERE resolved_at IS NULL"
+
+RECORD_INCOMPLETE = """
+INSERT INTO data_incomplete (shop_id, since, lag_seconds, reason)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (shop_id) WHERE resolved_at IS NULL DO UPDATE
+SET lag_seconds = excluded.lag_seconds, reason = excluded.reason, updated_at = now()
+"""
+
+INCOMPLETE_PERIODS = """
+SELECT since, resolved_at FROM data_incomplete
+WHERE shop_id = $1 AND since < $3 AND (resolved_at IS NULL OR resolved_at > $2)
+"""
+
+RESOLVE_INCOMPLETE = """
+UPDATE data_incomplete SET resolved_at = greatest(now(), since), updated_at = now()
+WHERE shop_id = $1 AND resolved_at IS NULL
+RETURNING since, resolved_at
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ShopInfo:
+    shop_id: str
+    time_zone: str
+    currency: str
+    market: str
+
+
+class AnomalyStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def watermarks(self) -> tuple[datetime, dict[str, list[SourceMark]]]:
+        """The database's clock (the one `updated_at` was written with) and every shop's
+        watermarks by source."""
+        rows = await self._pool.fetch(WATERMARKS)
+        marks: dict[str, list[SourceMark]] = {}
+        for shop, source, watermark, updated_at, _ in rows:
+            marks.setdefault(shop, []).append(SourceMark(source, watermark, updated_at))
+        now = rows[0][4] if rows else await self._pool.fetchval("SELECT now()")
+        return now, marks
+
+    async def shops(self) -> list[ShopInfo]:
+        return [ShopInfo(*row) for row in await self._pool.fetch(SHOPS)]
+
+    async def first_bucket(self, shop_id: str) -> datetime | None:
+        first: datetime | None = await self._pool.fetchval(
+            FIRST_BUCKET, shop_id, SHOP, list(BASE_KPIS)
+        )
+        return first
+
+    async def hour_numerators(
+        self, shop_id: str, start: datetime, end: datetime
+    ) -> dict[datetime, dict[str, float]]:
+        """Shop-level numerators of the base KPIs by hour bucket, for buckets in [start, end)."""
+        rows = await self._pool.fetch(HOUR_ROWS, shop_id, SHOP, list(BASE_KPIS), start, end)
+        numerators: dict[datetime, dict[str, float]] = {}
+        for bucket, kpi, numerator in rows:
+            numerators.setdefault(bucket, {})[kpi] = numerator
+        return numerators
+
+    async def product_counts(
+        self, shop_id: str, start: datetime, end: datetime
+    ) -> dict[datetime, dict[str, tuple[float, float, float]]]:
+        """(product views, add-to-carts, paid orders) per product and hour bucket in [start,
+        end)."""
+        rows = await self._pool.fetch(PRODUCT_ROWS, shop_id, SHOP, list(PRODUCT_KPIS), start, end)
+        counts: dict[datetime, dict[str, list[float]]] = {}
+        for bucket, product, kpi, numerator in rows:
+            values = counts.setdefault(bucket, {}).setdefault(product, [0.0, 0.0, 0.0])
+            values[PRODUCT_KPIS.index(kpi)] = numerator
+        return {
+            bucket: {product: (v[0], v[1], v[2]) for product, v in products.items()}
+            for bucket, products in counts.items()
+        }
+
+    async def planned_campaigns(
+        self, shop_id: str, start: datetime, end: datetime
+    ) -> list[PlannedCampaign]:
+        """Campaigns announced by PLANNED events that occurred in [start, end)."""
+        campaigns = []
+        for (payload,) in await self._pool.fetch(PLANNED_CAMPAIGNS, shop_id, start, end):
+            campaign = _planned(orjson.loads(payload) if isinstance(payload, str) else payload)
+            if campaign is not None:
+                campaigns.append(campaign)
+        return campaigns
+
+    async def load_state(self, shop_id: str) -> tuple[datetime, dict[str, Any]] | None:
+        row = await self._pool.fetchrow(LOAD_STATE, shop_id)
+        if row is None:
+            return None
+        state = row[1]
+        return row[0], orjson.loads(state) if isinstance(state, str) else dict(state)
+
+    async def save(
+        self,
+        shop_id: str,
+        judged_until: datetime,
+        state: dict[str, Any],
+        reports: list[AnomalyReport],
+    ) -> None:
+        """The run's anomalies and the shop's progress, together."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            if reports:
+                await connection.executemany(UPSERT_ANOMALY, [_anomaly_row(r) for r in reports])
+            await connection.execute(
+                SAVE_STATE, shop_id, judged_until, orjson.dumps(state).decode()
+            )
+
+    async def open_incomplete(self) -> dict[str, datetime]:
+        """Shops with an unresolved data-incomplete signal, and since when."""
+        return {row[0]: row[1] for row in await self._pool.fetch(OPEN_INCOMPLETE)}
+
+    async def record_incomplete(self, shop_id: str, incomplete: Incomplete) -> None:
+        """Open the shop's signal, or refresh the open one's lag."""
+        await self._pool.execute(
+            RECORD_INCOMPLETE,
+            shop_id,
+            incomplete.since,
+            incomplete.lag_seconds,
+            incomplete.reason,
+        )
+
+    async def incomplete_periods(
+        self, shop_id: str, start: datetime, end: datetime
+    ) -> list[tuple[datetime, datetime]]:
+        """The shop's data-incomplete periods overlapping [start, end) (open ones up to `end`):
+        for a live shop event time follows the wall clock, so they are the hours whose events
+        came late or never."""
+        rows = await self._pool.fetch(INCOMPLETE_PERIODS, shop_id, start, end)
+        return [(since, resolved or end) for since, resolved in rows]
+
+    async def resolve_incomplete(self, shop_id: str) -> tuple[datetime, datetime] | None:
+        """Close the open signal; (since, resolved at) if there was one."""
+        row = await self._pool.fetchrow(RESOLVE_INCOMPLETE, shop_id)
+        return None if row is None else (row[0], row[1])
+
+
+def _planned(payload: dict[str, Any]) -> PlannedCampaign | None:
+    try:
+        starts = datetime.fromisoformat(payload["starts_at"])
+        ends = datetime.fromisoformat(payload["ends_at"])
+    except (KeyError, ValueError):
+        return None
+    return PlannedCampaign(
+        str(payload.get("campaign_id", "")), str(payload.get("name", "")), starts, ends
+    )
+
+
+def _finite(values: dict[str, float]) -> str:
+    return orjson.dumps({k: v for k, v in values.items() if math.isfinite(v)}).decode()
+
+
+def _anomaly_row(report: AnomalyReport) -> tuple[Any, ...]:
+    observations = report.observations
+    return (
+        report.anomaly_id,
+        report.shop_id,
+        report.product_id,
+        list(report.kpis),
+        report.bucket_start,
+        report.bucket_end,
+        _finite({o.kpi: o.observed for o in observations}),
+        _finite({o.kpi: o.expected for o in observations}),
+        _finite({o.kpi: o.expected_low for o in observations}),
+        _finite({o.kpi: o.expected_high for o in observations}),
+        report.score,
+        report.severity.value,
+        report.detector,
+        report.explanation,
+    )

@@ -1,0 +1,95 @@
+"""Which hours of a shop are complete enough to judge, and when a shop's data is incomplete (pure).
+
+The job knows, per shop and source (order, traffic, ...), the newest event time counted (the
+watermark) and the wall time it was counted (`stream_watermarks`). From those:
+
+- An hour is *closed* when every source the detector reads (orders and traffic for the KPI tree,
+  campaigns for the planned windows) is past its end plus the late grace. A source that has been
+  quiet (nothing counted for a while, after the job has run long enough to have read its
+  backlog) has nothing more to add, so it does not hold the others back: at night a small shop
+  has no orders for hours, and a checkout outage stops orders altogether; neither must stop the
+  hours from being judged.
+- A *live* shop (its events were counted close to when they happened) whose newest event falls
+  behind the wall clock is *incomplete*: its events are late or have stopped. The job says so
+  with the lag instead of judging the hours it has not seen. A replay of old history is not live:
+  its hours close on event time alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+JUDGED_SOURCES = ("order", "traffic", "campaign")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceMark:
+    """One row of `stream_watermarks`."""
+
+    source: str
+    watermark: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Incomplete:
+    since: datetime
+    lag_seconds: float
+    reason: str
+
+
+def closed_until(
+    marks: Iterable[SourceMark],
+    now: datetime,
+    quiet: timedelta,
+    running_for: timedelta,
+) -> datetime | None:
+    """The event time up to which the shop's orders, traffic and campaigns are complete, or
+    None if the job cannot tell yet. Hours ending at least the late grace before it are closed."""
+    by_source = {m.source: m for m in marks if m.source in JUDGED_SOURCES}
+    if not by_source:
+        return None
+    newest = max(m.watermark for m in by_source.values())
+    settled = running_for >= quiet
+    horizon = newest
+    for source in JUDGED_SOURCES:
+        mark = by_source.get(source)
+        if mark is None:
+            # Never seen: either the shop has none, or the job has not reached them yet.
+            if not settled:
+                return None
+            continue
+        if not settled or now - mark.updated_at < quiet:
+            horizon = min(horizon, mark.watermark)
+    return horizon
+
+
+def incompleteness(
+    marks: Iterable[SourceMark], now: datetime, live_window: timedelta, stall_after: timedelta
+) -> Incomplete | None:
+    """Whether a live shop's data is behind the wall clock by more than `stall_after`."""
+    marks = list(marks)
+    if not marks:
+        return None
+    newest = max(m.watermark for m in marks)
+    last_counted = max(m.updated_at for m in marks)
+    if last_counted - newest > live_window:
+        return None  # a replay of history: judged on event time, never "late"
+    lag = now - newest
+    if lag <= stall_after:
+        return None
+    if now - last_counted > stall_after:
+        reason = f"no events for {_duration(now - last_counted)}"
+    else:
+        reason = f"events arrive {_duration(lag)} late"
+    return Incomplete(since=newest, lag_seconds=lag.total_seconds(), reason=reason)
+
+
+def _duration(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    hours = minutes / 60
+    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} days"

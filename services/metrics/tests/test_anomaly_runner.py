@@ -1,0 +1,213 @@
+"""The detection run with fakes of the database and the topic: bounded catch-up, publish before
+store, resume after a restart, data-incomplete signals opened once and resolved, ownership."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from prometheus_client import CollectorRegistry
+
+from shopee_metrics.adapters.anomaly_publisher import AnomalyPublisher
+from shopee_metrics.adapters.anomaly_runner import AnomalyMetrics, AnomalyRunner, RunnerSettings
+from shopee_metrics.adapters.anomaly_store import AnomalyStore, ShopInfo
+from shopee_metrics.domain.anomalies import (
+    AnomalyReport,
+    DetectorConfig,
+    Incomplete,
+    PlannedCampaign,
+    SourceMark,
+)
+from shopee_metrics.domain.anomalies.products import ProductConfig
+
+HOUR = timedelta(hours=1)
+SHOP = ShopInfo("shop-1", "Asia/Jakarta", "IDR", "ID")
+FIRST = datetime(2026, 5, 10, 17, tzinfo=UTC)  # midnight in Jakarta
+DAYS = 10
+OUTAGE = FIRST + (8 * 24 + 12) * HOUR  # day 8, noon local
+NOW = datetime(2026, 11, 25, tzinfo=UTC)
+
+
+def numerators(days: int) -> dict[datetime, dict[str, float]]:
+    """A steady, busy shop whose checkout breaks for three hours at OUTAGE."""
+    rng = np.random.default_rng(4)
+    hours = {}
+    for index in range(days * 24):
+        start = FIRST + index * HOUR
+        visitors = int(rng.poisson(200))
+        views = int(rng.poisson(visitors * 1.5))
+        carts = int(rng.binomial(views, 0.066))
+        checkouts = int(rng.binomial(carts, 0.6))
+        broken = OUTAGE <= start < OUTAGE + 3 * HOUR
+        created = 0 if broken else int(rng.binomial(checkouts, 0.9))
+        counts = {
+            "unique_visitors": visitors,
+            "product_views": views,
+            "add_to_carts": carts,
+            "checkout_starts": checkouts,
+            "created_orders": created,
+            "paid_orders": created,
+            "gmv": created * 5_000_000,
+        }
+        hours[start] = {kpi: float(value) for kpi, value in counts.items()}
+    return hours
+
+
+class FakeStore(AnomalyStore):
+    def __init__(self, hours: dict[datetime, dict[str, float]], log: list[str]) -> None:
+        self.hours = hours
+        self.log = log
+        self.now = NOW
+        newest = max(hours) + HOUR
+        # A replay: events far older than the wall clock, counted a while ago.
+        self.marks = {
+            SHOP.shop_id: [
+                SourceMark(source, newest, NOW - timedelta(hours=1))
+                for source in ("order", "traffic")
+            ]
+        }
+        self.states: dict[str, tuple[datetime, dict[str, Any]]] = {}
+        self.anomalies: dict[str, AnomalyReport] = {}
+        self.signals: dict[str, list[Any]] = {}
+        self.reads: list[tuple[datetime, datetime]] = []
+
+    async def watermarks(self) -> tuple[datetime, dict[str, list[SourceMark]]]:
+        return self.now, self.marks
+
+    async def shops(self) -> list[ShopInfo]:
+        return [SHOP]
+
+    async def first_bucket(self, shop_id: str) -> datetime | None:
+        return min(self.hours)
+
+    async def hour_numerators(
+        self, shop_id: str, start: datetime, end: datetime
+    ) -> dict[datetime, dict[str, float]]:
+        self.reads.append((start, end))
+        return {b: v for b, v in self.hours.items() if start <= b < end}
+
+    async def planned_campaigns(
+        self, shop_id: str, start: datetime, end: datetime
+    ) -> list[PlannedCampaign]:
+        return []
+
+    async def product_counts(
+        self, shop_id: str, start: datetime, end: datetime
+    ) -> dict[datetime, dict[str, tuple[float, float, float]]]:
+        return {}
+
+    async def load_state(self, shop_id: str) -> tuple[datetime, dict[str, Any]] | None:
+        return self.states.get(shop_id)
+
+    async def save(
+        self,
+        shop_id: str,
+        judged_until: datetime,
+        state: dict[str, Any],
+        reports: list[AnomalyReport],
+    ) -> None:
+        self.log.append(f"save {len(reports)}")
+        self.states[shop_id] = (judged_until, state)
+        self.anomalies.update({r.anomaly_id: r for r in reports})
+
+    async def open_incomplete(self) -> dict[str, datetime]:
+        return {shop: s[0] for shop, s in self.signals.items() if s[1] is None}
+
+    async def record_incomplete(self, shop_id: str, incomplete: Incomplete) -> None:
+        self.signals[shop_id] = [incomplete.since, None, incomplete.lag_seconds]
+
+    async def incomplete_periods(
+        self, shop_id: str, start: datetime, end: datetime
+    ) -> list[tuple[datetime, datetime]]:
+        return []
+
+    async def resolve_incomplete(self, shop_id: str) -> tuple[datetime, datetime] | None:
+        signal = self.signals[shop_id]
+        signal[1] = self.now
+        return signal[0], self.now
+
+
+class FakePublisher(AnomalyPublisher):
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    async def anomalies(self, reports: list[AnomalyReport]) -> None:
+        self.log.append(f"publish {len(reports)}")
+
+    async def incomplete(self, shop_id: str, incomplete: Incomplete) -> None:
+        self.log.append(f"incomplete {incomplete.lag_seconds:.0f}")
+
+    async def resolved(self, shop_id: str, since: datetime, resolved_at: datetime) -> None:
+        self.log.append("resolved")
+
+
+def runner(store: FakeStore, log: list[str], owns: bool = True) -> AnomalyRunner:
+    settings = RunnerSettings(
+        late_grace=timedelta(minutes=10),
+        quiet=timedelta(0),
+        stall_after=timedelta(minutes=30),
+        live_window=timedelta(hours=1),
+        max_hours_per_run=100,
+        detector=DetectorConfig(min_history_hours=72),
+        products=ProductConfig(),
+    )
+    return AnomalyRunner(
+        store, FakePublisher(log), settings, AnomalyMetrics(CollectorRegistry()), lambda _: owns
+    )
+
+
+def test_a_replay_is_judged_in_bounded_runs_published_before_stored_and_resumed() -> None:
+    log: list[str] = []
+    store = FakeStore(numerators(DAYS), log)
+    first = runner(store, log)
+    # The newest hour closes only with the late grace behind it: 239 of 240 hours.
+    assert [asyncio.run(first.run_once()) for _ in range(4)] == [100, 100, 39, 0]
+    assert len(store.anomalies) == 1
+    (anomaly,) = store.anomalies.values()
+    assert (anomaly.bucket_start, anomaly.bucket_end) == (OUTAGE, OUTAGE + 3 * HOUR)
+    assert "created_orders" in anomaly.kpis
+    # The anomaly grew over three hours of one run: three reports, sent before they are stored.
+    assert log == ["save 0", "save 0", "publish 3", "save 3"]
+    assert store.states[SHOP.shop_id][0] == FIRST + 239 * HOUR
+
+    # A restart: the new runner replays the saved span, then judges only what is new.
+    store.hours.update(
+        {b + DAYS * 24 * HOUR: v for b, v in numerators(1).items()}  # one more ordinary day
+    )
+    newest = max(store.hours) + HOUR
+    store.marks[SHOP.shop_id] = [
+        SourceMark(m.source, newest, m.updated_at) for m in store.marks[SHOP.shop_id]
+    ]
+    store.reads.clear()
+    again = runner(store, log)
+    assert asyncio.run(again.run_once()) == 24
+    warm_up, judged = store.reads
+    assert warm_up == (FIRST, FIRST + 239 * HOUR)
+    assert judged == (FIRST + 239 * HOUR, FIRST + 263 * HOUR)
+    assert len(store.anomalies) == 1
+
+
+def test_data_incomplete_is_signalled_once_and_resolved_when_events_flow() -> None:
+    log: list[str] = []
+    store = FakeStore(numerators(2), log)
+    live = runner(store, log)
+    stopped = NOW - 2 * HOUR
+    store.marks[SHOP.shop_id] = [SourceMark("traffic", stopped, stopped + timedelta(seconds=2))]
+    asyncio.run(live.run_once())
+    asyncio.run(live.run_once())
+    assert [entry for entry in log if entry.startswith("incomplete")] == ["incomplete 7200"]
+    assert store.signals[SHOP.shop_id][1] is None
+    store.marks[SHOP.shop_id] = [SourceMark("traffic", NOW - timedelta(minutes=1), NOW)]
+    asyncio.run(live.run_once())
+    assert log.count("resolved") == 1
+    assert store.signals[SHOP.shop_id][1] == NOW
+
+
+def test_shops_of_other_workers_are_left_alone() -> None:
+    log: list[str] = []
+    store = FakeStore(numerators(DAYS), log)
+    assert asyncio.run(runner(store, log, owns=False).run_once()) == 0
+    assert store.reads == []
+    assert log == []

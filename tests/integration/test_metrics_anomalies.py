@@ -1,0 +1,239 @@
+"""Anomaly detection in the real stream job: a generated shop with a checkout outage put in by
+hand (its orders dropped for three midday hours, checkouts still starting) goes through private
+topics into a throwaway database; the job must store and publish one anomaly that explains it,
+and nothing else, within a bounded time."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+import psycopg
+import pytest
+
+from shopee.events.v1 import events_pb2
+from shopee.metrics.v1 import metrics_pb2
+from shopee_common.events import payload_topic
+from shopee_common.kafka import make_producer
+from shopee_common.topics import ANOMALIES
+from shopee_generator.world import GeneratorConfig, generate_history
+from tests.integration.databases import migrated_database, shops_of
+from tests.integration.kafka_reader import read_topics
+from tests.integration.service_process import ServiceProcess, run_metrics
+
+pytestmark = pytest.mark.integration
+
+START = date(2026, 10, 12)  # Monday; eight ordinary days (no double date, no payday)
+DAYS = 8
+OUTAGE_DAY = START + timedelta(days=6)
+OUTAGE_HOURS = (12, 15)  # local
+DETECTION_SECONDS = 90
+
+
+def world() -> tuple[list[events_pb2.Event], datetime, datetime]:
+    """One busy shop's events with every order created during the outage removed."""
+    config = GeneratorConfig(start=START, days=DAYS, shops=1, scale=3.0, seed=5, incidents=False)
+    events = list(generate_history(config))
+    zone = ZoneInfo(events[0].time_zone)
+    begin = datetime(
+        OUTAGE_DAY.year, OUTAGE_DAY.month, OUTAGE_DAY.day, OUTAGE_HOURS[0], tzinfo=zone
+    )
+    end = begin + timedelta(hours=OUTAGE_HOURS[1] - OUTAGE_HOURS[0])
+    broken = {
+        e.order.order_id
+        for e in events
+        if e.WhichOneof("payload") == "order"
+        and e.order.status == events_pb2.ORDER_STATUS_CREATED
+        and begin.timestamp() <= e.occurred_at.seconds < end.timestamp()
+    }
+    kept = [
+        e for e in events if not (e.WhichOneof("payload") == "order" and e.order.order_id in broken)
+    ]
+    assert len(broken) >= 10, "the outage should break enough orders to be seen"
+    return kept, begin.astimezone(UTC), end.astimezone(UTC)
+
+
+async def produce(bootstrap: str, prefix: str, events: list[events_pb2.Event]) -> None:
+    producer = make_producer(bootstrap, client_id="anomaly-test")
+    await producer.start()
+    try:
+        acks = [
+            await producer.send(
+                prefix + payload_topic(e),
+                e.SerializeToString(),
+                key=e.shop_id.encode(),
+                headers=[("content-type", b"application/x-protobuf")],
+            )
+            for e in events
+        ]
+        await asyncio.gather(*acks)
+    finally:
+        await producer.stop()
+
+
+def anomaly_rows(dsn: str) -> list[tuple[object, ...]]:
+    with psycopg.connect(dsn) as connection:
+        return connection.execute(
+            "SELECT id::text, shop_id, kpis, bucket_start, bucket_end, observed, expected, "
+            "score, severity, explanation FROM anomalies ORDER BY bucket_start"
+        ).fetchall()
+
+
+def progress(dsn: str) -> tuple[int, datetime | None]:
+    """(events recorded, end of the hours judged)."""
+    with psycopg.connect(dsn) as connection:
+        row = connection.execute(
+            "SELECT (SELECT count(*) FROM event_ids), "
+            "(SELECT max(judged_until) FROM anomaly_detector_state)"
+        ).fetchone()
+        assert row is not None
+        return int(row[0]), row[1]
+
+
+def wait_until_judged(dsn: str, events: int, until: datetime, service: ServiceProcess) -> None:
+    """Every event counted (stopping the job mid-stream is not what this test is about) and the
+    hours up to `until` judged."""
+    deadline = time.monotonic() + DETECTION_SECONDS
+    while time.monotonic() < deadline:
+        recorded, judged = progress(dsn)
+        if recorded >= events and judged is not None and judged >= until:
+            return
+        assert service.process is not None
+        assert service.process.poll() is None, service.output()[-3000:]
+        time.sleep(0.5)
+    raise AssertionError(
+        f"(events, hours judged) = {progress(dsn)}, not ({events}, {until}), "
+        f"in {DETECTION_SECONDS}s:\n" + service.output()[-3000:]
+    )
+
+
+def test_a_checkout_outage_is_stored_published_and_explained(
+    database_url: str, topic_prefix: str, kafka_bootstrap: str
+) -> None:
+    events, begin, end = world()
+    asyncio.run(produce(kafka_bootstrap, topic_prefix, events))
+    with (
+        migrated_database(database_url, shops_of(events)) as dsn,
+        run_metrics(
+            topic_prefix,
+            dsn,
+            SHOPEE_METRICS_ANOMALY_INTERVAL_SECONDS="1",
+            SHOPEE_METRICS_ANOMALY_QUIET_SECONDS="3",
+            SHOPEE_METRICS_ANOMALY_MIN_HISTORY_HOURS="96",
+        ) as metrics,
+    ):
+        wait_until_judged(dsn, len(events), end + timedelta(hours=6), metrics)
+        rows = anomaly_rows(dsn)
+        exposition = httpx.get(f"{metrics.url}/metrics", timeout=5).text
+    assert len(rows) == 1, rows
+    anomaly_id, shop, kpis, start, stop, observed, expected, score, severity, text = rows[0]
+    assert shop == events[0].shop_id
+    assert (start, stop) == (begin, end)
+    assert isinstance(kpis, list)
+    assert "created_orders" in kpis
+    assert "gmv" in kpis
+    assert isinstance(observed, dict)
+    assert isinstance(expected, dict)
+    assert observed["created_orders"] == 0
+    assert expected["created_orders"] > 5
+    assert severity == "critical"
+    assert 0 < float(str(score)) <= 1
+    assert isinstance(text, str)
+    assert "below expected" in text.split(";")[0]
+    assert "visitors normal" in text
+    assert "conversion fell from" in text
+    assert "became orders" in text
+    # Counted once, with the severity it was first raised with (it may grow more severe).
+    assert re.search(
+        r'metrics_anomalies_total\{kpi="created_orders",severity="\w+"\} 1\.0', exposition
+    )
+    assert f'metrics_data_incomplete{{shop="{shop}"}} 0.0' in exposition
+
+    records = asyncio.run(read_topics(kafka_bootstrap, [topic_prefix + ANOMALIES.name]))
+    published = []
+    for record in records:
+        headers = dict(record.headers)
+        assert headers["message-type"] == b"shopee.metrics.v1.Anomaly"
+        message = metrics_pb2.Anomaly.FromString(record.value)
+        assert record.key == shop.encode()
+        assert message.shop_id == shop
+        published.append(message)
+    assert {m.anomaly_id for m in published} == {anomaly_id}
+    last = published[-1]
+    assert last.explanation == text
+    assert last.severity == metrics_pb2.SEVERITY_CRITICAL
+    assert last.bucket_start.ToDatetime(tzinfo=UTC) == begin
+    assert last.bucket_end.ToDatetime(tzinfo=UTC) == end
+    assert "created_orders" in {o.kpi for o in last.observations}
+
+
+def page_view(shop: str, at: datetime, number: int) -> events_pb2.Event:
+    event = events_pb2.Event(event_id=f"live-{number}", shop_id=shop, time_zone="Asia/Jakarta")
+    event.occurred_at.FromDatetime(at)
+    event.traffic.kind = events_pb2.TRAFFIC_KIND_PAGE_VIEW
+    event.traffic.session_id = f"s-{number // 5}"
+    event.traffic.visitor_id = f"v-{number // 5}"
+    return event
+
+
+def incomplete_rows(dsn: str) -> list[tuple[object, ...]]:
+    with psycopg.connect(dsn) as connection:
+        return connection.execute(
+            "SELECT shop_id, since, lag_seconds, reason, resolved_at FROM data_incomplete"
+        ).fetchall()
+
+
+def wait_for(condition: Callable[[], bool], service: ServiceProcess, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        assert service.process is not None
+        assert service.process.poll() is None, service.output()[-3000:]
+        time.sleep(0.3)
+    raise AssertionError(f"not within {seconds}s:\n{service.output()[-3000:]}")
+
+
+def test_a_live_shop_whose_events_stop_is_data_incomplete_until_they_flow_again(
+    database_url: str, topic_prefix: str, kafka_bootstrap: str
+) -> None:
+    shop = "live-shop"
+    stopped = datetime.now(UTC) - timedelta(minutes=40)
+    before = [page_view(shop, stopped - timedelta(seconds=30 * i), i) for i in range(60)]
+    asyncio.run(produce(kafka_bootstrap, topic_prefix, before))
+    with (
+        migrated_database(database_url, {shop: "Asia/Jakarta"}) as dsn,
+        run_metrics(
+            topic_prefix,
+            dsn,
+            SHOPEE_METRICS_ANOMALY_INTERVAL_SECONDS="0.5",
+            SHOPEE_METRICS_ANOMALY_STALL_SECONDS="600",
+        ) as metrics,
+    ):
+        wait_for(lambda: bool(incomplete_rows(dsn)), metrics)
+        ((_, since, lag, reason, resolved_at),) = incomplete_rows(dsn)
+        assert isinstance(since, datetime)
+        assert abs(since - stopped) < timedelta(milliseconds=1)
+        assert isinstance(lag, float)
+        assert lag >= 40 * 60
+        assert resolved_at is None
+        # Counted just now, forty minutes after they happened.
+        assert re.fullmatch(r"events arrive 4\d min late", str(reason)), reason
+        gauge = f'metrics_data_incomplete{{shop="{shop}"}} 1.0'
+        assert gauge in httpx.get(f"{metrics.url}/metrics", timeout=5).text
+        asyncio.run(
+            produce(kafka_bootstrap, topic_prefix, [page_view(shop, datetime.now(UTC), 1000)])
+        )
+        wait_for(lambda: incomplete_rows(dsn)[0][4] is not None, metrics)
+    records = asyncio.run(read_topics(kafka_bootstrap, [topic_prefix + ANOMALIES.name], 2))
+    signals = [metrics_pb2.DataIncomplete.FromString(r.value) for r in records]
+    assert [dict(r.headers)["message-type"] for r in records] == [
+        b"shopee.metrics.v1.DataIncomplete"
+    ] * 2
+    assert [(s.shop_id, s.resolved) for s in signals] == [(shop, False), (shop, True)]
+    assert signals[0].lag_seconds >= 40 * 60
