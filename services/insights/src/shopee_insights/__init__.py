@@ -1,0 +1,3 @@
+"""Insights service (gRPC insights.v1): segments, recommendations, price and marketing
+optimisation, sentiment.
+"""
