@@ -311,9 +311,10 @@ class _Window:
     product_id: str | None
 
     def matched_by(self, report: AnomalyReport) -> bool:
-        """Overlaps the report; a stock-out only by a report of its product."""
+        """Overlaps the report: a stock-out only by a report of its product, the shop-level
+        incidents only by shop-level reports."""
         overlaps = report.bucket_start < self.end and self.start < report.bucket_end
-        return overlaps and (self.kind != "stock_out" or report.product_id == self.product_id)
+        return overlaps and report.product_id == (self.product_id or "")
 
 
 def score(reports: list[AnomalyReport], labels: dict[str, Any], zones: dict[str, str]) -> Scores:
@@ -351,13 +352,22 @@ def score(reports: list[AnomalyReport], labels: dict[str, Any], zones: dict[str,
     )
 
 
-def _window_counts(series: ShopSeries, start: datetime, end: datetime) -> tuple[int, int]:
-    """(checkouts started, orders created) in the hour buckets from start to end."""
-    first = int((start - series.first_hour) / HOUR)
-    last = int((end - series.first_hour) / HOUR)
-    part = series.counts[max(0, first) : last]
-    index = BASE_KPIS.index
-    return int(part[:, index("checkout_starts")].sum()), int(part[:, index("created_orders")].sum())
+def _held(all_series: dict[str, ShopSeries], incident: dict[str, Any]) -> str:
+    """What a missed incident left in the data: failed checkouts, a product's lost carts."""
+    series = all_series[incident["shop_id"]]
+    start, end = _bucket_window(
+        _parse(incident["start"]), _parse(incident["end"]), series.time_zone
+    )
+    rows = slice(int((start - series.first_hour) / HOUR), int((end - series.first_hour) / HOUR))
+    hours = f"{(end - start) / HOUR:.0f} h"
+    if incident["kind"] == "stock_out":
+        column = series.products.index(incident["product_id"])
+        views, carts, _ = series.product_counts[rows, column].sum(axis=0)
+        return f"{hours}, {views:.0f} views of the product, {carts:.0f} add-to-carts"
+    part = series.counts[rows]
+    checkouts = part[:, BASE_KPIS.index("checkout_starts")].sum()
+    created = part[:, BASE_KPIS.index("created_orders")].sum()
+    return f"{hours}, {checkouts:.0f} checkouts started, {created:.0f} orders created"
 
 
 def _sold_out_near(series: ShopSeries, report: AnomalyReport) -> str:
@@ -437,19 +447,13 @@ def main() -> None:
             f"+{(report.bucket_end - report.bucket_start) / HOUR:.0f} h: {report.explanation}"
             f"{_sold_out_near(series[report.shop_id], report)}"
         )
-    print("\nmissed checkout outages (what the data holds in their hour buckets):")
-    for incident, hit in scores.incidents.get("checkout_outage", []):
-        if hit:
-            continue
-        shop_series = series[incident["shop_id"]]
-        start, end = _bucket_window(
-            _parse(incident["start"]), _parse(incident["end"]), shop_series.time_zone
-        )
-        started_checkouts, created = _window_counts(shop_series, start, end)
-        print(
-            f"  {incident['shop_id']} {incident['start']} ({(end - start) / HOUR:.0f} h): "
-            f"{started_checkouts} checkouts started, {created} orders created"
-        )
+    print("\nmissed incidents (what the data holds in their hour buckets):")
+    for kind, items in sorted(scores.incidents.items()):
+        for incident, hit in items:
+            if not hit:
+                print(
+                    f"  {kind} {incident['shop_id']} {incident['start']}: {_held(series, incident)}"
+                )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
-"""Anomaly detection in the real stream job: a generated shop with a checkout outage put in by
-hand (its orders dropped for three midday hours, checkouts still starting) goes through private
-topics into a throwaway database; the job must store and publish one anomaly that explains it,
-and nothing else, within a bounded time."""
+"""Anomaly detection in the real stream job, through private topics into a throwaway database.
+
+A generated shop with a checkout outage put in by hand (its orders dropped for three midday
+hours, checkouts still starting): the job must store and publish one anomaly that explains it,
+and nothing else, within a bounded time. A live shop whose events stop: the job must say its data
+is incomplete (not anomalous) and take it back when events flow again."""
 
 from __future__ import annotations
 
@@ -28,7 +30,8 @@ from tests.integration.service_process import ServiceProcess, run_metrics
 
 pytestmark = pytest.mark.integration
 
-START = date(2026, 10, 12)  # Monday; eight ordinary days (no double date, no payday)
+# Monday 12 October 2026, the tail of 10.10, then a week without sale days or paydays.
+START = date(2026, 10, 12)
 DAYS = 8
 OUTAGE_DAY = START + timedelta(days=6)
 OUTAGE_HOURS = (12, 15)  # local

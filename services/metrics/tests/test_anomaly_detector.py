@@ -208,20 +208,22 @@ def test_hours_of_incomplete_data_are_not_judged() -> None:
 def test_a_restart_judges_the_next_hours_as_an_uninterrupted_run() -> None:
     broken = replace(Funnel(), completion=0.02)
     warm_up = DetectorConfig().warm_up_hours
-    hours = shop_hours(
-        warm_up + 48,
-        seed=3,
-        change=lambda i: broken if 0 <= i - warm_up - 36 < 3 else Funnel(),
-    )
-    split = warm_up + 24
-    uninterrupted = detector()
-    expected = uninterrupted.judge(hours)
+    split = warm_up + 500  # the restart replays only the last `warm_up` hours before it
+    earlier, later = split - 200, split + 10  # an outage in the replayed hours, one after
+
+    def outages(i: int) -> Funnel:
+        return broken if 0 <= i - earlier < 3 or 0 <= i - later < 3 else Funnel()
+
+    hours = shop_hours(split + 24, seed=3, change=outages)
+    uninterrupted = detector().judge(hours)
     before = detector()
-    assert before.judge(hours[:split]) == []
+    raised_before = before.judge(hours[:split])
+    assert {r.bucket_start for r in raised_before} == {hours[earlier].start}
     restarted = ShopDetector("shop-1", DetectorConfig(), currency="IDR", state=before.state())
     restarted.warm_up(hours[split - warm_up : split])
-    assert restarted.judge(hours[split:]) == expected
-    assert expected
+    after = restarted.judge(hours[split:])
+    assert after == [r for r in uninterrupted if r.bucket_end > hours[split].start]
+    assert {r.bucket_start for r in after} == {hours[later].start}
 
 
 def test_too_short_a_history_is_not_judged() -> None:

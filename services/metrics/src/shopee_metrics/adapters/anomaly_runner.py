@@ -187,12 +187,14 @@ class AnomalyRunner:
             return 0
         start, end = run.judged_until, run.judged_until + hours * HOUR
         numerators = await self._store.hour_numerators(shop.shop_id, start, end)
+        # A campaign running before `end` was announced before it; late announcements still
+        # count within the grace.
         run.detector.campaigns.add(
             await self._store.planned_campaigns(
-                shop.shop_id, run.campaigns_until - settings.late_grace, horizon
+                shop.shop_id, run.campaigns_until - settings.late_grace, end
             )
         )
-        run.campaigns_until = max(run.campaigns_until, horizon)
+        run.campaigns_until = max(run.campaigns_until, end)
         gaps = await self._store.incomplete_periods(shop.shop_id, start, end)
         products = await self._store.product_counts(shop.shop_id, start, end)
         reports = await asyncio.to_thread(

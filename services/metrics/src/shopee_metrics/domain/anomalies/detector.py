@@ -32,13 +32,8 @@ from shopee_metrics.domain.anomalies.calendar import (
 )
 from shopee_metrics.domain.anomalies.evidence import FEATURES, Component, components, features
 from shopee_metrics.domain.anomalies.explain import explanation, moved_kpis, observations
-from shopee_metrics.domain.anomalies.history import (
-    CalendarMemory,
-    ClosedHour,
-    Expect,
-    FloatArray,
-    HourRing,
-)
+from shopee_metrics.domain.anomalies.history import ClosedHour, Expect, FloatArray, HourRing
+from shopee_metrics.domain.anomalies.memory import CalendarMemory
 from shopee_metrics.domain.anomalies.model import OutlierModel
 from shopee_metrics.domain.anomalies.reports import (
     AnomalyReport,
@@ -148,10 +143,11 @@ class ShopDetector:
     def warm_up(self, hours: Sequence[ClosedHour]) -> None:
         """Rebuild the recent history after a restart: the hours already judged go through the
         same path, without reports and without teaching the calendar memory again."""
-        episode = self.episode
+        saved = self.episode
+        self.episode = None  # whatever was open twelve weeks ago has long ended
         for hour in hours:
             self._judge_hour(hour, judgeable=True, replaying=True)
-        self.episode = episode
+        self.episode = saved
 
     def _judge_hour(
         self, hour: ClosedHour, judgeable: bool, replaying: bool
@@ -182,9 +178,7 @@ class ShopDetector:
         if window is None:
             return None
         self._ring.exclude_last(window.hours)
-        if replaying:
-            return None
-        return self._raise(window, hour, kind, active, now)
+        return self._raise(window, hour, kind, active, now, replaying)
 
     def _expectations(self, hour: ClosedHour, kind: DayKind, now: float) -> FloatArray:
         config = self.config
@@ -278,14 +272,10 @@ class ShopDetector:
         kind: DayKind,
         active: list[PlannedCampaign],
         now: float,
-    ) -> AnomalyReport:
-        config = self.config
-        model = self._models[min(window.hours, config.max_window_hours) - 1]
-        if model.fitted_at is None or now - model.fitted_at >= config.refit_hours * 3600:
-            since = now - config.model_days * 86400
-            model.fit(self._ring.training_features(window.hours, since), now)
-        probability = model.probability(window.vector)
-        probability = 0.5 if probability is None else probability
+        replaying: bool,
+    ) -> AnomalyReport | None:
+        """Open or grow the episode; report it unless replaying."""
+        probability = 0.5 if replaying else self._probability(window, now)
         start = hour.start - (window.hours - 1) * HOUR
         end = hour.start + HOUR
         episode = self.episode
@@ -297,7 +287,20 @@ class ShopDetector:
             self.episode = episode
         else:
             episode.grow(end, window.evidence, probability, window.raised)
-        return self._report(episode, kind, hour, active, first)
+        return None if replaying else self._report(episode, kind, hour, active, first)
+
+    def _probability(self, window: _Window, now: float) -> float:
+        """The outlier probability of the window among the shop's recent windows of its length
+        (0.5 while there are too few to fit a model)."""
+        config = self.config
+        # A grown anomaly is longer than any model's windows: the longest one judges it.
+        length = min(window.hours, config.max_window_hours)
+        model = self._models[length - 1]
+        if model.fitted_at is None or now - model.fitted_at >= config.refit_hours * 3600:
+            since = now - config.model_days * 86400
+            model.fit(self._ring.training_features(length, since), now)
+        probability = model.probability(window.vector)
+        return 0.5 if probability is None else probability
 
     def _report(
         self,

@@ -3,7 +3,7 @@
 The baseline of visitors is seasonal: the median of the same local hour of the week over the
 last weeks (ordinary days only, anomalies left out), times a level factor from the last days so
 that growth and slow drift do not look like anomalies, times a factor for the kind of day (a
-mega sale, a payday) learned from the shop's own past days of that kind (`CalendarMemory`). The
+mega sale, a payday) learned from the shop's own past days of that kind (memory.py). The
 ratios (conversion, add-to-cart, checkout completion, AOV) are pooled over the last weeks,
 scaled the same way for special days.
 """
@@ -11,7 +11,7 @@ scaled the same way for special days.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from typing import Any
@@ -129,8 +129,6 @@ RATIOS: tuple[tuple[Count, Count], ...] = (
 )
 # Least pooled denominator for a ratio to be judged: visitors, product views, checkouts, orders.
 MIN_DENOMINATOR = (200.0, 200.0, 20.0, 10.0)
-# Least ordinary-expected visitors behind a learned factor of a kind and hour.
-MIN_MEMORY_VISITORS = 20.0
 MAX_DISPERSION = 4.0
 MIN_TRAFFIC_VARIANCE = 0.01
 MIN_EXPECTED_VISITORS = 0.5
@@ -389,47 +387,6 @@ def _dispersion(numerators: FloatArray, denominators: FloatArray, rate: float) -
     if total <= 0:
         return 1.0
     return float(np.clip(((numerators - expected) ** 2).sum() / total, 1.0, MAX_DISPERSION))
-
-
-@dataclass
-class CalendarMemory:
-    """How many visitors the shop's past special days and campaign hours drew compared with the
-    ordinary baseline of their time: per kind and local hour, decayed sums of observed and
-    ordinary-expected visitors. Serialisable, so the job keeps it across restarts.
-
-    Only visitors: the ratios are judged against ordinary days, whatever the occasion. Sales
-    lift conversion and add-to-cart, so a fall below an ordinary day is a fall on any day, and a
-    learned lift pooled over a sale's very different hours would only make false alarms."""
-
-    half_life_days: float
-    visitors: dict[str, list[list[float]]] = field(default_factory=dict)  # kind -> [obs, exp]
-
-    def factor_visitors(self, kind: DayKind, hour_of_day: int) -> float:
-        sums = self.visitors.get(kind)
-        if sums is None or sums[1][hour_of_day] < MIN_MEMORY_VISITORS:
-            return math.nan
-        return sums[0][hour_of_day] / sums[1][hour_of_day]
-
-    def learn(
-        self, kind: DayKind, hour_of_day: int, counts: FloatArray, expect: FloatArray
-    ) -> None:
-        """Add one closed, non-anomalous hour of a non-ordinary kind."""
-        ordinary = float(expect[Expect.VISITORS_ORDINARY])
-        if not math.isfinite(ordinary):
-            return
-        decay = 0.5 ** (1.0 / (24.0 * self.half_life_days))
-        visitors = self.visitors.setdefault(kind.value, [[0.0] * 24, [0.0] * 24])
-        for row in visitors:
-            row[:] = [value * decay for value in row]
-        visitors[0][hour_of_day] += float(counts[Count.VISITORS])
-        visitors[1][hour_of_day] += ordinary
-
-    def to_json(self) -> dict[str, Any]:
-        return {"visitors": self.visitors}
-
-    @classmethod
-    def from_json(cls, half_life_days: float, data: dict[str, Any]) -> CalendarMemory:
-        return cls(half_life_days, dict(data.get("visitors", {})))
 
 
 def hours_between(

@@ -3,13 +3,15 @@
 
 A stock-out of one product is too small to see in the shop's hourly KPIs (a top product is a
 tenth of the orders), but plain in its own series: its product views go on and its add-to-carts
-stop. For every product the watch keeps its add-to-cart rate over the last weeks and the run of
-hours since its last add-to-cart; the chance of that run under the usual rate is
-P(0 | views x rate) = exp(-expected), so the evidence is expected / ln 10 and needs no model of
-seasons or sales (sales only raise the rate). A run whose evidence passes `min_evidence` is an
-anomaly of that product, reported when raised, every `report_hours` while it lasts, and when it
-ends (the first add-to-cart after it). Hours the shop-level detector found anomalous are skipped:
-bots view products and never add them to carts, which the shop's anomaly already explains.
+stop. For every product the watch keeps its add-to-carts and product views over the last weeks
+and the run of hours since its last add-to-cart; the evidence is -log10 of the chance of no
+add-to-cart in the run's views when the product's rate is only known from its history
+(beta-binomial, the history as a Jeffreys posterior: a product with few views is not trusted
+like a popular one). It needs no model of seasons or sales (sales only raise the rate). A run
+whose evidence passes `min_evidence` is an anomaly of that product, reported when raised, every
+`report_hours` while it lasts, and when it ends (the first add-to-cart after it). Hours the
+shop-level detector found anomalous are skipped: bots view products and never add them to
+carts, which the shop's anomaly already explains.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from scipy import special  # type: ignore[import-untyped]
 
 from shopee_metrics.domain.anomalies.calendar import BASELINE_KINDS, day_kind
 from shopee_metrics.domain.anomalies.evidence import DISPLAY_Z
@@ -42,8 +46,10 @@ class ProductConfig:
     # every product of every shop is watched every hour.
     min_evidence: float = 6.0
     strong_evidence: float = 10.0
-    # A product is watched once it had this many add-to-carts over `rate_days`.
+    # A product is watched once it had this many add-to-carts over `rate_days` ...
     min_add_to_carts: float = 10.0
+    # ... in at least this many ordinary hours (a new product's first days are not its usual).
+    min_history_hours: int = 7 * 24
     report_hours: int = 24
 
     @property
@@ -72,6 +78,17 @@ class _Product:
     run_expected_orders: float = 0.0
     raised_at: datetime | None = None
     reported_until: datetime | None = None
+    # The run's ordinary hours: they join the usual rate only if the run ends unraised, so a
+    # long stop does not lower the rate it is judged against.
+    run_hours: list[tuple[float, float, float]] = field(default_factory=list)
+
+    def watched(self, config: ProductConfig) -> bool:
+        """Whether the product is known and sells enough to notice it stopped."""
+        return (
+            len(self.hours) >= config.min_history_hours
+            and self.carts >= config.min_add_to_carts
+            and self.views > 0
+        )
 
     @property
     def cart_rate(self) -> float:
@@ -137,16 +154,16 @@ class ProductWatch:
             if not judgeable:
                 self._end_run(product, hour.start, product_id, reports, replaying)
                 continue
-            if counts[1] > 0:
+            if counts[1] > 0 or not product.watched(self.config):
                 self._end_run(product, hour.start, product_id, reports, replaying)
                 if ordinary:
                     product.remember(counts)
                 continue
+            if ordinary:
+                product.run_hours.append(counts)
             report = self._extend_run(product, product_id, hour.start, end, counts, replaying)
             if report is not None:
                 reports.append(report)
-            if ordinary and product.raised_at is None:
-                product.remember(counts)
         return reports
 
     def _extend_run(
@@ -158,15 +175,12 @@ class ProductWatch:
         counts: tuple[float, float, float],
         replaying: bool,
     ) -> AnomalyReport | None:
-        rate = product.cart_rate
-        if product.carts < self.config.min_add_to_carts or not math.isfinite(rate):
-            return None
         if product.run_start is None:
             product.run_start = start
         product.run_views += counts[0]
         product.run_orders += counts[2]
         product.run_expected_orders += counts[0] * product.orders / product.views
-        evidence = product.run_views * rate / math.log(10)
+        evidence = _evidence(product)
         if product.raised_at is None:
             if evidence < self.config.min_evidence:
                 return None
@@ -188,9 +202,13 @@ class ProductWatch:
         replaying: bool,
     ) -> None:
         """The run stops (an add-to-cart, or data that cannot be judged); a raised one is
-        reported a last time with its final end."""
-        if product.raised_at is not None and product.reported_until != until and not replaying:
+        reported a last time with its final end, the hours of one that was not are ordinary."""
+        if product.raised_at is None:
+            for counts in product.run_hours:
+                product.remember(counts)
+        elif product.reported_until != until and not replaying:
             reports.append(self._report(product, product_id, until, first=False))
+        product.run_hours.clear()
         product.run_start = None
         product.run_views = product.run_orders = product.run_expected_orders = 0.0
         product.raised_at = product.reported_until = None
@@ -201,7 +219,7 @@ class ProductWatch:
         assert product.run_start is not None
         rate = product.cart_rate
         expected_carts = product.run_views * rate
-        evidence = expected_carts / math.log(10)
+        evidence = _evidence(product)
         hours = round((end - product.run_start) / HOUR)
         spread = DISPLAY_Z * math.sqrt(expected_carts)
         order_spread = DISPLAY_Z * math.sqrt(product.run_expected_orders)
@@ -265,3 +283,11 @@ def product_hours_between(
         hours.append(ProductHour(bucket, local, counts.get(bucket, {})))
         bucket += HOUR
     return hours
+
+
+def _evidence(product: _Product) -> float:
+    """-log10 P(no add-to-cart in the run's views), the rate drawn from the product's history."""
+    carts = product.carts + 0.5
+    others = product.views - product.carts + 0.5
+    log_chance = special.betaln(carts, others + product.run_views) - special.betaln(carts, others)
+    return float(-log_chance / math.log(10))
