@@ -1,2 +1,1 @@
-"""Gateway: the public REST and WebSocket API, authentication, tenancy, exports and the dashboard.
-"""
+"""Gateway: the public REST and WebSocket API, authentication, tenancy and exports."""

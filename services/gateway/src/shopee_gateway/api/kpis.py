@@ -1,0 +1,354 @@
+"""KPI routes: series, period summary with deltas, top products, funnel, campaigns, service."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date
+from itertools import groupby
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, ValidationError
+
+from shopee_common.kpis import KPI_BY_NAME, Rollup
+from shopee_gateway.api.kpi_models import (
+    FunnelResponse,
+    FunnelStep,
+    KpiChange,
+    Point,
+    ProductValue,
+    Series,
+    SeriesResponse,
+    ShopFunnel,
+    ShopSummary,
+    SummaryResponse,
+    TopProductsResponse,
+)
+from shopee_gateway.cache import KpiCache
+from shopee_gateway.errors import ProblemError, field_error, problem_responses
+from shopee_gateway.kpi_query import KpiQuery, Period, change, check_kpis, kpi_value
+from shopee_gateway.repositories.kpis import KpiRepository, SeriesRow, TotalRow
+from shopee_gateway.security.dependencies import require
+from shopee_gateway.security.principal import Principal
+
+router = APIRouter(
+    prefix="/api/kpis", tags=["kpis"], responses=problem_responses(401, 403, 404, 422, 429)
+)
+KpiReader = Annotated[Principal, Depends(require("kpis:read"))]
+
+OVERVIEW_KPIS = ("gmv", "paid_orders", "units", "aov", "unique_visitors", "conversion_rate")
+FUNNEL = (
+    ("views", "product_views"),
+    ("cart", "add_to_carts"),
+    ("checkout", "checkout_starts"),
+    ("paid", "paid_orders"),
+)
+CAMPAIGN_KPIS = (
+    "campaign_gmv",
+    "flash_sale_gmv",
+    "live_stream_gmv",
+    "ads_gmv",
+    "ads_spend",
+    "roas",
+    "voucher_orders",
+    "voucher_usage_rate",
+    "discount_cost",
+)
+SERVICE_KPIS = (
+    "chat_conversations",
+    "chat_response_rate",
+    "avg_first_response_seconds",
+    "csat",
+    "reviews",
+    "avg_review_rating",
+)
+PERIOD_NOTE = (
+    "Totals over local days: sums are summed, ratios recomputed from summed numerators and "
+    "denominators; distinct counts (unique visitors, chat conversations) are summed per day."
+)
+
+ShopsParam = Annotated[
+    list[str] | None, Query(max_length=50, description="Shop ids; default: all of yours.")
+]
+FromDate = Annotated[date, Query(alias="from", description="First local day, inclusive.")]
+ToDate = Annotated[date, Query(alias="to", description="Last local day, inclusive.")]
+
+
+def visible_shops(principal: Principal, shops: list[str] | None) -> list[str]:
+    """The requested shops (or all the caller's); 404 for one the caller cannot see."""
+    if not shops:
+        return sorted(principal.shop_ids)
+    for shop in shops:
+        if not principal.can_see(shop):
+            raise ProblemError(404, "shop not found")
+    return sorted(set(shops))
+
+
+def period_of(start: date, end: date) -> Period:
+    """The validated period, or a 422 naming `from`/`to`."""
+    try:
+        return Period(start=start, end=end)
+    except ValidationError as exc:
+        raise field_error("query.to", exc.errors()[0]["msg"]) from exc
+
+
+async def cached_json(
+    request: Request, shops: list[str], key: str, compute: Callable[[], Awaitable[BaseModel]]
+) -> Response:
+    """The answer to `key` from the KPI cache, or computed now and cached."""
+    cache: KpiCache = request.app.state.kpi_cache
+    lookup = await cache.get(shops, key)
+    if lookup.value is None:
+        body = (await compute()).model_dump_json(by_alias=True).encode()
+        await cache.set(lookup, body)
+        return Response(body, media_type="application/json", headers={"X-Cache": "miss"})
+    return Response(lookup.value, media_type="application/json", headers={"X-Cache": "hit"})
+
+
+def _repo(request: Request) -> KpiRepository:
+    repo: KpiRepository = request.app.state.kpis
+    return repo
+
+
+@router.get("", response_model=SeriesResponse, summary="KPI series per minute, hour or day")
+async def kpi_series(
+    request: Request, query: Annotated[KpiQuery, Query()], principal: KpiReader
+) -> Response:
+    """Buckets of each KPI for each shop (or across them with `group=total`).
+
+    Minute and hour buckets are absolute; day buckets are each shop's local days.
+    """
+    visible_shops(principal, query.shops)
+
+    async def compute() -> SeriesResponse:
+        return build_series(query, await _repo(request).series(query))
+
+    return await cached_json(request, query.shops, query.cache_key(), compute)
+
+
+def build_series(query: KpiQuery, rows: list[SeriesRow]) -> SeriesResponse:
+    """Group rows (ordered by shop, kpi, bucket) into series labelled in the query's zone."""
+    zone = ZoneInfo(query.time_zone)
+    series = []
+    for (shop_id, kpi_name), points in groupby(rows, key=lambda r: (r.shop_id, r.kpi)):
+        kpi = KPI_BY_NAME[kpi_name]
+        series.append(
+            Series(
+                shop_id=shop_id,
+                kpi=kpi.name,
+                title=kpi.title,
+                unit=kpi.unit.value,
+                points=[
+                    Point(
+                        bucket=p.bucket.astimezone(zone).isoformat(),
+                        value=kpi_value(kpi, p.numerator, p.denominator),
+                        numerator=float(p.numerator),
+                        denominator=None if p.denominator is None else float(p.denominator),
+                    )
+                    for p in points
+                ],
+            )
+        )
+    return SeriesResponse(interval=query.interval.value, time_zone=query.time_zone, series=series)
+
+
+def _parts(rows: list[TotalRow]) -> dict[tuple[str | None, str], tuple[float, float | None]]:
+    """Numerator and denominator per (shop, kpi), plus per (None, kpi) across the shops."""
+    parts: dict[tuple[str | None, str], tuple[float, float | None]] = {}
+    for row in rows:
+        num, den = float(row.numerator), None if row.denominator is None else float(row.denominator)
+        parts[(row.shop_id, row.kpi)] = (num, den)
+        total_num, total_den = parts.get((None, row.kpi), (0.0, None))
+        parts[(None, row.kpi)] = (
+            total_num + num,
+            None if den is None and total_den is None else (total_den or 0.0) + (den or 0.0),
+        )
+    return parts
+
+
+def _value(
+    parts: dict[tuple[str | None, str], tuple[float, float | None]], shop: str | None, kpi: str
+) -> float | None:
+    found = parts.get((shop, kpi))
+    if found is None:
+        # No rows: a sum is 0, a ratio is undefined.
+        return None if KPI_BY_NAME[kpi].rollup is Rollup.RATIO else 0.0
+    return kpi_value(KPI_BY_NAME[kpi], *found)
+
+
+async def period_summary(
+    repo: KpiRepository, shops: list[str], kpis: list[str], period: Period
+) -> SummaryResponse:
+    """Each shop's (and the total's) KPIs over `period` against the period before it."""
+    previous = period.previous()
+    current_parts = _parts(await repo.totals(shops, kpis, period))
+    previous_parts = _parts(await repo.totals(shops, kpis, previous))
+    summaries = []
+    for shop in [None, *shops]:
+        changes = []
+        for name in kpis:
+            kpi = KPI_BY_NAME[name]
+            now, before = _value(current_parts, shop, name), _value(previous_parts, shop, name)
+            delta, ratio = change(now, before)
+            changes.append(
+                KpiChange(
+                    kpi=name,
+                    title=kpi.title,
+                    unit=kpi.unit.value,
+                    current=now,
+                    previous=before,
+                    delta=delta,
+                    delta_ratio=ratio,
+                    higher_is_better=kpi.higher_is_better,
+                )
+            )
+        summaries.append(ShopSummary(shop_id=shop, kpis=changes))
+    return SummaryResponse(
+        start=period.start,
+        end=period.end,
+        previous_start=previous.start,
+        previous_end=previous.end,
+        note=PERIOD_NOTE,
+        shops=summaries,
+    )
+
+
+async def _summary_route(
+    request: Request,
+    principal: Principal,
+    shops: list[str] | None,
+    kpis: list[str],
+    start: date,
+    end: date,
+    name: str,
+) -> Response:
+    scoped = visible_shops(principal, shops)
+    period = period_of(start, end)
+    key = f"{name}:{','.join(scoped)}:{','.join(kpis)}:{period.start}:{period.end}"
+
+    async def compute() -> SummaryResponse:
+        return await period_summary(_repo(request), scoped, kpis, period)
+
+    return await cached_json(request, scoped, key, compute)
+
+
+@router.get(
+    "/summary",
+    response_model=SummaryResponse,
+    summary="This period against the previous one, with deltas",
+)
+async def summary(
+    request: Request,
+    principal: KpiReader,
+    start: FromDate,
+    end: ToDate,
+    shops: ShopsParam = None,
+    kpis: Annotated[list[str] | None, Query(max_length=30)] = None,
+) -> Response:
+    """Per shop and for all of them; the previous period has the same number of days."""
+    try:
+        names = check_kpis(kpis) if kpis else list(OVERVIEW_KPIS)
+    except ValueError as exc:
+        raise field_error("query.kpis", str(exc)) from exc
+    return await _summary_route(request, principal, shops, names, start, end, "summary")
+
+
+@router.get("/campaigns", response_model=SummaryResponse, summary="Campaign and ads performance")
+async def campaigns(
+    request: Request, principal: KpiReader, start: FromDate, end: ToDate, shops: ShopsParam = None
+) -> Response:
+    """Campaign, flash sale, live stream and ads GMV, ads spend, ROAS, vouchers and discounts."""
+    return await _summary_route(
+        request, principal, shops, list(CAMPAIGN_KPIS), start, end, "campaigns"
+    )
+
+
+@router.get(
+    "/customer-service", response_model=SummaryResponse, summary="Chat and review performance"
+)
+async def customer_service(
+    request: Request, principal: KpiReader, start: FromDate, end: ToDate, shops: ShopsParam = None
+) -> Response:
+    """Chats, response rate and time, CSAT, reviews and rating."""
+    return await _summary_route(
+        request, principal, shops, list(SERVICE_KPIS), start, end, "service"
+    )
+
+
+@router.get("/funnel", response_model=FunnelResponse, summary="Views, cart, checkout, paid")
+async def funnel(
+    request: Request, principal: KpiReader, start: FromDate, end: ToDate, shops: ShopsParam = None
+) -> Response:
+    """The purchase funnel per shop and in total, with step-to-step rates."""
+    scoped = visible_shops(principal, shops)
+    period = period_of(start, end)
+
+    async def compute() -> FunnelResponse:
+        kpis = [kpi for _, kpi in FUNNEL]
+        parts = _parts(await _repo(request).totals(scoped, kpis, period))
+        funnels = []
+        for shop in [None, *scoped]:
+            counts = [parts.get((shop, kpi), (0.0, None))[0] for kpi in kpis]
+            funnels.append(
+                ShopFunnel(
+                    shop_id=shop,
+                    steps=[
+                        FunnelStep(
+                            step=step,
+                            kpi=kpi,
+                            count=count,
+                            rate_from_previous=(
+                                count / counts[i - 1] if i and counts[i - 1] else None
+                            ),
+                            rate_from_first=count / counts[0] if i and counts[0] else None,
+                        )
+                        for i, ((step, kpi), count) in enumerate(zip(FUNNEL, counts, strict=True))
+                    ],
+                )
+            )
+        return FunnelResponse(start=period.start, end=period.end, funnels=funnels)
+
+    key = f"funnel:{','.join(scoped)}:{period.start}:{period.end}"
+    return await cached_json(request, scoped, key, compute)
+
+
+@router.get("/top-products", response_model=TopProductsResponse, summary="Best products by a KPI")
+async def top_products(
+    request: Request,
+    principal: KpiReader,
+    start: FromDate,
+    end: ToDate,
+    shops: ShopsParam = None,
+    kpi: Annotated[str, Query(description="A KPI kept per product.")] = "gmv",
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> Response:
+    """Products ranked by `kpi` over the period (ratios recomputed per product)."""
+    definition = KPI_BY_NAME.get(kpi)
+    if definition is None or not definition.per_product:
+        per_product = ", ".join(k.name for k in KPI_BY_NAME.values() if k.per_product)
+        raise field_error("query.kpi", f"choose a KPI kept per product: {per_product}")
+    scoped = visible_shops(principal, shops)
+    period = period_of(start, end)
+
+    async def compute() -> TopProductsResponse:
+        ratio = definition.rollup is Rollup.RATIO
+        rows = await _repo(request).top_products(scoped, kpi, ratio, period, limit)
+        return TopProductsResponse(
+            kpi=kpi,
+            start=period.start,
+            end=period.end,
+            products=[
+                ProductValue(
+                    shop_id=r.shop_id,
+                    product_id=r.product_id,
+                    value=kpi_value(definition, r.numerator, r.denominator),
+                    numerator=float(r.numerator),
+                    denominator=None if r.denominator is None else float(r.denominator),
+                )
+                for r in rows
+            ],
+        )
+
+    key = f"top:{','.join(scoped)}:{kpi}:{limit}:{period.start}:{period.end}"
+    return await cached_json(request, scoped, key, compute)

@@ -1,0 +1,64 @@
+"""GET /api/anomalies: what the stream job's detector found (table `anomalies`), scoped to the
+caller's shops."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from shopee_gateway.api.ml.schemas import Anomaly, AnomalyPage, Severity, ShopId
+from shopee_gateway.errors import field_error, problem_responses
+from shopee_gateway.security.dependencies import require, require_shop
+from shopee_gateway.security.principal import Principal
+
+router = APIRouter(tags=["anomalies"])
+
+# The shop list is always the caller's (or the one asked for, once checked against it): the
+# scope is in the WHERE clause, not in a filter applied afterwards.
+ANOMALIES = """
+SELECT id, shop_id, product_id, kpis, bucket_start, bucket_end, observed, expected,
+       expected_low, expected_high, score, severity, detector, explanation, created_at, updated_at
+FROM anomalies
+WHERE shop_id = ANY($1::text[])
+  AND ($2::timestamptz IS NULL OR bucket_end > $2)
+  AND ($3::timestamptz IS NULL OR bucket_start < $3)
+  AND ($4::text[] IS NULL OR severity = ANY($4::text[]))
+  AND ($5::text IS NULL OR kpis @> ARRAY[$5::text])
+ORDER BY bucket_start DESC, id
+LIMIT $6
+"""
+
+
+@router.get(
+    "/api/anomalies",
+    summary="Detected anomalies, newest first, with observed and expected values",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def anomalies(
+    request: Request,
+    principal: Annotated[Principal, Depends(require("kpis:read"))],
+    shop_id: Annotated[ShopId | None, Query(description="Default: every shop you can see.")] = None,
+    from_: Annotated[
+        datetime | None, Query(alias="from", description="Anomalies ending after this time.")
+    ] = None,
+    to: Annotated[
+        datetime | None, Query(description="Anomalies starting before this time.")
+    ] = None,
+    severity: Annotated[list[Severity] | None, Query(description="One or more severities.")] = None,
+    kpi: Annotated[
+        str | None, Query(max_length=64, description="Anomalies involving this KPI.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> AnomalyPage:
+    if shop_id is not None:
+        require_shop(principal, shop_id)
+    for name, moment in (("from", from_), ("to", to)):
+        if moment is not None and moment.tzinfo is None:
+            raise field_error(name, "needs a time zone, e.g. 2025-01-01T00:00:00Z")
+    if from_ is not None and to is not None and to <= from_:
+        raise field_error("to", "must be after from")
+    shops = [shop_id] if shop_id is not None else sorted(principal.shop_ids)
+    rows = await request.app.state.pool.fetch(ANOMALIES, shops, from_, to, severity, kpi, limit)
+    return AnomalyPage(items=[Anomaly.model_validate(dict(row)) for row in rows])

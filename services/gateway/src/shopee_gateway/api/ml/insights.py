@@ -1,0 +1,174 @@
+"""/api/insights/...: segments, recommendations, price and marketing optimisation and sentiment,
+served by the insights service over gRPC."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from shopee.insights.v1 import insights_pb2
+from shopee_gateway.api.ml.dependencies import UpstreamsDep
+from shopee_gateway.api.ml.schemas import (
+    Algorithm,
+    OptimizeMarketingRequest,
+    OptimizeMarketingResponse,
+    OptimizePriceRequest,
+    OptimizePriceResponse,
+    RecommendRequest,
+    RecommendResponse,
+    SegmentsResponse,
+    SentimentResponse,
+    ShopId,
+)
+from shopee_gateway.clients.services import message_dict
+from shopee_gateway.clients.upstream import call
+from shopee_gateway.errors import problem_responses
+from shopee_gateway.security.dependencies import require, require_shop
+from shopee_gateway.security.principal import Principal
+
+router = APIRouter(prefix="/api/insights", tags=["insights"])
+InsightsReader = Annotated[Principal, Depends(require("insights:read"))]
+PROBLEMS = problem_responses(401, 403, 404, 409, 422, 503)
+
+ALGORITHMS = {
+    "kmeans": insights_pb2.CLUSTERING_ALGORITHM_KMEANS,
+    "dbscan": insights_pb2.CLUSTERING_ALGORITHM_DBSCAN,
+    "agglomerative": insights_pb2.CLUSTERING_ALGORITHM_AGGLOMERATIVE,
+}
+ALLOCATION_MODES = {
+    "linear_program": insights_pb2.ALLOCATION_MODE_LINEAR_PROGRAM,
+    "bandit": insights_pb2.ALLOCATION_MODE_BANDIT,
+}
+
+
+@router.get(
+    "/segments", summary="Buyer segments (RFM + clustering) with profiles", responses=PROBLEMS
+)
+async def segments(
+    principal: InsightsReader,
+    upstreams: UpstreamsDep,
+    shop_id: Annotated[ShopId, Query()],
+    algorithm: Annotated[Algorithm, Query(description="Clustering algorithm.")] = "kmeans",
+) -> SegmentsResponse:
+    require_shop(principal, shop_id)
+    request = insights_pb2.SegmentsRequest(shop_id=shop_id, algorithm=ALGORITHMS[algorithm])
+    response = await call(
+        "insights",
+        upstreams.insights.GetSegments,
+        request,
+        deadline_seconds=upstreams.deadline_seconds,
+    )
+    return SegmentsResponse.model_validate(message_dict(response))
+
+
+@router.post(
+    "/recommend",
+    summary="Products to recommend to a buyer, or bought together with a product",
+    responses=PROBLEMS,
+)
+async def recommend(
+    body: RecommendRequest, principal: InsightsReader, upstreams: UpstreamsDep
+) -> RecommendResponse:
+    require_shop(principal, body.shop_id)
+    request = insights_pb2.RecommendRequest(
+        shop_id=body.shop_id,
+        buyer_id=body.buyer_id or "",
+        product_id=body.product_id or "",
+        limit=body.limit,
+    )
+    response = await call(
+        "insights",
+        upstreams.insights.Recommend,
+        request,
+        deadline_seconds=upstreams.deadline_seconds,
+    )
+    return RecommendResponse.model_validate(message_dict(response))
+
+
+@router.post(
+    "/optimize-price",
+    summary="The profit-maximising price from the measured price elasticity",
+    responses=PROBLEMS,
+)
+async def optimize_price(
+    body: OptimizePriceRequest, principal: InsightsReader, upstreams: UpstreamsDep
+) -> OptimizePriceResponse:
+    require_shop(principal, body.shop_id)
+    request = insights_pb2.OptimizePriceRequest(
+        shop_id=body.shop_id,
+        product_id=body.product_id,
+        min_price_minor=body.min_price_minor or 0,
+        max_price_minor=body.max_price_minor or 0,
+        unit_cost_minor=body.unit_cost_minor or 0,
+    )
+    response = await call(
+        "insights",
+        upstreams.insights.OptimizePrice,
+        request,
+        deadline_seconds=upstreams.deadline_seconds,
+    )
+    return OptimizePriceResponse.model_validate(message_dict(response))
+
+
+@router.post(
+    "/optimize-marketing",
+    summary="Split a marketing budget across channels from their fitted response curves",
+    responses=PROBLEMS,
+)
+async def optimize_marketing(
+    body: OptimizeMarketingRequest, principal: InsightsReader, upstreams: UpstreamsDep
+) -> OptimizeMarketingResponse:
+    require_shop(principal, body.shop_id)
+    request = insights_pb2.OptimizeMarketingRequest(
+        shop_id=body.shop_id,
+        total_budget_minor=body.total_budget_minor,
+        channels=[
+            insights_pb2.ChannelBounds(
+                channel=bounds.channel,
+                min_budget_minor=bounds.min_budget_minor,
+                max_budget_minor=bounds.max_budget_minor or 0,
+            )
+            for bounds in body.channels
+        ],
+        mode=ALLOCATION_MODES[body.mode],
+    )
+    response = await call(
+        "insights",
+        upstreams.insights.OptimizeMarketing,
+        request,
+        deadline_seconds=upstreams.deadline_seconds,
+    )
+    return OptimizeMarketingResponse.model_validate(message_dict(response))
+
+
+@router.get(
+    "/sentiment",
+    summary="Review and chat sentiment: overall, by aspect, by week and by product",
+    responses=PROBLEMS,
+)
+async def sentiment(
+    principal: InsightsReader,
+    upstreams: UpstreamsDep,
+    shop_id: Annotated[ShopId, Query()],
+    product_id: Annotated[str | None, Query(max_length=128)] = None,
+    from_date: Annotated[
+        date | None, Query(description="Shop-local day; default 90 days ago.")
+    ] = None,
+    to_date: Annotated[date | None, Query(description="Shop-local day; default today.")] = None,
+) -> SentimentResponse:
+    require_shop(principal, shop_id)
+    request = insights_pb2.SentimentRequest(
+        shop_id=shop_id,
+        product_id=product_id or "",
+        from_date=from_date.isoformat() if from_date else "",
+        to_date=to_date.isoformat() if to_date else "",
+    )
+    response = await call(
+        "insights",
+        upstreams.insights.GetSentiment,
+        request,
+        deadline_seconds=upstreams.deadline_seconds,
+    )
+    return SentimentResponse.model_validate(message_dict(response))

@@ -1,0 +1,115 @@
+"""POST /api/predict/sales|traffic|churn, served by the forecast service over gRPC."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from shopee.forecast.v1 import forecast_pb2
+from shopee_gateway.api.ml.dependencies import UpstreamsDep
+from shopee_gateway.api.ml.schemas import (
+    ChurnRequest,
+    ChurnResponse,
+    SalesForecastRequest,
+    SalesForecastResponse,
+    SeriesForecast,
+    TrafficForecastRequest,
+    TrafficForecastResponse,
+)
+from shopee_gateway.clients.services import Upstreams, message_dict
+from shopee_gateway.clients.upstream import call
+from shopee_gateway.errors import problem_responses
+from shopee_gateway.security.dependencies import require, require_shop
+from shopee_gateway.security.principal import Principal
+
+router = APIRouter(prefix="/api/predict", tags=["forecasts"])
+ForecastReader = Annotated[Principal, Depends(require("forecasts:read"))]
+PROBLEMS = problem_responses(401, 403, 404, 409, 422, 503)
+
+
+async def _forecast(
+    upstreams: Upstreams, shop_id: str, target: forecast_pb2.Target.ValueType, horizon_days: int
+) -> forecast_pb2.ForecastResponse:
+    request = forecast_pb2.ForecastRequest(
+        shop_id=shop_id, target=target, horizon_days=horizon_days
+    )
+    return await call(
+        "forecast",
+        upstreams.forecast.Forecast,
+        request,
+        deadline_seconds=upstreams.deadline_seconds,
+    )
+
+
+def _series(response: forecast_pb2.ForecastResponse) -> SeriesForecast:
+    return SeriesForecast.model_validate(message_dict(response))
+
+
+@router.post(
+    "/sales",
+    summary="Forecast paid GMV and paid orders per shop-local day, with 80% and 95% intervals",
+    responses=PROBLEMS,
+)
+async def predict_sales(
+    body: SalesForecastRequest, principal: ForecastReader, upstreams: UpstreamsDep
+) -> SalesForecastResponse:
+    """Both series are asked for at once; either failing fails the request with its problem."""
+    require_shop(principal, body.shop_id)
+    results = await asyncio.gather(
+        _forecast(upstreams, body.shop_id, forecast_pb2.TARGET_GMV, body.horizon_days),
+        _forecast(upstreams, body.shop_id, forecast_pb2.TARGET_ORDERS, body.horizon_days),
+        return_exceptions=True,
+    )
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    gmv, orders = (r for r in results if not isinstance(r, BaseException))
+    return SalesForecastResponse(
+        shop_id=body.shop_id,
+        time_zone=gmv.time_zone,
+        horizon_days=body.horizon_days,
+        gmv=_series(gmv),
+        orders=_series(orders),
+    )
+
+
+@router.post("/traffic", summary="Forecast unique visitors per shop-local day", responses=PROBLEMS)
+async def predict_traffic(
+    body: TrafficForecastRequest, principal: ForecastReader, upstreams: UpstreamsDep
+) -> TrafficForecastResponse:
+    require_shop(principal, body.shop_id)
+    visitors = await _forecast(
+        upstreams, body.shop_id, forecast_pb2.TARGET_VISITORS, body.horizon_days
+    )
+    return TrafficForecastResponse(
+        shop_id=body.shop_id,
+        time_zone=visitors.time_zone,
+        horizon_days=body.horizon_days,
+        visitors=_series(visitors),
+    )
+
+
+@router.post(
+    "/churn",
+    summary="Probability that buyers make no purchase in the next horizon_days, with reasons",
+    responses=PROBLEMS,
+)
+async def predict_churn(
+    body: ChurnRequest, principal: ForecastReader, upstreams: UpstreamsDep
+) -> ChurnResponse:
+    require_shop(principal, body.shop_id)
+    request = forecast_pb2.ChurnRequest(
+        shop_id=body.shop_id,
+        horizon_days=body.horizon_days,
+        buyer_ids=body.buyer_ids,
+        limit=body.limit,
+    )
+    response = await call(
+        "forecast",
+        upstreams.forecast.PredictChurn,
+        request,
+        deadline_seconds=upstreams.deadline_seconds,
+    )
+    return ChurnResponse.model_validate(message_dict(response))

@@ -1,0 +1,363 @@
+"""Request and response bodies of the forecast, insights and anomaly routes.
+
+Responses mirror the gRPC messages (proto/shopee/forecast/v1, insights/v1) field by field, with
+enums as lower-case words ("TARGET_GMV" -> "gmv"). Money is int64 minor units (amount x 100).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+ShopId = Annotated[
+    str, Field(min_length=1, max_length=128, examples=["glowlab-id"], description="A shop id.")
+]
+
+
+def _enum_label(prefix: str) -> Callable[[Any], Any]:
+    def label(value: Any) -> Any:
+        if isinstance(value, str) and value.startswith(prefix):
+            return value.removeprefix(prefix).lower()
+        return value
+
+    return label
+
+
+# Proto enums shown as their lower-case names without the prefix ("STRATEGY_ALS" -> "als").
+TargetName = Annotated[
+    str,
+    BeforeValidator(_enum_label("TARGET_")),
+    Field(description="gmv (minor units per day), orders, visitors or units"),
+]
+AlgorithmName = Annotated[
+    str,
+    BeforeValidator(_enum_label("CLUSTERING_ALGORITHM_")),
+    Field(description="kmeans, dbscan or agglomerative"),
+]
+StrategyName = Annotated[
+    str,
+    BeforeValidator(_enum_label("STRATEGY_")),
+    Field(description="als, bought_together or cold_start"),
+]
+ElasticitySourceName = Annotated[
+    str,
+    BeforeValidator(_enum_label("ELASTICITY_SOURCE_")),
+    Field(description="product, or category when the product's own price history is thin"),
+]
+AllocationModeName = Annotated[
+    str,
+    BeforeValidator(_enum_label("ALLOCATION_MODE_")),
+    Field(description="linear_program or bandit"),
+]
+
+
+class Body(BaseModel):
+    """Request bodies refuse unknown members, so a misspelt field is an error, not a no-op."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- forecasts ---------------------------------------------------------------------------------
+
+
+class SalesForecastRequest(Body):
+    shop_id: ShopId
+    horizon_days: int = Field(30, ge=1, le=90, description="Days after the last complete day.")
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"shop_id": "glowlab-id", "horizon_days": 30}]}
+    )
+
+
+class TrafficForecastRequest(SalesForecastRequest):
+    pass
+
+
+class ForecastPoint(BaseModel):
+    date: str = Field(description="Shop-local day, YYYY-MM-DD.", examples=["2025-12-12"])
+    value: float
+    lower_80: float
+    upper_80: float
+    lower_95: float
+    upper_95: float
+
+
+class BacktestScores(BaseModel):
+    model: str = Field(examples=["prophet"])
+    mape: float
+    smape: float
+    mase: float
+    coverage_80: float
+    coverage_95: float
+    folds: int
+    horizon_days: int
+
+
+class SeriesForecast(BaseModel):
+    target: TargetName
+    model: str = Field(description="The chosen model.", examples=["prophet"])
+    model_version: str
+    trained_at: datetime | None = None
+    history_end: str = Field(description="Last complete day of history the model saw.")
+    from_cache: bool
+    points: list[ForecastPoint]
+    backtest: list[BacktestScores] = Field(
+        description="The chosen model first, then the baselines it was compared with."
+    )
+
+
+class SalesForecastResponse(BaseModel):
+    shop_id: str
+    time_zone: str
+    horizon_days: int
+    gmv: SeriesForecast = Field(description="Paid GMV per shop-local day, minor units.")
+    orders: SeriesForecast = Field(description="Paid orders per day.")
+
+
+class TrafficForecastResponse(BaseModel):
+    shop_id: str
+    time_zone: str
+    horizon_days: int
+    visitors: SeriesForecast = Field(description="Unique visitors per day.")
+
+
+class ChurnRequest(Body):
+    shop_id: ShopId
+    horizon_days: int = Field(
+        30, ge=1, le=365, description="Churn = no purchase in this many days."
+    )
+    buyer_ids: list[str] = Field(
+        default_factory=list, max_length=1000, description="Empty: the shop's riskiest buyers."
+    )
+    limit: int = Field(100, ge=1, le=1000)
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"shop_id": "glowlab-id", "horizon_days": 30, "limit": 20}]}
+    )
+
+
+class ChurnReason(BaseModel):
+    feature: str = Field(examples=["recency_days"])
+    description: str = Field(examples=["no purchase for 74 days (typical: 21)"])
+    contribution: float
+
+
+class BuyerChurn(BaseModel):
+    buyer_id: str
+    probability: float
+    reasons: list[ChurnReason]
+    recency_days: float
+    frequency: int
+    monetary_minor: int
+
+
+class ChurnResponse(BaseModel):
+    shop_id: str
+    horizon_days: int
+    model_version: str
+    buyers: list[BuyerChurn]
+    roc_auc: float
+    brier: float
+    baseline_roc_auc: float
+    baseline_brier: float
+
+
+# --- insights ----------------------------------------------------------------------------------
+
+Algorithm = Literal["kmeans", "dbscan", "agglomerative"]
+
+
+class Segment(BaseModel):
+    segment_id: int
+    name: str = Field(examples=["Champions"])
+    description: str
+    buyers: int
+    revenue_share: float
+    median_recency_days: float
+    median_frequency: float
+    median_monetary_minor: int
+    sample_buyer_ids: list[str]
+
+
+class SegmentsResponse(BaseModel):
+    shop_id: str
+    algorithm: AlgorithmName
+    model_version: str
+    computed_at: datetime | None = None
+    silhouette: float
+    segments: list[Segment]
+
+
+class RecommendRequest(Body):
+    shop_id: ShopId
+    buyer_id: str | None = Field(None, description="Personal recommendations for this buyer.")
+    product_id: str | None = Field(None, description="Without a buyer: bought together with this.")
+    limit: int = Field(10, ge=1, le=100)
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"shop_id": "glowlab-id", "buyer_id": "b-1042", "limit": 5}]
+        }
+    )
+
+
+class Recommendation(BaseModel):
+    product_id: str
+    score: float
+    reason: str = Field(examples=["because you bought Hijab Voal Premium"])
+    because_product_id: str
+
+
+class RecommendResponse(BaseModel):
+    shop_id: str
+    strategy: StrategyName
+    model_version: str
+    items: list[Recommendation]
+
+
+class OptimizePriceRequest(Body):
+    shop_id: ShopId
+    product_id: str = Field(min_length=1, max_length=128)
+    min_price_minor: int | None = Field(
+        None, gt=0, description="Default: 70% of the current price."
+    )
+    max_price_minor: int | None = Field(
+        None, gt=0, description="Default: 130% of the current price."
+    )
+    unit_cost_minor: int | None = Field(None, gt=0, description="Default: the catalogue cost.")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"shop_id": "glowlab-id", "product_id": "P0001", "min_price_minor": 5_000_000}
+            ]
+        }
+    )
+
+
+class OptimizePriceResponse(BaseModel):
+    shop_id: str
+    product_id: str
+    current_price_minor: int
+    recommended_price_minor: int
+    elasticity: float = Field(description="d log(units) / d log(price).")
+    elasticity_std_error: float
+    source: ElasticitySourceName
+    significant: bool = Field(description="False: the elasticity is not significant at 5%.")
+    expected_units_change_pct: float
+    expected_profit_change_pct: float
+    observations: int
+    explanation: str
+
+
+class ChannelBounds(Body):
+    channel: str = Field(min_length=1, examples=["ads_search"])
+    min_budget_minor: int = Field(0, ge=0)
+    max_budget_minor: int | None = Field(None, gt=0, description="Default: no bound but the total.")
+
+
+class OptimizeMarketingRequest(Body):
+    shop_id: ShopId
+    total_budget_minor: int = Field(gt=0)
+    channels: list[ChannelBounds] = Field(
+        default_factory=list, max_length=50, description="Empty: every channel with history."
+    )
+    mode: Literal["linear_program", "bandit"] = "linear_program"
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "shop_id": "glowlab-id",
+                    "total_budget_minor": 1_000_000_000,
+                    "channels": [{"channel": "ads_search", "min_budget_minor": 100_000_000}],
+                }
+            ]
+        }
+    )
+
+
+class ChannelAllocation(BaseModel):
+    channel: str
+    budget_minor: int
+    expected_revenue_minor: int
+    expected_roas: float
+    historical_roas: float
+
+
+class OptimizeMarketingResponse(BaseModel):
+    shop_id: str
+    mode: AllocationModeName
+    allocations: list[ChannelAllocation]
+    expected_revenue_minor: int
+    expected_roas: float
+    model_version: str
+
+
+class SentimentSummary(BaseModel):
+    texts: int
+    positive_share: float
+    neutral_share: float
+    negative_share: float
+    mean_score: float = Field(description="-1 (negative) to 1 (positive).")
+
+
+class AspectSentiment(BaseModel):
+    aspect: str = Field(examples=["delivery"])
+    mentions: int
+    mean_score: float
+    negative_share: float
+
+
+class SentimentTrendPoint(BaseModel):
+    week: str = Field(description="Start of the ISO week, YYYY-MM-DD.")
+    summary: SentimentSummary | None = None
+
+
+class ProductSentiment(BaseModel):
+    product_id: str
+    summary: SentimentSummary | None = None
+
+
+class SentimentResponse(BaseModel):
+    shop_id: str
+    product_id: str
+    model_version: str
+    overall: SentimentSummary | None = None
+    aspects: list[AspectSentiment]
+    trend: list[SentimentTrendPoint]
+    products: list[ProductSentiment]
+
+
+# --- anomalies ---------------------------------------------------------------------------------
+
+Severity = Literal["info", "warning", "critical"]
+
+
+class Anomaly(BaseModel):
+    id: UUID
+    shop_id: str
+    product_id: str = Field(description="Empty for the whole shop.")
+    kpis: list[str] = Field(examples=[["gmv", "conversion_rate"]])
+    bucket_start: datetime
+    bucket_end: datetime
+    observed: dict[str, float]
+    expected: dict[str, float] | None
+    expected_low: dict[str, float] | None
+    expected_high: dict[str, float] | None
+    score: float
+    severity: Severity
+    detector: str
+    explanation: str = Field(
+        examples=["GMV 60% below expected; visitors normal; conversion fell from 3.1% to 1.2%"]
+    )
+    created_at: datetime
+    updated_at: datetime
+
+
+class AnomalyPage(BaseModel):
+    items: list[Anomaly]

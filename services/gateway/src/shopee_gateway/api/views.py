@@ -1,0 +1,181 @@
+"""Saved views: named KPI queries shared within an organisation; run or export one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import asyncpg
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from shopee_gateway.api.exports import FORMAT_RESPONSES, ExportFormat, export_response
+from shopee_gateway.api.kpi_models import SeriesResponse
+from shopee_gateway.api.kpis import build_series, cached_json, visible_shops
+from shopee_gateway.errors import ProblemError, not_found, problem_responses
+from shopee_gateway.kpi_query import ExportQuery, KpiQuery
+from shopee_gateway.repositories.kpis import KpiRepository
+from shopee_gateway.repositories.views import ViewExists, ViewsRepository
+from shopee_gateway.security.dependencies import require
+from shopee_gateway.security.principal import Principal
+
+router = APIRouter(
+    prefix="/api/views", tags=["saved views"], responses=problem_responses(401, 403, 404, 422, 429)
+)
+KpiReader = Annotated[Principal, Depends(require("kpis:read"))]
+Exporter = Annotated[Principal, Depends(require("exports:create"))]
+
+
+class ViewIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Weekly GMV",
+                    "shared": True,
+                    "query": {
+                        "shops": ["shop-1"],
+                        "kpis": ["gmv"],
+                        "from": "2025-03-01",
+                        "to": "2025-03-08",
+                        "interval": "day",
+                    },
+                }
+            ]
+        }
+    )
+    name: str = Field(min_length=1, max_length=200)
+    query: KpiQuery
+    shared: bool = Field(False, description="Visible to the whole organisation.")
+
+
+class ViewOut(BaseModel):
+    id: UUID
+    name: str
+    query: dict[str, Any]
+    shared: bool
+    owner_id: UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def _views(request: Request) -> ViewsRepository:
+    views: ViewsRepository = request.app.state.views
+    return views
+
+
+def _out(row: asyncpg.Record) -> ViewOut:
+    return ViewOut(**dict(row.items()))
+
+
+async def _load(request: Request, principal: Principal, view_id: UUID) -> asyncpg.Record:
+    row = await _views(request).get(principal.organisation_id, principal.user_id, view_id)
+    if row is None:
+        raise not_found("view")
+    return row
+
+
+@router.get("", response_model=list[ViewOut], summary="Your views and the shared ones")
+async def list_views(request: Request, principal: KpiReader) -> list[ViewOut]:
+    """Views the caller may read, by name."""
+    rows = await _views(request).visible(principal.organisation_id, principal.user_id)
+    return [_out(r) for r in rows]
+
+
+@router.post(
+    "",
+    response_model=ViewOut,
+    status_code=201,
+    summary="Save a view",
+    responses=problem_responses(409),
+)
+async def create_view(request: Request, body: ViewIn, principal: KpiReader) -> ViewOut:
+    """Its shops must be the caller's; names are unique in the organisation."""
+    visible_shops(principal, body.query.shops)
+    try:
+        row = await _views(request).create(
+            principal.organisation_id,
+            principal.user_id,
+            body.name,
+            body.query.model_dump(mode="json", by_alias=True),
+            body.shared,
+        )
+    except ViewExists as exc:
+        raise ProblemError(409, f"a view named {body.name!r} exists") from exc
+    return _out(row)
+
+
+@router.get("/{view_id}", response_model=ViewOut, summary="One view")
+async def get_view(request: Request, view_id: UUID, principal: KpiReader) -> ViewOut:
+    """A view the caller may read."""
+    return _out(await _load(request, principal, view_id))
+
+
+@router.put(
+    "/{view_id}", response_model=ViewOut, summary="Replace a view", responses=problem_responses(409)
+)
+async def replace_view(
+    request: Request, view_id: UUID, body: ViewIn, principal: KpiReader
+) -> ViewOut:
+    """The owner, or a user admin, may change a view."""
+    visible_shops(principal, body.query.shops)
+    try:
+        row = await _views(request).update(
+            principal.organisation_id,
+            principal.user_id,
+            principal.has("users:manage"),
+            view_id,
+            body.name,
+            body.query.model_dump(mode="json", by_alias=True),
+            body.shared,
+        )
+    except ViewExists as exc:
+        raise ProblemError(409, f"a view named {body.name!r} exists") from exc
+    if row is None:
+        raise not_found("view")
+    return _out(row)
+
+
+@router.delete("/{view_id}", status_code=204, summary="Delete a view")
+async def delete_view(request: Request, view_id: UUID, principal: KpiReader) -> Response:
+    """The owner, or a user admin, may delete a view."""
+    deleted = await _views(request).delete(
+        principal.organisation_id, principal.user_id, principal.has("users:manage"), view_id
+    )
+    if not deleted:
+        raise not_found("view")
+    return Response(status_code=204)
+
+
+@router.get("/{view_id}/kpis", response_model=SeriesResponse, summary="Run a view")
+async def run_view(request: Request, view_id: UUID, principal: KpiReader) -> Response:
+    """The view's KPI series, as `GET /api/kpis` would answer it."""
+    query = KpiQuery.model_validate((await _load(request, principal, view_id))["query"])
+    visible_shops(principal, query.shops)
+
+    async def compute() -> SeriesResponse:
+        repo: KpiRepository = request.app.state.kpis
+        return build_series(query, await repo.series(query))
+
+    return await cached_json(request, query.shops, query.cache_key(), compute)
+
+
+@router.get(
+    "/{view_id}/export",
+    summary="Export a view",
+    response_class=StreamingResponse,
+    responses=FORMAT_RESPONSES,
+)
+async def export_view(
+    request: Request,
+    view_id: UUID,
+    principal: Exporter,
+    export_format: Annotated[ExportFormat, Query(alias="format")] = ExportFormat.CSV,
+    products: bool = False,
+) -> StreamingResponse:
+    """The view's rows as CSV, Excel or JSON."""
+    stored = (await _load(request, principal, view_id))["query"]
+    query = ExportQuery.model_validate({**stored, "products": products})
+    return export_response(request, principal, query, export_format)

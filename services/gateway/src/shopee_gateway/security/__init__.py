@@ -1,0 +1,1 @@
+"""Identity and access: passwords, JWTs, API keys, principals and permission checks."""

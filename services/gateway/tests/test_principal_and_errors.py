@@ -1,0 +1,106 @@
+"""Principals, permission checks and the problem-details error format."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import uuid4
+
+import httpx
+from fastapi import Depends, FastAPI
+
+from shopee_gateway.errors import ProblemError, install_error_handlers
+from shopee_gateway.security.dependencies import require
+from shopee_gateway.security.principal import Principal
+from shopee_gateway.security.tokens import AuthenticationError
+
+
+def principal(permissions: set[str], subject: str | None = None) -> Principal:
+    return Principal(
+        subject=subject or str(uuid4()),
+        organisation_id=uuid4(),
+        role="viewer",
+        permissions=frozenset(permissions),
+        shop_ids=frozenset({"s1"}),
+    )
+
+
+def test_principal_scopes() -> None:
+    user = principal({"kpis:read"})
+    assert user.can_see("s1")
+    assert not user.can_see("s2")
+    assert user.user_id is not None
+    assert not user.is_api_key
+    key = principal(set(), subject="apikey:abcdefgh")
+    assert key.is_api_key
+    assert key.user_id is None
+
+
+class FakeAuthenticator:
+    def __init__(self, known: dict[str, Principal]) -> None:
+        self.known = known
+
+    async def principal_from_access_token(self, token: str) -> Principal:
+        if token not in self.known:
+            raise AuthenticationError("invalid token")
+        return self.known[token]
+
+    async def principal_from_api_key(self, key: str) -> Principal:
+        raise AuthenticationError("unknown key")
+
+
+class NoLimits:
+    async def check_principal(self, principal: Principal) -> None:
+        return None
+
+
+def app_with(known: dict[str, Principal]) -> FastAPI:
+    app = FastAPI()
+    app.state.authenticator = FakeAuthenticator(known)
+    app.state.rate_limits = NoLimits()
+    install_error_handlers(app)
+
+    @app.get("/kpis")
+    async def kpis(caller: Annotated[Principal, Depends(require("kpis:read"))]) -> dict[str, str]:
+        return {"subject": caller.subject}
+
+    @app.get("/conflict")
+    async def conflict() -> None:
+        raise ProblemError(409, "taken", headers={"X-Why": "test"}, errors=[{"field": "name"}])
+
+    return app
+
+
+async def test_require_gives_401_403_or_the_principal() -> None:
+    reader, other = principal({"kpis:read"}), principal({"insights:read"})
+    transport = httpx.ASGITransport(app=app_with({"r": reader, "o": other}))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        anonymous = await client.get("/kpis")
+        assert anonymous.status_code == 401
+        assert anonymous.headers["www-authenticate"].startswith("Bearer")
+        assert anonymous.headers["content-type"] == "application/problem+json"
+        assert (await client.get("/kpis", headers={"Authorization": "Basic x"})).status_code == 401
+        assert (await client.get("/kpis", headers={"X-API-Key": "sk_x"})).status_code == 401
+        forbidden = await client.get("/kpis", headers={"Authorization": "Bearer o"})
+        assert forbidden.status_code == 403
+        assert forbidden.json()["detail"] == "missing permission kpis:read"
+        allowed = await client.get("/kpis", headers={"Authorization": "Bearer r"})
+        assert allowed.json() == {"subject": reader.subject}
+
+
+async def test_problems_for_our_errors_and_framework_errors() -> None:
+    transport = httpx.ASGITransport(app=app_with({}))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        conflict = await client.get("/conflict")
+        assert conflict.status_code == 409
+        assert conflict.headers["x-why"] == "test"
+        assert conflict.json() == {
+            "type": "about:blank",
+            "title": "Conflict",
+            "status": 409,
+            "detail": "taken",
+            "errors": [{"field": "name"}],
+        }
+        missing = await client.get("/nowhere")
+        assert missing.status_code == 404
+        assert missing.headers["content-type"] == "application/problem+json"
+        assert (await client.post("/conflict")).json()["status"] == 405

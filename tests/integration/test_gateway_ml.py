@@ -1,0 +1,283 @@
+"""The ML routes in the real gateway app on the real stack: anomalies read from PostgreSQL and
+scoped to the caller's organisation; forecasts and insights over gRPC to in-process servers, with
+tenants checked before any call and 503 when a service is down."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, NoReturn
+
+import grpc
+import httpx
+import orjson
+import psycopg
+import pytest
+
+from shopee.forecast.v1 import forecast_pb2, forecast_pb2_grpc
+from shopee.insights.v1 import insights_pb2, insights_pb2_grpc
+from shopee_common.grpc_server import GrpcService, build_server
+from shopee_gateway.app import create_app
+from tests.integration.gateway_fixtures import (
+    World,
+    build_world,
+    gateway_settings,
+    running,
+    sign_in,
+)
+from tests.integration.service_process import free_port
+
+pytestmark = pytest.mark.integration
+
+HOUR = timedelta(hours=1)
+START = datetime(2026, 3, 3, tzinfo=UTC)
+
+
+async def unimplemented(context: Any) -> NoReturn:
+    await context.abort(grpc.StatusCode.UNIMPLEMENTED, "not used by the gateway")
+    raise AssertionError("context.abort returned")
+
+
+class Forecasts(forecast_pb2_grpc.ForecastServiceServicer):
+    """Echoes the request into the answer and records which shops were asked about."""
+
+    def __init__(self) -> None:
+        self.shops: list[str] = []
+
+    async def Forecast(self, request: Any, context: Any) -> forecast_pb2.ForecastResponse:
+        self.shops.append(request.shop_id)
+        response = forecast_pb2.ForecastResponse(
+            shop_id=request.shop_id, target=request.target, model="seasonal_naive"
+        )
+        for day in range(request.horizon_days):
+            response.points.add(date=f"2026-03-{10 + day:02d}", value=day)
+        return response
+
+    # Not called by these tests.
+    async def PredictChurn(self, request: Any, context: Any) -> forecast_pb2.ChurnResponse:
+        await unimplemented(context)
+
+    async def AdviseInventory(self, request: Any, context: Any) -> forecast_pb2.InventoryResponse:
+        await unimplemented(context)
+
+    async def Retrain(self, request: Any, context: Any) -> forecast_pb2.RetrainResponse:
+        await unimplemented(context)
+
+    async def GetTrainingJob(self, request: Any, context: Any) -> forecast_pb2.TrainingJob:
+        await unimplemented(context)
+
+    async def ListModels(self, request: Any, context: Any) -> forecast_pb2.ListModelsResponse:
+        await unimplemented(context)
+
+
+class Insights(insights_pb2_grpc.InsightsServiceServicer):
+    def __init__(self) -> None:
+        self.shops: list[str] = []
+
+    async def GetSegments(self, request: Any, context: Any) -> insights_pb2.SegmentsResponse:
+        self.shops.append(request.shop_id)
+        return insights_pb2.SegmentsResponse(shop_id=request.shop_id, algorithm=request.algorithm)
+
+    # Not called by these tests.
+    async def Recommend(self, request: Any, context: Any) -> insights_pb2.RecommendResponse:
+        await unimplemented(context)
+
+    async def OptimizePrice(self, request: Any, context: Any) -> insights_pb2.OptimizePriceResponse:
+        await unimplemented(context)
+
+    async def OptimizeMarketing(
+        self, request: Any, context: Any
+    ) -> insights_pb2.OptimizeMarketingResponse:
+        await unimplemented(context)
+
+    async def GetSentiment(self, request: Any, context: Any) -> insights_pb2.SentimentResponse:
+        await unimplemented(context)
+
+    async def ScoreTexts(self, request: Any, context: Any) -> insights_pb2.ScoreTextsResponse:
+        await unimplemented(context)
+
+
+def insert_anomalies(dsn: str, shops: list[str]) -> dict[str, list[str]]:
+    """Two anomalies per shop (a critical GMV drop, then a warning on conversion); ids by shop."""
+    ids: dict[str, list[str]] = {}
+    with psycopg.connect(dsn) as connection:
+        for index, shop in enumerate(shops):
+            for offset, (kpis, severity) in enumerate(
+                [(["gmv", "aov"], "critical"), (["conversion_rate"], "warning")]
+            ):
+                anomaly_id = str(uuid.uuid4())
+                start = START + HOUR * (index * 2 + offset)
+                observed = {kpi: 1.0 for kpi in kpis}
+                connection.execute(
+                    "INSERT INTO anomalies (id, shop_id, kpis, bucket_start, bucket_end, observed, "
+                    "expected, expected_low, expected_high, score, severity, detector, "
+                    "explanation) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'test', %s)",
+                    (
+                        anomaly_id,
+                        shop,
+                        kpis,
+                        start,
+                        start + HOUR,
+                        orjson.dumps(observed).decode(),
+                        orjson.dumps(observed).decode(),
+                        orjson.dumps(observed).decode(),
+                        orjson.dumps(observed).decode(),
+                        5.0,
+                        severity,
+                        f"{shop} {severity}",
+                    ),
+                )
+                ids.setdefault(shop, []).append(anomaly_id)
+    return ids
+
+
+@pytest.fixture(scope="module")
+def world(database_url: str) -> Iterator[World]:
+    """Organisations A and B with two shops and a user per role each (a private database)."""
+    yield from build_world(database_url)
+
+
+@pytest.fixture(scope="module")
+def anomaly_ids(world: World) -> dict[str, list[str]]:
+    shops = world.tenants["a"].shops + world.tenants["b"].shops
+    return insert_anomalies(world.dsn, shops)
+
+
+class Upstream:
+    def __init__(self) -> None:
+        self.forecasts, self.insights = Forecasts(), Insights()
+        self.forecast_server: grpc.aio.Server | None = None
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[tuple[Upstream, int, int]]:
+    state = Upstream()
+    forecast = build_server(
+        GrpcService(
+            "forecast",
+            ["shopee.forecast.v1.ForecastService"],
+            lambda s: forecast_pb2_grpc.add_ForecastServiceServicer_to_server(state.forecasts, s),
+        )
+    )
+    insights = build_server(
+        GrpcService(
+            "insights",
+            ["shopee.insights.v1.InsightsService"],
+            lambda s: insights_pb2_grpc.add_InsightsServiceServicer_to_server(state.insights, s),
+        )
+    )
+    await forecast.server.start()
+    await insights.server.start()
+    state.forecast_server = forecast.server
+    yield state, forecast.port, insights.port
+    await forecast.server.stop(None)
+    await insights.server.stop(None)
+
+
+@pytest.fixture
+async def client(
+    world: World, upstream: tuple[Upstream, int, int]
+) -> AsyncIterator[httpx.AsyncClient]:
+    _, forecast_port, insights_port = upstream
+    settings = gateway_settings(
+        world.dsn,
+        gateway_forecast_target=f"127.0.0.1:{forecast_port}",
+        gateway_insights_target=f"127.0.0.1:{insights_port}",
+        gateway_grpc_deadline_seconds=2.0,
+    )
+    async with running(create_app(settings)) as http:
+        yield http
+
+
+async def test_anomalies_are_scoped_to_the_callers_shops_and_filtered(
+    client: httpx.AsyncClient, world: World, anomaly_ids: dict[str, list[str]]
+) -> None:
+    tenant_a, tenant_b = world.tenants["a"], world.tenants["b"]
+    headers = await sign_in(client, tenant_a.emails["viewer"])
+    everything = await client.get("/api/anomalies", headers=headers)
+    assert everything.status_code == 200, everything.text
+    items = everything.json()["items"]
+    assert {item["shop_id"] for item in items} == set(tenant_a.shops)
+    assert sorted(item["id"] for item in items) == sorted(
+        i for shop in tenant_a.shops for i in anomaly_ids[shop]
+    )
+    starts = [item["bucket_start"] for item in items]
+    assert starts == sorted(starts, reverse=True), "newest first"
+    shop = tenant_a.shops[0]
+    critical = await client.get(
+        "/api/anomalies", params={"shop_id": shop, "severity": "critical"}, headers=headers
+    )
+    assert [item["id"] for item in critical.json()["items"]] == anomaly_ids[shop][:1]
+    by_kpi = await client.get(
+        "/api/anomalies", params={"kpi": "conversion_rate", "limit": 1}, headers=headers
+    )
+    assert len(by_kpi.json()["items"]) == 1
+    assert by_kpi.json()["items"][0]["kpis"] == ["conversion_rate"]
+    window = await client.get(
+        "/api/anomalies",
+        params={"from": (START + HOUR).isoformat(), "to": (START + 2 * HOUR).isoformat()},
+        headers=headers,
+    )
+    assert [item["id"] for item in window.json()["items"]] == [anomaly_ids[tenant_a.shops[0]][1]]
+    foreign = await client.get(
+        "/api/anomalies", params={"shop_id": tenant_b.shops[0]}, headers=headers
+    )
+    assert foreign.status_code == 404
+    assert tenant_b.shops[0].encode() not in foreign.content.replace(
+        f"shop '{tenant_b.shops[0]}' not found".encode(), b""
+    )
+    naive = await client.get(
+        "/api/anomalies", params={"from": "2026-03-03T00:00:00"}, headers=headers
+    )
+    assert naive.status_code == 422
+    assert naive.json()["errors"][0]["field"] == "from"
+
+
+async def test_predictions_check_the_tenant_first_and_report_a_down_service(
+    client: httpx.AsyncClient, world: World, upstream: tuple[Upstream, int, int]
+) -> None:
+    state = upstream[0]
+    tenant_a, tenant_b = world.tenants["a"], world.tenants["b"]
+    headers = await sign_in(client, tenant_a.emails["analyst"])
+    own = tenant_a.shops[0]
+    sales = await client.post(
+        "/api/predict/sales", json={"shop_id": own, "horizon_days": 3}, headers=headers
+    )
+    assert sales.status_code == 200, sales.text
+    assert [p["value"] for p in sales.json()["orders"]["points"]] == [0.0, 1.0, 2.0]
+    segments = await client.get("/api/insights/segments", params={"shop_id": own}, headers=headers)
+    assert segments.status_code == 200, segments.text
+    for shop in tenant_b.shops:
+        foreign = await client.post("/api/predict/traffic", json={"shop_id": shop}, headers=headers)
+        assert foreign.status_code == 404
+        hidden = await client.get(
+            "/api/insights/segments", params={"shop_id": shop}, headers=headers
+        )
+        assert hidden.status_code == 404
+    assert set(state.forecasts.shops) == {own}
+    assert state.insights.shops == [own]
+    assert state.forecast_server is not None
+    await state.forecast_server.stop(None)
+    down = await client.post("/api/predict/traffic", json={"shop_id": own}, headers=headers)
+    assert down.status_code == 503
+    assert down.headers["content-type"] == "application/problem+json"
+    assert down.json()["service"] == "forecast"
+
+
+async def test_a_gateway_with_no_services_running_still_starts_and_answers_503(
+    world: World,
+) -> None:
+    settings = gateway_settings(
+        world.dsn,
+        gateway_forecast_target=f"127.0.0.1:{free_port()}",
+        gateway_insights_target=f"127.0.0.1:{free_port()}",
+    )
+    async with running(create_app(settings)) as http:
+        headers = await sign_in(http, world.tenants["a"].emails["viewer"])
+        shop = world.tenants["a"].shops[0]
+        response = await http.get(
+            "/api/insights/sentiment", params={"shop_id": shop}, headers=headers
+        )
+        assert response.status_code == 503
+        assert (await http.get("/readyz")).status_code == 200
