@@ -40,6 +40,14 @@ class Tokens:
         self.principals = {
             "viewer": Principal("u1", org, "viewer", frozenset({"kpis:read"}), frozenset({OWN})),
             "no-kpis": Principal("u2", org, "viewer", frozenset(), frozenset({OWN})),
+            "expiring": Principal(
+                "u3",
+                org,
+                "viewer",
+                frozenset({"kpis:read"}),
+                frozenset({OWN}),
+                expires_at=datetime.now(UTC) + timedelta(seconds=0.5),
+            ),
         }
 
     async def principal_from_access_token(self, token: str) -> Principal:
@@ -197,6 +205,16 @@ async def test_without_kpis_read_the_session_ends_with_4403(gateway: Gateway) ->
             await ws.recv()
         assert closed.value.rcvd is not None
         assert closed.value.rcvd.code == 4403
+
+
+async def test_the_session_ends_with_4401_when_the_access_token_expires(gateway: Gateway) -> None:
+    async with connect(gateway.url, subprotocols=protocols("bearer.expiring")) as ws:
+        assert (await next_message(ws))["type"] == "ready"
+        with pytest.raises(ConnectionClosed) as closed:
+            await read_until_closed(ws)
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 4401
+        assert closed.value.rcvd.reason == "token_expired"
 
 
 async def test_a_foreign_shop_gets_an_error_and_no_data(gateway: Gateway) -> None:

@@ -140,6 +140,8 @@ async def _session(websocket: WebSocket, principal: Principal, live: LiveState) 
         asyncio.create_task(_heartbeat(connection, settings.ping_seconds), name="ws-heartbeat"),
         asyncio.create_task(_receive(websocket, connection, live), name="ws-receive"),
     ]
+    if principal.expires_at is not None:
+        tasks.append(asyncio.create_task(_expire(principal.expires_at), name="ws-expiry"))
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
@@ -155,6 +157,13 @@ async def _session(websocket: WebSocket, principal: Principal, live: LiveState) 
         await asyncio.gather(*tasks, return_exceptions=True)
         live.hub.detach(connection)
         live.metrics.connections.dec()
+
+
+async def _expire(expires_at: datetime) -> None:
+    """End the session when its access token expires: a revoked or demoted user must not keep
+    a stream open; the client reconnects with a fresh token and `since` to fill the gap."""
+    await asyncio.sleep(max(0.0, (expires_at - datetime.now(UTC)).total_seconds()))
+    raise Closing(protocol.CLOSE_UNAUTHENTICATED, "token_expired")
 
 
 async def _heartbeat(connection: Connection, every_seconds: float) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from uuid import UUID
 
 from redis.asyncio import Redis
@@ -57,7 +58,7 @@ class Authenticator:
         principal = await self.accounts.user_principal(user_id, organisation_id)
         if principal is None:
             raise AuthenticationError("the user is no longer an active member")
-        return principal
+        return replace(principal, expires_at=datetime.fromtimestamp(claims["exp"], UTC))
 
     async def principal_from_api_key(self, key: str) -> Principal:
         """The principal of a live API key."""

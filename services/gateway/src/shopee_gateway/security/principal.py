@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 
@@ -12,7 +13,9 @@ class Principal:
 
     `subject` is the user id (UUID string) or `apikey:<prefix>`; `role` is admin, analyst or
     viewer for users and `apikey` for machine keys (whose permissions are the key's scopes);
-    `shop_ids` are the organisation's shops, and every query is limited to them.
+    `shop_ids` are the organisation's shops, and every query is limited to them. `expires_at`
+    is when the access token it came from expires (None for API keys): long-lived connections
+    such as the WebSocket end then.
     """
 
     subject: str
@@ -20,6 +23,7 @@ class Principal:
     role: str
     permissions: frozenset[str]
     shop_ids: frozenset[str]
+    expires_at: datetime | None = None
 
     def can_see(self, shop_id: str) -> bool:
         """Whether `shop_id` belongs to the caller's organisation."""
