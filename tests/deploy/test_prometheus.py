@@ -39,13 +39,11 @@ def local_stack_substitutions() -> dict[str, str]:
     """The @NAME@ placeholders scripts/stack fills in prometheus.local.yml, with their values."""
     stack = (REPO / "scripts" / "stack").read_text()
     env = read_env_file(REPO / "deploy" / "local" / "stack.env")
-    (sed_line,) = [line for line in stack.splitlines() if "prometheus.local.yml" in line]
-    start = stack.index(sed_line)
-    command = stack[stack.rindex("sed", 0, start) : start + len(sed_line)]
-    return {
-        placeholder: env[variable]
-        for placeholder, variable in re.findall(r'"s\|(@\w+@)\|\$(\w+)\|g"', command)
-    }
+    # start_prometheus: `for name in A_PORT B_PORT ...; do substitutions+=(-e "s|@$name@|...`
+    start = stack.index("start_prometheus() {")
+    names = re.search(r"for name in ([\w ]+); do", stack[start:])
+    assert names is not None, "start_prometheus no longer lists its placeholders"
+    return {f"@{name}@": env[name] for name in names.group(1).split()}
 
 
 def rendered_local_config(tmp_path: Path) -> Path:
@@ -80,11 +78,13 @@ def test_local_config_scrapes_the_services_on_their_stack_ports(tmp_path: Path) 
         "prometheus": [f"127.0.0.1:{env['PROMETHEUS_PORT']}"],
         "ingest": [f"127.0.0.1:{env['INGEST_PORT']}"],
         "metrics": [f"127.0.0.1:{env['METRICS_PORT']}"],
+        "gateway": [f"127.0.0.1:{env['GATEWAY_PORT']}"],
     }
     # The Procfile starts each service on the port its job scrapes.
     procfile = (REPO / "Procfile").read_text()
     assert "SHOPEE_INGEST_PORT=$INGEST_PORT" in procfile
     assert "SHOPEE_METRICS_WEB_PORT=$METRICS_PORT" in procfile
+    assert "SHOPEE_GATEWAY_PORT=$GATEWAY_PORT" in procfile
 
 
 def test_alert_rules_pass_promtool(promtool: str) -> None:
