@@ -1,3 +1,2 @@
-"""Insights service (gRPC insights.v1): segments, recommendations, price and marketing
-optimisation, sentiment.
-"""
+"""The insights service: buyer segments, recommendations, price and marketing-mix optimisation,
+and review and chat sentiment (gRPC shopee.insights.v1)."""

@@ -1,0 +1,1 @@
+"""PostgreSQL, the model registry and the public data sets on disk."""

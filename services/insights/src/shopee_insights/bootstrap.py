@@ -1,0 +1,78 @@
+"""Wiring: the pool, the registry, the engine, the servicer and the refresh schedule."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import asyncpg
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+
+from shopee.insights.v1 import insights_pb2_grpc
+from shopee_common.grpc_server import GrpcService
+from shopee_insights.adapters.repository import EventRepository
+from shopee_insights.engine import EngineOptions, InsightsEngine
+from shopee_insights.servicer import InsightsServicer
+from shopee_insights.settings import InsightsSettings
+from shopee_models.registry import ModelRegistry
+
+SERVICE_NAME = "shopee.insights.v1.InsightsService"
+
+
+@dataclass(frozen=True)
+class Wiring:
+    pool: asyncpg.Pool
+    engine: InsightsEngine
+    service: GrpcService
+
+
+def engine_options(settings: InsightsSettings) -> EngineOptions:
+    age = settings.insights_max_model_age_hours
+    return EngineOptions(
+        holdout_days=settings.insights_holdout_days,
+        consumable_repeat_rate=settings.insights_consumable_repeat_rate,
+        max_model_age=timedelta(hours=age) if age > 0 else None,
+        data_dir=Path(settings.insights_data_dir) if settings.insights_data_dir else None,
+    )
+
+
+@asynccontextmanager
+async def wired(settings: InsightsSettings, seed: int | None = None) -> AsyncIterator[Wiring]:
+    """Everything the service needs, closed on exit."""
+    pool = await asyncpg.create_pool(
+        settings.database_url.get_secret_value(), min_size=1, max_size=8
+    )
+    try:
+        engine = InsightsEngine(
+            EventRepository(pool),
+            ModelRegistry(pool, settings.insights_artefact_root),
+            engine_options(settings),
+        )
+        servicer = InsightsServicer(engine, seed=seed)
+        service = GrpcService(
+            name="insights",
+            full_names=[SERVICE_NAME],
+            register=lambda server: insights_pb2_grpc.add_InsightsServiceServicer_to_server(
+                servicer, server
+            ),
+        )
+        yield Wiring(pool=pool, engine=engine, service=service)
+    finally:
+        await pool.close()
+
+
+def refresh_scheduler(engine: InsightsEngine, minutes: float) -> AsyncIOScheduler:
+    """Retrain every shop's models every `minutes` (one run at a time, late runs merged)."""
+    scheduler = AsyncIOScheduler()
+    scheduler.add_job(
+        engine.refresh_all,
+        "interval",
+        minutes=minutes,
+        id="refresh-models",
+        max_instances=1,
+        coalesce=True,
+    )
+    return scheduler

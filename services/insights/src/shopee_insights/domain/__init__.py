@@ -1,0 +1,1 @@
+"""Pure logic of the insights service: no I/O, no clients; fed with frames by the adapters."""

@@ -1,0 +1,189 @@
+"""Sentiment of reviews and chats, offline: TF-IDF (word and character n-grams) and logistic
+regression, trained on review text labelled by its stars (1-2 negative, 3 neutral, 4-5 positive).
+
+Characters n-grams carry the model across languages, spelling variants and slang ('bgs', 'mantul')
+that word lists miss. Language comes from the text's own tag when there is one, else from a
+character n-gram classifier trained on the same corpus. Aspects (delivery, quality, price,
+service) are found with keyword lexicons per language; each aspect is scored on the clause that
+mentions it, so "fast delivery but poor quality" is positive on delivery and negative on quality.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[import-untyped]
+from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+from sklearn.naive_bayes import MultinomialNB  # type: ignore[import-untyped]
+from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline  # type: ignore[import-untyped]
+
+from shopee_insights.domain.lexicons import ASPECTS, NEGATIVE, POSITIVE
+
+LABELS = ("negative", "neutral", "positive")
+CLAUSE_SPLIT = re.compile(r"[.!?;,\n]+|\b(?:but|however|though|tapi|tetapi|namun|cuma|sayang)\b")
+
+
+def _pattern(words: Sequence[str]) -> re.Pattern[str]:
+    parts = [
+        rf"\b{re.escape(w[:-1])}\w*" if w.endswith("*") else rf"\b{re.escape(w)}\b" for w in words
+    ]
+    return re.compile("|".join(parts), re.IGNORECASE)
+
+
+def _aspect_patterns() -> dict[str, re.Pattern[str]]:
+    return {
+        aspect: _pattern([w for words in by_language.values() for w in words])
+        for aspect, by_language in ASPECTS.items()
+    }
+
+
+@dataclass(frozen=True)
+class TextScore:
+    label: str
+    score: float
+    aspects: dict[str, float]
+    language: str
+
+
+class SentimentModel:
+    """A fitted sentiment and language model; pickled whole into the model registry."""
+
+    def __init__(
+        self, sentiment: Pipeline, language: Pipeline | None, languages: list[str]
+    ) -> None:
+        self.sentiment = sentiment
+        self.language = language
+        self.languages = languages
+        self._aspects = _aspect_patterns()
+        classes = list(sentiment.classes_)
+        self._positive = classes.index("positive")
+        self._negative = classes.index("negative")
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        state.pop("_aspects")
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._aspects = _aspect_patterns()
+
+    def polarity(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
+        """P(positive) - P(negative) per text, -1 to 1."""
+        if not texts:
+            return np.zeros(0)
+        probabilities = self.sentiment.predict_proba(list(texts))
+        return np.asarray(probabilities[:, self._positive] - probabilities[:, self._negative])
+
+    def predict(self, texts: Sequence[str]) -> list[str]:
+        return [str(label) for label in self.sentiment.predict(list(texts))]
+
+    def detect_language(self, texts: Sequence[str]) -> list[str]:
+        if self.language is None or not texts:
+            return ["" for _ in texts]
+        return [str(label) for label in self.language.predict(list(texts))]
+
+    def score(
+        self, texts: Sequence[str], languages: Sequence[str] | None = None
+    ) -> list[TextScore]:
+        """Label, polarity, aspect polarities and language of each text."""
+        if not texts:
+            return []
+        probabilities = self.sentiment.predict_proba(list(texts))
+        classes = list(self.sentiment.classes_)
+        given = list(languages) if languages else ["" for _ in texts]
+        missing = [i for i, lang in enumerate(given) if not lang]
+        for i, lang in zip(missing, self.detect_language([texts[i] for i in missing]), strict=True):
+            given[i] = lang
+        detected = given
+        clauses: list[str] = []
+        owners: list[tuple[int, str]] = []
+        for position, text in enumerate(texts):
+            for clause in CLAUSE_SPLIT.split(text):
+                if not clause or not clause.strip():
+                    continue
+                for aspect, pattern in self._aspects.items():
+                    if pattern.search(clause):
+                        clauses.append(clause)
+                        owners.append((position, aspect))
+        clause_scores = self.polarity(clauses)
+        aspects: list[dict[str, list[float]]] = [{} for _ in texts]
+        for (position, aspect), value in zip(owners, clause_scores.tolist(), strict=True):
+            aspects[position].setdefault(aspect, []).append(value)
+        return [
+            TextScore(
+                label=str(classes[int(np.argmax(row))]),
+                score=float(row[self._positive] - row[self._negative]),
+                aspects={a: float(np.mean(v)) for a, v in aspects[i].items()},
+                language=detected[i],
+            )
+            for i, row in enumerate(probabilities)
+        ]
+
+
+def train_sentiment(
+    texts: Sequence[str], labels: Sequence[str], languages: Sequence[str], seed: int = 7
+) -> SentimentModel:
+    """Fit the sentiment pipeline (balanced classes) and, with two or more languages, a
+    character n-gram naive Bayes language identifier."""
+    features = FeatureUnion(
+        [
+            ("words", TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)),
+            (
+                "chars",
+                TfidfVectorizer(
+                    analyzer="char_wb",
+                    ngram_range=(2, 5),
+                    min_df=2,
+                    sublinear_tf=True,
+                    max_features=200_000,
+                ),
+            ),
+        ]
+    )
+    sentiment = Pipeline(
+        [
+            ("features", features),
+            (
+                "classifier",
+                LogisticRegression(
+                    C=4.0, max_iter=2_000, class_weight="balanced", random_state=seed
+                ),
+            ),
+        ]
+    )
+    sentiment.fit(list(texts), list(labels))
+    known = sorted({lang for lang in languages if lang})
+    language = None
+    if len(known) >= 2:
+        tagged = [(t, lang) for t, lang in zip(texts, languages, strict=True) if lang]
+        language = make_pipeline(
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), min_df=2),
+            MultinomialNB(alpha=0.1),
+        )
+        language.fit([t for t, _ in tagged], [lang for _, lang in tagged])
+    return SentimentModel(sentiment, language, known)
+
+
+def lexicon_polarity(text: str) -> float:
+    """The baseline: (positive - negative word hits) / hits over the English and Indonesian
+    lexicons; 0 when no word matches."""
+    positive = sum(len(_LEXICON_PATTERNS["positive"][lang].findall(text)) for lang in POSITIVE)
+    negative = sum(len(_LEXICON_PATTERNS["negative"][lang].findall(text)) for lang in NEGATIVE)
+    hits = positive + negative
+    return (positive - negative) / hits if hits else 0.0
+
+
+def lexicon_label(text: str) -> str:
+    value = lexicon_polarity(text)
+    return "positive" if value > 0 else "negative" if value < 0 else "neutral"
+
+
+_LEXICON_PATTERNS = {
+    "positive": {lang: _pattern(words) for lang, words in POSITIVE.items()},
+    "negative": {lang: _pattern(words) for lang, words in NEGATIVE.items()},
+}

@@ -1,0 +1,246 @@
+"""The service layer: each shop's models, found in the registry, trained when missing or stale.
+
+Model names: insights/<shop>/<area> (segments-kmeans, recommender, pricing, marketing) and
+insights/_platform/sentiment (one model for every shop). A per-model lock makes concurrent
+requests for an untrained model wait for one training instead of starting several.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import structlog
+from prometheus_client import Counter, Histogram
+
+from shopee_common.grpc_server import FailedPrecondition, NotFound
+from shopee_insights.adapters.corpora import LabelledTexts, amazon_sentences, prdect_id_reviews
+from shopee_insights.adapters.repository import EventRepository
+from shopee_insights.domain.segments import Algorithm
+from shopee_insights.domain.sentiment import SentimentModel
+from shopee_insights.domain.shop_data import ShopData
+from shopee_insights.training import (
+    Fitted,
+    fit_marketing,
+    fit_pricing,
+    fit_segments,
+    fit_sentiment,
+    fit_shop_recommender,
+    sentiment_corpus,
+)
+from shopee_models.registry import ModelRegistry, ModelVersion
+
+TRAININGS = Counter(
+    "insights_trainings_total", "Model trainings by area and outcome", ["area", "outcome"]
+)
+TRAINING_SECONDS = Histogram(
+    "insights_training_seconds",
+    "Time to load a shop's events and fit one area's model",
+    ["area"],
+    buckets=(0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900),
+)
+SENTIMENT_MODEL = "insights/_platform/sentiment"
+AREAS: dict[str, tuple[str, ...]] = {
+    "segments-kmeans": ("order",),
+    "segments-dbscan": ("order",),
+    "segments-agglomerative": ("order",),
+    "recommender": ("order", "traffic", "catalog"),
+    "pricing": ("order", "traffic", "catalog", "campaign"),
+    "marketing": ("order", "traffic", "campaign"),
+}
+SCHEDULED_AREAS = ("segments-kmeans", "recommender", "pricing", "marketing")
+TEXT_CACHE_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    holdout_days: int = 28
+    consumable_repeat_rate: float = 0.15
+    max_model_age: timedelta | None = timedelta(hours=24)
+    data_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class Loaded:
+    version: ModelVersion
+    model: Any
+
+
+class InsightsEngine:
+    def __init__(
+        self, repository: EventRepository, registry: ModelRegistry, options: EngineOptions
+    ) -> None:
+        self.repository = repository
+        self.registry = registry
+        self.options = options
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._texts: dict[str, tuple[float, str, ShopData]] = {}
+        self.log = structlog.get_logger("insights")
+
+    async def time_zone(self, shop_id: str) -> str:
+        """The shop's zone; NOT_FOUND when it is not registered."""
+        zone = await self.repository.shop_time_zone(shop_id)
+        if zone is None:
+            raise NotFound(f"shop {shop_id!r} is not registered")
+        return zone
+
+    def _fresh(self, version: ModelVersion) -> bool:
+        age = self.options.max_model_age
+        return age is None or datetime.now(UTC) - version.trained_at <= age
+
+    async def model(self, shop_id: str, area: str) -> Loaded:
+        """The active model of an area for a shop, trained first if missing or stale."""
+        name = f"insights/{shop_id}/{area}"
+        active = await self.registry.active(name)
+        if active is not None and self._fresh(active):
+            return Loaded(active, await self.registry.load(active))
+        lock = self._locks.setdefault(name, asyncio.Lock())
+        async with lock:
+            active = await self.registry.active(name)
+            if active is None or not self._fresh(active):
+                active = await self.train(shop_id, area)
+        return Loaded(active, await self.registry.load(active))
+
+    async def train(self, shop_id: str, area: str, data: ShopData | None = None) -> ModelVersion:
+        """Load the shop's events (unless given), fit the area's model and activate it."""
+        started = time.perf_counter()
+        try:
+            if data is None:
+                zone = await self.time_zone(shop_id)
+                data = await self.repository.load_shop(shop_id, zone, AREAS[area])
+            fitted = await asyncio.to_thread(self._fit, data, area)
+            version = await self.registry.register(
+                f"insights/{shop_id}/{area}",
+                kind=f"insights_{area.split('-')[0]}",
+                model=fitted.model,
+                metadata=fitted.metadata,
+                backtest_scores=fitted.scores,
+            )
+        except Exception:
+            TRAININGS.labels(area, "failed").inc()
+            raise
+        TRAININGS.labels(area, "trained").inc()
+        TRAINING_SECONDS.labels(area).observe(time.perf_counter() - started)
+        self.log.info("trained", shop_id=shop_id, area=area, version=version.version)
+        return version
+
+    def _fit(self, data: ShopData, area: str) -> Fitted:
+        if area.startswith("segments-"):
+            return fit_segments(data, Algorithm(area.removeprefix("segments-")))
+        fits: dict[str, Callable[[ShopData], Fitted]] = {
+            "recommender": lambda d: fit_shop_recommender(
+                d, self.options.holdout_days, self.options.consumable_repeat_rate
+            ),
+            "pricing": fit_pricing,
+            "marketing": fit_marketing,
+        }
+        return fits[area](data)
+
+    async def train_shop(self, shop_id: str, areas: tuple[str, ...] = SCHEDULED_AREAS) -> None:
+        """Retrain several areas of one shop from one load of its events."""
+        zone = await self.time_zone(shop_id)
+        kinds = tuple(sorted({k for area in areas for k in AREAS[area]}))
+        data = await self.repository.load_shop(shop_id, zone, kinds)
+        for area in areas:
+            try:
+                await self.train(shop_id, area, data)
+            except FailedPrecondition as exc:
+                self.log.info("not trained", shop_id=shop_id, area=area, reason=exc.message)
+
+    async def refresh_all(self) -> None:
+        """The scheduled job: every registered shop, every area, then the sentiment model; one
+        failure does not stop the others."""
+        for shop_id in await self.repository.shop_ids():
+            try:
+                await self.train_shop(shop_id)
+            except Exception:
+                self.log.exception("refresh failed", shop_id=shop_id)
+        try:
+            await self.train_sentiment()
+        except FailedPrecondition as exc:
+            self.log.info("sentiment not trained", reason=exc.message)
+        except Exception:
+            self.log.exception("sentiment refresh failed")
+
+    async def sentiment(self) -> Loaded:
+        """The platform's sentiment model; FAILED_PRECONDITION until one was trained."""
+        active = await self.registry.active(SENTIMENT_MODEL)
+        if active is None:
+            lock = self._locks.setdefault(SENTIMENT_MODEL, asyncio.Lock())
+            async with lock:
+                active = await self.registry.active(SENTIMENT_MODEL)
+                if active is None:
+                    active = await self.train_sentiment()
+        return Loaded(active, await self.registry.load(active))
+
+    async def train_sentiment(self) -> ModelVersion:
+        """Train on the platform's star-labelled reviews, plus the public corpora when
+        `data_dir` is set; register with held-out macro-F1 per corpus."""
+        corpora: list[LabelledTexts] = [
+            sentiment_corpus(await self.repository.reviews_of_all_shops())
+        ]
+        if self.options.data_dir is not None:
+            corpora += public_corpora(self.options.data_dir)
+        started = time.perf_counter()
+        fitted = await asyncio.to_thread(fit_sentiment, corpora)
+        version = await self.registry.register(
+            SENTIMENT_MODEL,
+            kind="insights_sentiment",
+            model=fitted.model,
+            metadata=fitted.metadata,
+            backtest_scores=fitted.scores,
+        )
+        TRAININGS.labels("sentiment", "trained").inc()
+        TRAINING_SECONDS.labels("sentiment").observe(time.perf_counter() - started)
+        return version
+
+    async def scored_texts(self, shop_id: str, zone: str) -> tuple[str, pd.DataFrame]:
+        """The shop's reviews and buyer chat messages, scored (cached for a few minutes):
+        columns product_id, occurred_at, local_date, score, label, aspects, source."""
+        sentiment = await self.sentiment()
+        cached = self._texts.get(shop_id)
+        if (
+            cached is None
+            or cached[1] != sentiment.version.version
+            or (time.monotonic() - cached[0] > TEXT_CACHE_SECONDS)
+        ):
+            data = await self.repository.load_shop(shop_id, zone, ("review", "chat"))
+            self._texts[shop_id] = (time.monotonic(), sentiment.version.version, data)
+        data = self._texts[shop_id][2]
+        frame = await asyncio.to_thread(score_frame, sentiment.model, data)
+        return sentiment.version.version, frame
+
+
+def score_frame(model: SentimentModel, data: ShopData) -> pd.DataFrame:
+    reviews = data.reviews.assign(source="review")
+    chats = data.chats.assign(source="chat", product_id="", language="")
+    texts = pd.concat(
+        [
+            reviews[["product_id", "text", "language", "occurred_at", "source"]],
+            chats[["product_id", "text", "language", "occurred_at", "source"]],
+        ],
+        ignore_index=True,
+    )
+    scores = model.score(texts["text"].tolist(), texts["language"].tolist())
+    texts["score"] = pd.Series([s.score for s in scores], index=texts.index, dtype=float)
+    texts["label"] = pd.Series([s.label for s in scores], index=texts.index, dtype=object)
+    texts["aspects"] = pd.Series([s.aspects for s in scores], index=texts.index, dtype=object)
+    texts["local_date"] = texts["occurred_at"].dt.tz_convert(data.time_zone).dt.date
+    return texts
+
+
+def public_corpora(data_dir: Path) -> list[LabelledTexts]:
+    """PRDECT-ID (Indonesian, star labels) and the Amazon sentences (English), when present."""
+    corpora: list[LabelledTexts] = []
+    with contextlib.suppress(FileNotFoundError):
+        corpora.append(prdect_id_reviews(data_dir)[0])
+    with contextlib.suppress(FileNotFoundError):
+        corpora.append(amazon_sentences(data_dir))
+    return corpora

@@ -1,0 +1,132 @@
+"""Offline scores of every model, for `shopee-insights evaluate` and bench/insights.py.
+
+Recommendations: the served recommender (ALS, popularity blend chosen on an inner validation
+split of the training part) against popularity, on the generator's last 28 days and on Online
+Retail's last basket per customer. Elasticities: against the generator's true values. Sentiment:
+macro-F1 on held-out generator reviews, PRDECT-ID and Amazon sentences, against a lexicon.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from rich.progress import Progress
+
+from shopee_insights.adapters.corpora import LabelledTexts, online_retail_interactions
+from shopee_insights.domain.interactions import (
+    ranking_scores,
+    shop_interactions,
+    split_by_time,
+    split_last_purchase,
+)
+from shopee_insights.domain.pricing import demand_panel, estimate_elasticities
+from shopee_insights.domain.recommend import AlsParameters, Recommender, evaluate_rankings
+from shopee_insights.domain.shop_data import ShopData
+from shopee_insights.engine import public_corpora
+from shopee_insights.training import fit_blended, fit_sentiment, sentiment_corpus
+
+HOLDOUT_DAYS = 28
+WITHIN = 0.20
+PRECISE_STD_ERROR = 0.25
+
+
+def _compare(recommender: Recommender, relevant: dict[str, set[str]]) -> dict[str, Any]:
+    model_lists, popular, wanted = evaluate_rankings(recommender, relevant)
+    model = ranking_scores(model_lists, wanted)
+    baseline = ranking_scores(popular, wanted)
+    saved = recommender.popularity_weight
+    recommender.popularity_weight = 0.0
+    als_lists, _, _ = evaluate_rankings(recommender, relevant)
+    recommender.popularity_weight = saved
+    als = ranking_scores(als_lists, wanted)
+    lift = model["ndcg@10"] / baseline["ndcg@10"] - 1 if baseline["ndcg@10"] else 0.0
+    return {
+        "served": model,
+        "als_only": als,
+        "popularity": baseline,
+        "popularity_weight": saved,
+        "ndcg_lift_over_popularity": lift,
+    }
+
+
+def evaluate_generator_recommender(data: ShopData, params: AlsParameters) -> dict[str, Any]:
+    interactions = shop_interactions(data)
+    outer = split_by_time(interactions, HOLDOUT_DAYS)
+    recommender, _ = fit_blended(
+        outer.train, data.products, lambda f: split_by_time(f, HOLDOUT_DAYS), params
+    )
+    return _compare(recommender, outer.relevant)
+
+
+def evaluate_online_retail(data_dir: Path, params: AlsParameters) -> dict[str, Any]:
+    interactions, catalog = online_retail_interactions(data_dir)
+    outer = split_last_purchase(interactions)
+    recommender, _ = fit_blended(outer.train, catalog, lambda f: split_last_purchase(f), params)
+    return _compare(recommender, outer.relevant)
+
+
+def evaluate_elasticities(data: ShopData, truth: dict[str, float]) -> dict[str, Any]:
+    panel = demand_panel(data)
+    by_product, _ = estimate_elasticities(panel, data.products["category"].astype(str))
+    rows = [
+        {
+            "product_id": p,
+            "estimate": e.value,
+            "std_error": e.std_error,
+            "truth": truth[p],
+            "relative_error": abs(e.value - truth[p]) / abs(truth[p]),
+        }
+        for p, e in by_product.items()
+        if p in truth
+    ]
+    frame = pd.DataFrame(rows)
+    precise = frame[frame["std_error"] <= PRECISE_STD_ERROR] if len(frame) else frame
+    return {
+        "products": len(truth),
+        "enough_variation": len(frame),
+        "within_20pct": int((frame["relative_error"] <= WITHIN).sum()) if len(frame) else 0,
+        "median_relative_error": float(frame["relative_error"].median()) if len(frame) else None,
+        "precise": len(precise),
+        "precise_within_20pct": int((precise["relative_error"] <= WITHIN).sum()),
+        "precise_median_relative_error": (
+            float(precise["relative_error"].median()) if len(precise) else None
+        ),
+    }
+
+
+def evaluate_all(
+    shops: dict[str, ShopData], labels_path: Path, data_dir: Path, progress: Progress
+) -> dict[str, Any]:
+    """Every offline score of generated `shops` (with their labels file), as a JSON-ready dict."""
+    task = progress.add_task("scoring", total=None)
+    labels = json.loads(labels_path.read_text())
+    params = AlsParameters()
+    progress.update(task, total=2 * len(shops) + 2, completed=0)
+    scores: dict[str, Any] = {"recommendations": {}, "elasticity": {}}
+    for shop_id, data in shops.items():
+        progress.update(task, description=f"recommender {shop_id}")
+        scores["recommendations"][shop_id] = evaluate_generator_recommender(data, params)
+        progress.advance(task)
+        progress.update(task, description=f"elasticities {shop_id}")
+        scores["elasticity"][shop_id] = evaluate_elasticities(data, labels["elasticities"][shop_id])
+        progress.advance(task)
+    progress.update(task, description="recommender online-retail")
+    scores["recommendations"]["online-retail-uci-sample"] = evaluate_online_retail(data_dir, params)
+    progress.advance(task)
+    progress.update(task, description="sentiment")
+    reviews = pd.concat([d.reviews for d in shops.values()])
+    rows = zip(reviews["text"], reviews["rating"].astype(int), reviews["language"], strict=True)
+    corpora: list[LabelledTexts] = [sentiment_corpus(list(rows), name="generator-reviews")]
+    scores["sentiment"] = fit_sentiment(corpora + public_corpora(data_dir)).scores
+    progress.advance(task)
+    elastic = list(scores["elasticity"].values())
+    scores["elasticity"]["all_shops"] = {
+        "enough_variation": sum(v["enough_variation"] for v in elastic),
+        "within_20pct": sum(v["within_20pct"] for v in elastic),
+        "precise": sum(v["precise"] for v in elastic),
+        "precise_within_20pct": sum(v["precise_within_20pct"] for v in elastic),
+    }
+    return scores

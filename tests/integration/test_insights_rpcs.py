@@ -1,0 +1,369 @@
+"""The insights service end to end: generated events in raw_events of a private, migrated
+database, the real gRPC server in-process (build_server), every rpc and its error statuses."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date
+from pathlib import Path
+
+import grpc
+import psycopg
+import pytest
+import pytest_asyncio
+from google.protobuf import json_format
+
+from shopee.events.v1 import events_pb2
+from shopee.insights.v1 import insights_pb2 as pb
+from shopee.insights.v1 import insights_pb2_grpc
+from shopee_common.grpc_server import build_server
+from shopee_generator import GeneratorConfig, generate_history
+from shopee_insights.bootstrap import wired
+from shopee_insights.domain.segments import NAMES
+from shopee_insights.settings import InsightsSettings
+from shopee_models.registry import ModelRegistry
+from tests.integration.databases import migrated_database, shops_of
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
+
+CONFIG = GeneratorConfig.ending(date(2026, 10, 31), days=120, shops=1, scale=0.5, seed=11)
+GHOST_SHOP = "no-such-shop"
+# The public corpora (PRDECT-ID, Amazon sentences) join the shop's reviews in sentiment training.
+DATA_DIR = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+@dataclass(frozen=True)
+class Stack:
+    stub: insights_pb2_grpc.InsightsServiceStub
+    shop_id: str
+    dsn: str
+    registry: ModelRegistry
+
+
+def load_events(dsn: str, events: list[events_pb2.Event]) -> None:
+    """Write events into raw_events the way the stream job does (proto field names)."""
+    with psycopg.connect(dsn) as connection, connection.cursor() as cursor:
+        columns = "shop_id, event_id, occurred_at, time_zone, kind, payload, topic, kafka_partition, kafka_offset"
+        with cursor.copy(f"COPY raw_events ({columns}) FROM STDIN") as copy:
+            for offset, event in enumerate(events):
+                kind = event.WhichOneof("payload") or ""
+                payload = json_format.MessageToDict(
+                    getattr(event, kind), preserving_proto_field_name=True
+                )
+                copy.write_row(
+                    (
+                        event.shop_id,
+                        event.event_id,
+                        event.occurred_at.ToDatetime(UTC),
+                        event.time_zone,
+                        kind,
+                        json.dumps(payload),
+                        "test",
+                        0,
+                        offset,
+                    )
+                )
+
+
+@pytest.fixture(scope="module")
+def database(database_url: str) -> Iterator[tuple[str, list[events_pb2.Event]]]:
+    events = list(generate_history(CONFIG))
+    with migrated_database(database_url, shops_of(events)) as dsn:
+        load_events(dsn, events)
+        yield dsn, events
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def stack(
+    database: tuple[str, list[events_pb2.Event]], tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Stack]:
+    dsn, events = database
+    settings = InsightsSettings(
+        database_url=dsn,
+        insights_artefact_root=str(tmp_path_factory.mktemp("models")),
+        insights_data_dir=str(DATA_DIR),
+    )
+    async with wired(settings, seed=3) as wiring:
+        built = build_server(wiring.service)
+        await built.server.start()
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{built.port}") as channel:
+            yield Stack(
+                insights_pb2_grpc.InsightsServiceStub(channel),
+                events[0].shop_id,
+                dsn,
+                wiring.engine.registry,
+            )
+        await built.server.stop(None)
+
+
+async def expect_status(call: object, code: grpc.StatusCode, fragment: str) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await call  # type: ignore[misc]
+    assert raised.value.code() == code, raised.value.details()
+    assert fragment in (raised.value.details() or "")
+
+
+def paid_buyers(events: list[events_pb2.Event]) -> list[str]:
+    return sorted(
+        {
+            e.order.buyer_id
+            for e in events
+            if e.WhichOneof("payload") == "order" and e.order.status == events_pb2.ORDER_STATUS_PAID
+        }
+    )
+
+
+def catalog_products(events: list[events_pb2.Event]) -> list[str]:
+    return sorted({e.catalog.product_id for e in events if e.WhichOneof("payload") == "catalog"})
+
+
+@pytest.mark.parametrize(
+    "algorithm",
+    [
+        pb.CLUSTERING_ALGORITHM_KMEANS,
+        pb.CLUSTERING_ALGORITHM_DBSCAN,
+        pb.CLUSTERING_ALGORITHM_AGGLOMERATIVE,
+    ],
+)
+async def test_segments_cover_every_buyer_with_profile_names(
+    stack: Stack, database: tuple[str, list[events_pb2.Event]], algorithm: int
+) -> None:
+    response = await stack.stub.GetSegments(
+        pb.SegmentsRequest(shop_id=stack.shop_id, algorithm=algorithm)  # type: ignore[arg-type]
+    )
+    assert response.model_version
+    assert response.segments
+    with psycopg.connect(stack.dsn) as connection:
+        row = connection.execute(
+            # Buyers of orders that were paid and not cancelled or returned afterwards.
+            "SELECT count(DISTINCT buyer) FROM (SELECT payload->>'buyer_id' AS buyer, "
+            "bool_or(payload->>'status' = 'ORDER_STATUS_PAID') AS paid, "
+            "bool_or(payload->>'status' IN ('ORDER_STATUS_CANCELLED', 'ORDER_STATUS_RETURNED')) "
+            "AS undone FROM raw_events WHERE kind = 'order' "
+            "GROUP BY payload->>'buyer_id', payload->>'order_id') AS orders "
+            "WHERE paid AND NOT undone"
+        ).fetchone()
+    assert row is not None
+    assert sum(s.buyers for s in response.segments) == row[0]
+    assert sum(s.revenue_share for s in response.segments) == pytest.approx(1.0)
+    for segment in response.segments:
+        assert segment.name.rstrip(" 0123456789") in NAMES
+        assert segment.sample_buyer_ids
+    if algorithm == pb.CLUSTERING_ALGORITHM_KMEANS:
+        assert 3 <= len(response.segments) <= 8
+
+
+async def test_recommendations_for_buyers_products_and_strangers(
+    stack: Stack, database: tuple[str, list[events_pb2.Event]]
+) -> None:
+    events = database[1]
+    buyer = paid_buyers(events)[0]
+    personal = await stack.stub.Recommend(
+        pb.RecommendRequest(shop_id=stack.shop_id, buyer_id=buyer, limit=5)
+    )
+    assert personal.strategy == pb.STRATEGY_ALS
+    assert 0 < len(personal.items) <= 5
+    assert all(item.reason.startswith("because you bought") for item in personal.items)
+    assert all(item.because_product_id for item in personal.items)
+
+    stranger = await stack.stub.Recommend(
+        pb.RecommendRequest(shop_id=stack.shop_id, buyer_id="someone-new")
+    )
+    assert stranger.strategy == pb.STRATEGY_COLD_START
+    assert len(stranger.items) == 10
+
+    product = catalog_products(events)[0]
+    together = await stack.stub.Recommend(
+        pb.RecommendRequest(shop_id=stack.shop_id, product_id=product, limit=8)
+    )
+    assert together.strategy == pb.STRATEGY_BOUGHT_TOGETHER
+    assert product not in {item.product_id for item in together.items}
+    assert len(together.items) == 8
+
+
+async def test_recommend_errors(stack: Stack) -> None:
+    stub, shop = stack.stub, stack.shop_id
+    await expect_status(
+        stub.Recommend(pb.RecommendRequest(shop_id=shop, buyer_id="x", limit=101)),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "limit",
+    )
+    await expect_status(
+        stub.Recommend(pb.RecommendRequest(shop_id=shop)),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "buyer_id or product_id",
+    )
+    await expect_status(
+        stub.Recommend(pb.RecommendRequest(shop_id=shop, product_id="nope")),
+        grpc.StatusCode.NOT_FOUND,
+        "product 'nope'",
+    )
+    await expect_status(
+        stub.Recommend(pb.RecommendRequest(shop_id=GHOST_SHOP, buyer_id="x")),
+        grpc.StatusCode.NOT_FOUND,
+        f"shop '{GHOST_SHOP}' is not registered",
+    )
+
+
+async def test_price_optimisation_stays_within_bounds(
+    stack: Stack, database: tuple[str, list[events_pb2.Event]]
+) -> None:
+    product = catalog_products(database[1])[0]
+    response = await stack.stub.OptimizePrice(
+        pb.OptimizePriceRequest(shop_id=stack.shop_id, product_id=product)
+    )
+    current = response.current_price_minor
+    assert current > 0
+    assert round(current * 0.7) <= response.recommended_price_minor <= round(current * 1.3)
+    assert response.elasticity_std_error > 0
+    assert response.source in (pb.ELASTICITY_SOURCE_PRODUCT, pb.ELASTICITY_SOURCE_CATEGORY)
+    assert response.observations > 0
+    assert response.explanation
+
+    await expect_status(
+        stack.stub.OptimizePrice(
+            pb.OptimizePriceRequest(
+                shop_id=stack.shop_id, product_id=product, min_price_minor=500, max_price_minor=100
+            )
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "min_price_minor",
+    )
+    await expect_status(
+        stack.stub.OptimizePrice(pb.OptimizePriceRequest(shop_id=stack.shop_id, product_id="nope")),
+        grpc.StatusCode.NOT_FOUND,
+        "product 'nope'",
+    )
+
+
+async def test_marketing_allocation_respects_budget_and_bounds(stack: Stack) -> None:
+    total = 10_000_000
+    response = await stack.stub.OptimizeMarketing(
+        pb.OptimizeMarketingRequest(shop_id=stack.shop_id, total_budget_minor=total)
+    )
+    channels = [a.channel for a in response.allocations]
+    assert set(channels) == {"ads_search", "ads_discovery", "affiliate", "ads_external"}
+    assert sum(a.budget_minor for a in response.allocations) <= total + len(channels)
+    assert response.expected_revenue_minor == pytest.approx(
+        sum(a.expected_revenue_minor for a in response.allocations), abs=len(channels)
+    )
+
+    bounded = await stack.stub.OptimizeMarketing(
+        pb.OptimizeMarketingRequest(
+            shop_id=stack.shop_id,
+            total_budget_minor=total,
+            mode=pb.ALLOCATION_MODE_BANDIT,
+            channels=[
+                pb.ChannelBounds(channel="ads_search", min_budget_minor=3_000_000),
+                pb.ChannelBounds(channel="affiliate", max_budget_minor=1_000_000),
+            ],
+        )
+    )
+    budgets = {a.channel: a.budget_minor for a in bounded.allocations}
+    assert set(budgets) == {"ads_search", "affiliate"}
+    assert budgets["ads_search"] >= 3_000_000 - 1
+    assert budgets["affiliate"] <= 1_000_000 + 1
+    assert bounded.mode == pb.ALLOCATION_MODE_BANDIT
+
+    for request, fragment in (
+        (pb.OptimizeMarketingRequest(shop_id=stack.shop_id), "total_budget_minor"),
+        (
+            pb.OptimizeMarketingRequest(
+                shop_id=stack.shop_id,
+                total_budget_minor=100,
+                channels=[pb.ChannelBounds(channel="tv")],
+            ),
+            "'tv' has no spend history",
+        ),
+        (
+            pb.OptimizeMarketingRequest(
+                shop_id=stack.shop_id,
+                total_budget_minor=100,
+                channels=[pb.ChannelBounds(channel="ads_search", min_budget_minor=500)],
+            ),
+            "minimums add up to 500",
+        ),
+    ):
+        await expect_status(
+            stack.stub.OptimizeMarketing(request), grpc.StatusCode.INVALID_ARGUMENT, fragment
+        )
+
+
+async def test_sentiment_of_the_shop_and_of_free_texts(stack: Stack) -> None:
+    response = await stack.stub.GetSentiment(
+        pb.SentimentRequest(shop_id=stack.shop_id, from_date="2026-08-01", to_date="2026-10-31")
+    )
+    assert response.overall.texts > 0
+    shares = response.overall
+    assert shares.positive_share + shares.neutral_share + shares.negative_share == pytest.approx(1)
+    assert {a.aspect for a in response.aspects} <= {"delivery", "quality", "price", "service"}
+    assert response.aspects
+    assert response.trend
+    assert all(date.fromisoformat(p.week).weekday() == 0 for p in response.trend)
+    assert sum(p.summary.texts for p in response.trend) == response.overall.texts
+    assert response.products
+
+    scored = await stack.stub.ScoreTexts(
+        pb.ScoreTextsRequest(
+            texts=[
+                "Barang rusak dan pengiriman sangat lambat, kecewa sekali",
+                "Great quality, fast delivery, very happy with the seller",
+            ]
+        )
+    )
+    assert scored.model_version == response.model_version
+    negative, positive = scored.results
+    assert negative.sentiment == pb.SENTIMENT_NEGATIVE
+    assert negative.language == "id"
+    assert "delivery" in negative.aspects
+    assert positive.sentiment == pb.SENTIMENT_POSITIVE
+    assert positive.language == "en"
+    assert positive.score > 0 > negative.score
+
+
+async def test_sentiment_errors(stack: Stack) -> None:
+    stub, shop = stack.stub, stack.shop_id
+    await expect_status(
+        stub.GetSentiment(
+            pb.SentimentRequest(shop_id=shop, from_date="2026-13-01", to_date="2026-12-01")
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "from_date: expected YYYY-MM-DD",
+    )
+    await expect_status(
+        stub.GetSentiment(
+            pb.SentimentRequest(shop_id=shop, from_date="2026-10-01", to_date="2026-09-01")
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "after to_date",
+    )
+    await expect_status(
+        stub.GetSentiment(pb.SentimentRequest(shop_id=shop, product_id="nope")),
+        grpc.StatusCode.NOT_FOUND,
+        "product 'nope'",
+    )
+    await expect_status(
+        stub.ScoreTexts(pb.ScoreTextsRequest()), grpc.StatusCode.INVALID_ARGUMENT, "texts"
+    )
+    await expect_status(
+        stub.ScoreTexts(pb.ScoreTextsRequest(texts=["hi"], language="xx")),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "'xx' is not supported",
+    )
+
+
+async def test_models_are_versioned_in_the_registry(stack: Stack) -> None:
+    await stack.stub.GetSegments(pb.SegmentsRequest(shop_id=stack.shop_id))
+    names = {v.model_name for v in await stack.registry.versions(f"insights/{stack.shop_id}/")}
+    assert f"insights/{stack.shop_id}/segments-kmeans" in names
+    assert f"insights/{stack.shop_id}/recommender" in names
+    versions = await stack.registry.versions("insights/")
+    missing = await asyncio.to_thread(
+        lambda: [v.artefact_uri for v in versions if not os.path.exists(v.artefact_uri)]
+    )
+    assert versions
+    assert not missing
