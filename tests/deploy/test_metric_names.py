@@ -1,6 +1,6 @@
-"""The alert rules and dashboards query metrics the platform really serves: the stream job's and
-ingest's /metrics, each built by its own factory and scraped in-process (no broker, no database:
-the factories connect only when started)."""
+"""The alert rules and dashboards query metrics the platform really serves: each service's
+/metrics, built by its own factory and scraped in-process (no broker, no database: the factories
+connect only when started)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ import pytest
 from faust.contrib.asgi import AsgiService
 from prometheus_client.parser import text_string_to_metric_families
 
+from shopee_common.grpc_server import HANDLED, HANDLING_SECONDS
+from shopee_gateway.app import create_app as create_gateway_app
+from shopee_gateway.settings import GatewaySettings
 from shopee_ingest.app import create_app as create_ingest_app
 from shopee_ingest.settings import IngestSettings
 from shopee_metrics.app import create_app as create_metrics_app
 from shopee_metrics.settings import MetricsSettings
 from tests.deploy.manifests import (
     PROMETHEUS,
-    REPO,
     dashboards,
     load_yaml,
     prometheus_queries,
@@ -27,9 +29,6 @@ from tests.deploy.manifests import (
 RULES = PROMETHEUS / "rules" / "platform-alerts.yml"
 # Series Prometheus makes itself.
 MADE_BY_PROMETHEUS = {"up"}
-# Queried for services that are not workspace members yet, by the names they are planned to
-# serve; test_planned_metrics_belong_to_services_not_built_yet makes them real checks once built.
-PLANNED = {"grpc_server_handled_total": ("forecast", "insights")}
 SERIES_SUFFIXES = {
     "counter": ("_total", "_created"),
     "histogram": ("_bucket", "_count", "_sum", "_created"),
@@ -63,9 +62,20 @@ async def served() -> dict[str, set[str]]:
     web_server = stream_job._web_server_service
     assert isinstance(web_server, type)
     assert issubclass(web_server, AsgiService)
+    # The forecast and insights services serve, on their HTTP side, the gRPC call metrics of
+    # shopee_common.grpc_server and the HTTP metrics of its operations app.
+    grpc_service = {
+        family.name + suffix
+        for metric in (HANDLED, HANDLING_SECONDS)
+        for family in metric.describe()
+        for suffix in SERIES_SUFFIXES[family.type]
+    } | {f"http_request_duration_seconds{suffix}" for suffix in SERIES_SUFFIXES["histogram"]}
     return {
         "metrics": await scrape(web_server.asgi_app),
         "ingest": await scrape(create_ingest_app(IngestSettings())),
+        "gateway": await scrape(create_gateway_app(GatewaySettings())),
+        "forecast": grpc_service,
+        "insights": grpc_service,
     }
 
 
@@ -108,7 +118,7 @@ def test_the_stream_job_serves_its_own_and_fausts_metrics_with_the_expected_name
 @pytest.mark.parametrize("source", ["alert rules", "dashboards"])
 def test_every_queried_metric_is_served(source: str, served: dict[str, set[str]]) -> None:
     expressions = rule_expressions() if source == "alert rules" else dashboard_expressions()
-    known = set().union(*served.values()) | MADE_BY_PROMETHEUS | PLANNED.keys()
+    known = set().union(*served.values()) | MADE_BY_PROMETHEUS
     assert expressions
     for where, expression in expressions.items():
         unknown = promql_metric_names(expression) - known
@@ -124,12 +134,3 @@ def test_queries_selecting_a_job_use_only_metrics_that_job_serves(
             continue
         unknown = promql_metric_names(expression) - served["metrics"]
         assert not unknown, f"{where}: the metrics job does not serve {sorted(unknown)}"
-
-
-def test_planned_metrics_belong_to_services_not_built_yet() -> None:
-    for name, services in PLANNED.items():
-        for service in services:
-            member = REPO / "services" / service / "pyproject.toml"
-            assert not member.exists(), (
-                f"services/{service} is built now: scrape it here and drop {name} from PLANNED"
-            )

@@ -173,6 +173,16 @@ async def _set_health(built: BuiltServer, service: GrpcService, status: int) -> 
         await built.health.set(name, status)
 
 
+def operations_app(name: str, readiness_checks: Mapping[str, ReadinessCheck]) -> FastAPI:
+    """The HTTP side of a gRPC service: /healthz, /readyz and /metrics (the process's registry,
+    which holds the gRPC call metrics above)."""
+    app = FastAPI(title=f"{name} operations", docs_url=None, redoc_url=None)
+    app.state.readiness_checks = dict(readiness_checks)
+    app.include_router(health_router())
+    instrument(app, name)
+    return app
+
+
 async def serve(
     service: GrpcService,
     *,
@@ -189,12 +199,14 @@ async def serve(
     await built.server.start()
     await _set_health(built, service, health_pb2.HealthCheckResponse.SERVING)
 
-    http_app = FastAPI(title=f"{service.name} operations", docs_url=None, redoc_url=None)
-    http_app.state.readiness_checks = dict(readiness_checks)
-    http_app.include_router(health_router())
-    instrument(http_app, service.name)
     http_server = _HttpServer(
-        uvicorn.Config(http_app, host=host, port=http_port, log_config=None, access_log=False)
+        uvicorn.Config(
+            operations_app(service.name, readiness_checks),
+            host=host,
+            port=http_port,
+            log_config=None,
+            access_log=False,
+        )
     )
     http_task = asyncio.create_task(http_server.serve())
 
