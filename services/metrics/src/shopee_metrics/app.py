@@ -1,9 +1,10 @@
-"""Wiring: the Faust app, its agent, timers, clients and the web endpoints, from settings."""
+"""Wiring: the Faust worker, the event loop over the topics, timers, clients and the web endpoints,
+from settings."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
-from typing import Any
 
 import asyncpg
 import faust
@@ -11,7 +12,6 @@ import structlog
 from fastapi import FastAPI
 from faust.contrib.asgi import serve_asgi
 from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
-from faust.types import TP
 from mode import Service
 from prometheus_client import CollectorRegistry
 
@@ -24,28 +24,37 @@ from shopee_metrics.adapters.anomaly_runner import (
     shop_owner,
 )
 from shopee_metrics.adapters.dead_letters import DeadLetterPublisher
+from shopee_metrics.adapters.event_source import EventSource
 from shopee_metrics.adapters.shops import ShopRegistry
 from shopee_metrics.adapters.snapshots import SnapshotPublisher
-from shopee_metrics.adapters.store import KpiStore
+from shopee_metrics.adapters.store import AppliedBatch, KpiStore
 from shopee_metrics.processor import BatchProcessor, ProcessorMetrics
 from shopee_metrics.settings import MetricsSettings
+from shopee_metrics.stream import EventLoop
 
 log = structlog.get_logger("metrics")
 SNAPSHOT_TICK_SECONDS = 0.1
 
 
 class Runtime:
-    """The clients the agent needs; they exist between the app's start and stop."""
+    """The clients the job needs; they exist between the app's start and stop."""
 
     def __init__(
-        self, settings: MetricsSettings, app: faust.App, registry: CollectorRegistry
+        self,
+        settings: MetricsSettings,
+        app: faust.App,
+        registry: CollectorRegistry,
+        faust_metrics: FaustMetrics,
     ) -> None:
         self.settings = settings
         self.app = app
         self.metrics = ProcessorMetrics(registry)
+        self.faust_metrics = faust_metrics
         self.pool: asyncpg.Pool | None = None
-        self.processor: BatchProcessor | None = None
+        self.source: EventSource | None = None
+        self.loop: EventLoop | None = None
         self.snapshots: SnapshotPublisher | None = None
+        self._flushes: set[asyncio.Future[int]] = set()
         # Anomaly detection: a timer over closed hours, apart from the counting path.
         self.anomaly_metrics = AnomalyMetrics(registry)
         self.anomalies: AnomalyRunner | None = None
@@ -61,7 +70,14 @@ class Runtime:
             producer, prefix + KPI_UPDATES.name, settings.metrics_snapshot_interval_seconds
         )
         shops = ShopRegistry(self.pool, settings.metrics_shop_refresh_seconds)
-        self.processor = BatchProcessor(
+        self.source = source = EventSource(
+            [prefix + spec.name for spec in EVENT_TOPICS],
+            settings.kafka_bootstrap_servers,
+            group_id=settings.metrics_app_id,
+            session_timeout_seconds=settings.metrics_session_timeout_seconds,
+            faust_metrics=self.faust_metrics,
+        )
+        processor = BatchProcessor(
             store=KpiStore(
                 self.pool,
                 timedelta(seconds=settings.metrics_late_grace_seconds),
@@ -70,8 +86,8 @@ class Runtime:
             dead_letters=DeadLetterPublisher(producer, prefix + DLQ.name),
             metrics=self.metrics,
             known_shops=shops.known,
-            on_applied=self.snapshots.record,
-            end_offset=self.end_offset,
+            on_applied=self._applied,
+            end_offset=source.end_offset,
         )
         if settings.metrics_anomaly_enabled:
             self.anomalies = anomaly_runner(
@@ -80,34 +96,59 @@ class Runtime:
                 prefix + ANOMALIES.name,
                 settings,
                 self.anomaly_metrics,
-                shop_owner(self.app.consumer.assignment, prefix + TRAFFIC.name, TRAFFIC.partitions),
+                shop_owner(source.assignment, prefix + TRAFFIC.name, TRAFFIC.partitions),
             )
+        await source.start()
+        self.loop = EventLoop(
+            source,
+            processor,
+            settings.metrics_batch_max,
+            settings.metrics_batch_within_seconds,
+        )
+        self.loop.start()
         log.info("metrics job started", topics=[prefix + t.name for t in EVENT_TOPICS])
 
     async def stop(self) -> None:
+        # Finish and commit the batch in flight before the clients it uses close.
+        if self.loop is not None:
+            await self.loop.stop()
+        if self.source is not None:
+            await self.source.stop()
+        if self._flushes:
+            await asyncio.gather(*self._flushes, return_exceptions=True)
         if self.snapshots is not None:
             await self.snapshots.flush()
         if self.pool is not None:
             await self.pool.close()
         log.info("metrics job stopped")
 
+    def _applied(self, applied: AppliedBatch) -> None:
+        """A batch committed: note its changes, and publish at once the shops that are due."""
+        snapshots = self.snapshots
+        assert snapshots is not None
+        snapshots.record(applied)
+        if snapshots.due():
+            self._flushes.add(flush := asyncio.ensure_future(snapshots.flush()))
+            flush.add_done_callback(self._flushed)
+
+    def _flushed(self, flush: asyncio.Future[int]) -> None:
+        self._flushes.discard(flush)
+        if not flush.cancelled() and flush.exception() is not None:
+            log.warning("kpi.updates snapshot not sent", error=repr(flush.exception()))
+
     async def check_database(self) -> None:
         if self.pool is None:
             raise RuntimeError("not started")
         await self.pool.fetchval("SELECT 1")
 
-    def end_offset(self, topic: str, partition: int) -> int | None:
-        """The partition's end offset as the consumer last saw it (None before it fetched)."""
-        end = self.app.consumer.highwater(TP(topic, partition))
-        return int(end) if end is not None else None
-
     async def check_consumer(self) -> None:
-        if not self.app.consumer.assignment():
+        if self.source is None or not self.source.assignment():
             raise RuntimeError("no partitions assigned yet")
 
 
 def create_app(settings: MetricsSettings) -> faust.App:
-    """The stream job: one agent over every event topic, applying batches transactionally."""
+    """The stream job: a batch consumer over every event topic, applying batches
+    transactionally, with Faust running the worker (web endpoints, timers, producer)."""
     registry = CollectorRegistry()
     app = faust.App(
         settings.metrics_app_id,
@@ -116,20 +157,17 @@ def create_app(settings: MetricsSettings) -> faust.App:
         datadir=settings.metrics_data_dir,
         web_host=settings.metrics_web_host,
         web_port=settings.metrics_web_port,
-        consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         topic_allow_declare=False,
         topic_disable_leader=True,
-        stream_wait_empty=False,
         broker_session_timeout=settings.metrics_session_timeout_seconds,
         broker_heartbeat_interval=settings.metrics_session_timeout_seconds / 4,
-        broker_commit_every=10_000,
-        broker_commit_interval=1.0,
-        stream_buffer_maxsize=20_000,
-        consumer_max_fetch_size=4 * 1024 * 1024,
     )
-    app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(registry, "faust_metrics"))
-    runtime = Runtime(settings, app, registry)
+    # Faust's own consumer stays off: the event topics are read by EventSource, in batches.
+    app.boot_strategy = faust.app.base.BootStrategy(app, enable_kafka_consumer=False)
+    faust_metrics = FaustMetrics.create(registry, "faust_metrics")
+    app.monitor = PrometheusMonitor(metrics=faust_metrics)
+    runtime = Runtime(settings, app, registry, faust_metrics)
     app.runtime = runtime  # type: ignore[attr-defined]
 
     @app.service
@@ -139,23 +177,6 @@ def create_app(settings: MetricsSettings) -> faust.App:
 
         async def on_stop(self) -> None:
             await runtime.stop()
-
-    events = app.topic(
-        *[settings.topic_prefix + spec.name for spec in EVENT_TOPICS],
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-    )
-
-    @app.agent(events, concurrency=1)
-    async def count_kpis(stream: Any) -> None:
-        async for batch in stream.take_events(
-            settings.metrics_batch_max, within=settings.metrics_batch_within_seconds
-        ):
-            while runtime.processor is None:  # the agent can start before the resources
-                await app.sleep(0.05)
-            await runtime.processor.process([event.message for event in batch])
 
     @app.timer(SNAPSHOT_TICK_SECONDS)
     async def publish_snapshots() -> None:

@@ -1,8 +1,9 @@
 """One batch from the topics to committed KPIs: decode, dead-letter the poison, apply the rest.
 
-`process` never raises for bad data or a database outage: poison goes to the DLQ, and the
-database write is retried until it succeeds, because Faust acknowledges a batch's offsets as soon
-as the loop moves on; a batch must be durable before that happens.
+`prepare` is pure CPU work (decode, validate, what each event adds) and may run while the
+previous batch is still being written; `apply` makes a prepared batch durable. `apply` never
+raises for bad data or a database outage: poison goes to the DLQ, and the database write is
+retried until it succeeds, because the batch's offsets are committed right after it returns.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class Message(Protocol):
     key: bytes | None
     value: bytes | None
     headers: Any
-    timestamp: float
+    timestamp: int  # Kafka record time, milliseconds since the epoch
 
 
 class ProcessorMetrics:
@@ -101,23 +102,39 @@ class DecodedBatch:
     dead_letters: list[DeadLetter]
 
 
+@dataclass(frozen=True)
+class PreparedBatch:
+    """A decoded batch, ready to be written; `seconds` = time spent preparing it."""
+
+    messages: Sequence[Message]
+    decoded: DecodedBatch
+    seconds: float
+
+
 def _headers(message: Message) -> list[tuple[str, bytes]]:
     raw = message.headers or []
     items = raw.items() if isinstance(raw, dict) else raw
     return [(str(k), bytes(v) if v is not None else b"") for k, v in items]
 
 
+def _content_type(message: Message) -> str | None:
+    raw = message.headers or ()
+    for key, value in raw.items() if isinstance(raw, dict) else raw:
+        if key == "content-type":
+            return bytes(value).decode(errors="replace") if value is not None else ""
+    return None
+
+
 def decode(messages: Sequence[Message]) -> list[tuple[Message, Event | InvalidEvent]]:
     """Each message with its decoded, validated event, or the reason it is not one."""
     decoded: list[tuple[Message, Event | InvalidEvent]] = []
     for message in messages:
-        content_type = next(
-            (v.decode(errors="replace") for k, v in _headers(message) if k == "content-type"), None
-        )
         try:
-            decoded.append((message, event_from_bytes(message.value or b"", content_type)))
+            event = event_from_bytes(message.value or b"", _content_type(message))
         except InvalidEvent as exc:
             decoded.append((message, exc))
+        else:
+            decoded.append((message, event))
     return decoded
 
 
@@ -184,14 +201,26 @@ class BatchProcessor:
         self._on_applied = on_applied
 
     async def process(self, messages: Sequence[Message]) -> AppliedBatch:
+        """Prepare and apply one batch."""
+        return await self.apply(await self.prepare(messages))
+
+    async def prepare(self, messages: Sequence[Message]) -> PreparedBatch:
+        """Decode and validate the batch, and work out what each valid event would add."""
         started = time.perf_counter()
         decoded_messages = decode(messages)
         shops = {e.shop_id for _, e in decoded_messages if not isinstance(e, InvalidEvent)}
         decoded = split(decoded_messages, await self._known_shops(shops))
+        self._store.prepare(decoded.candidates)
+        return PreparedBatch(messages, decoded, time.perf_counter() - started)
+
+    async def apply(self, prepared: PreparedBatch) -> AppliedBatch:
+        """Dead-letter the poison and count the rest, durably; exit the process if impossible."""
+        started = time.perf_counter()
+        messages, decoded = prepared.messages, prepared.decoded
         try:
             applied = await _finish_even_if_cancelled(self._make_durable(decoded))
         except Exception:
-            # Leaving the agent's loop with an error would acknowledge the batch.
+            # Returning would let the batch's offsets be committed.
             log.critical(
                 "batch could not be written; exiting without acknowledging it", exc_info=True
             )
@@ -200,13 +229,13 @@ class BatchProcessor:
         now = time.time()
         for message in messages:
             if message.timestamp:
-                self._metrics.processing_latency.observe(max(0.0, now - message.timestamp))
+                self._metrics.processing_latency.observe(max(0.0, now - message.timestamp / 1000))
         self._metrics.events.labels("counted").inc(applied.counted)
         self._metrics.events.labels("duplicate").inc(applied.duplicates)
         self._metrics.events.labels("late").inc(applied.late)
         self._metrics.events.labels("dead_letter").inc(len(decoded.dead_letters))
         self._metrics.batch_size.observe(len(messages))
-        self._metrics.batch_seconds.observe(time.perf_counter() - started)
+        self._metrics.batch_seconds.observe(prepared.seconds + time.perf_counter() - started)
         self._metrics.last_commit.set(now)
         self._record_lag(messages)
         return applied
@@ -265,10 +294,9 @@ class BatchProcessor:
 
 
 async def _finish_even_if_cancelled(write: Awaitable[AppliedBatch]) -> AppliedBatch:
-    """Faust acknowledges a batch when the agent's loop is left, even by cancellation at shutdown.
-    So a cancelled write (dead letters, then KPIs) is waited for; if it cannot complete, the
-    process ends at once, before Faust can commit offsets of events never written (they are
-    redelivered on restart)."""
+    """A cancelled write (dead letters, then KPIs; e.g. at shutdown) is waited for; if it cannot
+    complete, the process ends at once, before anything can commit offsets of events never
+    written (they are redelivered on restart)."""
     task = asyncio.ensure_future(write)
     try:
         return await asyncio.shield(task)

@@ -19,7 +19,11 @@ class MetricsSettings(PlatformSettings):
         600.0, description="events this far behind the shop's newest event still count"
     )
     metrics_batch_max: int = Field(5_000, description="most events applied in one transaction")
-    metrics_batch_within_seconds: float = Field(0.1, description="longest wait to fill a batch")
+    metrics_batch_within_seconds: float = Field(
+        0.1,
+        description="longest wait for the first record of a batch (a batch takes what the "
+        "consumer has fetched, up to metrics_batch_max)",
+    )
     metrics_snapshot_interval_seconds: float = Field(
         1.0, description="at most one kpi.updates snapshot per shop per interval"
     )

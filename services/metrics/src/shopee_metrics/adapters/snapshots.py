@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import defaultdict
 from datetime import datetime
@@ -22,7 +23,9 @@ PROTOBUF_HEADERS = [("content-type", b"application/x-protobuf")]
 
 
 class SnapshotPublisher:
-    """Collects the changed shop-level rows of committed batches and publishes them throttled."""
+    """Collects the changed shop-level rows of committed batches and publishes them throttled:
+    a shop whose last snapshot is at least an interval old is sent as soon as a batch changes it
+    (leading edge); otherwise its changes wait until the interval has passed (the job's timer)."""
 
     def __init__(self, producer: Any, topic: str, interval_seconds: float) -> None:
         self._producer = producer
@@ -44,26 +47,37 @@ class SnapshotPublisher:
             if shop not in self._watermarks or mark > self._watermarks[shop]:
                 self._watermarks[shop] = mark
 
+    def due(self) -> bool:
+        """Whether a shop has changes and may be sent now."""
+        now = time.monotonic()
+        return any(
+            now - self._last_sent.get(shop, -math.inf) >= self._interval for shop in self._pending
+        )
+
     async def flush(self) -> int:
-        """Publish the due snapshots; return how many were sent."""
+        """Publish the due snapshots; return how many were sent. Safe to run concurrently: the
+        snapshots are taken before the first await."""
         now = time.monotonic()
         due = [
-            shop for shop in self._pending if now - self._last_sent.get(shop, 0.0) >= self._interval
+            shop
+            for shop in self._pending
+            if now - self._last_sent.get(shop, -math.inf) >= self._interval
         ]
-        sends = []
+        snapshots = []
         for shop in due:
-            buckets = self._pending.pop(shop)
             self._last_sent[shop] = now
-            sends.append(
-                await self._producer.send(
-                    self._topic,
-                    key=shop.encode(),
-                    value=self._snapshot(shop, buckets).SerializeToString(),
-                    partition=None,
-                    timestamp=None,
-                    headers=PROTOBUF_HEADERS,
-                )
+            snapshots.append((shop, self._snapshot(shop, self._pending.pop(shop))))
+        sends = [
+            await self._producer.send(
+                self._topic,
+                key=shop.encode(),
+                value=snapshot.SerializeToString(),
+                partition=None,
+                timestamp=None,
+                headers=PROTOBUF_HEADERS,
             )
+            for shop, snapshot in snapshots
+        ]
         await asyncio.gather(*sends)
         return len(sends)
 

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
-import orjson
-from google.protobuf import json_format
 
+from shopee_metrics.adapters.raw_json import payload_json
 from shopee_metrics.domain.batch import (
+    BucketKey,
     Candidate,
     MemberKey,
     RowKey,
@@ -41,11 +41,17 @@ SELECT s, k, w, now() FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS 
 ON CONFLICT (shop_id, source) DO UPDATE SET watermark = excluded.watermark, updated_at = now()
 """
 
+# Only how many members of each bucket were new matters, not which: counted in the database.
 INSERT_MEMBERS = """
-INSERT INTO kpi_members (granularity, shop_id, product_id, kpi, bucket, member)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[])
-ON CONFLICT DO NOTHING
-RETURNING granularity, shop_id, product_id, kpi, bucket, member
+WITH new AS (
+    INSERT INTO kpi_members (granularity, shop_id, product_id, kpi, bucket, member)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
+                         $6::text[])
+    ON CONFLICT DO NOTHING
+    RETURNING granularity, shop_id, product_id, kpi, bucket
+)
+SELECT granularity, shop_id, product_id, kpi, bucket, count(*) FROM new
+GROUP BY granularity, shop_id, product_id, kpi, bucket
 """
 
 INSERT_LATE = """
@@ -70,7 +76,9 @@ def _upsert(table: str, label_column: str | None) -> str:
     label_alias = ", l" if label_column else ""
     total_num = "k.numerator + excluded.numerator"
     total_den = "k.denominator + excluded.denominator"
+    # Snapshots carry shop-level rows only: product rows are not sent back.
     return f"""
+WITH changed AS (
 INSERT INTO {table} AS k (shop_id, product_id, kpi, bucket, numerator, denominator, value{label_insert})
 SELECT s, p, kpi, b, n, d, {_VALUE.format(num="n", den="d")}{label_select}
 FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::numeric[],
@@ -81,9 +89,12 @@ ON CONFLICT (shop_id, product_id, kpi, bucket) DO UPDATE SET
     value = {_VALUE.format(num=f"({total_num})", den=f"({total_den})")},
     updated_at = now()
 RETURNING shop_id, product_id, kpi, bucket, numerator::float8, denominator::float8, value
+)
+SELECT * FROM changed WHERE product_id = ''
 """
 
 
+GRANULARITY = {level.value: level for level in Granularity}
 UPSERTS = {
     Granularity.MINUTE: _upsert("kpi_minute", None),
     Granularity.HOUR: _upsert("kpi_hour", "local_hour"),
@@ -134,6 +145,12 @@ class KpiStore:
         self._pool = pool
         self._grace = late_grace
         self._store_raw = store_raw_events
+
+    def prepare(self, candidates: list[Candidate]) -> None:
+        """The per-event work that needs no database (the raw event's JSON), done ahead."""
+        if self._store_raw:
+            for item in candidates:
+                item.payload_json = _payload_json(item)
 
     async def apply(self, candidates: list[Candidate]) -> AppliedBatch:
         """Count the batch's new events exactly once; all or nothing."""
@@ -199,20 +216,23 @@ class KpiStore:
         result.time_zones = {c.event.shop_id: c.event.time_zone for c in batch.counted}
         return result
 
-    async def _insert_members(self, connection: Any, members: list[MemberKey]) -> list[MemberKey]:
+    async def _insert_members(
+        self, connection: Any, members: list[MemberKey]
+    ) -> dict[BucketKey, int]:
+        """Record the members; how many were new in each bucket."""
         if not members:
-            return []
+            return {}
         unique = list(dict.fromkeys(members))
         rows = await connection.fetch(
             INSERT_MEMBERS,
-            [m[0].value for m in unique],
+            [m[0] for m in unique],
             [m[1] for m in unique],
             [m[2] for m in unique],
             [m[3] for m in unique],
             [m[4] for m in unique],
             [m[5] for m in unique],
         )
-        return [(Granularity(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in rows]
+        return {(GRANULARITY[r[0]], r[1], r[2], r[3], r[4]): r[5] for r in rows}
 
     async def _upsert(
         self,
@@ -238,29 +258,27 @@ class KpiStore:
         return [KpiRow(level, *row) for row in rows]
 
     async def _insert_raw(self, connection: Any, events: list[Candidate]) -> None:
-        records = []
-        for item in events:
-            event = item.event
-            kind = event.WhichOneof("payload") or ""
-            payload = json_format.MessageToDict(
-                getattr(event, kind), preserving_proto_field_name=True
+        records = [
+            (
+                item.event.shop_id,
+                item.event.event_id,
+                item.occurred_at,
+                item.event.time_zone,
+                item.event.WhichOneof("payload") or "",
+                item.payload_json or _payload_json(item),
+                item.position.topic,
+                item.position.partition,
+                item.position.offset,
             )
-            records.append(
-                (
-                    event.shop_id,
-                    event.event_id,
-                    item.occurred_at,
-                    event.time_zone,
-                    kind,
-                    orjson.dumps(payload).decode(),
-                    item.position.topic,
-                    item.position.partition,
-                    item.position.offset,
-                )
-            )
+            for item in events
+        ]
         await connection.copy_records_to_table(
             "raw_events", records=records, columns=RAW_EVENT_COLUMNS
         )
+
+
+def _payload_json(item: Candidate) -> str:
+    return payload_json(getattr(item.event, item.event.WhichOneof("payload") or ""))
 
 
 def rows_by_shop(rows: list[KpiRow]) -> dict[str, list[KpiRow]]:

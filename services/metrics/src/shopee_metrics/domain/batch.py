@@ -7,12 +7,12 @@ rows in the same transaction that records the event ids, so an event counts exac
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from shopee_common.events import Event
-from shopee_metrics.domain.buckets import GRANULARITIES, Buckets, Granularity, buckets_for
+from shopee_metrics.domain.buckets import Buckets, Granularity, buckets_for
 from shopee_metrics.domain.contributions import (
     DISTINCT_DENOMINATORS,
     SHOP,
@@ -37,17 +37,22 @@ class Candidate:
     occurred_at: datetime
     buckets: Buckets
     parts: EventParts
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.event.shop_id, self.event.event_id)
+    key: tuple[str, str]  # (shop_id, event_id)
+    # proto3 JSON of the payload for raw_events, computed ahead of the write (adapters' concern).
+    payload_json: str = ""
 
 
 def candidate(event: Event, position: Position) -> Candidate:
-    seconds = event.occurred_at.seconds
-    occurred = datetime.fromtimestamp(seconds + event.occurred_at.nanos / 1e9, UTC)
+    stamp = event.occurred_at
+    seconds = stamp.seconds
+    shop = event.shop_id
     return Candidate(
-        event, position, occurred, buckets_for(seconds, event.time_zone), event_parts(event)
+        event,
+        position,
+        datetime.fromtimestamp(seconds + stamp.nanos / 1e9, UTC),
+        buckets_for(seconds, event.time_zone),
+        event_parts(event),
+        (shop, event.event_id),
     )
 
 
@@ -64,11 +69,14 @@ class LateEvent:
 # Per-product rows are kept per hour and day: per minute they are too sparse to read and would
 # be most of the rows the job writes. Shop rows are kept at every granularity.
 PRODUCT_GRANULARITIES = (Granularity.HOUR, Granularity.DAY)
+_MINUTE, _HOUR, _DAY = Granularity.MINUTE, Granularity.HOUR, Granularity.DAY
 
 # (granularity, shop_id, product_id, kpi, bucket start)
 RowKey = tuple[Granularity, str, str, str, datetime]
 # (granularity, shop_id, product_id, kpi, bucket start, member)
 MemberKey = tuple[Granularity, str, str, str, datetime, str]
+# (granularity, shop_id, product_id, kpi, bucket start): a bucket of a distinct-count KPI
+BucketKey = tuple[Granularity, str, str, str, datetime]
 
 
 @dataclass
@@ -102,84 +110,88 @@ def plan(
     own pace: a replay that reads all of one topic first must not make the others late.
     """
     result = BatchPlan(watermarks=dict(watermarks))
+    marks = result.watermarks
+    counted = result.counted.append
+    member = result.members.append
+    labels = result.local_label
+    labelled = None
     for item in new_events:
-        shop = item.event.shop_id
-        source = (shop, item.event.WhichOneof("payload") or "")
-        mark = result.watermarks.get(source)
-        if mark is not None and item.occurred_at < mark - grace:
+        event = item.event
+        shop = event.shop_id
+        source = (shop, event.WhichOneof("payload") or "")
+        occurred = item.occurred_at
+        mark = marks.get(source)
+        if mark is not None and occurred < mark - grace:
             result.late.append(LateEvent(item, mark))
             continue
-        if mark is None or item.occurred_at > mark:
-            result.watermarks[source] = item.occurred_at
-        result.counted.append(item)
-        for level in GRANULARITIES:
-            start = _bucket(item.buckets, level)
-            if level is not Granularity.MINUTE:
-                result.local_label[(level, start)] = (
-                    item.buckets.local_hour
-                    if level is Granularity.HOUR
-                    else item.buckets.local_date
-                )
-            if item.parts.day_only and level is not Granularity.DAY:
-                continue
-            for member in item.parts.members:
-                if member.product_id != SHOP and level not in PRODUCT_GRANULARITIES:
-                    continue
-                result.members.append(
-                    (level, shop, member.product_id, member.kpi, start, member.member)
-                )
+        if mark is None or occurred > mark:
+            marks[source] = occurred
+        counted(item)
+        buckets = item.buckets
+        if buckets is not labelled:  # consecutive events mostly share their (cached) buckets
+            labels[(_HOUR, buckets.hour)] = buckets.local_hour
+            labels[(_DAY, buckets.day)] = buckets.local_date
+            labelled = buckets
+        parts = item.parts
+        if parts.day_only:
+            for product, kpi, name in parts.members:
+                member((_DAY, shop, product, kpi, buckets.day, name))
+            continue
+        for product, kpi, name in parts.members:
+            if product == SHOP:
+                member((_MINUTE, shop, product, kpi, buckets.minute, name))
+            member((_HOUR, shop, product, kpi, buckets.hour, name))
+            member((_DAY, shop, product, kpi, buckets.day, name))
     return result
 
 
-def increments(batch: BatchPlan, new_members: list[MemberKey]) -> dict[RowKey, list[int]]:
-    """numerator and denominator deltas per KPI row, for every granularity.
+def increments(batch: BatchPlan, new_members: Mapping[BucketKey, int]) -> dict[RowKey, list[int]]:
+    """numerator and denominator deltas per KPI row, for every granularity; `new_members` says
+    how many members of each distinct-count bucket were new.
 
     Parts are summed per minute first (many events share a minute), then each minute's sums are
     added to its hour and day: the same totals as adding every part three times, for less work.
+    Shop rows are kept per minute, hour and day; product rows per hour and day only.
     """
     minutes: dict[tuple[str, str, str, datetime], list[int]] = {}
     minute_buckets: dict[tuple[str, datetime], Buckets] = {}
-    totals: dict[RowKey, list[int]] = defaultdict(lambda: [0, 0])
+    totals: dict[RowKey, list[int]] = {}
     for item in batch.counted:
         shop = item.event.shop_id
         buckets = item.buckets
-        if item.parts.day_only:
-            for part in item.parts.parts:
-                row = totals[(Granularity.DAY, shop, part.product_id, part.kpi, buckets.day)]
-                row[0] += part.numerator
-                row[1] += part.denominator
+        parts = item.parts
+        if parts.day_only:
+            for product, kpi, numerator, denominator in parts.parts:
+                _add(totals, (_DAY, shop, product, kpi, buckets.day), numerator, denominator)
             continue
         minute = buckets.minute
         minute_buckets[(shop, minute)] = buckets
-        for part in item.parts.parts:
-            key = (shop, part.product_id, part.kpi, minute)
+        for product, kpi, numerator, denominator in parts.parts:
+            key = (shop, product, kpi, minute)
             sums = minutes.get(key)
             if sums is None:
-                minutes[key] = [part.numerator, part.denominator]
+                minutes[key] = [numerator, denominator]
             else:
-                sums[0] += part.numerator
-                sums[1] += part.denominator
+                sums[0] += numerator
+                sums[1] += denominator
     for (shop, product, kpi, minute), (numerator, denominator) in minutes.items():
         buckets = minute_buckets[(shop, minute)]
-        for level, start in (
-            (Granularity.MINUTE, minute),
-            (Granularity.HOUR, buckets.hour),
-            (Granularity.DAY, buckets.day),
-        ):
-            if product != SHOP and level not in PRODUCT_GRANULARITIES:
-                continue
-            row = totals[(level, shop, product, kpi, start)]
-            row[0] += numerator
-            row[1] += denominator
-    for level, shop, product, kpi, start, _ in new_members:
-        totals[(level, shop, product, kpi, start)][0] += 1
+        if product == SHOP:
+            totals[(_MINUTE, shop, product, kpi, minute)] = [numerator, denominator]
+        _add(totals, (_HOUR, shop, product, kpi, buckets.hour), numerator, denominator)
+        _add(totals, (_DAY, shop, product, kpi, buckets.day), numerator, denominator)
+    for (level, shop, product, kpi, start), count in new_members.items():
+        _add(totals, (level, shop, product, kpi, start), count, 0)
         if product == SHOP:
             for ratio in DISTINCT_DENOMINATORS.get(kpi, ()):
-                totals[(level, shop, SHOP, ratio, start)][1] += 1
-    return dict(totals)
+                _add(totals, (level, shop, SHOP, ratio, start), 0, count)
+    return totals
 
 
-def _bucket(buckets: Buckets, level: Granularity) -> datetime:
-    if level is Granularity.MINUTE:
-        return buckets.minute
-    return buckets.hour if level is Granularity.HOUR else buckets.day
+def _add(totals: dict[RowKey, list[int]], key: RowKey, numerator: int, denominator: int) -> None:
+    row = totals.get(key)
+    if row is None:
+        totals[key] = [numerator, denominator]
+    else:
+        row[0] += numerator
+        row[1] += denominator

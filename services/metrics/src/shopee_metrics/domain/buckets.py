@@ -54,10 +54,16 @@ def _local_quarter(time_zone: str, quarter: int) -> tuple[datetime, datetime, da
 
 
 def buckets_for(epoch_seconds: int, time_zone: str) -> Buckets:
-    """The minute, local hour and local day buckets of an instant."""
-    hour, local_hour, day, local_date = _local_quarter(time_zone, epoch_seconds // _QUARTER)
-    minute = datetime.fromtimestamp(epoch_seconds - epoch_seconds % 60, UTC)
-    return Buckets(minute, hour, local_hour, day, local_date)
+    """The minute, local hour and local day buckets of an instant (one shared object per zone and
+    minute: events of the same minute get the same one)."""
+    return _minute_buckets(time_zone, epoch_seconds // 60)
+
+
+@lru_cache(maxsize=32_768)
+def _minute_buckets(time_zone: str, minute: int) -> Buckets:
+    start = minute * 60
+    hour, local_hour, day, local_date = _local_quarter(time_zone, start // _QUARTER)
+    return Buckets(datetime.fromtimestamp(start, UTC), hour, local_hour, day, local_date)
 
 
 def bucket_end(start: datetime, granularity: Granularity, time_zone: str) -> datetime:
