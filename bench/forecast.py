@@ -1,0 +1,344 @@
+"""Benchmark and scoring of the forecast service (figures in BENCHMARKS.md, section "Forecast").
+
+    uv run --frozen python -m bench.forecast accuracy   # generator history: sales/traffic/demand
+    uv run --frozen python -m bench.forecast public     # prophet-examples and online retail
+    uv run --frozen python -m bench.forecast churn      # time-split holdout vs recency-only
+    uv run --frozen python -m bench.forecast latency    # cached Forecast through the real server
+    uv run --frozen python -m bench.forecast training   # 100+ shop and 1,000+ product series
+
+`accuracy` and `churn` read `.run/forecast-bench/history.ndjson`, written first with
+`shopee-generator history --out .run/forecast-bench/history.ndjson --end 2026-11-24` (4 shops,
+730 days, scale 1); `training` reads `.run/forecast-bench/scale.ndjson` (`--shops 34
+--products-per-shop 30 --days 400 --scale 0.25 --no-incidents`, same --end). The daily series
+are computed offline from the NDJSON with the KPI registry's definitions (bench/forecast_data.py).
+`latency` needs the local stack (PostgreSQL and Redis).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import statistics
+import time
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bench.forecast_data import GeneratedData, read_history
+from bench.machine import describe_machine
+from shopee_forecast.csv_series import CsvFormat, read_daily_series
+from shopee_forecast.domain.calendar import market_of
+from shopee_forecast.domain.campaigns import REGRESSORS, CampaignRegressors, no_regressors
+from shopee_forecast.domain.churn import train_churn
+from shopee_forecast.domain.models import SEASONAL_NAIVE, SeriesContext
+from shopee_forecast.domain.selection import (
+    Backtest,
+    SeriesHistory,
+    backtest,
+    choose,
+    plan_backtest,
+)
+from shopee_forecast.domain.series import SeriesKey, Target, daily_frame
+from shopee_forecast.training import (
+    ForecastArtefact,
+    Outcome,
+    SeriesTask,
+    TrainingOptions,
+    make_executor,
+    run_series_task,
+)
+
+BENCH_DIR = Path(".run/forecast-bench")
+DATA = Path("../shared/data")
+SHOP_KPIS = {"gmv": Target.GMV, "paid_orders": Target.ORDERS, "unique_visitors": Target.VISITORS}
+PUBLIC_SERIES = (
+    ("prophet-examples/example_wp_log_peyton_manning.csv", CsvFormat.PROPHET, True),
+    ("prophet-examples/example_wp_log_R.csv", CsvFormat.PROPHET, True),
+    ("prophet-examples/example_pedestrians_covid.csv", CsvFormat.PROPHET, False),
+    ("online-retail-uci-sample/online_retail_sample.csv", CsvFormat.ONLINE_RETAIL, False),
+)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One series to backtest (picklable for the worker processes)."""
+
+    name: str
+    history: SeriesHistory
+    horizon: int
+    folds: int
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    backtest: Backtest
+    total_ape: float  # the chosen model's error on the horizon's total, percent, mean over folds
+    seconds: float
+
+
+def run_job(job: Job) -> Result:
+    """Backtest every model on one series, in a worker process."""
+    started = time.perf_counter()
+    result = backtest(job.history, plan_backtest(len(job.history.frame), job.horizon, job.folds))
+    # The error on the horizon's total: what a seller plans stock and budgets with.
+    totals = [
+        abs(fold["value"].sum() - fold["actual"].sum()) / fold["actual"].sum() * 100
+        for fold in result.folds[choose(result.scores)]
+        if fold["actual"].sum() > 0
+    ]
+    total_ape = float(np.mean(totals)) if totals else float("nan")
+    return Result(job.name, result, total_ape, time.perf_counter() - started)
+
+
+def shop_history(data: GeneratedData, shop: str, kpi: str, product: str = "") -> SeriesHistory:
+    """A generated shop's daily series, with its market's calendar and its campaigns."""
+    zone = data.time_zones[shop]
+    shop_days = data.series[(data.series["shop"] == shop) & (data.series["product"] == "")]
+    rows = data.series[
+        (data.series["shop"] == shop)
+        & (data.series["product"] == product)
+        & (data.series["kpi"] == kpi)
+    ]
+    frame = daily_frame(
+        zip(rows["date"], rows["value"], strict=True),
+        shop_days["date"].min(),
+        shop_days["date"].max(),
+    )
+    return SeriesHistory(
+        frame=frame,
+        context=SeriesContext(market_of(None, zone), REGRESSORS),
+        time_zone=zone,
+        regressors_at=CampaignRegressors(tuple(data.campaigns.get(shop, [])), zone, product),
+    )
+
+
+def top_products(data: GeneratedData, shop: str, count: int) -> list[str]:
+    units = data.series[
+        (data.series["shop"] == shop)
+        & (data.series["kpi"] == "units")
+        & (data.series["product"] != "")
+    ]
+    ranked = units.groupby("product")["value"].sum().sort_values(ascending=False)
+    return [str(p) for p in ranked.index[: count if count > 0 else None]]
+
+
+def run_parallel(executor: Executor, jobs: Sequence[Job]) -> list[Result]:
+    """Every job in the process pool (both cores), printing a dot per finished series."""
+    results = []
+    for result in executor.map(run_job, jobs):
+        results.append(result)
+        print(".", end="", flush=True)
+    print()
+    return results
+
+
+def _f(value: float, digits: int = 1) -> str:
+    return "n/a" if not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+def print_results(title: str, results: Sequence[Result]) -> None:
+    """A markdown table: every model of every series, the chosen one marked."""
+    print(f"\n### {title}\n")
+    print("| series | model | MAPE % | sMAPE % | MASE | cover 80% | cover 95% | total APE % |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for result in results:
+        chosen = choose(result.backtest.scores)
+        for index, score in enumerate(result.backtest.scores):
+            mark = f"**{score.model}**" if score.model == chosen else score.model
+            total = _f(result.total_ape) if score.model == chosen else ""
+            print(
+                f"| {result.name if index == 0 else ''} | {mark} | {_f(score.mape)} | "
+                f"{_f(score.smape)} | {_f(score.mase, 2)} | {_f(score.coverage_80 * 100, 0)} | "
+                f"{_f(score.coverage_95 * 100, 0)} | {total} |"
+            )
+
+
+def summarise(results: Sequence[Result]) -> None:
+    """How often the chosen model beats seasonal-naive on MASE, and its coverage range."""
+    beats, chosen_scores = 0, []
+    for result in results:
+        scores = {s.model: s for s in result.backtest.scores}
+        best = scores[choose(result.backtest.scores)]
+        chosen_scores.append(best)
+        naive = scores[SEASONAL_NAIVE]
+        beats += int(best.model != SEASONAL_NAIVE and best.mase < naive.mase)
+    cover = [s.coverage_95 for s in chosen_scores]
+    print(
+        f"\nchosen model beats seasonal-naive on MASE: {beats}/{len(results)} series; "
+        f"chosen 95% coverage {min(cover):.2f}-{max(cover):.2f} (mean {statistics.mean(cover):.2f}); "
+        f"chosen: {pd.Series([s.model for s in chosen_scores]).value_counts().to_dict()}"
+    )
+
+
+def noise_floor(data: GeneratedData, shop: str, last_days: int) -> float:
+    """The daily GMV MAPE that even the true expected value would score, from order-level
+    randomness alone: E|S - E S| / E S with S a compound Poisson sum of order values, whose
+    standard deviation is sqrt(sum of squared order values); x sqrt(2/pi) for a normal."""
+    orders = data.orders[
+        (data.orders["shop"] == shop) & (data.orders["status"] == "ORDER_STATUS_PAID")
+    ]
+    zone = data.time_zones[shop]
+    days = pd.to_datetime(orders["occurred_at"], utc=True).dt.tz_convert(zone).dt.date
+    grouped = orders.assign(day=days, square=orders["gmv_minor"].astype("float64") ** 2).groupby(
+        "day"
+    )
+    daily = pd.DataFrame({"gmv": grouped["gmv_minor"].sum(), "square": grouped["square"].sum()})
+    daily = daily.tail(last_days)
+    return float(np.mean(math.sqrt(2 / math.pi) * np.sqrt(daily["square"]) / daily["gmv"]) * 100)
+
+
+def accuracy(args: argparse.Namespace) -> None:
+    data = read_history(Path(args.history))
+    jobs = []
+    for shop in sorted(data.time_zones):
+        for kpi in args.kpis:
+            jobs.append(
+                Job(f"{shop} {kpi}", shop_history(data, shop, kpi), args.horizon, args.folds)
+            )
+        for product in top_products(data, shop, args.products) if args.products > 0 else []:
+            history = shop_history(data, shop, "units", product)
+            jobs.append(Job(f"{shop} units {product}", history, args.horizon, args.folds))
+    started = time.perf_counter()
+    results = run_parallel(make_executor(args.workers), jobs)
+    print(f"{len(jobs)} series backtested in {time.perf_counter() - started:.0f} s")
+    shop_level = [r for r in results if " units " not in r.name]
+    print_results(f"Shops: {args.folds} folds x {args.horizon} days", shop_level)
+    summarise(shop_level)
+    products = [r for r in results if " units " in r.name]
+    if products:
+        print_results("Products (units)", products)
+        summarise(results)
+    print("\nDaily GMV noise floor (MAPE of the true mean, order-level randomness only):")
+    for shop in sorted(data.time_zones):
+        print(f"  {shop}: {noise_floor(data, shop, args.horizon * args.folds):.1f}%")
+
+
+def public(args: argparse.Namespace) -> None:
+    jobs = []
+    for relative, fmt, log_values in PUBLIC_SERIES:
+        frame = read_daily_series(DATA / relative, fmt, log_values)
+        history = SeriesHistory(frame, SeriesContext(""), "UTC", no_regressors)
+        for horizon in args.horizons:
+            jobs.append(Job(f"{Path(relative).stem} h={horizon}", history, horizon, args.folds))
+    results = run_parallel(make_executor(args.workers), jobs)
+    print_results(f"Public series: {args.folds} folds", results)
+    summarise(results)
+
+
+def churn(args: argparse.Namespace) -> None:
+    data = read_history(Path(args.history))
+    print(
+        "\n| shop | buyers | churn rate | ROC AUC | Brier | recency-only AUC | recency-only Brier | s |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for shop, zone in sorted(data.time_zones.items()):
+        orders = data.orders[data.orders["shop"] == shop]
+        orders = orders.assign(
+            date=pd.to_datetime(orders["occurred_at"], utc=True).dt.tz_convert(zone).dt.date
+        )[["buyer_id", "date", "status", "gmv_minor"]]
+        visits = data.visits[data.visits["shop"] == shop][["visitor_id", "date", "visits"]]
+        started = time.perf_counter()
+        model = train_churn(orders, visits, orders["date"].max(), args.churn_horizon)
+        h = model.holdout
+        print(
+            f"| {shop} | {h.buyers} | {h.churn_rate:.3f} | {h.roc_auc:.3f} | {h.brier:.4f} | "
+            f"{h.baseline_roc_auc:.3f} | {h.baseline_brier:.4f} | {time.perf_counter() - started:.0f} |"
+        )
+
+
+def timed_series_task(task: SeriesTask) -> tuple[Outcome, float]:
+    """The service's training task, with the CPU seconds its worker process spent on it."""
+    started = time.process_time()
+    outcome = run_series_task(task)
+    return outcome, time.process_time() - started
+
+
+def training(args: argparse.Namespace) -> None:
+    data = read_history(Path(args.history))
+    options = TrainingOptions(args.horizon, args.folds)
+    tasks = []
+    for shop in sorted(data.time_zones):
+        for kpi, target in SHOP_KPIS.items():
+            tasks.append(
+                SeriesTask(SeriesKey(shop, target), shop_history(data, shop, kpi), options)
+            )
+        for product in top_products(data, shop, 0):
+            key = SeriesKey(shop, Target.UNITS, product)
+            tasks.append(SeriesTask(key, shop_history(data, shop, "units", product), options))
+    shop_series = sum(1 for t in tasks if not t.key.product_id)
+    print(f"training {shop_series} shop series and {len(tasks) - shop_series} product series")
+    print(f"load average before: {os.getloadavg()}")
+    executor = make_executor(args.workers)
+    machine_before = _cpu_seconds()
+    started = time.perf_counter()
+    outcomes, worker_cpu = [], 0.0
+    for outcome, cpu in executor.map(timed_series_task, tasks):
+        outcomes.append(outcome)
+        worker_cpu += cpu
+        if len(outcomes) % 100 == 0:
+            print(
+                f"  {len(outcomes)}/{len(tasks)} after {time.perf_counter() - started:.0f} s",
+                flush=True,
+            )
+    wall = time.perf_counter() - started
+    machine_busy = (_cpu_seconds() - machine_before) / wall
+    fits = [o.seconds for o in outcomes]
+    trained = [o for o in outcomes if o.result is not None]
+    print(
+        f"{len(outcomes)} series in {wall:.0f} s wall ({len(trained)} trained, "
+        f"{len(outcomes) - len(trained)} skipped); per series median {statistics.median(fits):.2f} s, "
+        f"p95 {np.percentile(fits, 95):.2f} s wall in its worker"
+    )
+    print(
+        f"worker CPU {worker_cpu:.0f} s = {worker_cpu / wall:.2f} cores busy with training on "
+        f"average; whole machine {machine_busy:.2f} of {os.cpu_count()} cores busy "
+        f"(other processes included); load average after: {os.getloadavg()}"
+    )
+    chosen = pd.Series(
+        [o.result.trained.chosen for o in trained if isinstance(o.result, ForecastArtefact)]
+    )
+    print(f"chosen models: {chosen.value_counts().to_dict()}")
+
+
+def _cpu_seconds() -> float:
+    """Busy CPU seconds of the whole machine since boot (all cores), from /proc/stat."""
+    with open("/proc/stat") as stat:
+        fields = [float(v) for v in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields) - idle) / 100  # USER_HZ
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("section", choices=["accuracy", "public", "churn", "latency", "training"])
+    parser.add_argument("--history", default=str(BENCH_DIR / "history.ndjson"))
+    parser.add_argument("--horizon", type=int, default=30)
+    parser.add_argument("--horizons", type=int, nargs="+", default=[7, 30, 90])
+    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--products", type=int, default=5, help="top products per shop (accuracy)")
+    parser.add_argument("--kpis", nargs="+", default=list(SHOP_KPIS), choices=list(SHOP_KPIS))
+    parser.add_argument("--workers", type=int, default=-1)
+    parser.add_argument("--churn-horizon", type=int, default=30)
+    parser.add_argument("--requests", type=int, default=2000, help="cached calls (latency)")
+    args = parser.parse_args()
+    print(describe_machine())
+    if args.section == "latency":
+        from bench.forecast_latency import latency
+
+        latency(args)
+    else:
+        {"accuracy": accuracy, "public": public, "churn": churn, "training": training}[
+            args.section
+        ](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""PostgreSQL, Redis and model-registry adapters of the forecast service."""

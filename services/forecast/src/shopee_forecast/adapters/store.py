@@ -1,0 +1,172 @@
+"""Reads what the forecasts are made from: shops, daily KPI series (kpi_day), planned campaigns,
+catalog stock and buyers' orders and visits (raw_events), from PostgreSQL with asyncpg.
+
+raw_events.payload is the proto3 JSON of the payload with proto field names (snake_case), enums
+as names and int64 as strings, as the stream job writes it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import pandas as pd
+
+from shopee_forecast.domain.calendar import market_of
+from shopee_forecast.domain.campaigns import Campaign
+
+CAMPAIGNS_SQL = """
+SELECT payload->>'campaign_id' AS campaign_id,
+       min(occurred_at) AS announced_at,
+       (array_agg(payload->>'starts_at' ORDER BY occurred_at DESC))[1] AS starts_at,
+       (array_agg(payload->>'ends_at' ORDER BY occurred_at DESC))[1] AS ends_at,
+       max(coalesce((payload->>'discount_percent')::float8, 0)) AS discount_percent,
+       (array_agg(payload->'product_ids' ORDER BY occurred_at DESC))[1] AS product_ids
+FROM raw_events
+WHERE shop_id = $1 AND kind = 'campaign'
+  AND payload->>'action' IN ('CAMPAIGN_ACTION_PLANNED', 'CAMPAIGN_ACTION_STARTED')
+  AND coalesce(payload->>'kind', '') <> 'CAMPAIGN_KIND_ADS'
+  AND payload ? 'starts_at'
+GROUP BY 1
+"""
+STOCK_SQL = """
+SELECT DISTINCT ON (payload->>'product_id') payload->>'product_id' AS product_id,
+       coalesce((payload->>'stock')::bigint, 0) AS stock,
+       coalesce(payload->>'status', '') AS status
+FROM raw_events
+WHERE shop_id = $1 AND kind = 'catalog'
+ORDER BY payload->>'product_id', occurred_at DESC
+"""
+ORDERS_SQL = """
+SELECT payload->>'buyer_id' AS buyer_id,
+       (occurred_at AT TIME ZONE time_zone)::date AS date,
+       payload->>'status' AS status,
+       coalesce((SELECT sum((item->>'unit_price_minor')::bigint * (item->>'quantity')::bigint
+                            - coalesce((item->>'discount_minor')::bigint, 0))
+                 FROM jsonb_array_elements(coalesce(payload->'items', '[]'::jsonb)) AS item), 0)
+         AS gmv_minor
+FROM raw_events
+WHERE shop_id = $1 AND kind = 'order' AND coalesce(payload->>'buyer_id', '') <> ''
+  AND payload->>'status' IN ('ORDER_STATUS_PAID', 'ORDER_STATUS_RETURNED', 'ORDER_STATUS_CANCELLED')
+"""
+VISITS_SQL = """
+SELECT payload->>'visitor_id' AS visitor_id,
+       (occurred_at AT TIME ZONE time_zone)::date AS date,
+       count(*) AS visits
+FROM raw_events
+WHERE shop_id = $1 AND kind = 'traffic' AND occurred_at >= $2
+  AND payload->>'visitor_id' = ANY($3::text[])
+GROUP BY 1, 2
+"""
+
+
+@dataclass(frozen=True)
+class Shop:
+    shop_id: str
+    time_zone: str
+    market: str
+
+    def today(self, now: datetime | None = None) -> date:
+        """The shop-local calendar day now."""
+        return (now or datetime.now(UTC)).astimezone(ZoneInfo(self.time_zone)).date()
+
+
+class ForecastStore:
+    """Queries of the forecast service; every method is one short read."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def ping(self) -> None:
+        await self._pool.fetchval("SELECT 1")
+
+    async def shop(self, shop_id: str) -> Shop | None:
+        row = await self._pool.fetchrow(
+            "SELECT id, time_zone, market FROM shops WHERE id = $1", shop_id
+        )
+        if row is None:
+            return None
+        return Shop(row["id"], row["time_zone"], market_of(row["market"], row["time_zone"]))
+
+    async def shop_ids(self) -> list[str]:
+        return [row["id"] for row in await self._pool.fetch("SELECT id FROM shops ORDER BY id")]
+
+    async def history_bounds(self, shop: Shop) -> tuple[date, date] | None:
+        """(first day, last complete day) of the shop's daily KPIs; None if it has none."""
+        row = await self._pool.fetchrow(
+            "SELECT min(local_date) AS first, max(local_date) AS last FROM kpi_day "
+            "WHERE shop_id = $1 AND product_id = ''",
+            shop.shop_id,
+        )
+        if row is None or row["first"] is None:
+            return None
+        # Today's row is still filling up: the last complete day is yesterday at the latest.
+        last = min(row["last"], shop.today() - timedelta(days=1))
+        return (row["first"], last) if last >= row["first"] else None
+
+    async def daily_values(
+        self, shop_id: str, product_id: str, kpi: str
+    ) -> list[tuple[date, float]]:
+        rows = await self._pool.fetch(
+            "SELECT local_date, coalesce(value, 0) AS value FROM kpi_day "
+            "WHERE shop_id = $1 AND product_id = $2 AND kpi = $3 ORDER BY local_date",
+            shop_id,
+            product_id,
+            kpi,
+        )
+        return [(row["local_date"], float(row["value"])) for row in rows]
+
+    async def campaigns(self, shop_id: str) -> list[Campaign]:
+        campaigns = []
+        for row in await self._pool.fetch(CAMPAIGNS_SQL, shop_id):
+            products = row["product_ids"]
+            names = json.loads(products) if isinstance(products, str) else products or []
+            campaigns.append(
+                Campaign(
+                    campaign_id=row["campaign_id"],
+                    announced_at=row["announced_at"],
+                    starts_at=_timestamp(row["starts_at"]),
+                    ends_at=_timestamp(row["ends_at"] or row["starts_at"]),
+                    discount_percent=float(row["discount_percent"]),
+                    product_ids=frozenset(str(name) for name in names),
+                )
+            )
+        return campaigns
+
+    async def catalog(self, shop_id: str) -> dict[str, tuple[int, str]]:
+        """product_id -> (stock, status) from each product's latest catalog event."""
+        rows = await self._pool.fetch(STOCK_SQL, shop_id)
+        return {row["product_id"]: (int(row["stock"]), row["status"]) for row in rows}
+
+    async def sold_products(self, shop_id: str) -> list[str]:
+        """Products with any units sold, best sellers first."""
+        rows = await self._pool.fetch(
+            "SELECT product_id FROM kpi_day WHERE shop_id = $1 AND kpi = 'units' "
+            "AND product_id <> '' GROUP BY product_id ORDER BY sum(numerator) DESC",
+            shop_id,
+        )
+        return [row["product_id"] for row in rows]
+
+    async def orders(self, shop_id: str) -> pd.DataFrame:
+        """buyer_id, date (shop-local), status, gmv_minor of every paid, returned or cancelled
+        order event of the shop."""
+        rows = await self._pool.fetch(ORDERS_SQL, shop_id)
+        return pd.DataFrame(
+            [(r["buyer_id"], r["date"], r["status"], int(r["gmv_minor"])) for r in rows],
+            columns=["buyer_id", "date", "status", "gmv_minor"],
+        )
+
+    async def visits(self, shop_id: str, since: datetime, buyers: list[str]) -> pd.DataFrame:
+        """visitor_id, date, visits of the buyers' shop visits since `since`."""
+        rows = await self._pool.fetch(VISITS_SQL, shop_id, since, buyers)
+        return pd.DataFrame(
+            [(r["visitor_id"], r["date"], int(r["visits"])) for r in rows],
+            columns=["visitor_id", "date", "visits"],
+        )
+
+
+def _timestamp(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

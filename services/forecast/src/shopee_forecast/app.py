@@ -1,0 +1,117 @@
+"""Wiring: build the pools, clients, registry, trainer and servicer from settings, and run them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import asyncpg
+import structlog
+from redis.asyncio import Redis
+
+from shopee.forecast.v1 import forecast_pb2_grpc
+from shopee_common.grpc_server import GrpcService, serve
+from shopee_forecast.adapters.cache import ForecastCache
+from shopee_forecast.adapters.jobs import TrainingJobs
+from shopee_forecast.adapters.store import ForecastStore
+from shopee_forecast.predictions import Predictor
+from shopee_forecast.retraining import JobRunner, make_scheduler
+from shopee_forecast.servicer import ForecastServicer
+from shopee_forecast.settings import ForecastSettings
+from shopee_forecast.training import Trainer, TrainingOptions, make_executor
+from shopee_models.registry import ModelRegistry
+
+SERVICE_NAME = "shopee.forecast.v1.ForecastService"
+log = structlog.get_logger("forecast")
+
+
+@dataclass
+class ForecastApp:
+    """Everything the service runs on, built once per process (or per test)."""
+
+    settings: ForecastSettings
+    pool: asyncpg.Pool
+    redis: Redis
+    store: ForecastStore
+    registry: ModelRegistry
+    trainer: Trainer
+    runner: JobRunner
+    servicer: ForecastServicer
+
+    def grpc_service(self) -> GrpcService:
+        return GrpcService(
+            name="forecast",
+            full_names=[SERVICE_NAME],
+            register=lambda server: forecast_pb2_grpc.add_ForecastServiceServicer_to_server(
+                self.servicer, server
+            ),
+        )
+
+
+@asynccontextmanager
+async def forecast_app(settings: ForecastSettings) -> AsyncIterator[ForecastApp]:
+    """Open the database pool and Redis client, wire the service, close them on exit."""
+    pool = await asyncpg.create_pool(
+        settings.database_url.get_secret_value(),
+        min_size=1,
+        max_size=settings.forecast_db_pool_size,
+    )
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        store = ForecastStore(pool)
+        registry = ModelRegistry(pool, settings.forecast_artefact_root)
+        trainer = Trainer(
+            store,
+            registry,
+            make_executor(settings.forecast_train_workers),
+            TrainingOptions(
+                settings.forecast_backtest_horizon_days, settings.forecast_backtest_folds
+            ),
+        )
+        jobs = TrainingJobs(pool)
+        runner = JobRunner(store, jobs, trainer)
+        predictor = Predictor(
+            store, registry, ForecastCache(redis, settings.forecast_cache_ttl_seconds), trainer
+        )
+        yield ForecastApp(
+            settings=settings,
+            pool=pool,
+            redis=redis,
+            store=store,
+            registry=registry,
+            trainer=trainer,
+            runner=runner,
+            servicer=ForecastServicer(store, predictor, jobs, runner),
+        )
+    finally:
+        await redis.aclose()
+        await pool.close()
+
+
+async def run(settings: ForecastSettings) -> None:
+    """Serve until SIGTERM: gRPC, health and metrics, and the retrain schedule."""
+    async with forecast_app(settings) as app:
+        scheduler = make_scheduler(app.runner, settings.forecast_retrain_cron)
+        if scheduler is not None:
+            scheduler.start()
+            log.info("retrain scheduled", cron=settings.forecast_retrain_cron)
+
+        async def database() -> None:
+            await app.store.ping()
+
+        async def redis() -> None:
+            await app.redis.ping()
+
+        async def stop_background() -> None:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+            await app.runner.stop()
+
+        await serve(
+            app.grpc_service(),
+            grpc_port=settings.forecast_grpc_port,
+            http_port=settings.forecast_http_port,
+            readiness_checks={"database": database, "redis": redis},
+            on_shutdown=stop_background,
+        )

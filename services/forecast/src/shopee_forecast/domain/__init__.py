@@ -1,0 +1,1 @@
+"""Pure forecasting, churn and inventory logic: no I/O, no clients."""

@@ -1,0 +1,138 @@
+"""The marketplace calendar as Prophet holidays: double-date sales, paydays, Ramadan and Lebaran,
+and each market's public holidays (the `holidays` package).
+
+Each kind of day is one Prophet "holiday" (one learned effect, shared by its occurrences); the
+windows around the biggest sales let the model learn the lull before and the tail after them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import holidays
+import pandas as pd
+from hijridate import Gregorian, Hijri
+
+# IANA zone -> ISO market, for shops whose market is not known otherwise.
+MARKET_BY_TIME_ZONE = {
+    "Asia/Jakarta": "ID",
+    "Asia/Makassar": "ID",
+    "Asia/Jayapura": "ID",
+    "Asia/Pontianak": "ID",
+    "Asia/Kuala_Lumpur": "MY",
+    "Asia/Kuching": "MY",
+    "Asia/Manila": "PH",
+    "Asia/Bangkok": "TH",
+    "Asia/Singapore": "SG",
+    "Asia/Ho_Chi_Minh": "VN",
+    "Asia/Saigon": "VN",
+}
+SUPPORTED_MARKETS = frozenset({"ID", "MY", "PH", "TH", "SG", "VN"})
+# Markets where Ramadan shapes shopping (Muslim-majority, or a large Muslim share in SG).
+RAMADAN_MARKETS = frozenset({"ID", "MY", "SG"})
+# Paydays besides the end of the month: the Philippines pays on the 15th and the 30th.
+MID_MONTH_PAYDAY = {"PH": 15}
+MEGA_SALE_MONTHS = (9, 10, 11, 12)
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    """One row of the holiday table: a named effect on a day, with its window in days."""
+
+    name: str
+    day: date
+    lower_window: int = 0
+    upper_window: int = 0
+
+
+def market_of(market: str | None, time_zone: str) -> str:
+    """The shop's market: its registered market if supported, else guessed from its zone."""
+    if market and market.upper() in SUPPORTED_MARKETS:
+        return market.upper()
+    return MARKET_BY_TIME_ZONE.get(time_zone, "ID")
+
+
+def ramadan_and_eid(year: int) -> tuple[date, date]:
+    """(first day of Ramadan, Eid al-Fitr) in the Gregorian `year` (Umm al-Qura calendar; local
+    sightings may differ by a day, which the day-level windows absorb)."""
+    hijri_year = Gregorian(year, 6, 1).to_hijri().year
+    eid = Hijri(hijri_year, 10, 1).to_gregorian()
+    if eid.year != year:
+        hijri_year += 1 if eid.year < year else -1
+        eid = Hijri(hijri_year, 10, 1).to_gregorian()
+    ramadan = Hijri(hijri_year, 9, 1).to_gregorian()
+    return date(ramadan.year, ramadan.month, ramadan.day), date(eid.year, eid.month, eid.day)
+
+
+def _sale_days(first: date, last: date) -> list[CalendarDay]:
+    rows = []
+    for year in range(first.year, last.year + 1):
+        for month in range(1, 13):
+            day = date(year, month, month)
+            if month in MEGA_SALE_MONTHS:
+                # Its own effect per mega sale (11.11 is not 9.9), with the days around it.
+                rows.append(CalendarDay(f"mega_sale_{month}_{month}", day, -2, 2))
+            else:
+                rows.append(CalendarDay("double_date", day, 0, 1))
+    return rows
+
+
+def _paydays(first: date, last: date, market: str) -> list[CalendarDay]:
+    rows = []
+    day = first
+    while day <= last:
+        if day.day >= 25 or day.day == 1:
+            rows.append(CalendarDay("payday", day))
+        elif day.day == MID_MONTH_PAYDAY.get(market):
+            rows.append(CalendarDay("payday_mid_month", day))
+        day += timedelta(days=1)
+    return rows
+
+
+def _local_eid(year: int, market: str) -> date | None:
+    """Eid al-Fitr as the market's own public-holiday calendar dates it, if it does."""
+    calendar = holidays.country_holidays(market, years=year)
+    days = [day for day, name in calendar.items() if name.startswith("Eid al-Fitr")]
+    return min(days) if days else None
+
+
+def _ramadan(first: date, last: date, market: str) -> list[CalendarDay]:
+    rows = []
+    for year in range(first.year, last.year + 1):
+        ramadan_start, eid = ramadan_and_eid(year)
+        eid = _local_eid(year, market) or eid
+        day = ramadan_start
+        while day < eid - timedelta(days=7):
+            rows.append(CalendarDay("ramadan", day))
+            day += timedelta(days=1)
+        # Lebaran: the rush of the last week before Eid and the quiet holiday after it.
+        rows.append(CalendarDay("lebaran", eid, -7, 6))
+    return rows
+
+
+def _public_holidays(first: date, last: date, market: str) -> list[CalendarDay]:
+    calendar = holidays.country_holidays(market, years=range(first.year, last.year + 1))
+    return [CalendarDay("public_holiday", day) for day in sorted(calendar) if first <= day <= last]
+
+
+def calendar_days(first: date, last: date, market: str) -> list[CalendarDay]:
+    """Every marketplace-calendar day of `market` between `first` and `last` (inclusive)."""
+    rows = _sale_days(first, last) + _paydays(first, last, market)
+    if market in RAMADAN_MARKETS:
+        rows += _ramadan(first, last, market)
+    rows += _public_holidays(first, last, market)
+    return [row for row in rows if first - timedelta(days=7) <= row.day <= last + timedelta(days=7)]
+
+
+def holiday_frame(first: date, last: date, market: str) -> pd.DataFrame:
+    """The calendar as Prophet's `holidays` table (holiday, ds, lower_window, upper_window)."""
+    rows = calendar_days(first, last, market)
+    return pd.DataFrame(
+        {
+            "holiday": [row.name for row in rows],
+            "ds": pd.to_datetime([row.day for row in rows]),
+            "lower_window": [row.lower_window for row in rows],
+            "upper_window": [row.upper_window for row in rows],
+        }
+    )

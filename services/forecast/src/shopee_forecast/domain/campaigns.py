@@ -1,0 +1,105 @@
+"""Planned campaigns as daily regressors.
+
+A campaign is known from its first PLANNED or STARTED event on; its window is the latest
+starts_at/ends_at announced. Per shop-local day, `campaign_share` is how much of the day the
+shop's campaigns cover (a 2-hour flash sale adds 1/12, a day-long sale 1) and
+`campaign_discount` the deepest discount running that day (0 to 1).
+
+Future days see the campaigns announced so far, but shops keep announcing (a flash sale a few
+days ahead), so a day after the as-of time never gets less than the shop's recent usual: the
+mean of each regressor over the 28 days before it ("business as usual"). Without that, the
+future would look campaign-free and every forecast would be biased low.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+REGRESSORS = ("campaign_share", "campaign_discount")
+USUAL_DAYS = 28
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A campaign as the shop announced it."""
+
+    campaign_id: str
+    announced_at: datetime
+    starts_at: datetime
+    ends_at: datetime
+    discount_percent: float = 0.0
+    product_ids: frozenset[str] = frozenset()
+
+    def applies_to(self, product_id: str) -> bool:
+        """Shop-wide campaigns (no products named) apply to every product."""
+        return not product_id or not self.product_ids or product_id in self.product_ids
+
+
+def campaign_regressors(
+    days: pd.DatetimeIndex,
+    campaigns: Iterable[Campaign],
+    time_zone: str,
+    known_at: datetime | None = None,
+    product_id: str = "",
+) -> pd.DataFrame:
+    """The regressor columns for `days` (shop-local dates), from the campaigns announced by
+    `known_at` (all of them if None) that apply to `product_id` ('' = the whole shop)."""
+    zone = ZoneInfo(time_zone)
+    share = np.zeros(len(days))
+    discount = np.zeros(len(days))
+    if len(days) == 0:
+        return pd.DataFrame({"ds": days, "campaign_share": share, "campaign_discount": discount})
+    first = days[0].date()
+    for campaign in campaigns:
+        if known_at is not None and campaign.announced_at > known_at:
+            continue
+        if not campaign.applies_to(product_id) or campaign.ends_at <= campaign.starts_at:
+            continue
+        local_start = campaign.starts_at.astimezone(zone)
+        local_end = campaign.ends_at.astimezone(zone)
+        day: date = local_start.date()
+        while day <= local_end.date():
+            index = (day - first).days
+            if 0 <= index < len(days):
+                day_start = datetime(day.year, day.month, day.day, tzinfo=zone)
+                day_end = day_start + timedelta(days=1)
+                overlap = min(local_end, day_end) - max(local_start, day_start)
+                share[index] += max(overlap.total_seconds(), 0.0) / 86_400
+                discount[index] = max(discount[index], campaign.discount_percent / 100)
+            day += timedelta(days=1)
+    return pd.DataFrame({"ds": days, "campaign_share": share, "campaign_discount": discount})
+
+
+@dataclass(frozen=True)
+class CampaignRegressors:
+    """The regressors of one series (a picklable callable, for worker processes)."""
+
+    campaigns: tuple[Campaign, ...]
+    time_zone: str
+    product_id: str = ""
+
+    def __call__(self, days: pd.DatetimeIndex, known_at: datetime | None) -> pd.DataFrame:
+        """The regressors of `days` as known at `known_at` (None: now), with days after it
+        raised to the recent usual."""
+        as_of = known_at or datetime.now(ZoneInfo("UTC"))
+        frame = campaign_regressors(days, self.campaigns, self.time_zone, known_at, self.product_id)
+        today = as_of.astimezone(ZoneInfo(self.time_zone)).date()
+        future = np.asarray(days.date > today) if len(days) else np.zeros(0, dtype=bool)
+        if not future.any():
+            return frame
+        recent = pd.date_range(today - timedelta(days=USUAL_DAYS - 1), today, freq="D")
+        usual = campaign_regressors(recent, self.campaigns, self.time_zone, None, self.product_id)
+        for column in REGRESSORS:
+            frame.loc[future, column] = np.maximum(frame.loc[future, column], usual[column].mean())
+        return frame
+
+
+def no_regressors(days: pd.DatetimeIndex, known_at: datetime | None) -> pd.DataFrame:
+    """For series without campaigns (public data sets): no regressor columns."""
+    return pd.DataFrame({"ds": days})

@@ -1,0 +1,117 @@
+"""Background retraining: jobs started by the Retrain rpc or the schedule (APScheduler cron)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
+
+from shopee_forecast.adapters.jobs import TrainingJobs
+from shopee_forecast.adapters.store import ForecastStore
+from shopee_forecast.domain.series import Target
+from shopee_forecast.observability import TRAINING_JOB_SECONDS
+from shopee_forecast.training import DEFAULT_CHURN_HORIZON, ChurnTask, Outcome, SeriesTask, Trainer
+from shopee_models.registry import ModelVersion
+
+log = structlog.get_logger("forecast")
+CHURN = "churn"
+ALL_TARGETS = (Target.GMV, Target.ORDERS, Target.VISITORS, Target.UNITS)
+MAX_SKIPS_REPORTED = 5
+
+
+class JobRunner:
+    """Runs training jobs as asyncio tasks; their state lives in forecast_training_jobs."""
+
+    def __init__(self, store: ForecastStore, jobs: TrainingJobs, trainer: Trainer) -> None:
+        self.store = store
+        self.jobs = jobs
+        self.trainer = trainer
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def start(self, shop_id: str | None, targets: Sequence[str], trigger: str) -> str:
+        """Record a queued job and start it in the background; returns its id at once."""
+        job_id = await self.jobs.create(shop_id, list(targets), trigger)
+        task = asyncio.create_task(self._run(job_id, shop_id, list(targets), trigger))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        return job_id
+
+    async def wait(self) -> None:
+        """Wait for the jobs in flight (tests, shutdown)."""
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
+
+    async def stop(self) -> None:
+        """Cancel the jobs in flight; each records itself as failed (interrupted)."""
+        for task in self._running:
+            task.cancel()
+        await self.wait()
+
+    async def _tasks(self, shop_id: str | None, targets: list[str]) -> list[SeriesTask | ChurnTask]:
+        chosen = [Target(t) for t in targets if t != CHURN] if targets else list(ALL_TARGETS)
+        churn = not targets or CHURN in targets
+        tasks: list[SeriesTask | ChurnTask] = []
+        for shop_key in [shop_id] if shop_id else await self.store.shop_ids():
+            shop = await self.store.shop(shop_key)
+            if shop is None:
+                continue
+            keys = await self.trainer.shop_keys(shop, chosen)
+            tasks += await self.trainer.series_tasks(shop, keys)
+            if churn:
+                tasks.append(await self.trainer.churn_task(shop, DEFAULT_CHURN_HORIZON))
+        return tasks
+
+    async def _run(
+        self, job_id: str, shop_id: str | None, targets: list[str], trigger: str
+    ) -> None:
+        started = time.perf_counter()
+        skipped: list[str] = []
+        done = 0
+        try:
+            tasks = await self._tasks(shop_id, targets)
+            await self.jobs.start(job_id, len(tasks))
+
+            async def progress(outcome: Outcome, _version: ModelVersion | None) -> None:
+                nonlocal done
+                done += 1
+                if outcome.result is None:
+                    skipped.append(f"{outcome.name}: {outcome.skipped}")
+                await self.jobs.progress(job_id, done)
+
+            await self.trainer.run(tasks, on_done=progress)
+        except asyncio.CancelledError:
+            await self.jobs.finish(job_id, error="interrupted: the service stopped")
+            raise
+        except Exception as exc:  # a failed job is recorded, never raised into the loop
+            log.exception("training job failed", job_id=job_id)
+            await self.jobs.finish(job_id, error=f"{type(exc).__name__}: {exc}")
+            return
+        finally:
+            TRAINING_JOB_SECONDS.labels(trigger).observe(time.perf_counter() - started)
+        note = ""
+        if skipped:
+            shown = "; ".join(skipped[:MAX_SKIPS_REPORTED])
+            more = len(skipped) - MAX_SKIPS_REPORTED
+            note = f"{len(skipped)} skipped: {shown}" + (f"; and {more} more" if more > 0 else "")
+        await self.jobs.finish_succeeded(job_id, note)
+        log.info("training job finished", job_id=job_id, series=done, skipped=len(skipped))
+
+
+def make_scheduler(runner: JobRunner, crontab: str) -> AsyncIOScheduler | None:
+    """A scheduler that retrains every shop on `crontab` (UTC); None if the schedule is off."""
+    if not crontab.strip():
+        return None
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.add_job(
+        runner.start,
+        CronTrigger.from_crontab(crontab, timezone="UTC"),
+        args=[None, [], "schedule"],
+        id="retrain-all",
+        max_instances=1,
+        coalesce=True,
+    )
+    return scheduler

@@ -1,0 +1,30 @@
+"""Forecast service settings (env SHOPEE_FORECAST_*, plus the shared SHOPEE_* connection settings)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shopee_common.settings import PlatformSettings
+
+
+class ForecastSettings(PlatformSettings):
+    model_config = SettingsConfigDict(env_prefix="SHOPEE_", extra="ignore", frozen=True)
+
+    forecast_grpc_port: int = Field(18091, description="gRPC port of shopee.forecast.v1")
+    forecast_http_port: int = Field(18092, description="/healthz, /readyz and /metrics")
+    forecast_artefact_root: str = Field(
+        ".run/models", description="model artefacts: a folder or an fsspec URI (s3://...)"
+    )
+    forecast_retrain_cron: str = Field(
+        "15 2 * * *", description="crontab (UTC) of the scheduled retrain of every shop; '' = off"
+    )
+    forecast_cache_ttl_seconds: int = Field(
+        3600, description="how long a cached forecast is served (it is also keyed by model version)"
+    )
+    forecast_train_workers: int = Field(
+        -1, description="processes that fit series in parallel (-1: one per core)"
+    )
+    forecast_backtest_horizon_days: int = Field(30, description="forecast days per backtest fold")
+    forecast_backtest_folds: int = Field(3, description="rolling origins of the backtest")
+    forecast_db_pool_size: int = Field(8, description="most PostgreSQL connections")

@@ -1,0 +1,268 @@
+"""Training: load a shop's series, backtest and fit them in worker processes, register the
+chosen models. Used by the Retrain rpc, the schedule, on-demand fits and the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+import structlog
+from joblib.externals.loky import get_reusable_executor
+
+from shopee_forecast.adapters.store import ForecastStore, Shop
+from shopee_forecast.domain.campaigns import REGRESSORS, Campaign, CampaignRegressors
+from shopee_forecast.domain.churn import (
+    ChurnModel,
+    NotEnoughOrders,
+    needed_history_days,
+    train_churn,
+)
+from shopee_forecast.domain.models import SeriesContext
+from shopee_forecast.domain.selection import (
+    NotEnoughHistory,
+    SeriesHistory,
+    TrainedSeries,
+    train_series,
+)
+from shopee_forecast.domain.series import SHOP_TARGETS, SeriesKey, Target, daily_frame
+from shopee_forecast.observability import SKIPPED_SERIES, TRAINED_SERIES, TRAINING_SECONDS
+from shopee_models.registry import ModelRegistry, ModelVersion
+
+log = structlog.get_logger("forecast")
+DEFAULT_CHURN_HORIZON = 30
+SALES_KIND = "sales_forecast"
+KIND_BY_TARGET = {
+    Target.GMV: SALES_KIND,
+    Target.ORDERS: SALES_KIND,
+    Target.VISITORS: "traffic_forecast",
+    Target.UNITS: "demand_forecast",
+}
+CHURN_KIND = "churn"
+
+
+def churn_model_name(shop_id: str, horizon_days: int) -> str:
+    """ "forecast/<shop>/churn" for the default 30 days, "forecast/<shop>/churn-60d" otherwise."""
+    suffix = "" if horizon_days == DEFAULT_CHURN_HORIZON else f"-{horizon_days}d"
+    return f"forecast/{shop_id}/churn{suffix}"
+
+
+@dataclass
+class ForecastArtefact:
+    """What the registry stores for a series: the fitted model and where it came from."""
+
+    key: SeriesKey
+    time_zone: str
+    market: str
+    trained: TrainedSeries
+
+
+@dataclass(frozen=True)
+class TrainingOptions:
+    horizon_days: int = 30
+    folds: int = 3
+
+
+@dataclass(frozen=True)
+class SeriesTask:
+    key: SeriesKey
+    history: SeriesHistory
+    options: TrainingOptions
+
+
+@dataclass(frozen=True)
+class ChurnTask:
+    shop_id: str
+    orders: pd.DataFrame
+    visits: pd.DataFrame
+    last_day: Any
+    horizon_days: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A worker's answer: the fitted thing, or why the series was skipped; and its fit time."""
+
+    name: str
+    kind: str
+    result: ForecastArtefact | ChurnModel | None
+    skipped: str
+    seconds: float
+
+
+def run_series_task(task: SeriesTask) -> Outcome:
+    """Backtest and fit one series (runs in a worker process)."""
+    started = time.perf_counter()
+    kind = KIND_BY_TARGET[task.key.target]
+    try:
+        trained = train_series(task.history, task.options.horizon_days, task.options.folds)
+    except NotEnoughHistory as exc:
+        return Outcome(task.key.model_name, kind, None, str(exc), time.perf_counter() - started)
+    artefact = ForecastArtefact(
+        task.key, task.history.time_zone, task.history.context.market, trained
+    )
+    return Outcome(task.key.model_name, kind, artefact, "", time.perf_counter() - started)
+
+
+def run_churn_task(task: ChurnTask) -> Outcome:
+    """Train and check one shop's churn model (runs in a worker process)."""
+    started = time.perf_counter()
+    name = churn_model_name(task.shop_id, task.horizon_days)
+    try:
+        model = train_churn(task.orders, task.visits, task.last_day, task.horizon_days)
+    except NotEnoughOrders as exc:
+        return Outcome(name, CHURN_KIND, None, str(exc), time.perf_counter() - started)
+    return Outcome(name, CHURN_KIND, model, "", time.perf_counter() - started)
+
+
+def make_executor(workers: int) -> Executor:
+    """A reusable process pool (loky: survives a crashed worker, starts processes lazily)."""
+    executor: Executor = get_reusable_executor(
+        max_workers=workers if workers > 0 else None, timeout=300
+    )
+    return executor
+
+
+def series_history(
+    key: SeriesKey,
+    shop: Shop,
+    values: list[tuple[Any, float]],
+    bounds: tuple[Any, Any],
+    campaigns: Sequence[Campaign],
+) -> SeriesHistory:
+    """The series from the shop's first day to its last complete day (missing days are 0)."""
+    frame = daily_frame(values, bounds[0], bounds[1])
+    return SeriesHistory(
+        frame=frame,
+        context=SeriesContext(shop.market, REGRESSORS),
+        time_zone=shop.time_zone,
+        regressors_at=CampaignRegressors(tuple(campaigns), shop.time_zone, key.product_id),
+    )
+
+
+class Trainer:
+    """Trains series and churn models in a process pool and registers them."""
+
+    def __init__(
+        self,
+        store: ForecastStore,
+        registry: ModelRegistry,
+        executor: Executor,
+        options: TrainingOptions,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.executor = executor
+        self.options = options
+
+    async def series_tasks(self, shop: Shop, keys: Sequence[SeriesKey]) -> list[SeriesTask]:
+        bounds = await self.store.history_bounds(shop)
+        if bounds is None:
+            return []
+        campaigns = await self.store.campaigns(shop.shop_id)
+        tasks = []
+        for key in keys:
+            values = await self.store.daily_values(shop.shop_id, key.product_id, key.target.value)
+            history = series_history(key, shop, values, bounds, campaigns)
+            tasks.append(SeriesTask(key, history, self.options))
+        return tasks
+
+    async def shop_keys(self, shop: Shop, targets: Sequence[Target]) -> list[SeriesKey]:
+        keys = [SeriesKey(shop.shop_id, t) for t in SHOP_TARGETS if t in targets]
+        if Target.UNITS in targets:
+            products = await self.store.sold_products(shop.shop_id)
+            keys += [SeriesKey(shop.shop_id, Target.UNITS, p) for p in products]
+        return keys
+
+    async def churn_task(self, shop: Shop, horizon_days: int) -> ChurnTask:
+        bounds = await self.store.history_bounds(shop)
+        orders = await self.store.orders(shop.shop_id)
+        last_day = bounds[1] if bounds else shop.today() - timedelta(days=1)
+        orders = orders[orders["date"] <= last_day]
+        since = datetime.combine(
+            last_day - timedelta(days=needed_history_days(horizon_days) + 31), datetime.min.time()
+        ).replace(tzinfo=UTC)
+        visits = await self.store.visits(
+            shop.shop_id, since, sorted(set(orders["buyer_id"].tolist()))
+        )
+        return ChurnTask(shop.shop_id, orders, visits, last_day, horizon_days)
+
+    async def run(
+        self,
+        tasks: Sequence[SeriesTask | ChurnTask],
+        on_done: Callable[[Outcome, ModelVersion | None], Awaitable[None]] | None = None,
+    ) -> list[tuple[Outcome, ModelVersion | None]]:
+        """Run the tasks in the pool, register each result as it arrives."""
+        loop = asyncio.get_running_loop()
+        futures = [
+            loop.run_in_executor(
+                self.executor,
+                run_churn_task if isinstance(task, ChurnTask) else run_series_task,  # type: ignore[arg-type]
+                task,
+            )
+            for task in tasks
+        ]
+        results = []
+        for future in asyncio.as_completed(futures):
+            outcome = await future
+            version = await self.register(outcome)
+            results.append((outcome, version))
+            if on_done is not None:
+                await on_done(outcome, version)
+        return results
+
+    async def register(self, outcome: Outcome) -> ModelVersion | None:
+        TRAINING_SECONDS.labels(outcome.kind).observe(outcome.seconds)
+        if outcome.result is None:
+            SKIPPED_SERIES.labels(outcome.kind).inc()
+            log.info("series skipped", model_name=outcome.name, reason=outcome.skipped)
+            return None
+        if isinstance(outcome.result, ChurnModel):
+            return await self._register_churn(outcome.name, outcome.result, outcome.seconds)
+        artefact = outcome.result
+        trained = artefact.trained
+        TRAINED_SERIES.labels(outcome.kind, trained.chosen).inc()
+        return await self.registry.register(
+            outcome.name,
+            kind=outcome.kind,
+            model=artefact,
+            metadata={
+                "model": trained.chosen,
+                "series": artefact.key.label,
+                "history_end": trained.model.history_end.isoformat(),
+                "time_zone": artefact.time_zone,
+                "market": artefact.market,
+                "training_seconds": round(outcome.seconds, 3),
+            },
+            backtest_scores={"models": [score.as_dict() for score in trained.scores]},
+        )
+
+    async def _register_churn(self, name: str, model: ChurnModel, seconds: float) -> ModelVersion:
+        TRAINED_SERIES.labels(CHURN_KIND, "hist_gradient_boosting").inc()
+        holdout = model.holdout
+        return await self.registry.register(
+            name,
+            kind=CHURN_KIND,
+            model=model,
+            metadata={
+                "model": "hist_gradient_boosting",
+                "series": name.removeprefix(f"forecast/{name.split('/')[1]}/").replace("-", ":"),
+                "horizon_days": model.horizon_days,
+                "scored_at": model.scored_at.isoformat(),
+                "buyers_scored": len(model.scores),
+                "training_seconds": round(seconds, 3),
+            },
+            backtest_scores={
+                "roc_auc": holdout.roc_auc,
+                "brier": holdout.brier,
+                "baseline_roc_auc": holdout.baseline_roc_auc,
+                "baseline_brier": holdout.baseline_brier,
+                "holdout_buyers": holdout.buyers,
+                "holdout_churn_rate": holdout.churn_rate,
+            },
+        )
