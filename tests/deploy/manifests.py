@@ -7,6 +7,7 @@ can check the result without Docker, a cluster or network access.
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import shlex
@@ -16,6 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings
+
+from shopee_common.settings import PlatformSettings
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
@@ -26,8 +31,11 @@ K8S = REPO / "deploy" / "k8s"
 PROMETHEUS = REPO / "deploy" / "prometheus"
 GRAFANA = REPO / "deploy" / "grafana"
 
-PLATFORM_SERVICES = ("ingest", "metrics", "forecast", "insights", "alerts", "gateway")
+PLATFORM_SERVICES = ("ingest", "metrics", "forecast", "insights", "gateway")
+# gRPC services: SHOPEE_<NAME>_GRPC_PORT, and /healthz, /readyz, /metrics on SHOPEE_<NAME>_HTTP_PORT.
 GRPC_SERVICES = ("forecast", "insights")
+# The one directory the image makes writable for uid 10001 (Dockerfile): volumes are mounted there.
+STATE_DIR = "/var/lib/shopee"
 # The compose `demo` profile, in the order its steps run; `demo-labels` builds the generator image.
 DEMO_STEPS = ("demo-labels", "demo-seed", "demo-history", "demo-stream")
 # The platform's own images: as built by compose, and as the prod overlay renames them.
@@ -94,11 +102,23 @@ def merge_compose(base: Any, override: Any) -> Any:
     return override
 
 
+def interpolate_values(node: Any, env: dict[str, str]) -> Any:
+    """Compose's interpolation of a parsed file: every string value, after YAML parsing (so an
+    empty variable gives an empty string, and a multi-line one stays one value)."""
+    if isinstance(node, dict):
+        return {key: interpolate_values(value, env) for key, value in node.items()}
+    if isinstance(node, list):
+        return [interpolate_values(value, env) for value in node]
+    if isinstance(node, str):
+        return interpolate(node, env)
+    return node
+
+
 def load_compose(env: dict[str, str], with_override: bool = True) -> dict[str, Any]:
     """docker-compose.yml (plus the development override) as compose would see it."""
-    project: dict[str, Any] = yaml.safe_load(interpolate(COMPOSE_FILE.read_text(), env))
+    project: dict[str, Any] = interpolate_values(load_yaml(COMPOSE_FILE), env)
     if with_override:
-        override = yaml.safe_load(interpolate(COMPOSE_OVERRIDE.read_text(), env))
+        override = interpolate_values(load_yaml(COMPOSE_OVERRIDE), env)
         project = merge_compose(project, override)
     return project
 
@@ -111,6 +131,55 @@ def command_words(command: str | list[str]) -> list[str]:
 def published_container_port(mapping: str) -> int:
     """The container side of a `host_ip:host_port:container_port` mapping."""
     return int(str(mapping).rsplit(":", 1)[1].split("/")[0])
+
+
+# ---------------------------------------------------------------- settings the code reads
+
+
+def settings_classes(package: str) -> list[type[BaseSettings]]:
+    """The settings classes workspace member `shopee-<package>` reads the environment with: those
+    defined in any `settings` module of its package (e.g. shopee_gateway.settings and
+    shopee_gateway.live.settings), or PlatformSettings when it has none."""
+    root = importlib.import_module(f"shopee_{package}")
+    assert root.__file__ is not None
+    folder = Path(root.__file__).parent
+    module_names = [
+        ".".join((root.__name__, *path.relative_to(folder).with_suffix("").parts))
+        for path in sorted(folder.rglob("settings.py"))
+    ]
+    classes: list[type[BaseSettings]] = []
+    for module_name in module_names:
+        module = importlib.import_module(module_name)
+        classes += [
+            value
+            for value in vars(module).values()
+            if isinstance(value, type)
+            and issubclass(value, BaseSettings)
+            and value.__module__ == module_name
+        ]
+    if not module_names:
+        classes = [PlatformSettings]
+    assert classes, f"the settings modules of shopee_{package} define no settings class"
+    return classes
+
+
+def settings_env_names(package: str) -> set[str]:
+    """Every variable workspace member `shopee-<package>` reads: its settings fields, prefixed."""
+    return {
+        str(settings.model_config.get("env_prefix", "")) + name.upper()
+        for settings in settings_classes(package)
+        for name in settings.model_fields
+    }
+
+
+def secret_env_names(package: str) -> set[str]:
+    """The variables of `settings_env_names` whose fields are secrets (SecretStr)."""
+    return {
+        str(settings.model_config.get("env_prefix", "")) + name.upper()
+        for settings in settings_classes(package)
+        for name, info in settings.model_fields.items()
+        if info.annotation is SecretStr
+    }
 
 
 # ---------------------------------------------------------------- kustomize

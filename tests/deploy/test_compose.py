@@ -6,26 +6,30 @@ No Docker engine runs here, so these tests read the files the way compose does (
 
 from __future__ import annotations
 
-import importlib
 import re
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from pydantic import ValidationError
 
-from shopee_common.settings import PlatformSettings
+from shopee_gateway.settings import GatewaySettings
 from tests.deploy.conftest import installed_tool, run_tool
 from tests.deploy.manifests import (
     COMPOSE_FILE,
     COMPOSE_OVERRIDE,
     DEMO_STEPS,
+    DOCKERFILE,
     ENV_EXAMPLE,
     GRPC_SERVICES,
     PLATFORM_SERVICES,
     REPO,
+    STATE_DIR,
     command_words,
     load_yaml,
     published_container_port,
+    secret_env_names,
+    settings_env_names,
     variables_used,
 )
 
@@ -39,8 +43,11 @@ def is_one_shot(service: dict[str, Any]) -> bool:
     return service.get("restart") == "no"
 
 
-def listen_settings(name: str) -> tuple[str, str]:
-    """The SHOPEE_* host and port settings a platform service serves on."""
+def listen_settings(name: str) -> tuple[str | None, str]:
+    """The SHOPEE_* host and port settings a platform service serves on (its gRPC port for a gRPC
+    service, which listens on every interface and has no host setting)."""
+    if name in GRPC_SERVICES:
+        return None, f"SHOPEE_{name.upper()}_GRPC_PORT"
     # The stream job's HTTP server is Faust's web server, hence WEB_ in its names.
     prefix = "SHOPEE_METRICS_WEB" if name == "metrics" else f"SHOPEE_{name.upper()}"
     return f"{prefix}_HOST", f"{prefix}_PORT"
@@ -140,8 +147,13 @@ def test_the_built_package_is_a_workspace_member(compose: dict[str, Any], name: 
     args = compose["services"][name]["build"]["args"]
     member = REPO / args.get("SERVICE_DIR", f"services/{args['SERVICE']}")
     manifest = member / "pyproject.toml"
-    if not manifest.exists():
-        pytest.skip(f"{member.relative_to(REPO)} is not a workspace member yet")
+    # Only what can be built ships: a service without its package waits for its issue.
+    assert manifest.exists(), f"{member.relative_to(REPO)} is not a workspace member"
+    # `uv sync --frozen --package shopee-<SERVICE>` in the image needs it in the lock.
+    lock = (REPO / "uv.lock").read_text()
+    locked = f'name = "shopee-{args["SERVICE"]}"\nversion = "'
+    assert locked in lock, "not in uv.lock"
+    assert f'source = {{ editable = "{member.relative_to(REPO)}" }}' in lock, "not in uv.lock"
     project = manifest.read_text()
     assert f'name = "shopee-{args["SERVICE"]}"' in project
     assert f'shopee-{args["SERVICE"]} = "' in project, "the image runs this console script"
@@ -192,8 +204,24 @@ def test_platform_services_wait_for_the_migrations_and_infrastructure(
         assert depends_on["migrate"]["condition"] == "service_completed_successfully", name
         for infrastructure in ("kafka", "timescaledb", "redis"):
             assert depends_on[infrastructure]["condition"] == "service_healthy", name
-    gateway = compose["services"]["gateway"]["depends_on"]
-    assert {"forecast", "insights", "alerts"} <= gateway.keys()
+
+
+def test_the_gateway_waits_for_exactly_the_grpc_services_it_calls(compose: dict[str, Any]) -> None:
+    gateway = compose["services"]["gateway"]
+    targets = {
+        name: value for name, value in gateway["environment"].items() if name.endswith("_TARGET")
+    }
+    called = {value.rsplit(":", 1)[0] for value in targets.values()}
+    assert called == set(GRPC_SERVICES)
+    for name, value in targets.items():
+        host, port = value.rsplit(":", 1)
+        assert compose["services"][host]["environment"][listen_settings(host)[1]] == port, name
+    waited = {
+        name
+        for name, rule in gateway["depends_on"].items()
+        if name in PLATFORM_SERVICES and rule["condition"] == "service_healthy"
+    }
+    assert waited == called
 
 
 def test_migrate_creates_topics_and_upgrades_the_database(compose: dict[str, Any]) -> None:
@@ -229,7 +257,11 @@ def test_ports_agree_between_settings_healthcheck_image_and_publishing(
 ) -> None:
     service = compose["services"][name]
     host_setting, port_setting = listen_settings(name)
-    assert service["environment"][host_setting] == "0.0.0.0"  # noqa: S104 (inside the container)
+    if host_setting is None:
+        # The code binds every interface itself: there is no setting to give.
+        assert not any(key.endswith("_HOST") for key in settings_env_names(name)), name
+    else:
+        assert service["environment"][host_setting] == "0.0.0.0"  # noqa: S104 (in the container)
     port = int(service["environment"][port_setting])
     probe = urlsplit(healthcheck_url(service))
     image_probe = urlsplit(service["build"]["args"]["HEALTHCHECK_URL"])
@@ -274,32 +306,6 @@ def test_services_share_the_connection_settings(compose: dict[str, Any]) -> None
         assert all(key.startswith("SHOPEE_") for key in env), name
 
 
-def settings_env_names(service: str) -> set[str]:
-    """The variables workspace member `shopee-<service>` reads: the fields of the settings classes
-    in its `settings` module, or PlatformSettings' when it has none."""
-    module_name = f"shopee_{service}.settings"
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        if error.name != module_name:
-            raise
-        classes: list[type[PlatformSettings]] = [PlatformSettings]
-    else:
-        classes = [
-            value
-            for value in vars(module).values()
-            if isinstance(value, type)
-            and issubclass(value, PlatformSettings)
-            and value.__module__ == module_name
-        ]
-    assert classes, f"{module_name} defines no settings class"
-    return {
-        str(settings.model_config.get("env_prefix", "")) + field.upper()
-        for settings in classes
-        for field in settings.model_fields
-    }
-
-
 def test_every_setting_a_container_is_given_is_one_its_code_reads(compose: dict[str, Any]) -> None:
     services = compose["services"]
     build_args = {services[name]["image"]: services[name]["build"]["args"] for name in BUILT_IMAGES}
@@ -308,13 +314,10 @@ def test_every_setting_a_container_is_given_is_one_its_code_reads(compose: dict[
         args = build_args.get(service["image"])
         if args is None:
             continue  # a third-party image
-        member = REPO / args.get("SERVICE_DIR", f"services/{args['SERVICE']}")
-        if not (member / "pyproject.toml").exists():
-            continue  # not built yet (test_the_built_package_is_a_workspace_member says so)
         unread = set(service["environment"]) - settings_env_names(args["SERVICE"])
         assert not unread, f"{name} is given settings its code never reads: {sorted(unread)}"
         checked.add(name)
-    assert {"ingest", "metrics", "migrate", *DEMO_STEPS} <= checked
+    assert checked == {*PLATFORM_SERVICES, "migrate", *DEMO_STEPS}
 
 
 def test_the_stream_job_keeps_its_data_dir_on_its_volume(compose: dict[str, Any]) -> None:
@@ -359,5 +362,92 @@ def test_override_only_adds_ports_and_log_level() -> None:
 def test_env_example_is_documented_and_has_no_blank_secrets(env_example: dict[str, str]) -> None:
     text = ENV_EXAMPLE.read_text()
     assert text.startswith("#"), ".env.example starts with how to use it"
-    for name in ("POSTGRES_PASSWORD", "GRAFANA_ADMIN_PASSWORD", "SHOPEE_GATEWAY_JWT_SECRET"):
+    for name in (
+        "POSTGRES_PASSWORD",
+        "GRAFANA_ADMIN_PASSWORD",
+        "SHOPEE_INGEST_API_KEYS",
+        "DEMO_ADMIN_PASSWORD",
+        "DEMO_INGEST_API_KEY",
+    ):
         assert env_example[name], f"{name} is empty"
+
+
+def test_the_jwt_signing_key_comes_from_env_and_the_example_ships_none(
+    compose: dict[str, Any], env_example: dict[str, str]
+) -> None:
+    """No private key is committed: the example leaves it empty, which the gateway accepts only in
+    development (a throwaway key), and refuses in any other environment."""
+    raw = load_yaml(COMPOSE_FILE)["services"]["gateway"]["environment"]
+    assert raw["SHOPEE_GATEWAY_JWT_SIGNING_KEY"] == "${SHOPEE_GATEWAY_JWT_SIGNING_KEY}"
+    env = compose["services"]["gateway"]["environment"]
+    key = env["SHOPEE_GATEWAY_JWT_SIGNING_KEY"]
+    assert key == "", ".env.example must not carry a private key"
+    assert env["SHOPEE_ENVIRONMENT"] == "development"
+    database = env["SHOPEE_DATABASE_URL"]
+    GatewaySettings(environment="development", database_url=database, gateway_jwt_signing_key=key)
+    for environment in ("test", "production"):
+        with pytest.raises(ValidationError, match="SHOPEE_GATEWAY_JWT_SIGNING_KEY"):
+            GatewaySettings(
+                environment=environment, database_url=database, gateway_jwt_signing_key=key
+            )
+
+
+def test_secret_settings_come_from_env_never_from_the_compose_file() -> None:
+    raw = load_yaml(COMPOSE_FILE)["services"]
+    build_args = {raw[name]["image"]: raw[name]["build"]["args"] for name in BUILT_IMAGES}
+    checked = set()
+    for name, service in raw.items():
+        args = build_args.get(service["image"])
+        if args is None:
+            continue
+        secrets = secret_env_names(args["SERVICE"])
+        for variable, value in service.get("environment", {}).items():
+            if variable in secrets:
+                assert "${" in str(value), f"{name}: {variable} is written in docker-compose.yml"
+                checked.add((name, variable))
+    assert {
+        ("gateway", "SHOPEE_GATEWAY_JWT_SIGNING_KEY"),
+        ("ingest", "SHOPEE_INGEST_API_KEYS"),
+        *((name, "SHOPEE_DATABASE_URL") for name in (*PLATFORM_SERVICES, "migrate")),
+    } <= checked
+
+
+def test_the_gateway_public_url_is_where_compose_publishes_it(
+    compose: dict[str, Any], env_example: dict[str, str]
+) -> None:
+    env = compose["services"]["gateway"]["environment"]
+    public = urlsplit(env["SHOPEE_GATEWAY_PUBLIC_URL"])
+    assert public.hostname == env_example["PUBLISH_ADDRESS"]
+    assert str(public.port) == env_example["GATEWAY_HOST_PORT"]
+    origins = env["SHOPEE_GATEWAY_ALLOWED_ORIGINS"].split(",")
+    assert f"{public.scheme}://{public.netloc}" in origins, "the gateway's own pages are allowed"
+    for origin in origins:
+        assert urlsplit(origin).port == public.port, origin
+
+
+def test_volumes_are_mounted_where_the_image_lets_uid_10001_write(
+    compose: dict[str, Any],
+) -> None:
+    # A new named volume takes the owner of the image's folder it is mounted on.
+    assert f"install -d -o 10001 -g 10001 -m 0750 {STATE_DIR}" in DOCKERFILE.read_text()
+    mounted = 0
+    for name in (*PLATFORM_SERVICES, *DEMO_STEPS):
+        for volume in compose["services"][name].get("volumes", []):
+            source, target = str(volume).split(":")[:2]
+            assert source in compose["volumes"], f"{name}: {source} is not a named volume"
+            assert target == STATE_DIR, f"{name} mounts {source} at {target}"
+            mounted += 1
+    assert mounted
+
+
+@pytest.mark.parametrize("name", GRPC_SERVICES)
+def test_model_artefacts_are_kept_on_the_shared_volume(compose: dict[str, Any], name: str) -> None:
+    service = compose["services"][name]
+    root = service["environment"][f"SHOPEE_{name.upper()}_ARTEFACT_ROOT"]
+    mounts = {
+        target: source for source, target in (str(v).split(":")[:2] for v in service["volumes"])
+    }
+    assert root.startswith(f"{STATE_DIR}/"), root
+    # The registry table records each artefact's path: every service reading the registry sees
+    # the same files at the same path.
+    assert mounts[STATE_DIR] == "model-artefacts"

@@ -4,11 +4,15 @@ in test_kubernetes_rendered.py."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from pydantic import ValidationError
 
+from shopee_gateway.settings import GatewaySettings
 from tests.deploy.manifests import (
     GRPC_SERVICES,
     K8S,
@@ -16,6 +20,7 @@ from tests.deploy.manifests import (
     PLATFORM_SERVICES,
     PROMETHEUS,
     REPO,
+    STATE_DIR,
     KustomizeTree,
     containers,
     find,
@@ -23,9 +28,14 @@ from tests.deploy.manifests import (
     load_yaml,
     load_yaml_documents,
     pod_templates,
+    secret_env_names,
+    settings_env_names,
 )
 
 TMP = "/tmp"  # noqa: S108 (a path inside the containers, an emptyDir there)
+# Settings whose values depend on where clients reach the gateway, not on the platform: they
+# differ between compose and Kubernetes (and its overlays).
+WHERE_CLIENTS_ARE = frozenset({"SHOPEE_GATEWAY_PUBLIC_URL", "SHOPEE_GATEWAY_ALLOWED_ORIGINS"})
 
 
 def base_documents() -> list[dict[str, Any]]:
@@ -49,6 +59,35 @@ def base_config() -> dict[str, Any]:
     kustomization = load_yaml(K8S / "base" / "kustomization.yaml")
     (generator,) = kustomization["configMapGenerator"]
     return {"data": dict(item.split("=", 1) for item in generator["literals"])}
+
+
+def generated_literals(directory: Path, kind: str) -> dict[str, dict[str, str]]:
+    """The literals of a kustomization's ConfigMap or Secret generators, by generated name."""
+    kustomization = load_yaml(directory / "kustomization.yaml")
+    key = "configMapGenerator" if kind == "ConfigMap" else "secretGenerator"
+    return {
+        generator["name"]: dict(item.split("=", 1) for item in generator.get("literals", []))
+        for generator in kustomization.get(key, [])
+    }
+
+
+def image_packages(compose: dict[str, Any]) -> dict[str, str]:
+    """Image name (no tag) -> the workspace member it is built from (the compose build args)."""
+    return {
+        service["image"].rpartition(":")[0]: service["build"]["args"]["SERVICE"]
+        for service in compose["services"].values()
+        if "build" in service
+    }
+
+
+def platform_containers() -> list[tuple[str, dict[str, Any]]]:
+    """(workload name, container) of every platform pod: the base and the demo component."""
+    return [
+        (workload["metadata"]["name"], container)
+        for source in (base_documents(), component_documents("demo"))
+        for workload, pod in pod_templates(source)
+        for container in containers(pod)
+    ]
 
 
 # ---------------------------------------------------------------- the tree itself
@@ -148,7 +187,14 @@ def test_services_are_probed_the_way_they_answer(name: str) -> None:
     ports = {port["name"]: port["containerPort"] for port in container["ports"]}
     liveness, readiness = container["livenessProbe"], container["readinessProbe"]
     if name in GRPC_SERVICES:
-        assert liveness["grpc"]["port"] == readiness["grpc"]["port"] == ports["grpc"]
+        # Alive while the gRPC server answers its health service; ready once /readyz (on the
+        # HTTP port the code serves it on) finds the dependencies answering.
+        env = {entry["name"]: entry.get("value") for entry in container["env"]}
+        assert ports["grpc"] == int(env[f"SHOPEE_{name.upper()}_GRPC_PORT"])
+        assert ports["http"] == int(env[f"SHOPEE_{name.upper()}_HTTP_PORT"])
+        assert container["startupProbe"]["grpc"] == {"port": ports["grpc"]}
+        assert liveness["grpc"] == {"port": ports["grpc"]}
+        assert readiness["httpGet"] == {"path": "/readyz", "port": "http"}
     else:
         assert liveness["httpGet"] == {"path": "/healthz", "port": "http"}
         assert readiness["httpGet"] == {"path": "/readyz", "port": "http"}
@@ -180,8 +226,8 @@ def test_env_names_match_docker_compose(compose: dict[str, Any], name: str) -> N
     compose_env = compose["services"][name]["environment"]
     assert env_names(container, base_config()) == set(compose_env)
     for entry in container["env"]:
-        if "value" in entry and not entry["name"].endswith("_HOST"):
-            # Listen ports and in-cluster addresses are the same in both.
+        if "value" in entry and entry["name"] not in WHERE_CLIENTS_ARE:
+            # Listen ports, paths and in-cluster addresses are the same in both.
             assert entry["value"] == compose_env[entry["name"]], entry["name"]
 
 
@@ -295,3 +341,147 @@ def test_dev_secrets_point_at_the_dev_infrastructure() -> None:
         f"postgresql://{database['POSTGRES_USER']}:{database['POSTGRES_PASSWORD']}"
         f"@timescaledb:5432/{database['POSTGRES_DB']}"
     )
+
+
+def test_every_setting_a_pod_is_given_is_one_its_code_reads(compose: dict[str, Any]) -> None:
+    packages = image_packages(compose)
+    config_maps = {
+        **generated_literals(K8S / "base", "ConfigMap"),
+        **generated_literals(K8S / "components" / "demo", "ConfigMap"),
+    }
+    checked = set()
+    expanded: set[str] = set()
+    loaded: set[str] = set()
+    for workload, container in platform_containers():
+        package = packages[container["image"].rpartition(":")[0]]
+        given = {entry["name"] for entry in container.get("env", [])}
+        from_config_maps = {
+            name
+            for source in container.get("envFrom", [])
+            for name in config_maps[source["configMapRef"]["name"]]
+        }
+        where = f"{workload}/{container['name']}"
+        settings = {name for name in given | from_config_maps if name.startswith("SHOPEE_")}
+        unread = settings - settings_env_names(package)
+        assert not unread, f"{where} is given settings its code never reads: {sorted(unread)}"
+        # Anything else is there to be expanded into the arguments, as $(NAME).
+        words = " ".join([*container.get("command", []), *container.get("args", [])])
+        used = set(re.findall(r"\$\((\w+)\)", words))
+        assert used <= given | from_config_maps, f"{where} expands an undefined variable"
+        assert given - settings <= used, f"{where} is given variables it never uses"
+        expanded |= used
+        loaded |= from_config_maps - settings
+        checked.add(package)
+    assert loaded <= expanded, f"ConfigMap keys nothing uses: {sorted(loaded - expanded)}"
+    assert checked == set(packages.values())
+
+
+def test_secret_settings_come_from_the_secret(compose: dict[str, Any]) -> None:
+    packages = image_packages(compose)
+    assert not secret_env_names("gateway") & base_config()["data"].keys()
+    checked = 0
+    for workload, container in platform_containers():
+        secrets = secret_env_names(packages[container["image"].rpartition(":")[0]])
+        for entry in container.get("env", []):
+            if entry["name"] not in secrets:
+                continue
+            checked += 1
+            assert "value" not in entry, f"{workload}: {entry['name']} is written in the manifest"
+            reference = entry["valueFrom"]["secretKeyRef"]
+            assert reference["key"] == entry["name"], workload
+            assert not reference.get("optional", False), f"{workload} may start without it"
+    assert checked
+
+
+def test_the_gateway_signs_tokens_with_the_key_of_the_secret() -> None:
+    gateway = find(base_documents(), "Deployment", "gateway")
+    (container,) = gateway["spec"]["template"]["spec"]["containers"]
+    env = {entry["name"]: entry for entry in container["env"]}
+    assert env["SHOPEE_GATEWAY_JWT_SIGNING_KEY"] == {
+        "name": "SHOPEE_GATEWAY_JWT_SIGNING_KEY",
+        "valueFrom": {
+            "secretKeyRef": {"name": "shopee-secrets", "key": "SHOPEE_GATEWAY_JWT_SIGNING_KEY"}
+        },
+    }
+    # Production refuses an empty key; development (the dev overlay) makes a throwaway one, so no
+    # private key is kept in git.
+    dev = K8S / "overlays" / "dev"
+    key = generated_literals(dev, "Secret")["shopee-secrets"]["SHOPEE_GATEWAY_JWT_SIGNING_KEY"]
+    assert key == ""
+    dev_config = generated_literals(dev, "ConfigMap")["shopee-config"]
+    assert dev_config["SHOPEE_ENVIRONMENT"] == "development"
+    GatewaySettings(environment="development", gateway_jwt_signing_key=key)
+    assert base_config()["data"]["SHOPEE_ENVIRONMENT"] == "production"
+    with pytest.raises(ValidationError, match="SHOPEE_GATEWAY_JWT_SIGNING_KEY"):
+        GatewaySettings(
+            environment="production",
+            database_url="postgresql://user:real-password@db:5432/shopee",
+            gateway_jwt_signing_key=key,
+        )
+
+
+@pytest.mark.parametrize("name", GRPC_SERVICES)
+def test_model_artefacts_are_on_the_shared_claim(name: str) -> None:
+    documents = base_documents()
+    pod = find(documents, "Deployment", name)["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = {entry["name"]: entry.get("value") for entry in container["env"]}
+    root = env[f"SHOPEE_{name.upper()}_ARTEFACT_ROOT"]
+    claims = {
+        volume["name"]: volume["persistentVolumeClaim"]["claimName"]
+        for volume in pod["volumes"]
+        if "persistentVolumeClaim" in volume
+    }
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    assert root.startswith(f"{STATE_DIR}/")
+    assert claims[mounts[STATE_DIR]] == "model-artefacts"
+    assert pod["securityContext"]["fsGroup"] == 10001, "the claim is writable for uid 10001"
+    claim = find(documents, "PersistentVolumeClaim", "model-artefacts")
+    # Every replica of either service may load a model another one wrote.
+    prod = load_yaml(K8S / "overlays" / "prod" / "kustomization.yaml")
+    replicas = {r["name"]: r["count"] for r in prod["replicas"]}
+    if replicas.get(name, 1) > 1:
+        assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
+
+
+def test_network_policies_open_exactly_the_platforms_paths() -> None:
+    policies = component_documents("network-policies", "NetworkPolicy")
+    workloads = {w["metadata"]["name"] for w, _ in pod_templates(base_documents())}
+    text = (K8S / "components" / "network-policies" / "network-policies.yaml").read_text()
+    # Every app a policy names exists (no rule left for a service that is not shipped).
+    named: set[str] = set()
+    for match in re.finditer(r"app\.kubernetes\.io/name: (\S+)|values: \[([^\]]*)\]", text):
+        named |= {v.strip() for v in (match[1] or match[2]).split(",")}
+    assert named <= workloads, sorted(named - workloads)
+    grpc_from: dict[str, set[tuple[str, int]]] = {}
+    for policy in policies:
+        selected = policy["spec"]["podSelector"].get("matchLabels", {})
+        service = selected.get("app.kubernetes.io/name")
+        if service not in GRPC_SERVICES:
+            continue
+        for rule in policy["spec"]["ingress"]:
+            for peer in rule["from"]:
+                client = peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
+                for port in rule["ports"]:
+                    grpc_from.setdefault(service, set()).add((client, port["port"]))
+    assert grpc_from == {"forecast": {("gateway", 50051)}, "insights": {("gateway", 50052)}}
+
+
+def test_prod_gateway_public_url_is_the_ingress_host() -> None:
+    prod = K8S / "overlays" / "prod"
+    ingress = find(load_yaml_documents(prod / "ingress.yaml"), "Ingress", "shopee-analytics")
+    (host,) = [
+        rule["host"]
+        for rule in ingress["spec"]["rules"]
+        for path in rule["http"]["paths"]
+        if path["backend"]["service"]["name"] == "gateway"
+    ]
+    assert any(host in tls["hosts"] for tls in ingress["spec"]["tls"])
+    (patch,) = load_yaml_documents(prod / "gateway-public-url.yaml")
+    (container,) = patch["spec"]["template"]["spec"]["containers"]
+    env = {entry["name"]: entry["value"] for entry in container["env"]}
+    assert env["SHOPEE_GATEWAY_PUBLIC_URL"] == f"https://{host}"
+    origins = env["SHOPEE_GATEWAY_ALLOWED_ORIGINS"].split(",")
+    assert f"https://{host}" in origins
+    assert all(urlsplit(origin).scheme == "https" for origin in origins)
+    assert {"path": "gateway-public-url.yaml"} in load_yaml(prod / "kustomization.yaml")["patches"]

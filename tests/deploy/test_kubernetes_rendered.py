@@ -57,6 +57,10 @@ def test_rendered_references_resolve(kustomize_build: Build, overlays: list[Path
             where = f"{overlay.name}/{workload['metadata']['name']}"
             if "serviceAccountName" in pod:
                 assert ("ServiceAccount", pod["serviceAccountName"]) in names, where
+            for volume in pod.get("volumes", []):
+                if "persistentVolumeClaim" in volume:
+                    claim = volume["persistentVolumeClaim"]["claimName"]
+                    assert ("PersistentVolumeClaim", claim) in names, where
             for container in containers(pod):
                 for source in container.get("envFrom", []):
                     if "configMapRef" in source:

@@ -79,12 +79,16 @@ def test_local_config_scrapes_the_services_on_their_stack_ports(tmp_path: Path) 
         "ingest": [f"127.0.0.1:{env['INGEST_PORT']}"],
         "metrics": [f"127.0.0.1:{env['METRICS_PORT']}"],
         "gateway": [f"127.0.0.1:{env['GATEWAY_PORT']}"],
+        "forecast": [f"127.0.0.1:{env['FORECAST_HTTP_PORT']}"],
+        "insights": [f"127.0.0.1:{env['INSIGHTS_HTTP_PORT']}"],
     }
     # The Procfile starts each service on the port its job scrapes.
     procfile = (REPO / "Procfile").read_text()
     assert "SHOPEE_INGEST_PORT=$INGEST_PORT" in procfile
     assert "SHOPEE_METRICS_WEB_PORT=$METRICS_PORT" in procfile
     assert "SHOPEE_GATEWAY_PORT=$GATEWAY_PORT" in procfile
+    assert "SHOPEE_FORECAST_HTTP_PORT=$FORECAST_HTTP_PORT" in procfile
+    assert "SHOPEE_INSIGHTS_HTTP_PORT=$INSIGHTS_HTTP_PORT" in procfile
 
 
 def test_alert_rules_pass_promtool(promtool: str) -> None:
@@ -136,7 +140,8 @@ def test_compose_config_scrapes_every_service_at_its_metrics_port(compose: dict[
     for name in PLATFORM_SERVICES:
         env = compose["services"][name]["environment"]
         if name in GRPC_SERVICES:
-            port = env[f"SHOPEE_{name.upper()}_METRICS_PORT"]
+            # /metrics is on the HTTP side, next to /healthz and /readyz.
+            port = env[f"SHOPEE_{name.upper()}_HTTP_PORT"]
         elif name == "metrics":
             port = env["SHOPEE_METRICS_WEB_PORT"]
         else:
