@@ -34,7 +34,7 @@ async def test_register_activate_load_and_rollback(pool: asyncpg.Pool, tmp_path:
         kind="sales_forecast",
         model={"coefficients": [1.0, 2.0]},
         metadata={"model": "ets"},
-        backtest_scores={"mape": 0.12},
+        backtest_scores={"mape": 0.12, "mape_of_zero_actuals": float("nan")},
     )
     second = await registry.register(
         "forecast/shop-a/gmv", kind="sales_forecast", model={"coefficients": [3.0]}
@@ -46,7 +46,8 @@ async def test_register_activate_load_and_rollback(pool: asyncpg.Pool, tmp_path:
     assert active.version == second.version
     assert await registry.load(active) == {"coefficients": [3.0]}
     assert first.metadata["model"] == "ets"
-    assert first.backtest_scores == {"mape": 0.12}
+    # PostgreSQL's JSON has no NaN: a score that is not a number is kept as null.
+    assert first.backtest_scores == {"mape": 0.12, "mape_of_zero_actuals": None}
 
     shop_a = await registry.versions("forecast/shop-a/")
     assert [v.version for v in shop_a] == [second.version, first.version]

@@ -15,6 +15,7 @@ import asyncio
 import hashlib
 import io
 import json
+import math
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -61,6 +62,24 @@ def _version_of(row: asyncpg.Record) -> ModelVersion:
         status=row["status"],
         trained_at=row["trained_at"],
     )
+
+
+def _to_json(value: Mapping[str, Any]) -> str:
+    """JSON for a jsonb column: PostgreSQL has no NaN or infinity in JSON, so a score that is not
+    a number (a MAPE over zero actuals) is stored as null; numpy scalars become plain numbers."""
+
+    def clean(item: Any) -> Any:
+        if hasattr(item, "item") and not isinstance(item, (str, bytes)):
+            item = item.item()
+        if isinstance(item, float):
+            return item if math.isfinite(item) else None
+        if isinstance(item, Mapping):
+            return {str(key): clean(inner) for key, inner in item.items()}
+        if isinstance(item, (list, tuple)):
+            return [clean(inner) for inner in item]
+        return item
+
+    return json.dumps(clean(value), allow_nan=False, default=str)
 
 
 def _dump(model: object) -> bytes:
@@ -130,8 +149,8 @@ class ModelRegistry:
                 version,
                 kind,
                 uri,
-                json.dumps(recorded),
-                json.dumps(dict(backtest_scores or {})),
+                _to_json(recorded),
+                _to_json(backtest_scores or {}),
                 "active" if activate else "candidate",
                 trained_at,
             )

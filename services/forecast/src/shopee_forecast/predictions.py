@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any
@@ -70,8 +69,8 @@ class Predictor:
         self.registry = registry
         self.cache = cache
         self.trainer = trainer
-        # One on-demand fit per model at a time; concurrent callers wait for it.
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # One on-demand fit per model at a time; concurrent callers wait for the same one.
+        self._fits: dict[str, asyncio.Task[ModelVersion]] = {}
 
     async def _trained(
         self, name: str, train: Callable[[], Awaitable[SeriesTask | ChurnTask]]
@@ -79,15 +78,29 @@ class Predictor:
         version = await self.registry.active(name)
         if version is not None:
             return version
-        async with self._locks[name]:
-            version = await self.registry.active(name)
-            if version is not None:
-                return version
-            task = await train()
-            [(outcome, version)] = await self.trainer.run([task])
-            if version is None:
-                raise FailedPrecondition(f"{name}: {outcome.skipped}")
-            return version
+        fit = self._fits.get(name)
+        if fit is None:
+            fit = asyncio.create_task(self._fit(name, train), name=f"fit {name}")
+            self._fits[name] = fit
+            fit.add_done_callback(self._forget_fit)
+        # A caller that gives up (its deadline passed) must not cancel the fit: the next call
+        # then finds the model trained instead of starting over.
+        return await asyncio.shield(fit)
+
+    async def _fit(
+        self, name: str, train: Callable[[], Awaitable[SeriesTask | ChurnTask]]
+    ) -> ModelVersion:
+        task = await train()
+        [(outcome, version)] = await self.trainer.run([task])
+        if version is None:
+            raise FailedPrecondition(f"{name}: {outcome.skipped}")
+        return version
+
+    def _forget_fit(self, fit: asyncio.Task[ModelVersion]) -> None:
+        self._fits = {name: task for name, task in self._fits.items() if task is not fit}
+        if not fit.cancelled():
+            # Mark a failure as seen even when every caller had given up waiting.
+            fit.exception()
 
     async def series_model(
         self, shop: Shop, key: SeriesKey
