@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
+import shopee_generator
 from bench.machine import describe_machine
 from shopee.events.v1 import events_pb2
 from shopee_generator.labels import build_labels
@@ -155,8 +156,11 @@ def aggregate(config: GeneratorConfig) -> dict[str, ShopSeries]:
 
 
 def _cache_key(config: GeneratorConfig) -> str:
+    # The generator's own code is part of the key: a change to it makes a different world.
+    package = Path(shopee_generator.__file__).parent
+    code = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(package.rglob("*.py"))))
     text = json.dumps(asdict(config), default=str, sort_keys=True) + "|v3|" + ",".join(BASE_KPIS)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return hashlib.sha256((text + code.hexdigest()).encode()).hexdigest()[:16]
 
 
 def load_series(config: GeneratorConfig) -> dict[str, ShopSeries]:

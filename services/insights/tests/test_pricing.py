@@ -1,8 +1,23 @@
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from shopee_insights.domain.pricing import demand_panel, fit_elasticity, optimal_price
+from shopee_insights.domain.price_panel import (
+    LIVE_KIND,
+    VIEW,
+    conversion_panel,
+    priced_traffic,
+    views_panel,
+)
+from shopee_insights.domain.pricing import (
+    DemandPanels,
+    Elasticity,
+    estimate_elasticities,
+    fit_elasticity,
+    optimal_price,
+)
 from shopee_insights.domain.shop_data import ShopData
 
 
@@ -19,13 +34,142 @@ def test_inelastic_demand_goes_to_the_upper_bound_and_bounds_hold() -> None:
     assert optimal_price(-5.0, 100.0, 10.0, 90.0, 130.0).recommended_price_minor == 90
 
 
-def test_the_best_measured_product_is_near_its_true_elasticity(
-    shop: ShopData, true_elasticities: dict[str, float]
+@pytest.fixture(scope="module")
+def traffic(shop: ShopData) -> pd.DataFrame:
+    return priced_traffic(shop)
+
+
+def test_views_see_campaign_discounts_and_live_prices_only_when_live(
+    shop: ShopData, traffic: pd.DataFrame
 ) -> None:
-    panel = demand_panel(shop)
-    assert (panel["views"] > 0).all()
-    busiest = panel.groupby("product_id")["units"].sum().idxmax()
-    estimate = fit_elasticity(panel[panel["product_id"] == busiest], "product")
+    campaigns = shop.campaigns.dropna(subset=["starts_at"]).drop_duplicates("campaign_id")
+    campaigns = campaigns[campaigns["product_ids"].map(len) > 0]
+    checked = {"live": 0, "other": 0}
+    for campaign in campaigns.itertuples():
+        inside = traffic[
+            (traffic["occurred_at"] >= pd.Timestamp(campaign.starts_at))
+            & (traffic["occurred_at"] < pd.Timestamp(campaign.ends_at))
+            & traffic["product_id"].isin(list(campaign.product_ids))
+        ]
+        live = inside["source"] == "TRAFFIC_SOURCE_LIVE_STREAM"
+        seen = inside if campaign.kind != LIVE_KIND else inside[live]
+        # No other campaign gives a deeper discount than this one on these views.
+        assert (seen["discount"] >= campaign.discount_percent).all()
+        expected = seen["price_minor"] * (1 - seen["discount"] / 100)
+        assert np.allclose(seen["price"], expected)
+        if campaign.kind == LIVE_KIND:
+            checked["live"] += len(seen)
+            others = inside[~live & ~inside["featured_slot"] & ~inside["featured_day"]]
+            assert (others["discount"] == 0).all()
+        else:
+            checked["other"] += len(seen)
+    assert checked["live"] > 0
+    assert checked["other"] > 0
+
+
+def test_panels_keep_every_available_view(shop: ShopData, traffic: pd.DataFrame) -> None:
+    conversion = conversion_panel(shop, traffic)
+    available_views = int(((traffic["kind"] == VIEW) & traffic["available"]).sum())
+    assert conversion["views"].sum() == available_views
+    assert set(conversion["group"]) <= {"live", "paid", "returning", "other"}
+    views = views_panel(shop, traffic)
+    non_live = int(((traffic["kind"] == VIEW) & (traffic["group"] != "live")).sum())
+    assert views["views"].sum() == non_live
+    # Zeros are kept: hours in which the shop had views but the product had none.
+    assert (views["views"] == 0).any()
+    assert (views["shop_views"] >= views["views"]).all()
+
+
+def _simulated_panels(true_conversion: float, products: int, seed: int) -> DemandPanels:
+    """Panels drawn from the model the estimator assumes: carts ~ Poisson(views x rate x
+    price^e x group effect), views ~ Poisson(shop views x share x 1.5 when featured)."""
+    rng = np.random.default_rng(seed)
+    rows = 3_000
+    product = rng.integers(0, products, rows).astype(str)
+    price = 100 * np.exp(rng.normal(0, 0.15, rows))
+    group = rng.choice(["other", "returning", "paid"], rows)
+    views = rng.integers(5, 40, rows)
+    lift = np.select([group == "returning", group == "paid"], [2.2, 0.8], 1.0)
+    conversion = pd.DataFrame(
+        {
+            "product_id": product,
+            "price": price,
+            "group": group,
+            "views": views,
+            "carts": rng.poisson(views * 0.05 * lift * (price / 100) ** true_conversion),
+            "dow": rng.integers(0, 7, rows),
+            "trend": rng.random(rows) * 2,
+            "slot_running": rng.random(rows) < 0.1,
+            "day_sale_running": rng.random(rows) < 0.05,
+            "live_running": rng.random(rows) < 0.1,
+        }
+    )
+    featured = rng.random(rows) < 0.1
+    shop_views = rng.integers(50, 400, rows)
+    views_rows = pd.DataFrame(
+        {
+            "product_id": product,
+            "price": price,
+            "shop_views": shop_views,
+            "views": rng.poisson(shop_views * 0.03 * np.where(featured, 1.5, 1.0)),
+            "featured_slot": featured,
+            "featured_day": rng.random(rows) < 0.05,
+            "dow": rng.integers(0, 7, rows),
+            "trend": rng.random(rows) * 2,
+        }
+    )
+    return DemandPanels(conversion, views_rows)
+
+
+@pytest.mark.parametrize("truth", [-0.7, -1.8, -2.9])
+def test_the_decomposition_recovers_a_known_elasticity(truth: float) -> None:
+    panels = _simulated_panels(truth, products=1, seed=int(-truth * 10))
+    estimate = fit_elasticity(panels.conversion, panels.views, "product")
+    assert abs(estimate.conversion - truth) < 3 * estimate.conversion_std_error
+    # Views do not depend on price here: that part is near zero, and the sum near the truth.
+    assert abs(estimate.views) < 3 * estimate.views_std_error
+    assert abs(estimate.value - truth) < 3 * estimate.std_error
+    assert estimate.std_error == pytest.approx(
+        np.hypot(estimate.conversion_std_error, estimate.views_std_error)
+    )
+    assert estimate.significant
+
+
+def test_thin_products_fall_back_to_their_category() -> None:
+    panels = _simulated_panels(-1.5, products=6, seed=3)
+    # Product "0" keeps 30 of its ~500 cells: far fewer than 100 add-to-carts.
+    conversion = panels.conversion
+    thin = conversion[conversion["product_id"] == "0"].index[30:]
+    panels = DemandPanels(conversion.drop(index=thin), panels.views)
+    categories = pd.Series("Serum", index=[str(p) for p in range(6)])
+    by_product, by_category = estimate_elasticities(panels, categories)
+    assert "0" not in by_product
+    assert len(by_product) == 5
+    pooled = by_category["Serum"]
+    assert pooled.source == "category"
+    assert abs(pooled.value + 1.5) < 3 * pooled.std_error
+
+
+def test_precise_means_a_95_percent_interval_within_20_percent() -> None:
+    def elasticity(value: float, std_error: float) -> Elasticity:
+        return Elasticity(value, std_error, 0.0, 100, 1_000, 0.1, "product")
+
+    assert elasticity(-2.0, 0.2).precise
+    assert not elasticity(-2.0, 0.21).precise
+    assert not elasticity(-0.5, 0.2).precise
+
+
+def test_the_best_measured_product_is_near_its_true_elasticity(
+    shop: ShopData, traffic: pd.DataFrame, true_elasticities: dict[str, float]
+) -> None:
+    conversion = conversion_panel(shop, traffic)
+    views = views_panel(shop, traffic)
+    busiest = conversion.groupby("product_id")["carts"].sum().idxmax()
+    estimate = fit_elasticity(
+        conversion[conversion["product_id"] == busiest],
+        views[views["product_id"] == busiest],
+        "product",
+    )
     assert estimate.value < 0
     # Within three standard errors of the generator's true value.
     assert abs(estimate.value - true_elasticities[str(busiest)]) < 3 * estimate.std_error

@@ -2,9 +2,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp  # type: ignore[import-untyped]
+from sklearn.metrics.pairwise import cosine_similarity  # type: ignore[import-untyped]
 
 from shopee_insights.domain.interactions import ndcg_at, ranking_scores, shop_interactions
-from shopee_insights.domain.recommend import AlsParameters, Recommender, fit_recommender
+from shopee_insights.domain.recommend import (
+    AlsParameters,
+    Recommender,
+    fit_recommender,
+    item_cosine,
+)
 from shopee_insights.domain.shop_data import ShopData
 
 
@@ -13,7 +20,10 @@ def recommender(shop: ShopData) -> Recommender:
     products = shop.products.copy()
     # One product sold out: it must never be recommended.
     products.loc[products.index[0], "stock"] = 0
-    return fit_recommender(shop_interactions(shop), products, AlsParameters(iterations=5))
+    # Half ALS, half item-to-item: both personal signals are exercised.
+    return fit_recommender(
+        shop_interactions(shop), products, AlsParameters(iterations=5), als_weight=0.5
+    )
 
 
 def test_personal_lists_skip_sold_out_and_already_bought(
@@ -55,3 +65,37 @@ def test_ranking_metrics() -> None:
     scores = ranking_scores({"u": ["a", "x"]}, {"u": {"a", "b"}}, k=2)
     assert scores["precision@2"] == pytest.approx(0.5)
     assert scores["recall@2"] == pytest.approx(0.5)
+
+
+def test_item_to_item_is_the_cosine_of_buyer_sets_pruned_to_neighbours() -> None:
+    rng = np.random.default_rng(4)
+    history = sp.random(300, 12, density=0.15, random_state=rng, format="csr") * 5
+    touched = (history.toarray() > 0).astype(float)
+    expected = cosine_similarity(touched.T)
+    np.fill_diagonal(expected, 0.0)
+    assert np.allclose(item_cosine(history, neighbours=12).toarray(), expected)
+    pruned = item_cosine(history, neighbours=3).toarray()
+    for item in range(12):
+        kept = np.flatnonzero(pruned[item])
+        assert len(kept) == 3
+        assert expected[item, kept].min() >= np.sort(expected[item])[-3] - 1e-12
+
+
+def test_personal_scores_blend_als_item_to_item_and_popularity(
+    recommender: Recommender,
+) -> None:
+    row = 0
+    saved = recommender.als_weight, recommender.popularity_weight
+    try:
+        recommender.als_weight, recommender.popularity_weight = 0.0, 0.0
+        neighbours = np.asarray(
+            (recommender.history[row] @ recommender.item_similarity).todense()
+        ).ravel()
+        item_to_item = recommender.personal_scores(row)
+        assert np.allclose(item_to_item, (neighbours - neighbours.mean()) / neighbours.std())
+        recommender.als_weight = 1.0
+        als = recommender.personal_scores(row)
+        recommender.als_weight = 0.5
+        assert np.allclose(recommender.personal_scores(row), 0.5 * als + 0.5 * item_to_item)
+    finally:
+        recommender.als_weight, recommender.popularity_weight = saved

@@ -22,7 +22,7 @@ from shopee_insights.domain.interactions import (
     split_by_time,
     split_last_purchase,
 )
-from shopee_insights.domain.pricing import demand_panel, estimate_elasticities
+from shopee_insights.domain.pricing import demand_panels, estimate_elasticities
 from shopee_insights.domain.recommend import AlsParameters, Recommender, evaluate_rankings
 from shopee_insights.domain.shop_data import ShopData
 from shopee_insights.engine import public_corpora
@@ -30,24 +30,26 @@ from shopee_insights.training import fit_blended, fit_sentiment, sentiment_corpu
 
 HOLDOUT_DAYS = 28
 WITHIN = 0.20
-PRECISE_STD_ERROR = 0.25
 
 
 def _compare(recommender: Recommender, relevant: dict[str, set[str]]) -> dict[str, Any]:
     model_lists, popular, wanted = evaluate_rankings(recommender, relevant)
     model = ranking_scores(model_lists, wanted)
     baseline = ranking_scores(popular, wanted)
-    saved = recommender.popularity_weight
-    recommender.popularity_weight = 0.0
-    als_lists, _, _ = evaluate_rankings(recommender, relevant)
-    recommender.popularity_weight = saved
-    als = ranking_scores(als_lists, wanted)
+    saved = recommender.als_weight, recommender.popularity_weight
+    alone = {}
+    for name, als_weight in (("als_only", 1.0), ("item_to_item_only", 0.0)):
+        recommender.als_weight, recommender.popularity_weight = als_weight, 0.0
+        lists, _, _ = evaluate_rankings(recommender, relevant)
+        alone[name] = ranking_scores(lists, wanted)
+    recommender.als_weight, recommender.popularity_weight = saved
     lift = model["ndcg@10"] / baseline["ndcg@10"] - 1 if baseline["ndcg@10"] else 0.0
     return {
         "served": model,
-        "als_only": als,
+        **alone,
         "popularity": baseline,
-        "popularity_weight": saved,
+        "als_weight": saved[0],
+        "popularity_weight": saved[1],
         "ndcg_lift_over_popularity": lift,
     }
 
@@ -69,13 +71,21 @@ def evaluate_online_retail(data_dir: Path, params: AlsParameters) -> dict[str, A
 
 
 def evaluate_elasticities(data: ShopData, truth: dict[str, float]) -> dict[str, Any]:
-    panel = demand_panel(data)
-    by_product, _ = estimate_elasticities(panel, data.products["category"].astype(str))
+    """Product-level elasticities against the truth: all fitted, and those with enough price
+    variation (`Elasticity.precise`: the 95% interval within +-20% of the estimate, a rule on
+    the data alone, never on the truth)."""
+    panels = demand_panels(data)
+    by_product, _ = estimate_elasticities(panels, data.products["category"].astype(str))
     rows = [
         {
             "product_id": p,
             "estimate": e.value,
             "std_error": e.std_error,
+            "conversion": e.conversion,
+            "conversion_std_error": e.conversion_std_error,
+            "views": e.views,
+            "views_std_error": e.views_std_error,
+            "precise": e.precise,
             "truth": truth[p],
             "relative_error": abs(e.value - truth[p]) / abs(truth[p]),
         }
@@ -83,17 +93,26 @@ def evaluate_elasticities(data: ShopData, truth: dict[str, float]) -> dict[str, 
         if p in truth
     ]
     frame = pd.DataFrame(rows)
-    precise = frame[frame["std_error"] <= PRECISE_STD_ERROR] if len(frame) else frame
+    if not len(frame):
+        return {"products": len(truth), "fitted": 0, "enough_variation": 0, "within_20pct": 0}
+    precise = frame[frame["precise"]]
+    within = frame["relative_error"] <= WITHIN
     return {
         "products": len(truth),
-        "enough_variation": len(frame),
-        "within_20pct": int((frame["relative_error"] <= WITHIN).sum()) if len(frame) else 0,
-        "median_relative_error": float(frame["relative_error"].median()) if len(frame) else None,
-        "precise": len(precise),
-        "precise_within_20pct": int((precise["relative_error"] <= WITHIN).sum()),
+        "fitted": len(frame),
+        "fitted_within_20pct": int(within.sum()),
+        "median_relative_error": float(frame["relative_error"].median()),
+        "median_std_error": float(frame["std_error"].median()),
+        "median_conversion_std_error": float(frame["conversion_std_error"].median()),
+        "median_views_std_error": float(frame["views_std_error"].median()),
+        "mean_views_elasticity": float(frame["views"].mean()),
+        "enough_variation": len(precise),
+        "within_20pct": int((precise["relative_error"] <= WITHIN).sum()),
         "precise_median_relative_error": (
             float(precise["relative_error"].median()) if len(precise) else None
         ),
+        # Calibration: (estimate - truth) / std_error should have spread 1.
+        "error_z_spread": float(((frame["estimate"] - frame["truth"]) / frame["std_error"]).std()),
     }
 
 
@@ -124,9 +143,9 @@ def evaluate_all(
     progress.advance(task)
     elastic = list(scores["elasticity"].values())
     scores["elasticity"]["all_shops"] = {
+        "fitted": sum(v["fitted"] for v in elastic),
+        "fitted_within_20pct": sum(v.get("fitted_within_20pct", 0) for v in elastic),
         "enough_variation": sum(v["enough_variation"] for v in elastic),
         "within_20pct": sum(v["within_20pct"] for v in elastic),
-        "precise": sum(v["precise"] for v in elastic),
-        "precise_within_20pct": sum(v["precise_within_20pct"] for v in elastic),
     }
     return scores

@@ -24,7 +24,7 @@ from shopee_insights.domain.marketing import (
     daily_spend_and_revenue,
     fit_response_curves,
 )
-from shopee_insights.domain.pricing import Elasticity, demand_panel, estimate_elasticities
+from shopee_insights.domain.pricing import Elasticity, demand_panels, estimate_elasticities
 from shopee_insights.domain.recommend import (
     AlsParameters,
     Recommender,
@@ -38,6 +38,8 @@ from shopee_insights.domain.shop_data import ShopData
 MIN_SEGMENT_BUYERS = 20
 MIN_RECOMMENDER_PURCHASES = 20
 BLEND_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 0.9)
+# Share of ALS in the personal part of a score (the rest item-to-item).
+ALS_WEIGHTS = (0.0, 0.5, 1.0)
 
 
 @dataclass(frozen=True)
@@ -78,28 +80,35 @@ def fit_blended(
     params: AlsParameters,
     consumable_rate: float = 0.15,
 ) -> tuple[Recommender, dict[str, Any]]:
-    """Choose the popularity blend on a validation split of `interactions`, then refit on all
-    of them; returns the model and the validation scores (ALS alone, chosen blend, popularity)."""
+    """Choose the blend (ALS vs item-to-item within the personal part, then the popularity
+    prior) on a validation split of `interactions`, then refit on all of them; returns the model
+    and the validation scores (each blend tried, the chosen one, popularity)."""
     scores: dict[str, Any] = {}
-    weight = 0.0
+    chosen = (1.0, 0.0)
     holdout = validation(interactions)
     if holdout.relevant and holdout.train["purchase"].sum() >= MIN_RECOMMENDER_PURCHASES:
         trial = fit_recommender(holdout.train, products, params, consumable_rate)
         best = -1.0
-        for candidate in BLEND_WEIGHTS:
-            trial.popularity_weight = candidate
-            model_lists, popular, wanted = evaluate_rankings(trial, holdout.relevant)
-            model_scores = ranking_scores(model_lists, wanted)
-            scores[f"ndcg@10_popularity_weight_{candidate}"] = model_scores["ndcg@10"]
-            if model_scores["ndcg@10"] > best:
-                best, weight = model_scores["ndcg@10"], candidate
-                scores.update({f"model_{k}": v for k, v in model_scores.items()})
-                scores.update(
-                    {f"popularity_{k}": v for k, v in ranking_scores(popular, wanted).items()}
-                )
-    scores["popularity_weight"] = weight
+        for als_weight in ALS_WEIGHTS:
+            for candidate in BLEND_WEIGHTS:
+                trial.als_weight, trial.popularity_weight = als_weight, candidate
+                model_lists, popular, wanted = evaluate_rankings(trial, holdout.relevant)
+                model_scores = ranking_scores(model_lists, wanted)
+                scores[f"ndcg@10_als_{als_weight}_popularity_{candidate}"] = model_scores["ndcg@10"]
+                if model_scores["ndcg@10"] > best:
+                    best, chosen = model_scores["ndcg@10"], (als_weight, candidate)
+                    scores.update({f"model_{k}": v for k, v in model_scores.items()})
+                    scores.update(
+                        {f"popularity_{k}": v for k, v in ranking_scores(popular, wanted).items()}
+                    )
+    scores["als_weight"], scores["popularity_weight"] = chosen
     recommender = fit_recommender(
-        interactions, products, params, consumable_rate, popularity_weight=weight
+        interactions,
+        products,
+        params,
+        consumable_rate,
+        popularity_weight=chosen[1],
+        als_weight=chosen[0],
     )
     return recommender, scores
 
@@ -128,6 +137,7 @@ def fit_shop_recommender(
         "buyers": len(recommender.buyer_index),
         "products": len(recommender.product_ids),
         "popularity_weight": recommender.popularity_weight,
+        "als_weight": recommender.als_weight,
         "consumable_categories": sorted(
             {c for c, ok in zip(recommender.categories, recommender.consumable, strict=True) if ok}
         ),
@@ -137,9 +147,9 @@ def fit_shop_recommender(
 
 
 def fit_pricing(data: ShopData) -> Fitted:
-    panel = demand_panel(data)
+    panels = demand_panels(data)
     categories = data.products["category"].astype(str)
-    by_product, by_category = estimate_elasticities(panel, categories)
+    by_product, by_category = estimate_elasticities(panels, categories)
     model = PricingModel(
         by_product=by_product,
         by_category=by_category,
@@ -148,7 +158,8 @@ def fit_pricing(data: ShopData) -> Fitted:
         costs={str(p): int(v) for p, v in data.products["cost_minor"].items()},
     )
     metadata = {
-        "panel_rows": len(panel),
+        "conversion_panel_rows": len(panels.conversion),
+        "views_panel_rows": len(panels.views),
         "products": len(by_product),
         "categories": len(by_category),
     }

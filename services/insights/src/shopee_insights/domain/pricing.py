@@ -1,30 +1,47 @@
 """Price elasticity from a shop's own history, and the profit-maximising price.
 
-Demand is counted per product and shop-local hour: units ordered, product views, and the price a
-viewer saw (list price from the catalogue times the campaign discount running then). A Poisson
-GLM with a log link regresses units on log(price), so its coefficient is d log(units) / d log(price),
-controlling for exposure (log views), campaigns (the product featured, a sale running, a live-only
-price), day of week and trend; standard errors are scaled for over-dispersion. A product with too
-little sales or price variation borrows its category's elasticity (pooled, one intercept per
-product).
+The elasticity of units sold is split in two (`price_panel` builds both panels):
+
+    d log(units) / d log(price) = d log(views per unit of traffic) / d log(price)
+                                  + d log(add-to-carts per view) / d log(price)
+
+- **Conversion part**: Poisson GLM (log link) of add-to-carts per cell with offset log(views),
+  so the coefficient of log(price seen) is the elasticity of carts per view; controls: visitor
+  group, campaigns running in the shop (promotion slot, sale day, live stream), day of week,
+  trend. Prices seen include campaign discounts, so flash sales and sale days are price
+  variation, not noise.
+- **Views part**: Poisson GLM of a product's hourly views with offset log(the shop's views that
+  hour), log(price on offer), featuring (promotion slot, sale day), day of week and trend.
+- The elasticity is their sum; its standard error combines both (the two fits use different
+  outcomes). Standard errors are scaled by Pearson chi2/df (quasi-Poisson) for over-dispersion.
+
+A product with too few add-to-carts or too little price spread borrows its category's elasticity
+(both parts fitted pooled, one intercept per product).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 import statsmodels.api as sm  # type: ignore[import-untyped]
+from scipy import stats  # type: ignore[import-untyped]
 
+from shopee_insights.domain.price_panel import (
+    CONTEXTS,
+    conversion_panel,
+    priced_traffic,
+    views_panel,
+)
 from shopee_insights.domain.shop_data import ShopData
 
 MIN_UNITS = 100
 MIN_LOG_PRICE_STD = 0.05
 SIGNIFICANCE = 0.05
-LIVE_KIND = "CAMPAIGN_KIND_LIVE_STREAM"
-PRICED_KINDS = ("CAMPAIGN_KIND_FLASH_SALE", "CAMPAIGN_KIND_VOUCHER", LIVE_KIND)
+# "Measured to within 20%": the 95% interval of the estimate is inside +-20% of it.
+PRECISION_BAND = 0.20
 
 
 @dataclass(frozen=True)
@@ -33,13 +50,22 @@ class Elasticity:
     std_error: float
     p_value: float
     observations: int
-    units: int
+    units: int  # add-to-carts behind the conversion part
     log_price_std: float
     source: str  # "product" or "category"
+    conversion: float = math.nan
+    conversion_std_error: float = math.nan
+    views: float = math.nan
+    views_std_error: float = math.nan
 
     @property
     def significant(self) -> bool:
         return self.p_value < SIGNIFICANCE
+
+    @property
+    def precise(self) -> bool:
+        """The data pin the elasticity down to +-20% with 95% confidence."""
+        return 1.96 * self.std_error <= PRECISION_BAND * abs(self.value)
 
 
 @dataclass(frozen=True)
@@ -51,138 +77,129 @@ class PriceAdvice:
     explanation: str
 
 
-def demand_panel(data: ShopData) -> pd.DataFrame:
-    """Rows of (product, local hour) with views: units, views, price seen and campaign flags."""
-    zone = data.time_zone
-    views = data.traffic[data.traffic["kind"] == "TRAFFIC_KIND_PRODUCT_VIEW"]
-    hour = views["occurred_at"].dt.floor("h")
-    panel = views.groupby([views["product_id"], hour.rename("hour")]).size().rename("views")
-    carts = data.traffic[data.traffic["kind"] == "TRAFFIC_KIND_ADD_TO_CART"]
-    units = carts.groupby(
-        [carts["product_id"], carts["occurred_at"].dt.floor("h").rename("hour")]
-    ).size()
-    frame = panel.to_frame().join(units.rename("units"), how="left").fillna({"units": 0})
-    frame = frame.reset_index().sort_values("hour")
-    prices = data.catalog[["product_id", "occurred_at", "price_minor"]].sort_values("occurred_at")
-    frame = pd.merge_asof(
-        frame, prices, left_on="hour", right_on="occurred_at", by="product_id", direction="backward"
-    ).dropna(subset=["price_minor"])
-    frame = frame[frame["price_minor"] > 0]
-    discount, featured, live, sale = _campaign_flags(data, frame)
-    frame["discount"] = discount
-    frame["featured"] = featured
-    frame["live_featured"] = live
-    frame["sale"] = sale
-    frame["price"] = frame["price_minor"] * (1 - frame["discount"] / 100)
-    local = frame["hour"].dt.tz_convert(zone)
-    frame["dow"] = local.dt.day_of_week
-    frame["trend"] = (frame["hour"] - frame["hour"].min()).dt.total_seconds() / (365 * 86_400)
-    return frame.reset_index(drop=True)
+@dataclass(frozen=True)
+class DemandPanels:
+    conversion: pd.DataFrame
+    views: pd.DataFrame
 
 
-def _campaign_flags(
-    data: ShopData, frame: pd.DataFrame
-) -> tuple[
-    npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]
-]:
-    campaigns = data.campaigns[
-        data.campaigns["kind"].isin(PRICED_KINDS) & data.campaigns["starts_at"].notna()
-    ].drop_duplicates("campaign_id")
-    hours = frame["hour"].dt.tz_convert(None).to_numpy()
-    products = frame["product_id"].to_numpy()
-    discount = np.zeros(len(frame))
-    featured = np.zeros(len(frame), bool)
-    live = np.zeros(len(frame), bool)
-    sale = np.zeros(len(frame), bool)
-    starts_at = pd.to_datetime(campaigns["starts_at"], utc=True)
-    ends_at = pd.to_datetime(campaigns["ends_at"], utc=True).fillna(starts_at)
-    for kind, started, ended, featured_ids, percent in zip(
-        campaigns["kind"],
-        starts_at.dt.tz_convert(None).to_numpy(),
-        ends_at.dt.tz_convert(None).to_numpy(),
-        campaigns["product_ids"],
-        campaigns["discount_percent"].to_numpy(float),
-        strict=True,
-    ):
-        # An hour counts if the campaign covers any of it.
-        inside = (hours > started - np.timedelta64(1, "h")) & (hours < ended)
-        sale |= inside
-        on = inside & np.isin(products, np.asarray(list(featured_ids), dtype=object))
-        if kind == LIVE_KIND:
-            # The live price is for live-stream viewers only: a flag, not the price everyone saw.
-            live |= on
-            continue
-        featured |= on
-        discount = np.where(on, np.maximum(discount, float(percent)), discount)
-    return discount, featured, live, sale
+def demand_panels(data: ShopData) -> DemandPanels:
+    """The conversion and views panels of a shop (see `price_panel`)."""
+    events = priced_traffic(data)
+    return DemandPanels(conversion_panel(data, events), views_panel(data, events))
 
 
-def _design(rows: pd.DataFrame, product_effects: bool) -> pd.DataFrame:
-    design = pd.DataFrame(
-        {
-            "log_price": np.log(rows["price"].to_numpy(float)),
-            "log_views": np.log(rows["views"].to_numpy(float)),
-            "featured": rows["featured"].astype(float).to_numpy(),
-            "live_featured": rows["live_featured"].astype(float).to_numpy(),
-            "sale": rows["sale"].astype(float).to_numpy(),
-            "trend": rows["trend"].to_numpy(float),
-        }
-    )
-    dows = pd.get_dummies(rows["dow"].to_numpy(), prefix="dow", drop_first=True, dtype=float)
-    parts = [design, dows]
-    if product_effects:
+def _design(
+    rows: pd.DataFrame, flags: list[str], categorical: list[str], product_effects: bool
+) -> pd.DataFrame:
+    parts = [
+        pd.DataFrame(
+            {
+                "log_price": np.log(rows["price"].to_numpy(float)),
+                "trend": rows["trend"].to_numpy(float),
+                **{flag: rows[flag].astype(float).to_numpy() for flag in flags},
+            }
+        )
+    ]
+    for column in categorical + (["product_id"] if product_effects else []):
         parts.append(
-            pd.get_dummies(rows["product_id"].to_numpy(), prefix="p", drop_first=True, dtype=float)
+            pd.get_dummies(rows[column].to_numpy(), prefix=column, drop_first=True, dtype=float)
         )
     full = pd.concat(parts, axis=1)
     full = full.loc[:, full.std() > 0]
     if "log_price" not in full:
-        full.insert(0, "log_price", design["log_price"])
+        full.insert(0, "log_price", parts[0]["log_price"])
     with_constant: pd.DataFrame = sm.add_constant(full, has_constant="add")
     return with_constant
 
 
-def fit_elasticity(rows: pd.DataFrame, source: str) -> Elasticity:
-    """Poisson GLM of units on log price and the controls (rows of `demand_panel`)."""
-    design = _design(rows, product_effects=source == "category")
-    model = sm.GLM(rows["units"].to_numpy(float), design, family=sm.families.Poisson())
+def _price_coefficient(
+    outcome: pd.Series, exposure: pd.Series, design: pd.DataFrame
+) -> tuple[float, float]:
+    """Coefficient of log_price and its quasi-Poisson standard error."""
+    model = sm.GLM(
+        outcome.to_numpy(float),
+        design,
+        family=sm.families.Poisson(),
+        offset=np.log(exposure.to_numpy(float)),
+    )
     result = model.fit(scale="X2")
     column = list(design.columns).index("log_price")
+    return float(result.params.iloc[column]), float(result.bse.iloc[column])
+
+
+def fit_elasticity(conversion: pd.DataFrame, views: pd.DataFrame, source: str) -> Elasticity:
+    """Both parts on rows of the panels (one product, or a category pooled), and their sum."""
+    pooled = source == "category"
+    conversion_value, conversion_se = _price_coefficient(
+        conversion["carts"],
+        conversion["views"],
+        _design(conversion, list(CONTEXTS), ["group", "dow"], pooled),
+    )
+    views_value, views_se = _price_coefficient(
+        views["views"],
+        views["shop_views"],
+        _design(views, ["featured_slot", "featured_day"], ["dow"], pooled),
+    )
+    value = conversion_value + views_value
+    std_error = math.hypot(conversion_se, views_se)
+    p_value = float(2 * stats.norm.sf(abs(value) / std_error)) if std_error > 0 else 1.0
     return Elasticity(
-        value=float(result.params.iloc[column]),
-        std_error=float(result.bse.iloc[column]),
-        p_value=float(result.pvalues.iloc[column]),
-        observations=len(rows),
-        units=int(rows["units"].sum()),
-        log_price_std=float(np.log(rows["price"]).std()),
+        value=value,
+        std_error=std_error,
+        p_value=p_value,
+        observations=len(conversion),
+        units=int(conversion["carts"].sum()),
+        log_price_std=_log_price_std(conversion),
         source=source,
+        conversion=conversion_value,
+        conversion_std_error=conversion_se,
+        views=views_value,
+        views_std_error=views_se,
     )
 
 
-def has_enough_variation(rows: pd.DataFrame) -> bool:
-    """Enough to fit a product alone: MIN_UNITS units sold and a spread of log prices seen of
-    at least MIN_LOG_PRICE_STD (about 5%)."""
+def _log_price_std(conversion: pd.DataFrame) -> float:
+    """Standard deviation of log(price seen) over the views."""
+    if conversion["views"].sum() <= 0:
+        return 0.0
+    log_price = np.log(conversion["price"].to_numpy(float))
+    weights = conversion["views"].to_numpy(float)
+    mean = np.average(log_price, weights=weights)
+    return float(np.sqrt(np.average((log_price - mean) ** 2, weights=weights)))
+
+
+def has_enough_variation(conversion: pd.DataFrame) -> bool:
+    """Enough to fit a product (or pool a category) at all: MIN_UNITS add-to-carts and a
+    spread of log prices seen of at least MIN_LOG_PRICE_STD (about 5%)."""
     return (
-        len(rows) > 0
-        and rows["units"].sum() >= MIN_UNITS
-        and float(np.log(rows["price"]).std()) >= MIN_LOG_PRICE_STD
+        len(conversion) > 0
+        and conversion["carts"].sum() >= MIN_UNITS
+        and _log_price_std(conversion) >= MIN_LOG_PRICE_STD
     )
 
 
 def estimate_elasticities(
-    panel: pd.DataFrame, categories: pd.Series
+    panels: DemandPanels, categories: pd.Series
 ) -> tuple[dict[str, Elasticity], dict[str, Elasticity]]:
     """Elasticity per product that has enough variation, and per category (pooled) for the
     rest. `categories` maps product_id to category."""
+    views_of = dict(tuple(panels.views.groupby("product_id")))
     by_product: dict[str, Elasticity] = {}
-    for product, rows in panel.groupby("product_id"):
-        if has_enough_variation(rows):
-            by_product[str(product)] = fit_elasticity(rows, "product")
+    for product, rows in panels.conversion.groupby("product_id"):
+        if has_enough_variation(rows) and product in views_of:
+            by_product[str(product)] = fit_elasticity(rows, views_of[product], "product")
     by_category: dict[str, Elasticity] = {}
-    panel = panel.assign(category=panel["product_id"].map(categories).fillna(""))
-    for category, rows in panel.groupby("category"):
-        if has_enough_variation(rows):
-            by_category[str(category)] = fit_elasticity(rows, "category")
+    conversion = panels.conversion.assign(
+        category=panels.conversion["product_id"].map(categories).fillna("")
+    )
+    views = panels.views.assign(category=panels.views["product_id"].map(categories).fillna(""))
+    views_by_category = dict(tuple(views.groupby("category")))
+    for category, rows in conversion.groupby("category"):
+        if has_enough_variation(rows) and category in views_by_category:
+            by_category[str(category)] = fit_elasticity(
+                rows, views_by_category[category], "category"
+            )
     return by_product, by_category
 
 

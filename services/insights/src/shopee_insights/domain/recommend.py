@@ -1,5 +1,10 @@
-"""Recommendations: implicit ALS for known buyers, "bought together" for a product, and a
-category and price-band popularity fallback for anyone or anything the model has not seen.
+"""Recommendations: implicit ALS and item-to-item similarity for known buyers, "bought
+together" for a product, and a category and price-band popularity fallback for anyone or
+anything the model has not seen.
+
+A known buyer's score blends three standardised signals: ALS affinity, item-to-item (the cosine
+similarity of products' buyer sets, summed over the buyer's own history) and popularity; the two
+weights are chosen on a validation split (training.fit_blended).
 
 Filters: only products in stock and active; nothing the buyer already bought unless the product is
 consumable (its category is bought again by the same buyers often enough, see `consumables`).
@@ -20,6 +25,8 @@ from shopee_insights.domain.interactions import as_index
 
 FloatArray = npt.NDArray[np.float64]
 PRICE_BANDS = ("budget", "mid", "premium")
+# Neighbours kept per product in the item-to-item similarity (keeps it sparse for big catalogues).
+NEIGHBOURS = 50
 
 
 @dataclass(frozen=True)
@@ -55,15 +62,18 @@ class Recommender:
     price_bands: list[str]
     available: npt.NDArray[np.bool_]
     consumable: npt.NDArray[np.bool_]
-    # Weight of the popularity prior in a buyer's score (0 = ALS alone), chosen on validation.
+    # Buyers x products confidence (log-damped interaction weights), and product x product
+    # cosine similarity of their buyer sets (top NEIGHBOURS per product).
+    history: sp.csr_matrix
+    item_similarity: sp.csr_matrix
+    # Weight of the popularity prior in a buyer's score (0 = personal signals alone), and of
+    # ALS within the personal part (1 = ALS alone, 0 = item-to-item alone); chosen on validation.
     popularity_weight: float = 0.0
+    als_weight: float = 1.0
     product_index: dict[str, int] = field(init=False)
-    unit_items: FloatArray = field(init=False)
 
     def __post_init__(self) -> None:
         self.product_index = {p: i for i, p in enumerate(self.product_ids)}
-        norms = np.linalg.norm(self.item_factors, axis=1, keepdims=True)
-        self.unit_items = self.item_factors / np.maximum(norms, 1e-12)
 
     def knows_buyer(self, buyer_id: str) -> bool:
         return buyer_id in self.buyer_index
@@ -84,7 +94,7 @@ class Recommender:
         scores = self.personal_scores(row)
         scores = np.where(self._allowed(bought, only_available), scores, -np.inf)
         picked = _top(scores, limit)
-        similarity = self.unit_items[picked] @ self.unit_items[bought].T if len(bought) else None
+        similarity = self.item_similarity[picked][:, bought].toarray() if len(bought) else None
         out = []
         for rank, item in enumerate(picked):
             if similarity is not None:
@@ -97,8 +107,14 @@ class Recommender:
         return out
 
     def personal_scores(self, row: int) -> FloatArray:
-        """ALS affinity blended with log popularity, both standardised over the catalogue."""
+        """ALS affinity and item-to-item scores blended with log popularity, each standardised
+        over the catalogue."""
         affinity = _standardise(self.item_factors @ self.user_factors[row])
+        if self.als_weight < 1.0:
+            neighbours = np.asarray((self.history[row] @ self.item_similarity).todense()).ravel()
+            affinity = self.als_weight * affinity + (1.0 - self.als_weight) * _standardise(
+                neighbours.astype(np.float64)
+            )
         if self.popularity_weight == 0.0:
             return affinity
         prior = _standardise(np.log1p(self.popularity))
@@ -211,6 +227,33 @@ def consumables(
     return {str(c) for c in chosen.index}
 
 
+def item_cosine(history: sp.csr_matrix, neighbours: int = NEIGHBOURS) -> sp.csr_matrix:
+    """Product x product cosine similarity of the sets of buyers who interacted with each,
+    keeping each product's `neighbours` most similar (item-to-item collaborative filtering)."""
+    touched = history.copy()
+    touched.data[:] = 1.0
+    together = (touched.T @ touched).tocsr().astype(np.float64)
+    counts = np.asarray(touched.sum(axis=0)).ravel()
+    norms = np.sqrt(np.maximum(counts, 1.0))
+    together = sp.diags(1.0 / norms) @ together @ sp.diags(1.0 / norms)
+    together = sp.csr_matrix(together)
+    together.setdiag(0)
+    together.eliminate_zeros()
+    if together.shape[0] == 0:
+        return together
+    rows, cols, values = [], [], []
+    for item in range(together.shape[0]):
+        start, end = together.indptr[item], together.indptr[item + 1]
+        keep = np.argsort(-together.data[start:end], kind="stable")[:neighbours]
+        rows.append(np.full(len(keep), item))
+        cols.append(together.indices[start:end][keep])
+        values.append(together.data[start:end][keep])
+    return sp.csr_matrix(
+        (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
+        shape=together.shape,
+    )
+
+
 def fit_als(matrix: sp.csr_matrix, params: AlsParameters) -> tuple[FloatArray, FloatArray]:
     """User and item factors of implicit's ALS on a buyers x products confidence matrix."""
     from implicit.cpu.als import AlternatingLeastSquares  # type: ignore[import-untyped]
@@ -235,6 +278,7 @@ def fit_recommender(
     consumable_min_rate: float = 0.15,
     consumable_min_buyers: int = 30,
     popularity_weight: float = 0.0,
+    als_weight: float = 1.0,
 ) -> Recommender:
     """Fit ALS, co-purchases and popularity on interactions; `products` is the catalogue
     (indexed by product_id, with name, category, price_minor, stock, status)."""
@@ -286,7 +330,10 @@ def fit_recommender(
         price_bands=price_bands(catalog["price_minor"].astype(float), catalog["category"]),
         available=((stock > 0) & status.isin(["", "PRODUCT_STATUS_ACTIVE"])).to_numpy(bool),
         consumable=catalog["category"].isin(repeat).to_numpy(bool),
+        history=weights,
+        item_similarity=item_cosine(weights),
         popularity_weight=popularity_weight,
+        als_weight=als_weight,
     )
 
 

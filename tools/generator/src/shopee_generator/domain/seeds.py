@@ -21,6 +21,7 @@ class Stream(IntEnum):
     ADS = 6
     INCIDENTS = 7
     BUYERS = 8
+    TASTES = 9
 
 
 def rng_for(seed: int, stream: Stream, *key: int) -> np.random.Generator:

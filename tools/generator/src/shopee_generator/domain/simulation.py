@@ -57,7 +57,8 @@ class ShopSimulator:
         rng = rng_for(seed, Stream.BUYERS, shop.index, first_day.toordinal())
         self.names = UserNames(shop.market, first_number=int(rng.integers(100, 1000)))
         self.pool = BuyerPool()
-        self.pool.add(self.names.draw(rng, int(shop.base_daily_visits * 6)), rng)
+        first_buyers, first_keys = self.names.draw_keyed(rng, int(shop.base_daily_visits * 6))
+        self.pool.add(first_buyers, first_keys, rng)
         self.orders = OrderDesk(shop, self.aftersales)
         self._started = False
         self._noise = lru_cache(maxsize=64)(self._noise_draw)
@@ -117,7 +118,9 @@ class ShopSimulator:
         stock_changes = self._stock_changes(day, midnight, plan, rng)
         sessions = draw_sessions(self.shop, plan, self.pool, self.names, rng, calendar * noise)
         prefix = f"s{self.shop.index}-{day:%y%m%d}-"
-        checkouts = browse(self.shop, plan, sessions, rng, records, prefix)
+        # Tastes draw from their own stream, so the day's other draws do not depend on them.
+        taste_rng = rng_for(self.seed, Stream.TASTES, self.shop.index, day.toordinal())
+        checkouts = browse(self.shop, plan, sessions, rng, taste_rng, records, prefix)
         sold, new_buyers = self.orders.place(
             day,
             plan,
@@ -141,7 +144,8 @@ class ShopSimulator:
                 )
             )
         self._end_of_day(day, midnight, plan, sold, rng, records)
-        self.pool.add(new_buyers, rng)
+        key_of = dict(zip(sessions.visitor_ids, sessions.buyer_key.tolist(), strict=True))
+        self.pool.add(new_buyers, np.array([key_of[b] for b in new_buyers], np.int64), rng)
         self.pool.end_of_day(rng)
         return self._due_today(day, midnight, records)
 

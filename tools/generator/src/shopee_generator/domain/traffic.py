@@ -3,11 +3,18 @@
 Visit -> (page views) -> product views -> add to cart -> checkout start. Whether a viewer adds a
 product to the cart follows the product's true demand curve: the chance is proportional to
 (price paid / base price) ** elasticity, so units sold per product view carry the elasticity.
+
+Shoppers have tastes: everyone but bots has a favourite cell of the catalogue (a category and a
+price band: budget, mid or premium within the category), fixed for life by their key, and draws
+TASTE_SHARE of their product views from the popularity of that cell alone. Favourites are given
+in proportion to the cells' shares of popularity, so on average the shop's product mix is
+unchanged; it is spread over buyers differently.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +29,10 @@ ATC_PER_VIEW = 0.06
 # By visit kind: organic, returning, ads, live stream, bot (see visits.py).
 ATC_BY_KIND = np.array([1.0, 2.2, 0.8, 1.6, 0.0])
 CHECKOUT_AFTER_CART = 0.58
+# Share of a shopper's product views drawn from their favourite cell (the rest from the whole
+# shop's popularity). Shoppers in one shop mostly look for one kind of thing; at 0.5 a median
+# buyer's two visits hardly tell their taste from chance.
+TASTE_SHARE = 0.75
 _QUANTITIES = np.array([1, 2, 3])
 _QUANTITY_ODDS = np.array([0.82, 0.13, 0.05])
 
@@ -56,15 +67,89 @@ def _discounts(
     return percent, ids
 
 
+def _mix(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """splitmix64's finaliser: a cheap integer hash whose output bits look uniform."""
+    mixed = values + np.uint64(0x9E3779B97F4A7C15)
+    mixed = (mixed ^ (mixed >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    mixed = (mixed ^ (mixed >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return mixed ^ (mixed >> np.uint64(31))
+
+
+def price_bands(shop: Shop) -> IntArray:
+    """Budget (0), mid (1) or premium (2): the tercile of each product's base price within its
+    category (within the shop when the category has fewer than 3 products)."""
+    prices = np.array([p.base_price_minor for p in shop.products], dtype=np.float64)
+    categories = np.array([p.category for p in shop.products])
+    bands = np.zeros(len(prices), dtype=np.int64)
+    for i, (price, category) in enumerate(zip(prices, categories, strict=True)):
+        peers = prices[categories == category]
+        peers = peers if len(peers) >= 3 else prices
+        rank = float((peers < price).mean() + 0.5 * (peers == price).mean())
+        bands[i] = min(int(rank * 3), 2)
+    return bands
+
+
+@dataclass(frozen=True)
+class TasteCells:
+    """Products grouped into taste cells (category x price band), and where each cell's share
+    of the shop's popularity lies in [0, 1]."""
+
+    cell_of: IntArray  # by product index: its cell
+    products: IntArray  # product indices, grouped by cell
+    cumulative: FloatArray  # cumulative popularity share along `products`
+    low: FloatArray  # by cell: share of popularity before it
+    high: FloatArray  # by cell: low + its own share
+
+    @classmethod
+    @lru_cache(maxsize=32)
+    def of(cls, shop: Shop) -> TasteCells:
+        """The shop's cells (cached: a shop is immutable)."""
+        bands = price_bands(shop).tolist()
+        labels = [f"{p.category}|{band}" for p, band in zip(shop.products, bands, strict=True)]
+        names = sorted(set(labels))
+        cell = np.array([names.index(label) for label in labels])
+        popularity = np.array([p.popularity for p in shop.products])
+        order = np.argsort(cell, kind="stable")
+        cumulative = np.cumsum(popularity[order]) / popularity.sum()
+        high = np.array([cumulative[cell[order] == c][-1] for c in range(len(names))])
+        return cls(cell, order, cumulative, np.concatenate([[0.0], high[:-1]]), high)
+
+
+def favourite_cells(cells: TasteCells, shop: Shop, buyer_keys: IntArray) -> IntArray:
+    """Each person's favourite taste cell, a pure function of their key and the shop; a cell is
+    the favourite of a share of people equal to its share of the shop's popularity."""
+    hashed = _mix(buyer_keys.astype(np.uint64) * np.uint64(1_000_003) + np.uint64(shop.index))
+    uniform = (hashed >> np.uint64(11)).astype(np.float64) / float(2**53)
+    return np.minimum(np.searchsorted(cells.high, uniform, side="right"), len(cells.high) - 1)
+
+
+def _taste_views(
+    shop: Shop, buyer_keys: IntArray, taste_rng: np.random.Generator
+) -> tuple[npt.NDArray[np.bool_], IntArray]:
+    """Which views follow the viewer's taste (a key >= 0, TASTE_SHARE of their views), and the
+    products drawn for those from the popularity of the viewer's favourite cell."""
+    tasted = (buyer_keys >= 0) & (taste_rng.random(len(buyer_keys)) < TASTE_SHARE)
+    cells = TasteCells.of(shop)
+    favourite = favourite_cells(cells, shop, buyer_keys[tasted])
+    low, high = cells.low[favourite], cells.high[favourite]
+    point = low + taste_rng.random(len(favourite)) * (high - low)
+    position = np.searchsorted(cells.cumulative, point, side="right")
+    return tasted, cells.products[np.minimum(position, len(cells.products) - 1)]
+
+
 def browse(
     shop: Shop,
     plan: DayPlan,
     sessions: Sessions,
     rng: np.random.Generator,
+    taste_rng: np.random.Generator,
     records: list[Record],
     session_prefix: str,
 ) -> list[Basket]:
-    """Page views, product views, add-to-carts and checkout starts; returns the checkouts."""
+    """Page views, product views, add-to-carts and checkout starts; returns the checkouts.
+
+    `taste_rng` draws the views that follow buyers' tastes, apart from `rng`, so adding tastes
+    left the day's other draws (visits, times, carts) as they were."""
     n = len(sessions.start)
     if n == 0:
         return []
@@ -81,6 +166,8 @@ def browse(
 
     popularity = np.array([p.popularity for p in shop.products])
     product = rng.choice(len(popularity), size=len(owner), p=popularity / popularity.sum())
+    tasted, favourite_products = _taste_views(shop, sessions.buyer_key[owner], taste_rng)
+    product[tasted] = favourite_products
     is_live = sessions.kind[owner] == LIVE
     for campaign in plan.campaigns:
         featured = np.asarray(campaign.product_indices)

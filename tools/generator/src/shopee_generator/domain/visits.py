@@ -82,6 +82,8 @@ class Sessions:
     channel: IntArray
     visitor_ids: list[str]
     buyer_pos: IntArray  # position in the buyer pool, -1 for a visitor who never bought
+    # The person's lifelong key (UserNames.draw_keyed; kept in BuyerPool.keys), -1 for bots.
+    buyer_key: IntArray
 
 
 def _hour_times(rng: np.random.Generator, shares: FloatArray, count: int) -> IntArray:
@@ -104,21 +106,25 @@ def draw_sessions(
     """Today's visits: new and returning visitors, ad clicks, live-stream viewers, bots."""
     shares = plan.hour_shares
     parts: list[tuple[IntArray, int, IntArray, IntArray, list[str], IntArray]] = []
+    keys: list[IntArray] = []  # buyer keys of each part
 
     organic = int(rng.poisson(plan.visits))
+    organic_names, organic_keys = names.draw_keyed(rng, organic)
+    keys.append(organic_keys)
     parts.append(
         (
             _hour_times(rng, shares, organic),
             ORGANIC,
             _pick(rng, _ORGANIC_SOURCES, organic),
             np.where(rng.random(organic) < 0.78, events_pb2.CHANNEL_APP, events_pb2.CHANNEL_WEB),
-            names.draw(rng, organic),
+            organic_names,
             np.full(organic, -1),
         )
     )
 
     positions = pool.visits(rng, returning_multiplier)
     count = len(positions)
+    keys.append(pool.keys[positions])
     parts.append(
         (
             _hour_times(rng, shares, count),
@@ -133,13 +139,15 @@ def draw_sessions(
     for channel, expected in plan.ads_visits.items():
         count = int(rng.poisson(expected))
         source, visit_channel = _ADS_SOURCE[channel]
+        ads_names, ads_keys = names.draw_keyed(rng, count)
+        keys.append(ads_keys)
         parts.append(
             (
                 _hour_times(rng, shares, count),
                 ADS,
                 np.full(count, source),
                 np.full(count, visit_channel),
-                names.draw(rng, count),
+                ads_names,
                 np.full(count, -1),
             )
         )
@@ -157,11 +165,16 @@ def draw_sessions(
         picked = (
             rng.choice(len(pool), size=count, p=weights) if len(pool) else np.zeros(count, np.int64)
         )
-        fresh = iter(names.draw(rng, int((~from_pool).sum())))
+        fresh_names, fresh_keys = names.draw_keyed(rng, int((~from_pool).sum()))
+        fresh = iter(fresh_names)
         visitors = [
             pool.ids[int(p)] if known else next(fresh)
             for p, known in zip(picked, from_pool, strict=True)
         ]
+        live_keys = np.full(count, -1, dtype=np.int64)
+        live_keys[from_pool] = pool.keys[picked[from_pool]]
+        live_keys[~from_pool] = fresh_keys
+        keys.append(live_keys)
         parts.append(
             (
                 rng.integers(begin, end, count),
@@ -177,6 +190,7 @@ def draw_sessions(
         hourly = plan.visits * float(shares[int(begin // HOUR_MS) % 24])
         count = int(rng.poisson(magnitude * hourly * (end - begin) / HOUR_MS))
         guests = [f"guest-{value:012x}" for value in rng.integers(0, 2**48, count).tolist()]
+        keys.append(np.full(count, -1, dtype=np.int64))
         parts.append(
             (
                 rng.integers(begin, end, count),
@@ -191,11 +205,13 @@ def draw_sessions(
     start = np.concatenate([p[0] for p in parts]).astype(np.int64)
     order = np.argsort(start, kind="stable")
     visitors = [v for p in parts for v in p[4]]
+    buyer_pos = np.concatenate([p[5] for p in parts]).astype(np.int64)[order]
     return Sessions(
         start=start[order],
         kind=np.concatenate([np.full(len(p[0]), p[1]) for p in parts]).astype(np.int64)[order],
         source=np.concatenate([p[2] for p in parts]).astype(np.int64)[order],
         channel=np.concatenate([p[3] for p in parts]).astype(np.int64)[order],
         visitor_ids=[visitors[i] for i in order.tolist()],
-        buyer_pos=np.concatenate([p[5] for p in parts]).astype(np.int64)[order],
+        buyer_pos=buyer_pos,
+        buyer_key=np.concatenate(keys).astype(np.int64)[order],
     )
