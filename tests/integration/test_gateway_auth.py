@@ -111,6 +111,23 @@ async def test_invite_accept_and_change_role(gateway: httpx.AsyncClient, world: 
     assert demote.status_code == 409
 
 
+async def test_text_postgresql_cannot_store_is_a_422_not_a_500(
+    gateway: httpx.AsyncClient, world: World
+) -> None:
+    admin = await sign_in(gateway, world.tenants["a"].emails["admin"])
+    invited = await gateway.post(
+        "/api/users",
+        json={"email": "nul@example.com", "full_name": "N\u0000L", "role": "viewer"},
+        headers=admin,
+    )
+    assert invited.status_code == 422, invited.text
+    assert "NUL" in invited.json()["detail"]
+    signin = await gateway.post(
+        "/api/auth/token", data={"username": "a\u0000@example.com", "password": "x" * 12}
+    )
+    assert signin.status_code in (401, 422), signin.text
+
+
 async def test_api_keys(gateway: httpx.AsyncClient, world: World) -> None:
     tenant = world.tenants["a"]
     admin = await sign_in(gateway, tenant.emails["admin"])

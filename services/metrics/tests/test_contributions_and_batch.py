@@ -107,3 +107,16 @@ def test_new_distinct_member_adds_to_the_conversion_denominator() -> None:
     day = batch.counted[0].buckets.day
     assert totals[(Granularity.DAY, "s", "", "unique_visitors", day)] == [1, 0]
     assert totals[(Granularity.DAY, "s", "", "conversion_rate", day)] == [0, 1]
+
+
+def test_local_labels_belong_to_each_shops_zone() -> None:
+    # The same UTC hour (02:00) is 09:00 in Jakarta and 10:00 in Manila.
+    jakarta = view("j", 0)
+    manila = view("m", 0)
+    manila.shop_id, manila.time_zone = "ph", "Asia/Manila"
+    batch = plan([at(jakarta), at(manila)], {}, timedelta(minutes=10))
+    assert {
+        shop: label
+        for (level, shop, bucket), label in batch.local_label.items()
+        if level is Granularity.HOUR and bucket == START
+    } == {"s": datetime(2026, 11, 11, 9), "ph": datetime(2026, 11, 11, 10)}

@@ -88,6 +88,11 @@ def create_app(settings: GatewaySettings, keys: TokenKeys | None = None) -> Fast
             min_size=1,
             max_size=settings.gateway_database_pool_size,
             init=_init_connection,
+            # asyncpg prepares every statement; after five runs PostgreSQL may switch to a
+            # generic plan, which for the KPI reads guesses a handful of rows and scans the
+            # whole index (6x slower on a year of days). Planning for the actual shops and
+            # period costs well under a millisecond.
+            server_settings={"plan_cache_mode": "force_custom_plan"},
         )
         redis = Redis.from_url(settings.redis_url)
         accounts = AccountsRepository(pool)

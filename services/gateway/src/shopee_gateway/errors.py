@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
+from asyncpg.exceptions import CharacterNotInRepertoireError, UntranslatableCharacterError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -122,6 +123,18 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return problem(422, TITLES[422], detail, errors=errors)
+
+    @app.exception_handler(CharacterNotInRepertoireError)
+    @app.exception_handler(UntranslatableCharacterError)
+    async def unstorable_text(request: Request, exc: Exception) -> JSONResponse:
+        # PostgreSQL text cannot hold NUL (and a few other code points): whichever input carried
+        # one, from the query string, a form or a body, it is the caller's to fix.
+        return problem(
+            422,
+            TITLES[422],
+            "a text value contains a character PostgreSQL cannot store (such as NUL, \\u0000); "
+            "remove it and retry",
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

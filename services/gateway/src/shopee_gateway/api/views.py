@@ -155,7 +155,7 @@ async def run_view(request: Request, view_id: UUID, principal: KpiReader) -> Res
     query = KpiQuery.model_validate((await _load(request, principal, view_id))["query"])
     visible_shops(principal, query.shops)
 
-    async def compute() -> SeriesResponse:
+    async def compute() -> bytes:
         repo: KpiRepository = request.app.state.kpis
         return build_series(query, await repo.series(query))
 

@@ -239,7 +239,7 @@ class KpiStore:
         connection: Any,
         level: Granularity,
         totals: dict[RowKey, list[int]],
-        labels: dict[tuple[Granularity, datetime], Any],
+        labels: dict[tuple[Granularity, str, datetime], Any],
     ) -> list[KpiRow]:
         keys = [key for key in totals if key[0] is level]
         if not keys:
@@ -253,7 +253,7 @@ class KpiStore:
             [totals[k][1] if k[3] in RATIO_KPIS else None for k in keys],
         ]
         if level is not Granularity.MINUTE:
-            arguments.append([labels[(level, k[4])] for k in keys])
+            arguments.append([labels[(level, k[1], k[4])] for k in keys])
         rows = await connection.fetch(UPSERTS[level], *arguments)
         return [KpiRow(level, *row) for row in rows]
 

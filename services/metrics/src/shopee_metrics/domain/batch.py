@@ -86,7 +86,12 @@ class BatchPlan:
     # (shop_id, source) -> newest event time counted; source = the payload kind.
     watermarks: dict[tuple[str, str], datetime] = field(default_factory=dict)
     members: list[MemberKey] = field(default_factory=list)
-    local_label: dict[tuple[Granularity, datetime], datetime | date] = field(default_factory=dict)
+    # (granularity, shop_id, bucket) -> the bucket's label in the shop's zone. Keyed by shop too:
+    # an hour starts at the same instant in Jakarta and Manila but is 16:00 in one, 17:00 in the
+    # other.
+    local_label: dict[tuple[Granularity, str, datetime], datetime | date] = field(
+        default_factory=dict
+    )
 
 
 def unique_in_batch(candidates: list[Candidate]) -> list[Candidate]:
@@ -114,7 +119,7 @@ def plan(
     counted = result.counted.append
     member = result.members.append
     labels = result.local_label
-    labelled = None
+    labelled: tuple[str, object] | None = None
     for item in new_events:
         event = item.event
         shop = event.shop_id
@@ -128,10 +133,11 @@ def plan(
             marks[source] = occurred
         counted(item)
         buckets = item.buckets
-        if buckets is not labelled:  # consecutive events mostly share their (cached) buckets
-            labels[(_HOUR, buckets.hour)] = buckets.local_hour
-            labels[(_DAY, buckets.day)] = buckets.local_date
-            labelled = buckets
+        # Consecutive events mostly share their shop and (cached) buckets.
+        if labelled is None or labelled[1] is not buckets or labelled[0] != shop:
+            labels[(_HOUR, shop, buckets.hour)] = buckets.local_hour
+            labels[(_DAY, shop, buckets.day)] = buckets.local_date
+            labelled = (shop, buckets)
         parts = item.parts
         if parts.day_only:
             for product, kpi, name in parts.members:
