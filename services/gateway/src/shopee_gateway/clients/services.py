@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import grpc
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
+from pydantic import BaseModel
 
 from shopee.forecast.v1 import forecast_pb2_grpc
 from shopee.insights.v1 import insights_pb2_grpc
-from shopee_gateway.clients.upstream import open_channel
+from shopee_gateway.clients.upstream import ResponseT, call, open_channel
 
 FORECAST_SERVICE = "shopee.forecast.v1.ForecastService"
 INSIGHTS_SERVICE = "shopee.insights.v1.InsightsService"
+AnswerT = TypeVar("AnswerT", bound=BaseModel)
 
 
 @dataclass
@@ -55,6 +58,22 @@ class Upstreams:
             deadline_seconds=deadline_seconds,
             channels=(forecast_channel, insights_channel),
         )
+
+    async def call(
+        self, service: str, method: Callable[..., Awaitable[ResponseT]], request: Any
+    ) -> ResponseT:
+        """`method(request)` with the upstream deadline; a failure raises its problem."""
+        return await call(service, method, request, deadline_seconds=self.deadline_seconds)
+
+    async def answer(
+        self,
+        service: str,
+        method: Callable[..., Awaitable[Message]],
+        request: Any,
+        model: type[AnswerT],
+    ) -> AnswerT:
+        """The call's response as the route's response model."""
+        return model.model_validate(message_dict(await self.call(service, method, request)))
 
     async def close(self, grace_seconds: float = 1.0) -> None:
         """Let in-flight calls finish for up to `grace_seconds`, then close the channels."""

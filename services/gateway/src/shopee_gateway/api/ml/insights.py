@@ -22,8 +22,6 @@ from shopee_gateway.api.ml.schemas import (
     SentimentResponse,
     ShopId,
 )
-from shopee_gateway.clients.services import message_dict
-from shopee_gateway.clients.upstream import call
 from shopee_gateway.errors import problem_responses
 from shopee_gateway.security.dependencies import require, require_shop
 from shopee_gateway.security.principal import Principal
@@ -54,13 +52,9 @@ async def segments(
 ) -> SegmentsResponse:
     require_shop(principal, shop_id)
     request = insights_pb2.SegmentsRequest(shop_id=shop_id, algorithm=ALGORITHMS[algorithm])
-    response = await call(
-        "insights",
-        upstreams.insights.GetSegments,
-        request,
-        deadline_seconds=upstreams.deadline_seconds,
+    return await upstreams.answer(
+        "insights", upstreams.insights.GetSegments, request, SegmentsResponse
     )
-    return SegmentsResponse.model_validate(message_dict(response))
 
 
 @router.post(
@@ -78,13 +72,9 @@ async def recommend(
         product_id=body.product_id or "",
         limit=body.limit,
     )
-    response = await call(
-        "insights",
-        upstreams.insights.Recommend,
-        request,
-        deadline_seconds=upstreams.deadline_seconds,
+    return await upstreams.answer(
+        "insights", upstreams.insights.Recommend, request, RecommendResponse
     )
-    return RecommendResponse.model_validate(message_dict(response))
 
 
 @router.post(
@@ -103,13 +93,9 @@ async def optimize_price(
         max_price_minor=body.max_price_minor or 0,
         unit_cost_minor=body.unit_cost_minor or 0,
     )
-    response = await call(
-        "insights",
-        upstreams.insights.OptimizePrice,
-        request,
-        deadline_seconds=upstreams.deadline_seconds,
+    return await upstreams.answer(
+        "insights", upstreams.insights.OptimizePrice, request, OptimizePriceResponse
     )
-    return OptimizePriceResponse.model_validate(message_dict(response))
 
 
 @router.post(
@@ -134,13 +120,9 @@ async def optimize_marketing(
         ],
         mode=ALLOCATION_MODES[body.mode],
     )
-    response = await call(
-        "insights",
-        upstreams.insights.OptimizeMarketing,
-        request,
-        deadline_seconds=upstreams.deadline_seconds,
+    return await upstreams.answer(
+        "insights", upstreams.insights.OptimizeMarketing, request, OptimizeMarketingResponse
     )
-    return OptimizeMarketingResponse.model_validate(message_dict(response))
 
 
 @router.get(
@@ -165,10 +147,6 @@ async def sentiment(
         from_date=from_date.isoformat() if from_date else "",
         to_date=to_date.isoformat() if to_date else "",
     )
-    response = await call(
-        "insights",
-        upstreams.insights.GetSentiment,
-        request,
-        deadline_seconds=upstreams.deadline_seconds,
+    return await upstreams.answer(
+        "insights", upstreams.insights.GetSentiment, request, SentimentResponse
     )
-    return SentimentResponse.model_validate(message_dict(response))

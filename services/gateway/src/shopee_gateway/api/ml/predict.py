@@ -19,7 +19,6 @@ from shopee_gateway.api.ml.schemas import (
     TrafficForecastResponse,
 )
 from shopee_gateway.clients.services import Upstreams, message_dict
-from shopee_gateway.clients.upstream import call
 from shopee_gateway.errors import problem_responses
 from shopee_gateway.security.dependencies import require, require_shop
 from shopee_gateway.security.principal import Principal
@@ -35,12 +34,7 @@ async def _forecast(
     request = forecast_pb2.ForecastRequest(
         shop_id=shop_id, target=target, horizon_days=horizon_days
     )
-    return await call(
-        "forecast",
-        upstreams.forecast.Forecast,
-        request,
-        deadline_seconds=upstreams.deadline_seconds,
-    )
+    return await upstreams.call("forecast", upstreams.forecast.Forecast, request)
 
 
 def _series(response: forecast_pb2.ForecastResponse) -> SeriesForecast:
@@ -106,10 +100,6 @@ async def predict_churn(
         buyer_ids=body.buyer_ids,
         limit=body.limit,
     )
-    response = await call(
-        "forecast",
-        upstreams.forecast.PredictChurn,
-        request,
-        deadline_seconds=upstreams.deadline_seconds,
+    return await upstreams.answer(
+        "forecast", upstreams.forecast.PredictChurn, request, ChurnResponse
     )
-    return ChurnResponse.model_validate(message_dict(response))
