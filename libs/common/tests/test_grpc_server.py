@@ -23,6 +23,11 @@ class _Servicer(forecast_pb2_grpc.ForecastServiceServicer):
             raise NotFound(f"shop {request.shop_id!r} is not registered")
         return forecast_pb2.ForecastResponse(shop_id=request.shop_id, model="seasonal_naive")
 
+    async def PredictChurn(
+        self, request: forecast_pb2.ChurnRequest, context: grpc.aio.ServicerContext
+    ) -> forecast_pb2.ChurnResponse:
+        raise ConnectionRefusedError("the database refused the connection")
+
     async def ListModels(
         self, request: forecast_pb2.ListModelsRequest, context: grpc.aio.ServicerContext
     ) -> forecast_pb2.ListModelsResponse:
@@ -69,6 +74,9 @@ async def test_errors_become_statuses_and_are_counted(running: BuiltServer) -> N
             await stub.ListModels(forecast_pb2.ListModelsRequest(shop_id="known"))
         assert bug.value.code() == grpc.StatusCode.INTERNAL
         assert "internal error" in (bug.value.details() or "")
+        with pytest.raises(grpc.aio.AioRpcError) as outage:
+            await stub.PredictChurn(forecast_pb2.ChurnRequest(shop_id="known"))
+        assert outage.value.code() == grpc.StatusCode.UNAVAILABLE
         # The server survives a bug and keeps answering.
         again = await stub.Forecast(forecast_pb2.ForecastRequest(shop_id="known"))
         assert again.shop_id == "known"

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
+import grpc
 import pytest
 import redis.exceptions
 
-from shopee.forecast.v1 import forecast_pb2
-from shopee_common.grpc_server import InvalidArgument, Unavailable
+from shopee.forecast.v1 import forecast_pb2, forecast_pb2_grpc
+from shopee_common.grpc_server import GrpcService, InvalidArgument, build_server
+from shopee_forecast.app import OUTAGES
 from shopee_forecast.domain.series import SeriesKey, Target
-from shopee_forecast.servicer import series_key, target_of, unavailable_on_outage
+from shopee_forecast.servicer import series_key, target_of
 
 
 def _request(**fields: object) -> forecast_pb2.ForecastRequest:
@@ -50,6 +54,38 @@ def test_an_unknown_target_number_is_invalid() -> None:
         target_of(42, "targets")
 
 
+class _FailingServicer(forecast_pb2_grpc.ForecastServiceServicer):
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    async def ListModels(self, request: Any, context: Any) -> forecast_pb2.ListModelsResponse:
+        raise self.error
+
+
+async def _status_of(error: Exception) -> tuple[grpc.StatusCode, str]:
+    """The status a call gets from the service's real gRPC server when the servicer raises."""
+    servicer = _FailingServicer(error)
+    built = build_server(
+        GrpcService(
+            name="forecast-errors-test",
+            full_names=["shopee.forecast.v1.ForecastService"],
+            register=lambda server: forecast_pb2_grpc.add_ForecastServiceServicer_to_server(
+                servicer, server
+            ),
+            outages=OUTAGES,
+        )
+    )
+    await built.server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{built.port}") as channel:
+            stub = forecast_pb2_grpc.ForecastServiceStub(channel)
+            with pytest.raises(grpc.aio.AioRpcError) as failed:
+                await stub.ListModels(forecast_pb2.ListModelsRequest(shop_id="s"))
+        return failed.value.code(), failed.value.details() or ""
+    finally:
+        await built.server.stop(None)
+
+
 @pytest.mark.parametrize(
     "outage",
     [
@@ -59,18 +95,12 @@ def test_an_unknown_target_number_is_invalid() -> None:
     ],
 )
 async def test_store_outages_become_unavailable(outage: Exception) -> None:
-    @unavailable_on_outage
-    async def rpc() -> None:
-        raise outage
-
-    with pytest.raises(Unavailable, match="a backing store is unavailable"):
-        await rpc()
+    code, details = await _status_of(outage)
+    assert code == grpc.StatusCode.UNAVAILABLE
+    assert "a backing store is unavailable" in details
 
 
-async def test_other_errors_are_left_to_the_server() -> None:
-    @unavailable_on_outage
-    async def rpc() -> None:
-        raise KeyError("bug")
-
-    with pytest.raises(KeyError):
-        await rpc()
+async def test_other_errors_are_internal_with_an_error_id() -> None:
+    code, details = await _status_of(KeyError("bug"))
+    assert code == grpc.StatusCode.INTERNAL
+    assert details.startswith("internal error ")

@@ -6,9 +6,10 @@ Kubernetes probe every service the same way. SIGTERM or SIGINT marks the service
 lets calls in flight finish (a grace period), then closes.
 
 Servicers report bad input by raising a `ServiceError` subclass (`NotFound("shop 'x' is not
-registered")`); the interceptor turns it into that gRPC status with the message. Any other
-exception becomes INTERNAL with an error id that is also logged, so a bug answers a call with an
-error instead of taking the process down.
+registered")`); the interceptor turns it into that gRPC status with the message. An exception the
+service lists as an outage of a backing store (`GrpcService.outages`) becomes UNAVAILABLE, which
+callers retry. Any other exception becomes INTERNAL with an error id that is also logged, so a
+bug answers a call with an error instead of taking the process down.
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ class GrpcService:
     name: str
     full_names: Sequence[str]
     register: Callable[[grpc.aio.Server], None]
+    # Exceptions that mean a backing store (database, cache) cannot be reached right now.
+    outages: tuple[type[BaseException], ...] = (OSError,)
 
 
 @dataclass(frozen=True)
@@ -91,8 +94,9 @@ class BuiltServer:
 class _Observe(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """Count and time each unary call, and turn exceptions into statuses."""
 
-    def __init__(self, service: str) -> None:
+    def __init__(self, service: str, outages: tuple[type[BaseException], ...]) -> None:
         self.service = service
+        self.outages = outages
         self.log = structlog.get_logger(service)
 
     async def intercept_service(
@@ -116,6 +120,11 @@ class _Observe(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             except ServiceError as exc:
                 code = exc.code
                 await context.abort(exc.code, exc.message)
+            except self.outages as exc:
+                code = grpc.StatusCode.UNAVAILABLE
+                await context.abort(
+                    code, f"a backing store is unavailable: {type(exc).__name__}: {exc}"
+                )
             except grpc.aio.AbortError:
                 code = context.code() or grpc.StatusCode.UNKNOWN
                 raise
@@ -147,7 +156,7 @@ def _code_name(code: Any) -> str:
 def build_server(service: GrpcService, *, host: str = "127.0.0.1", port: int = 0) -> BuiltServer:
     """A grpc.aio server with the service, health and reflection, bound (port 0: any free port)
     but not started; tests use it to run the real service in-process."""
-    server = grpc.aio.server(interceptors=[_Observe(service.name)])
+    server = grpc.aio.server(interceptors=[_Observe(service.name, service.outages)])
     service.register(server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import asyncpg
+import redis.exceptions
 import structlog
 from redis.asyncio import Redis
 
@@ -24,6 +25,17 @@ from shopee_models.registry import ModelRegistry
 
 SERVICE_NAME = "shopee.forecast.v1.ForecastService"
 log = structlog.get_logger("forecast")
+
+
+# What a database or Redis outage raises: the caller may retry, so UNAVAILABLE, not INTERNAL.
+OUTAGES = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
 
 
 @dataclass
@@ -46,6 +58,7 @@ class ForecastApp:
             register=lambda server: forecast_pb2_grpc.add_ForecastServiceServicer_to_server(
                 self.servicer, server
             ),
+            outages=OUTAGES,
         )
 
 

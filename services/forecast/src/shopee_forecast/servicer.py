@@ -4,17 +4,12 @@ subclasses, which the server turns into gRPC statuses with the message."""
 
 from __future__ import annotations
 
-import functools
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
 
-import asyncpg
 import grpc
-import redis.exceptions
 
 from shopee.forecast.v1 import forecast_pb2, forecast_pb2_grpc
-from shopee_common.grpc_server import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from shopee_common.grpc_server import FailedPrecondition, InvalidArgument, NotFound
 from shopee_forecast.adapters.jobs import TrainingJobs
 from shopee_forecast.adapters.store import ForecastStore, Shop
 from shopee_forecast.domain.churn import describe
@@ -39,33 +34,6 @@ JOB_STATES = {
     "failed": forecast_pb2.JOB_STATE_FAILED,
 }
 ACTIVE_PRODUCT = "PRODUCT_STATUS_ACTIVE"
-# What a database or Redis outage raises: the caller may retry, so UNAVAILABLE, not INTERNAL.
-OUTAGES = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-)
-Response = TypeVar("Response")
-
-
-def unavailable_on_outage(
-    rpc: Callable[..., Awaitable[Response]],
-) -> Callable[..., Awaitable[Response]]:
-    """Answer UNAVAILABLE (with the cause) while PostgreSQL or Redis cannot be reached."""
-
-    @functools.wraps(rpc)
-    async def guarded(*args: Any, **kwargs: Any) -> Response:
-        try:
-            return await rpc(*args, **kwargs)
-        except OUTAGES as exc:
-            raise Unavailable(
-                f"a backing store is unavailable: {type(exc).__name__}: {exc}"
-            ) from exc
-
-    return guarded
 
 
 def _in_range(field: str, value: float, low: float, high: float) -> None:
@@ -122,7 +90,6 @@ class ForecastServicer(forecast_pb2_grpc.ForecastServiceServicer):
                 raise NotFound(f"product {product_id!r} is not in shop {shop.shop_id!r}'s catalog")
         return {product_id: catalog[product_id][0] for product_id in product_ids}
 
-    @unavailable_on_outage
     async def Forecast(
         self, request: forecast_pb2.ForecastRequest, context: grpc.aio.ServicerContext
     ) -> forecast_pb2.ForecastResponse:
@@ -132,7 +99,6 @@ class ForecastServicer(forecast_pb2_grpc.ForecastServiceServicer):
             await self._check_products(shop, [key.product_id])
         return await self.predictor.forecast(shop, key, request.horizon_days)
 
-    @unavailable_on_outage
     async def PredictChurn(
         self, request: forecast_pb2.ChurnRequest, context: grpc.aio.ServicerContext
     ) -> forecast_pb2.ChurnResponse:
@@ -185,7 +151,6 @@ class ForecastServicer(forecast_pb2_grpc.ForecastServiceServicer):
         PREDICTION_SECONDS.labels("PredictChurn", "none").observe(time.perf_counter() - started)
         return response
 
-    @unavailable_on_outage
     async def AdviseInventory(
         self, request: forecast_pb2.InventoryRequest, context: grpc.aio.ServicerContext
     ) -> forecast_pb2.InventoryResponse:
@@ -234,7 +199,6 @@ class ForecastServicer(forecast_pb2_grpc.ForecastServiceServicer):
             items=items,
         )
 
-    @unavailable_on_outage
     async def Retrain(
         self, request: forecast_pb2.RetrainRequest, context: grpc.aio.ServicerContext
     ) -> forecast_pb2.RetrainResponse:
@@ -244,7 +208,6 @@ class ForecastServicer(forecast_pb2_grpc.ForecastServiceServicer):
         job_id = await self.runner.start(request.shop_id or None, targets, "rpc")
         return forecast_pb2.RetrainResponse(job_id=job_id)
 
-    @unavailable_on_outage
     async def GetTrainingJob(
         self, request: forecast_pb2.GetTrainingJobRequest, context: grpc.aio.ServicerContext
     ) -> forecast_pb2.TrainingJob:
@@ -266,7 +229,6 @@ class ForecastServicer(forecast_pb2_grpc.ForecastServiceServicer):
             job.finished_at.CopyFrom(timestamp(row.finished_at))
         return job
 
-    @unavailable_on_outage
     async def ListModels(
         self, request: forecast_pb2.ListModelsRequest, context: grpc.aio.ServicerContext
     ) -> forecast_pb2.ListModelsResponse:

@@ -13,7 +13,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[impo
 
 from shopee.insights.v1 import insights_pb2_grpc
 from shopee_common.grpc_server import GrpcService
-from shopee_insights.adapters.repository import EventRepository
+from shopee_insights.adapters.repository import CONNECTION_ERRORS, EventRepository
 from shopee_insights.engine import EngineOptions, InsightsEngine
 from shopee_insights.servicer import InsightsServicer
 from shopee_insights.settings import InsightsSettings
@@ -58,6 +58,7 @@ async def wired(settings: InsightsSettings, seed: int | None = None) -> AsyncIte
             register=lambda server: insights_pb2_grpc.add_InsightsServiceServicer_to_server(
                 servicer, server
             ),
+            outages=CONNECTION_ERRORS,
         )
         yield Wiring(pool=pool, engine=engine, service=service)
     finally:

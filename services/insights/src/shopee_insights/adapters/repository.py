@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
 import asyncpg
 import orjson
 
-from shopee_common.grpc_server import Unavailable
 from shopee_insights.domain.shop_data import EVENT_KINDS, ShopData, build_shop_data
 
 T = TypeVar("T")
+# What a lost database raises: the gRPC server answers these UNAVAILABLE (the caller may retry).
 CONNECTION_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError)
-
-
-@asynccontextmanager
-async def database_errors() -> AsyncIterator[None]:
-    """Turn a lost database into UNAVAILABLE (the caller may retry), not INTERNAL."""
-    try:
-        yield
-    except CONNECTION_ERRORS as exc:
-        raise Unavailable(f"the database is unavailable: {exc}") from exc
 
 
 class EventRepository:
@@ -32,19 +21,13 @@ class EventRepository:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def _run(self, call: Callable[[], Awaitable[T]]) -> T:
-        async with database_errors():
-            return await call()
-
     async def shop_time_zone(self, shop_id: str) -> str | None:
         """The shop's IANA zone, or None when it is not registered."""
-        value = await self._run(
-            lambda: self._pool.fetchval("SELECT time_zone FROM shops WHERE id = $1", shop_id)
-        )
+        value = await self._pool.fetchval("SELECT time_zone FROM shops WHERE id = $1", shop_id)
         return None if value is None else str(value)
 
     async def shop_ids(self) -> list[str]:
-        rows = await self._run(lambda: self._pool.fetch("SELECT id FROM shops ORDER BY id"))
+        rows = await self._pool.fetch("SELECT id FROM shops ORDER BY id")
         return [str(row["id"]) for row in rows]
 
     async def load_shop(
@@ -65,31 +48,27 @@ class EventRepository:
                     rows.append((row["kind"], row["occurred_at"], orjson.loads(row["payload"])))
                 return rows
 
-        rows = await self._run(fetch)
+        rows = await fetch()
         return build_shop_data(shop_id, time_zone, rows)
 
     async def reviews_of_all_shops(self) -> list[tuple[str, int, str]]:
         """(text, stars, language) of every review with text: the sentiment training corpus."""
-        rows = await self._run(
-            lambda: self._pool.fetch(
-                "SELECT payload->>'text' AS text, (payload->>'rating')::int AS rating, "
-                "COALESCE(payload->>'language', '') AS language FROM raw_events "
-                "WHERE kind = 'review' AND COALESCE(payload->>'text', '') <> ''"
-            )
+        rows = await self._pool.fetch(
+            "SELECT payload->>'text' AS text, (payload->>'rating')::int AS rating, "
+            "COALESCE(payload->>'language', '') AS language FROM raw_events "
+            "WHERE kind = 'review' AND COALESCE(payload->>'text', '') <> ''"
         )
         return [(str(r["text"]), int(r["rating"] or 0), str(r["language"])) for r in rows]
 
     async def product_exists(self, shop_id: str, product_id: str) -> bool:
         """Whether the shop's catalogue or orders ever named the product."""
-        found = await self._run(
-            lambda: self._pool.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM raw_events WHERE shop_id = $1 AND kind = 'catalog' "
-                "AND COALESCE(payload->>'product_id', payload->>'productId') = $2)",
-                shop_id,
-                product_id,
-            )
+        found = await self._pool.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM raw_events WHERE shop_id = $1 AND kind = 'catalog' "
+            "AND COALESCE(payload->>'product_id', payload->>'productId') = $2)",
+            shop_id,
+            product_id,
         )
         return bool(found)
 
     async def ping(self) -> bool:
-        return bool(await self._run(lambda: self._pool.fetchval("SELECT 1")))
+        return bool(await self._pool.fetchval("SELECT 1"))
