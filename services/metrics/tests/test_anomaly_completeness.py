@@ -8,7 +8,7 @@ from shopee_metrics.domain.anomalies import SourceMark, closed_until, incomplete
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 QUIET = timedelta(minutes=2)
-SETTLED = timedelta(hours=1)
+CAUGHT_UP: frozenset[str] = frozenset()
 
 
 def mark(source: str, behind: timedelta, counted_ago: timedelta) -> SourceMark:
@@ -17,41 +17,45 @@ def mark(source: str, behind: timedelta, counted_ago: timedelta) -> SourceMark:
 
 
 def test_nothing_is_closed_without_orders_or_traffic() -> None:
-    assert closed_until([], NOW, QUIET, SETTLED) is None
-    assert closed_until([mark("chat", timedelta(0), timedelta(0))], NOW, QUIET, SETTLED) is None
+    assert closed_until([], NOW, QUIET, CAUGHT_UP) is None
+    assert closed_until([mark("chat", timedelta(0), timedelta(0))], NOW, QUIET, CAUGHT_UP) is None
 
 
 def test_a_busy_source_holds_the_shop_back_a_quiet_one_does_not() -> None:
     traffic = mark("traffic", timedelta(minutes=1), timedelta(seconds=5))
     busy_orders = mark("order", timedelta(hours=3), timedelta(seconds=5))
     quiet_orders = mark("order", timedelta(hours=3), timedelta(minutes=30))
-    # A replay reading the orders topic behind the traffic topic: orders decide.
-    assert closed_until([traffic, busy_orders], NOW, QUIET, SETTLED) == busy_orders.watermark
-    # No order counted for half an hour while traffic flows: a quiet night or an outage; the
-    # hours close on traffic, so an outage gets judged.
-    assert closed_until([traffic, quiet_orders], NOW, QUIET, SETTLED) == traffic.watermark
+    # Orders counted moments ago may be followed by more: they decide.
+    assert closed_until([traffic, busy_orders], NOW, QUIET, CAUGHT_UP) == busy_orders.watermark
+    # No order counted for half an hour while traffic flows, every topic read to its end: a
+    # quiet night or an outage; the hours close on traffic, so an outage gets judged.
+    assert closed_until([traffic, quiet_orders], NOW, QUIET, CAUGHT_UP) == traffic.watermark
 
 
-def test_just_after_a_start_every_source_counts_as_busy() -> None:
-    traffic = mark("traffic", timedelta(minutes=1), timedelta(minutes=30))
-    orders = mark("order", timedelta(hours=3), timedelta(minutes=30))
-    campaigns = mark("campaign", timedelta(hours=1), timedelta(minutes=30))
-    just_started = timedelta(seconds=10)
-    assert closed_until([traffic, orders, campaigns], NOW, QUIET, just_started) == (
-        orders.watermark
+def test_a_source_with_unread_records_is_never_quiet() -> None:
+    traffic = mark("traffic", timedelta(minutes=1), timedelta(seconds=1))
+    # A replay reading the traffic topic ahead of a stalled orders topic: however long since an
+    # order was counted, the unread orders decide.
+    stalled_orders = mark("order", timedelta(hours=3), timedelta(minutes=30))
+    assert closed_until([traffic, stalled_orders], NOW, QUIET, {"order"}) == (
+        stalled_orders.watermark
     )
-    # A source never seen may not have been read yet: nothing closes until the job settled.
-    assert closed_until([traffic], NOW, QUIET, just_started) is None
-    assert closed_until([traffic], NOW, QUIET, SETTLED) == traffic.watermark
+    # A source never counted may only not have been read yet: nothing closes while it has
+    # unread records; with its topic read to the end, the shop has none.
+    assert closed_until([traffic], NOW, QUIET, {"order"}) is None
+    assert closed_until([traffic], NOW, QUIET, CAUGHT_UP) == traffic.watermark
 
 
 def test_campaign_events_hold_hours_open_only_while_being_read() -> None:
     traffic = mark("traffic", timedelta(minutes=1), timedelta(seconds=1))
     orders = mark("order", timedelta(minutes=2), timedelta(seconds=1))
     campaigns = mark("campaign", timedelta(hours=5), timedelta(seconds=1))
-    assert closed_until([traffic, orders, campaigns], NOW, QUIET, SETTLED) == campaigns.watermark
+    assert closed_until([traffic, orders, campaigns], NOW, QUIET, CAUGHT_UP) == (
+        campaigns.watermark
+    )
     idle = mark("campaign", timedelta(hours=5), timedelta(hours=1))
-    assert closed_until([traffic, orders, idle], NOW, QUIET, SETTLED) == orders.watermark
+    assert closed_until([traffic, orders, idle], NOW, QUIET, CAUGHT_UP) == orders.watermark
+    assert closed_until([traffic, orders, idle], NOW, QUIET, {"campaign"}) == idle.watermark
 
 
 def test_a_replay_of_history_is_never_incomplete() -> None:

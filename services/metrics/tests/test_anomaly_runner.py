@@ -143,7 +143,9 @@ class FakePublisher(AnomalyPublisher):
         self.log.append("resolved")
 
 
-def runner(store: FakeStore, log: list[str], owns: bool = True) -> AnomalyRunner:
+def runner(
+    store: FakeStore, log: list[str], owns: bool = True, unfinished: frozenset[str] = frozenset()
+) -> AnomalyRunner:
     settings = RunnerSettings(
         late_grace=timedelta(minutes=10),
         quiet=timedelta(0),
@@ -153,8 +155,17 @@ def runner(store: FakeStore, log: list[str], owns: bool = True) -> AnomalyRunner
         detector=DetectorConfig(min_history_hours=72),
         products=ProductConfig(),
     )
+
+    async def unfinished_sources(shop_id: str) -> frozenset[str]:
+        return unfinished
+
     return AnomalyRunner(
-        store, FakePublisher(log), settings, AnomalyMetrics(CollectorRegistry()), lambda _: owns
+        store,
+        FakePublisher(log),
+        settings,
+        AnomalyMetrics(CollectorRegistry()),
+        lambda _: owns,
+        unfinished_sources,
     )
 
 
@@ -187,6 +198,23 @@ def test_a_replay_is_judged_in_bounded_runs_published_before_stored_and_resumed(
     assert warm_up == (FIRST, FIRST + 239 * HOUR)
     assert judged == (FIRST + 239 * HOUR, FIRST + 263 * HOUR)
     assert len(store.anomalies) == 1
+
+
+def test_hours_wait_for_a_source_the_worker_has_not_finished_reading() -> None:
+    log: list[str] = []
+    store = FakeStore(numerators(DAYS), log)
+    # Traffic read to the end; orders counted up to day 3 an hour ago, the rest still unread.
+    orders_until = FIRST + 3 * 24 * HOUR
+    traffic = next(m for m in store.marks[SHOP.shop_id] if m.source == "traffic")
+    store.marks[SHOP.shop_id] = [traffic, SourceMark("order", orders_until, NOW - HOUR)]
+    reading = runner(store, log, unfinished=frozenset({"order"}))
+    assert asyncio.run(reading.run_once()) == 3 * 24 - 1
+    assert store.states[SHOP.shop_id][0] == orders_until - HOUR
+    # Never counted and unread: nothing is judged at all.
+    fresh = FakeStore(numerators(DAYS), log)
+    fresh.marks[SHOP.shop_id] = [traffic]
+    assert asyncio.run(runner(fresh, log, unfinished=frozenset({"order"})).run_once()) == 0
+    assert fresh.reads == []
 
 
 def test_data_incomplete_is_signalled_once_and_resolved_when_events_flow() -> None:

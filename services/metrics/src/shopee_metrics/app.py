@@ -22,6 +22,7 @@ from shopee_metrics.adapters.anomaly_runner import (
     AnomalyRunner,
     anomaly_runner,
     shop_owner,
+    unfinished_sources,
 )
 from shopee_metrics.adapters.dead_letters import DeadLetterPublisher
 from shopee_metrics.adapters.event_source import EventSource
@@ -97,6 +98,7 @@ class Runtime:
                 settings,
                 self.anomaly_metrics,
                 shop_owner(source.assignment, prefix + TRAFFIC.name, TRAFFIC.partitions),
+                unfinished_sources(source.stored_to_end, prefix),
             )
         await source.start()
         self.loop = EventLoop(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,12 +19,15 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import structlog
+from aiokafka import TopicPartition
 from aiokafka.partitioner import murmur2
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from shopee_common.topics import EVENT_TOPICS, TOPIC_BY_PAYLOAD
 from shopee_metrics.adapters.anomaly_publisher import AnomalyPublisher
 from shopee_metrics.adapters.anomaly_store import AnomalyStore, ShopInfo
 from shopee_metrics.domain.anomalies import (
+    JUDGED_SOURCES,
     AnomalyReport,
     DetectorConfig,
     ShopDetector,
@@ -108,13 +111,14 @@ class AnomalyRunner:
         settings: RunnerSettings,
         metrics: AnomalyMetrics,
         owns: Callable[[str], bool],
+        unfinished: Callable[[str], Awaitable[Collection[str]]],
     ) -> None:
         self._store = store
         self._publisher = publisher
         self._settings = settings
         self._metrics = metrics
         self._owns = owns
-        self._started = time.monotonic()
+        self._unfinished = unfinished
         self._shops: list[ShopInfo] = []
         self._shops_read = float("-inf")
         self._runs: dict[str, _ShopRun] = {}
@@ -174,8 +178,8 @@ class AnomalyRunner:
 
     async def _judge(self, shop: ShopInfo, marks: list[SourceMark], now: datetime) -> int:
         settings = self._settings
-        running_for = timedelta(seconds=time.monotonic() - self._started)
-        horizon = closed_until(marks, now, settings.quiet, running_for)
+        unfinished = await self._unfinished(shop.shop_id)
+        horizon = closed_until(marks, now, settings.quiet, unfinished)
         if horizon is None:
             return 0
         run = self._runs.get(shop.shop_id) or await self._load(shop)
@@ -282,18 +286,44 @@ def _judge(
     return reports + run.products.judge(product_hours, gaps, explained)
 
 
+def _partition(shop_id: str, partitions: int) -> int:
+    """The partition a shop's events go to: producers key by shop id with Kafka's default
+    murmur2 partitioner."""
+    return int(murmur2(shop_id.encode()) & 0x7FFFFFFF) % partitions
+
+
 def shop_owner(
     assignment: Callable[[], set[Any]], topic: str, partitions: int
 ) -> Callable[[str], bool]:
-    """Whether this worker owns a shop: it consumes the partition the shop's events go to
-    (producers key by shop id with Kafka's default murmur2 partitioner), so with several
-    workers each shop is judged by exactly one."""
+    """Whether this worker owns a shop: it consumes the partition the shop's events go to, so
+    with several workers each shop is judged by exactly one."""
 
     def owns(shop_id: str) -> bool:
         mine = {tp.partition for tp in assignment() if tp.topic == topic}
-        return (murmur2(shop_id.encode()) & 0x7FFFFFFF) % partitions in mine
+        return _partition(shop_id, partitions) in mine
 
     return owns
+
+
+def unfinished_sources(
+    stored_to_end: Callable[[TopicPartition], Awaitable[bool | None]], topic_prefix: str
+) -> Callable[[str], Awaitable[set[str]]]:
+    """The judged sources whose partition for a shop still holds records this worker has not
+    stored. A partition another worker reads counts as finished: its quiet decides."""
+    specs = {spec.name: spec for spec in EVENT_TOPICS}
+
+    async def unfinished(shop_id: str) -> set[str]:
+        sources = set()
+        for source in JUDGED_SOURCES:
+            spec = specs[TOPIC_BY_PAYLOAD[source]]
+            partition = TopicPartition(
+                topic_prefix + spec.name, _partition(shop_id, spec.partitions)
+            )
+            if await stored_to_end(partition) is False:
+                sources.add(source)
+        return sources
+
+    return unfinished
 
 
 def anomaly_runner(
@@ -303,6 +333,7 @@ def anomaly_runner(
     settings: MetricsSettings,
     metrics: AnomalyMetrics,
     owns: Callable[[str], bool],
+    unfinished: Callable[[str], Awaitable[Collection[str]]],
 ) -> AnomalyRunner:
     """The runner the job's timer calls, from the job's settings."""
     return AnomalyRunner(
@@ -322,4 +353,5 @@ def anomaly_runner(
         ),
         metrics,
         owns,
+        unfinished,
     )

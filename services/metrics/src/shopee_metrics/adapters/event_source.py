@@ -75,6 +75,10 @@ class EventSource:
         )
         self._faust_metrics = faust_metrics
         self._on_revoke: Callable[[], Awaitable[None]] | None = None
+        # Per partition, the offset after the newest record handed out, and after the newest
+        # one stored: what `stored_to_end` compares.
+        self._handed: dict[TopicPartition, int] = {}
+        self._stored: dict[TopicPartition, int] = {}
 
     def on_revoke(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Run `callback` (finish and commit the batch in flight) before partitions are revoked."""
@@ -97,6 +101,9 @@ class EventSource:
             timeout_ms=int(within_seconds * 1000), max_records=max_records
         )
         records = [record for batch in fetched.values() for record in batch]
+        for tp, batch in fetched.items():
+            if batch:
+                self._handed[tp] = batch[-1].offset + 1
         if records and self._faust_metrics is not None:
             self._record_received(fetched)
         return records
@@ -107,6 +114,9 @@ class EventSource:
         offsets = next_offsets(records)
         if not offsets:
             return
+        # Stored in PostgreSQL whether or not the commit below succeeds.
+        for tp, offset in offsets.items():
+            self._stored[tp] = max(offset, self._stored.get(tp, 0))
         try:
             await self._consumer.commit(offsets)
         except KafkaError as exc:
@@ -120,6 +130,20 @@ class EventSource:
 
     def assignment(self) -> set[TopicPartition]:
         return set(self._consumer.assignment())
+
+    async def stored_to_end(self, partition: TopicPartition) -> bool | None:
+        """Whether every record of the partition, up to its end as last fetched, is stored:
+        False while records are unread, in flight or not yet fetched from at all; None when
+        this member does not read the partition."""
+        if partition not in self._consumer.assignment():
+            return None
+        end = self._consumer.highwater(partition)
+        if end is None:
+            return False
+        if await self._consumer.position(partition) < end:
+            return False
+        handed = self._handed.get(partition)
+        return handed is None or self._stored.get(partition, 0) >= handed
 
     def end_offset(self, topic: str, partition: int) -> int | None:
         """The partition's end offset as the consumer last saw it (None before it fetched)."""

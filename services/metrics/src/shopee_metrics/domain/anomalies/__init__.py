@@ -8,6 +8,7 @@ See docs/metrics.md, "Anomaly detection".
 
 from shopee_metrics.domain.anomalies.calendar import CampaignCalendar, DayKind, PlannedCampaign
 from shopee_metrics.domain.anomalies.completeness import (
+    JUDGED_SOURCES,
     Incomplete,
     SourceMark,
     closed_until,
@@ -21,6 +22,7 @@ from shopee_metrics.domain.anomalies.reports import DETECTOR, AnomalyReport, Sev
 __all__ = [
     "BASE_KPIS",
     "DETECTOR",
+    "JUDGED_SOURCES",
     "AnomalyReport",
     "CampaignCalendar",
     "ClosedHour",

@@ -5,10 +5,12 @@ watermark) and the wall time it was counted (`stream_watermarks`). From those:
 
 - An hour is *closed* when every source the detector reads (orders and traffic for the KPI tree,
   campaigns for the planned windows) is past its end plus the late grace. A source that has been
-  quiet (nothing counted for a while, after the job has run long enough to have read its
-  backlog) has nothing more to add, so it does not hold the others back: at night a small shop
-  has no orders for hours, and a checkout outage stops orders altogether; neither must stop the
-  hours from being judged.
+  quiet (its topic read and stored to the end, and nothing counted for a while) has nothing more
+  to add, so it does not hold the others back: at night a small shop has no orders for hours,
+  and a checkout outage stops orders altogether; neither must stop the hours from being judged.
+  A source whose topic still has records the job has not stored is never quiet, however long
+  since its last event was counted: judging hours whose orders are still unread would learn
+  false baselines (a replay reads one topic ahead of another, a loaded worker stalls).
 - A *live* shop (its events were counted close to when they happened) whose newest event falls
   behind the wall clock is *incomplete*: its events are late or have stopped. The job says so
   with the lag instead of judging the hours it has not seen. A replay of old history is not live:
@@ -17,7 +19,7 @@ watermark) and the wall time it was counted (`stream_watermarks`). From those:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -44,24 +46,25 @@ def closed_until(
     marks: Iterable[SourceMark],
     now: datetime,
     quiet: timedelta,
-    running_for: timedelta,
+    unfinished: Collection[str],
 ) -> datetime | None:
     """The event time up to which the shop's orders, traffic and campaigns are complete, or
-    None if the job cannot tell yet. Hours ending at least the late grace before it are closed."""
+    None if the job cannot tell yet. Hours ending at least the late grace before it are closed.
+
+    `unfinished` names the sources whose topic (the shop's partition) still holds records the
+    job has not stored."""
     by_source = {m.source: m for m in marks if m.source in JUDGED_SOURCES}
     if not by_source:
         return None
-    newest = max(m.watermark for m in by_source.values())
-    settled = running_for >= quiet
-    horizon = newest
+    horizon = max(m.watermark for m in by_source.values())
     for source in JUDGED_SOURCES:
         mark = by_source.get(source)
         if mark is None:
-            # Never seen: either the shop has none, or the job has not reached them yet.
-            if not settled:
+            # Never counted: the shop has none, unless the job has not read them yet.
+            if source in unfinished:
                 return None
             continue
-        if not settled or now - mark.updated_at < quiet:
+        if source in unfinished or now - mark.updated_at < quiet:
             horizon = min(horizon, mark.watermark)
     return horizon
 
