@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
@@ -35,10 +36,23 @@ class JobRunner:
     async def start(self, shop_id: str | None, targets: Sequence[str], trigger: str) -> str:
         """Record a queued job and start it in the background; returns its id at once."""
         job_id = await self.jobs.create(shop_id, list(targets), trigger)
-        task = asyncio.create_task(self._run(job_id, shop_id, list(targets), trigger))
+        self._launch(job_id, shop_id, list(targets), trigger)
+        return job_id
+
+    async def start_scheduled(self, firing_gap: timedelta) -> str | None:
+        """The schedule's retrain of every shop, unless another replica claimed this firing
+        (firings are `firing_gap` apart); returns the job id, or None when skipped."""
+        job_id = await self.jobs.claim_scheduled([], firing_gap / 2)
+        if job_id is None:
+            log.info("scheduled retrain already claimed by another replica")
+            return None
+        self._launch(job_id, None, [], "schedule")
+        return job_id
+
+    def _launch(self, job_id: str, shop_id: str | None, targets: list[str], trigger: str) -> None:
+        task = asyncio.create_task(self._run(job_id, shop_id, targets, trigger))
         self._running.add(task)
         task.add_done_callback(self._running.discard)
-        return job_id
 
     async def wait(self) -> None:
         """Wait for the jobs in flight (tests, shutdown)."""
@@ -102,16 +116,26 @@ class JobRunner:
 
 
 def make_scheduler(runner: JobRunner, crontab: str) -> AsyncIOScheduler | None:
-    """A scheduler that retrains every shop on `crontab` (UTC); None if the schedule is off."""
+    """A scheduler that retrains every shop on `crontab` (UTC); None if the schedule is off.
+    With several replicas each fires, and one trains (`JobRunner.start_scheduled`)."""
     if not crontab.strip():
         return None
+    trigger = CronTrigger.from_crontab(crontab, timezone="UTC")
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
-        runner.start,
-        CronTrigger.from_crontab(crontab, timezone="UTC"),
-        args=[None, [], "schedule"],
+        runner.start_scheduled,
+        trigger,
+        args=[firing_gap(trigger)],
         id="retrain-all",
         max_instances=1,
         coalesce=True,
     )
     return scheduler
+
+
+def firing_gap(trigger: CronTrigger) -> timedelta:
+    """The time between the schedule's next two firings."""
+    first = trigger.get_next_fire_time(None, datetime.now(UTC))
+    second = trigger.get_next_fire_time(first, first + timedelta(seconds=1))
+    gap: timedelta = second - first
+    return gap

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -52,6 +52,28 @@ class TrainingJobs:
             targets,
             trigger,
         )
+        return str(job_id)
+
+    async def claim_scheduled(self, targets: list[str], within: timedelta) -> str | None:
+        """Record the scheduled job of this firing, unless another replica already did: every
+        replica runs the schedule, and the first to claim the firing (under a transaction-scoped
+        advisory lock) trains; the others get None. A firing is one `within` of the last."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                "SELECT pg_advisory_xact_lock(hashtext('forecast_training_jobs.schedule'))"
+            )
+            claimed = await connection.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM forecast_training_jobs "
+                "WHERE trigger = 'schedule' AND created_at > now() - $1::interval)",
+                within,
+            )
+            if claimed:
+                return None
+            job_id = await connection.fetchval(
+                "INSERT INTO forecast_training_jobs (shop_id, targets, trigger) "
+                "VALUES (NULL, $1, 'schedule') RETURNING id",
+                targets,
+            )
         return str(job_id)
 
     async def start(self, job_id: str, series_total: int) -> None:
