@@ -32,6 +32,7 @@ import numpy.typing as npt
 import shopee_generator
 from bench.machine import describe_machine
 from shopee.events.v1 import events_pb2
+from shopee_common.marketplace import is_mega_sale
 from shopee_generator.labels import build_labels
 from shopee_generator.world import DEFAULT_DAYS, DEFAULT_SEED, GeneratorConfig, generate_history
 from shopee_metrics.domain.anomalies import (
@@ -42,7 +43,6 @@ from shopee_metrics.domain.anomalies import (
     PlannedCampaign,
     ShopDetector,
 )
-from shopee_metrics.domain.anomalies.calendar import is_mega_sale
 from shopee_metrics.domain.anomalies.products import PRODUCT_KPIS, ProductHour, ProductWatch
 from shopee_metrics.domain.buckets import buckets_for
 from shopee_metrics.domain.contributions import SHOP, event_parts

@@ -31,8 +31,8 @@ import pandas as pd
 
 from bench.forecast_data import GeneratedData, read_history
 from bench.machine import describe_machine
+from shopee_common.marketplace import market_of
 from shopee_forecast.csv_series import CsvFormat, read_daily_series
-from shopee_forecast.domain.calendar import market_of
 from shopee_forecast.domain.campaigns import REGRESSORS, CampaignRegressors, no_regressors
 from shopee_forecast.domain.churn import train_churn
 from shopee_forecast.domain.models import SEASONAL_NAIVE, SeriesContext

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pandas as pd
 
-from shopee_forecast.domain.calendar import market_of
+from shopee_common.marketplace import market_of
 from shopee_forecast.domain.campaigns import Campaign
 
 CAMPAIGNS_SQL = """

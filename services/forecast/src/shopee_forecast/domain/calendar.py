@@ -1,5 +1,6 @@
 """The marketplace calendar as Prophet holidays: double-date sales, paydays, Ramadan and Lebaran,
-and each market's public holidays (the `holidays` package).
+and each market's public holidays (the `holidays` package). Which days are which comes from the
+platform's shared calendar (`shopee_common.marketplace`).
 
 Each kind of day is one Prophet "holiday" (one learned effect, shared by its occurrences); the
 windows around the biggest sales let the model learn the lull before and the tail after them.
@@ -12,28 +13,14 @@ from datetime import date, timedelta
 
 import holidays
 import pandas as pd
-from hijridate import Gregorian, Hijri
 
-# IANA zone -> ISO market, for shops whose market is not known otherwise.
-MARKET_BY_TIME_ZONE = {
-    "Asia/Jakarta": "ID",
-    "Asia/Makassar": "ID",
-    "Asia/Jayapura": "ID",
-    "Asia/Pontianak": "ID",
-    "Asia/Kuala_Lumpur": "MY",
-    "Asia/Kuching": "MY",
-    "Asia/Manila": "PH",
-    "Asia/Bangkok": "TH",
-    "Asia/Singapore": "SG",
-    "Asia/Ho_Chi_Minh": "VN",
-    "Asia/Saigon": "VN",
-}
-SUPPORTED_MARKETS = frozenset({"ID", "MY", "PH", "TH", "SG", "VN"})
-# Markets where Ramadan shapes shopping (Muslim-majority, or a large Muslim share in SG).
-RAMADAN_MARKETS = frozenset({"ID", "MY", "SG"})
-# Paydays besides the end of the month: the Philippines pays on the 15th and the 30th.
-MID_MONTH_PAYDAY = {"PH": 15}
-MEGA_SALE_MONTHS = (9, 10, 11, 12)
+from shopee_common.marketplace import (
+    MEGA_SALE_MONTHS,
+    MID_MONTH_PAYDAY,
+    RAMADAN_MARKETS,
+    is_payday,
+    ramadan_and_eid,
+)
 
 
 @dataclass(frozen=True)
@@ -44,25 +31,6 @@ class CalendarDay:
     day: date
     lower_window: int = 0
     upper_window: int = 0
-
-
-def market_of(market: str | None, time_zone: str) -> str:
-    """The shop's market: its registered market if supported, else guessed from its zone."""
-    if market and market.upper() in SUPPORTED_MARKETS:
-        return market.upper()
-    return MARKET_BY_TIME_ZONE.get(time_zone, "ID")
-
-
-def ramadan_and_eid(year: int) -> tuple[date, date]:
-    """(first day of Ramadan, Eid al-Fitr) in the Gregorian `year` (Umm al-Qura calendar; local
-    sightings may differ by a day, which the day-level windows absorb)."""
-    hijri_year = Gregorian(year, 6, 1).to_hijri().year
-    eid = Hijri(hijri_year, 10, 1).to_gregorian()
-    if eid.year != year:
-        hijri_year += 1 if eid.year < year else -1
-        eid = Hijri(hijri_year, 10, 1).to_gregorian()
-    ramadan = Hijri(hijri_year, 9, 1).to_gregorian()
-    return date(ramadan.year, ramadan.month, ramadan.day), date(eid.year, eid.month, eid.day)
 
 
 def _sale_days(first: date, last: date) -> list[CalendarDay]:
@@ -82,10 +50,10 @@ def _paydays(first: date, last: date, market: str) -> list[CalendarDay]:
     rows = []
     day = first
     while day <= last:
-        if day.day >= 25 or day.day == 1:
-            rows.append(CalendarDay("payday", day))
-        elif day.day == MID_MONTH_PAYDAY.get(market):
+        if day.day == MID_MONTH_PAYDAY.get(market):
             rows.append(CalendarDay("payday_mid_month", day))
+        elif is_payday(day, market):
+            rows.append(CalendarDay("payday", day))
         day += timedelta(days=1)
     return rows
 

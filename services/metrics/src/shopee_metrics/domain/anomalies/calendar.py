@@ -1,11 +1,10 @@
 """The marketplace calendar and planned campaigns, as the detector needs them (pure).
 
-Shopee's sale days are the same in every market: the double dates (1.1 ... 12.12), of which 9.9,
-10.10, 11.11 and 12.12 are the year's mega sales, with buyers holding back a day or two before a
-mega sale and finishing their carts after it; salaries land from the 25th to the 1st. In the markets
-that observe Ramadan (Indonesia, Malaysia) shopping rushes before Eid al-Fitr and goes quiet for
-the holiday week after it. Sellers announce their own campaigns (flash sales, vouchers, live
-streams) ahead with a PLANNED event.
+Which days are sales, paydays and the Eid holiday comes from the platform's shared calendar
+(`shopee_common.marketplace`); here they become kinds of day: buyers hold back a day or two before a
+mega sale and finish their carts after it, and in the markets that observe Ramadan shopping goes
+quiet for the holiday week after Eid al-Fitr. Sellers announce their own campaigns (flash sales,
+vouchers, live streams) ahead with a PLANNED event.
 
 Traffic on sale days and in campaign hours is expected to be higher than the ordinary baseline by
 an amount that varies from one sale to the next, so the detector never calls a rise in traffic
@@ -21,23 +20,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-MEGA_SALE_MONTHS = frozenset({9, 10, 11, 12})
+from shopee_common.marketplace import (
+    RAMADAN_MARKETS,
+    is_double_date,
+    is_mega_sale,
+    is_payday,
+    ramadan_and_eid,
+)
+
 # Days around a mega sale when buyers wait for it, and when they finish their carts after it.
 DAYS_BEFORE_MEGA_SALE = (1, 2)
 DAYS_AFTER_SALE = (1, 2)
-# First day of Eid al-Fitr (the holiday week starts here), in the markets that observe Ramadan.
-EID_AL_FITR = {
-    2023: date(2023, 4, 22),
-    2024: date(2024, 4, 10),
-    2025: date(2025, 3, 31),
-    2026: date(2026, 3, 20),
-    2027: date(2027, 3, 10),
-    2028: date(2028, 2, 27),
-    2029: date(2029, 2, 14),
-    2030: date(2030, 2, 4),
-}
 EID_HOLIDAY_DAYS = 7
-RAMADAN_MARKETS = frozenset({"ID", "MY", "BN"})
 
 
 class DayKind(StrEnum):
@@ -63,19 +57,11 @@ QUIET_KINDS = frozenset({DayKind.HOLIDAY, DayKind.BEFORE_MEGA_SALE})
 DAY_KINDS: tuple[DayKind, ...] = tuple(DayKind)
 
 
-def is_double_date(day: date) -> bool:
-    return day.day == day.month
-
-
-def is_mega_sale(day: date) -> bool:
-    return is_double_date(day) and day.month in MEGA_SALE_MONTHS
-
-
 def is_eid_holiday(day: date, market: str) -> bool:
-    eid = EID_AL_FITR.get(day.year)
-    return (
-        market in RAMADAN_MARKETS and eid is not None and 0 <= (day - eid).days < EID_HOLIDAY_DAYS
-    )
+    """The week from Eid al-Fitr, in the markets that observe Ramadan."""
+    if market not in RAMADAN_MARKETS:
+        return False
+    return 0 <= (day - ramadan_and_eid(day.year)[1]).days < EID_HOLIDAY_DAYS
 
 
 def day_kind(day: date, market: str = "") -> DayKind:
@@ -92,7 +78,7 @@ def day_kind(day: date, market: str = "") -> DayKind:
         is_double_date(day - timedelta(days=1))
     ):
         return DayKind.AFTER_SALE
-    if day.day >= 25 or day.day == 1:
+    if is_payday(day, market):
         return DayKind.PAYDAY
     return DayKind.ORDINARY
 
