@@ -17,6 +17,7 @@ from shopee_insights.domain.pricing import (
     estimate_elasticities,
     fit_elasticity,
     optimal_price,
+    product_elasticities,
 )
 from shopee_insights.domain.shop_data import ShopData
 
@@ -102,6 +103,7 @@ def _simulated_panels(true_conversion: float, products: int, seed: int) -> Deman
             "slot_running": rng.random(rows) < 0.1,
             "day_sale_running": rng.random(rows) < 0.05,
             "live_running": rng.random(rows) < 0.1,
+            "double_date": rng.random(rows) < 0.03,
         }
     )
     featured = rng.random(rows) < 0.1
@@ -133,6 +135,67 @@ def test_the_decomposition_recovers_a_known_elasticity(truth: float) -> None:
         np.hypot(estimate.conversion_std_error, estimate.views_std_error)
     )
     assert estimate.significant
+
+
+def _sale_day_panels(truth: float, seed: int) -> DemandPanels:
+    """Eight products over two years: on the 24 sale days every shopper buys 30% more, and
+    products 0-3 are 25% off on exactly those days; list prices otherwise move a little."""
+    rng = np.random.default_rng(seed)
+    days = np.arange(730)
+    sale_day = days % 30 == 11
+    cells = pd.DataFrame(
+        [(str(p), int(d), g) for p in range(8) for d in days for g in ("other", "returning")],
+        columns=["product_id", "day", "group"],
+    )
+    on_sale = cells["day"].map(dict(enumerate(sale_day))).to_numpy(bool)
+    discounted = on_sale & (cells["product_id"].astype(int) < 4).to_numpy()
+    list_price = 100 * np.exp(0.08 * np.sin(cells["day"].to_numpy() / 45 + cells.index % 8))
+    price = list_price * np.where(discounted, 0.75, 1.0)
+    views = rng.poisson(60, len(cells)) + 1
+    rate = 0.05 * np.where(cells["group"] == "returning", 2.0, 1.0) * np.where(on_sale, 1.3, 1.0)
+    conversion = cells.assign(
+        price=price,
+        views=views,
+        carts=rng.poisson(views * rate * (price / 100) ** truth),
+        dow=cells["day"] % 7,
+        trend=cells["day"] / 365,
+        slot_running=False,
+        day_sale_running=on_sale,
+        live_running=False,
+        double_date=on_sale,
+    )
+    shop_views = rng.integers(500, 900, len(cells))
+    views_rows = pd.DataFrame(
+        {
+            "product_id": cells["product_id"],
+            "price": price,
+            "shop_views": shop_views,
+            "views": rng.poisson(shop_views * 0.05),
+            "featured_slot": False,
+            "featured_day": discounted,
+            "dow": cells["day"] % 7,
+            "trend": cells["day"] / 365,
+        }
+    )
+    return DemandPanels(conversion, views_rows)
+
+
+def test_a_sale_day_lift_is_learned_from_every_product_not_read_as_price_response() -> None:
+    panels = _sale_day_panels(-2.0, seed=11)
+    categories = pd.Series("Serum", index=[str(p) for p in range(8)])
+    joint = product_elasticities(panels.conversion, panels.views, categories)
+    assert sorted(joint) == [str(p) for p in range(8)]
+    for product in "0123":
+        estimate = joint[product]
+        assert abs(estimate.conversion + 2.0) < 3 * estimate.conversion_std_error
+        # Alone, a product discounted on every sale day has only its small list-price moves to
+        # tell its price response from the sale-day lift; with the others it knows the lift.
+        alone = fit_elasticity(
+            panels.conversion[panels.conversion["product_id"] == product],
+            panels.views[panels.views["product_id"] == product],
+            "product",
+        )
+        assert estimate.conversion_std_error < 0.8 * alone.conversion_std_error
 
 
 def test_thin_products_fall_back_to_their_category() -> None:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shopee_gateway.api.exports import FORMAT_RESPONSES, ExportFormat, export_response
 from shopee_gateway.api.kpi_models import SeriesResponse
-from shopee_gateway.api.kpis import build_series, cached_json, visible_shops
+from shopee_gateway.api.kpis import cached_json, series_answer, visible_shops
 from shopee_gateway.errors import ProblemError, not_found, problem_responses
 from shopee_gateway.kpi_query import ExportQuery, KpiQuery
 from shopee_gateway.repositories.kpis import KpiRepository
@@ -157,7 +157,7 @@ async def run_view(request: Request, view_id: UUID, principal: KpiReader) -> Res
 
     async def compute() -> bytes:
         repo: KpiRepository = request.app.state.kpis
-        return build_series(query, await repo.series(query))
+        return await series_answer(repo, query)
 
     return await cached_json(request, query.shops, query.cache_key(), compute)
 

@@ -10,25 +10,28 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
-from operator import attrgetter
 from typing import NamedTuple
 
 import asyncpg
 
+from shopee_common.kpis import KPI_BY_NAME, Rollup
 from shopee_gateway.kpi_query import Interval, KpiQuery, Period
+from shopee_gateway.repositories.series_json import SESSION, points_json, series_sql
 
 TABLES = {Interval.MINUTE: "kpi_minute", Interval.HOUR: "kpi_hour", Interval.DAY: "kpi_day"}
 
 
-class SeriesRow(NamedTuple):
-    """One bucket of a series (a tuple: a large answer makes tens of thousands)."""
+class SeriesText(NamedTuple):
+    """One series of an answer: its shop (None across the shops), KPI, and the JSON of its
+    points (the elements of the `points` array, comma-separated)."""
 
     shop_id: str | None
     kpi: str
-    bucket: datetime
-    # float8 from the server: answers carry floats, and decoding Decimals was a third of the read.
-    numerator: float
-    denominator: float | None
+    points: bytes
+
+
+class UnknownTimeZoneError(Exception):
+    """PostgreSQL does not know the query's time zone (its zone data is older than Python's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,28 +50,6 @@ class ProductRow:
     denominator: Decimal | None
 
 
-def _series_sql(query: KpiQuery) -> str:
-    table = TABLES[query.interval]
-    where = (
-        f"FROM {table} WHERE shop_id = ANY($1::text[]) AND kpi = ANY($2::text[]) "
-        "AND product_id = $3 AND bucket >= $4 AND bucket < $5"
-    )
-    if query.group == "shop":
-        # Unordered: `series` orders the rows (see there).
-        return f"SELECT shop_id, kpi, bucket, numerator::float8, denominator::float8 {where}"
-    sums = "sum(numerator)::float8 AS numerator, sum(denominator)::float8 AS denominator"
-    # Days start at each shop's own midnight, so shops in different zones meet on local_date.
-    if query.interval is Interval.DAY:
-        return (
-            f"SELECT NULL AS shop_id, kpi, min(bucket) AS bucket, {sums} {where} "
-            "GROUP BY kpi, local_date ORDER BY kpi, local_date"
-        )
-    return (
-        f"SELECT NULL AS shop_id, kpi, bucket, {sums} {where} "
-        "GROUP BY kpi, bucket ORDER BY kpi, bucket"
-    )
-
-
 def bucket_bounds(period: Period) -> tuple[datetime, datetime]:
     """A UTC range holding the bucket of every local day of `period` in any zone: a redundant
     filter that lets the (shop_id, kpi, bucket) index narrow a local_date question. A day's
@@ -77,10 +58,6 @@ def bucket_bounds(period: Period) -> tuple[datetime, datetime]:
     start = datetime.combine(period.start, time(), UTC) - timedelta(days=1)
     end = datetime.combine(period.end, time(), UTC) + timedelta(days=1)
     return start, end
-
-
-def _series_args(query: KpiQuery) -> tuple[object, ...]:
-    return (query.shops, query.kpis, query.product_id, query.start, query.end)
 
 
 EXPORT_COLUMNS = ("shop_id", "product_id", "kpi", "bucket", "value", "numerator", "denominator")
@@ -92,21 +69,25 @@ class KpiRepository:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def series(self, query: KpiQuery) -> list[SeriesRow]:
-        """The buckets of `query`, per shop or summed across the shops, ordered by shop, kpi,
-        bucket."""
-        rows = await self._pool.fetch(_series_sql(query), *_series_args(query))
-        if query.group == "total":
-            return [SeriesRow(*r) for r in rows]
-        # Ordered here rather than by PostgreSQL, whose sort of the text keys was half the read
-        # of a large answer: grouped per series, whose rows arrive nearly in bucket order.
-        series: dict[tuple[str, str], list[SeriesRow]] = {}
-        for record in rows:
-            series.setdefault((record[0], record[1]), []).append(SeriesRow(*record))
-        ordered = []
-        for key in sorted(series):
-            ordered.extend(sorted(series[key], key=attrgetter("bucket")))
-        return ordered
+    async def series(self, query: KpiQuery) -> list[SeriesText]:
+        """The series of `query`, per shop or summed across the shops, ordered by shop and KPI,
+        their points written by PostgreSQL (see `series_json`)."""
+        ratios = [k for k in query.kpis if KPI_BY_NAME[k].rollup is Rollup.RATIO]
+        async with self._pool.acquire() as connection, connection.transaction(readonly=True):
+            try:
+                await connection.execute(SESSION, query.time_zone)
+            except asyncpg.InvalidParameterValueError as exc:
+                raise UnknownTimeZoneError(query.time_zone) from exc
+            rows = await connection.fetch(
+                series_sql(query, TABLES[query.interval]),
+                query.shops,
+                query.kpis,
+                query.product_id,
+                query.start,
+                query.end,
+                ratios,
+            )
+        return [SeriesText(shop, kpi, points_json(text)) for shop, kpi, text in rows]
 
     async def totals(self, shops: list[str], kpis: list[str], period: Period) -> list[TotalRow]:
         """Each shop's summed numerator and denominator over the local days of `period`."""

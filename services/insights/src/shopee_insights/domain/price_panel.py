@@ -6,7 +6,8 @@ featuring the product then). A live-stream price counts only for live-stream vie
 source LIVE_STREAM), since nobody else sees it.
 
 - **Conversion panel**: add-to-carts and product views per cell of (product, shop-local day,
-  price seen, visitor group, campaigns running in the shop). Visitor groups convert differently
+  price seen, visitor group, campaigns running in the shop), with whether the day is a
+  marketplace sale day (the shared calendar). Visitor groups convert differently
   and their mix moves with campaigns (ad budgets rise on sale days), so they are controlled:
   live-stream viewers, paid traffic (ads, affiliates), returning buyers (a paid order before) and
   the rest. Times when the product was out of stock or not active are left out (no cart was
@@ -23,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from shopee_common.marketplace import is_double_date
 from shopee_insights.domain.shop_data import ShopData
 
 VIEW = "TRAFFIC_KIND_PRODUCT_VIEW"
@@ -36,6 +38,10 @@ PAID_CHANNELS = ("CHANNEL_AFFILIATE",)
 # in front of shoppers; a longer one is a sale day (a double date) discounting a whole range.
 SLOT_HOURS = 12
 CONTEXTS = ("slot_running", "day_sale_running", "live_running")
+# Everything a conversion rate is controlled for besides price, visitor group, weekday and trend:
+# the campaigns running, and the marketplace's sale days (shoppers on 11.11 are there to buy,
+# whichever price they see; without this the sale-day lift was read as price response).
+CONVERSION_CONTROLS = (*CONTEXTS, "double_date")
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -157,6 +163,7 @@ def conversion_panel(data: ShopData, events: pd.DataFrame | None = None) -> pd.D
     ).reset_index()
     panel = panel[panel["views"] > 0]
     day = pd.to_datetime(panel["day"])
+    panel["double_date"] = [is_double_date(d) for d in panel["day"]]
     panel["dow"] = day.dt.day_of_week
     panel["trend"] = (day - day.min()).dt.days / 365.0
     return panel.reset_index(drop=True)

@@ -7,9 +7,14 @@ The elasticity of units sold is split in two (`price_panel` builds both panels):
 
 - **Conversion part**: Poisson GLM (log link) of add-to-carts per cell with offset log(views),
   so the coefficient of log(price seen) is the elasticity of carts per view; controls: visitor
-  group, campaigns running in the shop (promotion slot, sale day, live stream), day of week,
-  trend. Prices seen include campaign discounts, so flash sales and sale days are price
-  variation, not noise.
+  group, campaigns running in the shop (promotion slot, long sale, live stream), marketplace sale
+  days, day of week, trend. Prices seen include campaign discounts, so flash sales and sale days
+  are price variation, not noise. The products of a shop are fitted together (in blocks of up to
+  `MAX_PRODUCTS_PER_FIT`): an intercept and a price slope each, the controls shared. How much
+  more a sale day's shoppers buy is then learned from every product, including the ones not
+  discounted that day; fitted one product at a time, the sale-day lift of a product discounted
+  on every sale day cannot be told apart from its price response (measured on the generator:
+  elasticities 14% too steep).
 - **Views part**: Poisson GLM of a product's hourly views with offset log(the shop's views that
   hour), log(price on offer), featuring (promotion slot, sale day), day of week and trend.
 - The elasticity is their sum; its standard error combines both (the two fits use different
@@ -30,7 +35,7 @@ import statsmodels.api as sm  # type: ignore[import-untyped]
 from scipy import stats  # type: ignore[import-untyped]
 
 from shopee_insights.domain.price_panel import (
-    CONTEXTS,
+    CONVERSION_CONTROLS,
     conversion_panel,
     priced_traffic,
     views_panel,
@@ -38,6 +43,9 @@ from shopee_insights.domain.price_panel import (
 from shopee_insights.domain.shop_data import ShopData
 
 MIN_UNITS = 100
+# Products per joint conversion fit: enough to learn the shared controls well, few enough that the
+# dense design (two columns per product) stays small for shops with thousands of products.
+MAX_PRODUCTS_PER_FIT = 50
 MIN_LOG_PRICE_STD = 0.05
 SIGNIFICANCE = 0.05
 # "Measured to within 20%": the 95% interval of the estimate is inside +-20% of it.
@@ -89,6 +97,12 @@ def demand_panels(data: ShopData) -> DemandPanels:
     return DemandPanels(conversion_panel(data, events), views_panel(data, events))
 
 
+def _informative(columns: pd.DataFrame) -> pd.DataFrame:
+    """The columns that can be fitted: a constant one says nothing, and one identical to another
+    (a shop whose only long sales are the marketplace's sale days) would make the fit singular."""
+    return columns.loc[:, (columns.std() > 0) & ~columns.T.duplicated().to_numpy()]
+
+
 def _design(
     rows: pd.DataFrame, flags: list[str], categorical: list[str], product_effects: bool
 ) -> pd.DataFrame:
@@ -105,8 +119,7 @@ def _design(
         parts.append(
             pd.get_dummies(rows[column].to_numpy(), prefix=column, drop_first=True, dtype=float)
         )
-    full = pd.concat(parts, axis=1)
-    full = full.loc[:, full.std() > 0]
+    full = _informative(pd.concat(parts, axis=1))
     if "log_price" not in full:
         full.insert(0, "log_price", parts[0]["log_price"])
     with_constant: pd.DataFrame = sm.add_constant(full, has_constant="add")
@@ -131,15 +144,26 @@ def _price_coefficient(
 def fit_elasticity(conversion: pd.DataFrame, views: pd.DataFrame, source: str) -> Elasticity:
     """Both parts on rows of the panels (one product, or a category pooled), and their sum."""
     pooled = source == "category"
-    conversion_value, conversion_se = _price_coefficient(
+    conversion_part = _price_coefficient(
         conversion["carts"],
         conversion["views"],
-        _design(conversion, list(CONTEXTS), ["group", "dow"], pooled),
+        _design(conversion, list(CONVERSION_CONTROLS), ["group", "dow"], pooled),
     )
+    return _with_views_part(conversion, views, conversion_part, source)
+
+
+def _with_views_part(
+    conversion: pd.DataFrame,
+    views: pd.DataFrame,
+    conversion_part: tuple[float, float],
+    source: str,
+) -> Elasticity:
+    """The elasticity from a fitted conversion part and the views part fitted on `views`."""
+    conversion_value, conversion_se = conversion_part
     views_value, views_se = _price_coefficient(
         views["views"],
         views["shop_views"],
-        _design(views, ["featured_slot", "featured_day"], ["dow"], pooled),
+        _design(views, ["featured_slot", "featured_day"], ["dow"], source == "category"),
     )
     value = conversion_value + views_value
     std_error = math.hypot(conversion_se, views_se)
@@ -157,6 +181,74 @@ def fit_elasticity(conversion: pd.DataFrame, views: pd.DataFrame, source: str) -
         views=views_value,
         views_std_error=views_se,
     )
+
+
+def _joint_design(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Shared controls, then an intercept and a log-price slope per product; and the products
+    in the order of their slope columns."""
+    shared = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "trend": rows["trend"].to_numpy(float),
+                    **{c: rows[c].astype(float).to_numpy() for c in CONVERSION_CONTROLS},
+                }
+            ),
+            pd.get_dummies(rows["group"].to_numpy(), prefix="group", drop_first=True, dtype=float),
+            pd.get_dummies(rows["dow"].to_numpy(), prefix="dow", drop_first=True, dtype=float),
+        ],
+        axis=1,
+    )
+    shared = _informative(shared)
+    intercepts = pd.get_dummies(rows["product_id"].to_numpy(), dtype=float)
+    slopes = intercepts.mul(np.log(rows["price"].to_numpy(float)), axis=0)
+    products = [str(p) for p in intercepts.columns]
+    design = pd.concat(
+        [shared, intercepts.add_prefix("intercept:"), slopes.add_prefix("log_price:")], axis=1
+    )
+    return design, products
+
+
+def _joint_conversion_parts(conversion: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """(coefficient, quasi-Poisson standard error) of each product's log-price slope, from one
+    GLM over the products of `conversion` with shared controls."""
+    design, products = _joint_design(conversion)
+    result = sm.GLM(
+        conversion["carts"].to_numpy(float),
+        design,
+        family=sm.families.Poisson(),
+        offset=np.log(conversion["views"].to_numpy(float)),
+    ).fit(scale="X2")
+    first = len(design.columns) - len(products)
+    return {
+        product: (float(result.params.iloc[first + i]), float(result.bse.iloc[first + i]))
+        for i, product in enumerate(products)
+    }
+
+
+def product_elasticities(
+    conversion: pd.DataFrame, views: pd.DataFrame, categories: pd.Series
+) -> dict[str, Elasticity]:
+    """The elasticity of every product with enough variation (and views), the conversion parts
+    fitted jointly per block of products of neighbouring categories."""
+    views_of = dict(tuple(views.groupby("product_id")))
+    fitted = [
+        str(product)
+        for product, rows in conversion.groupby("product_id")
+        if has_enough_variation(rows) and product in views_of
+    ]
+    fitted.sort(key=lambda product: (str(categories.get(product, "")), product))
+    by_product: dict[str, Elasticity] = {}
+    for start in range(0, len(fitted), MAX_PRODUCTS_PER_FIT):
+        block = fitted[start : start + MAX_PRODUCTS_PER_FIT]
+        rows = conversion[conversion["product_id"].isin(block)].reset_index(drop=True)
+        parts = _joint_conversion_parts(rows)
+        for product, product_rows in rows.groupby("product_id"):
+            key = str(product)
+            by_product[key] = _with_views_part(
+                product_rows, views_of[product], parts[key], "product"
+            )
+    return by_product
 
 
 def _log_price_std(conversion: pd.DataFrame) -> float:
@@ -184,11 +276,7 @@ def estimate_elasticities(
 ) -> tuple[dict[str, Elasticity], dict[str, Elasticity]]:
     """Elasticity per product that has enough variation, and per category (pooled) for the
     rest. `categories` maps product_id to category."""
-    views_of = dict(tuple(panels.views.groupby("product_id")))
-    by_product: dict[str, Elasticity] = {}
-    for product, rows in panels.conversion.groupby("product_id"):
-        if has_enough_variation(rows) and product in views_of:
-            by_product[str(product)] = fit_elasticity(rows, views_of[product], "product")
+    by_product = product_elasticities(panels.conversion, panels.views, categories)
     by_category: dict[str, Elasticity] = {}
     conversion = panels.conversion.assign(
         category=panels.conversion["product_id"].map(categories).fillna("")
