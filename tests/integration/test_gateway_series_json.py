@@ -55,8 +55,7 @@ MINUTE_WINDOWS = [
     (datetime(2026, 3, 29, 0, tzinfo=UTC), datetime(2026, 3, 29, 2, tzinfo=UTC)),
     (datetime(2026, 4, 4, 14, tzinfo=UTC), datetime(2026, 4, 4, 16, tzinfo=UTC)),
 ]
-# Parts whose JSON PostgreSQL's own number text would get wrong, and denominators a ratio
-# cannot be divided by in PostgreSQL without an error.
+# Parts whose JSON PostgreSQL's own number text would get wrong.
 ODD_PARTS = [
     Decimal("NaN"),
     Decimal("Infinity"),
@@ -66,15 +65,19 @@ ODD_PARTS = [
     Decimal("12345678901234567"),
     Decimal("88465012400000000000"),
     Decimal("1E-200"),
-    Decimal("1E+300"),
     Decimal("0.3"),
 ]
-ODD_DENOMINATORS = [
-    Decimal(0),
-    Decimal("0.25"),
-    Decimal("1E-10"),
-    Decimal("1E+200"),
-    Decimal("NaN"),
+# Ratios: nothing to divide by, quotients PostgreSQL's division refuses (overflow, underflow
+# to zero), parts below 1, NaN and infinite parts.
+ODD_RATIOS = [
+    (Decimal(7), Decimal(0)),
+    (Decimal("1E+300"), Decimal("1E-10")),
+    (Decimal("1E-200"), Decimal("1E+200")),
+    (Decimal(3), Decimal("0.25")),
+    (Decimal("0.3"), Decimal(7)),
+    (Decimal("NaN"), Decimal(5)),
+    (Decimal("Infinity"), Decimal(3)),
+    (Decimal(5), Decimal("NaN")),
 ]
 
 Key = tuple[str, str, str, datetime]  # shop, product, kpi, bucket
@@ -82,17 +85,15 @@ Key = tuple[str, str, str, datetime]  # shop, product, kpi, bucket
 
 def _parts(rng: random.Random, kpi: str) -> tuple[Decimal, Decimal | None]:
     ratio = KPI_BY_NAME[kpi].rollup is Rollup.RATIO
+    if ratio and rng.random() < 0.05:
+        return rng.choice(ODD_RATIOS)
     if rng.random() < 0.03:
         numerator = rng.choice(ODD_PARTS)
     elif rng.random() < 0.2:
         numerator = Decimal(rng.randint(0, 10**8)) / 100
     else:
         numerator = Decimal(rng.randint(0, 10 ** rng.randint(1, 12)))
-    if not ratio:
-        return numerator, None
-    if rng.random() < 0.05:
-        return numerator, rng.choice(ODD_DENOMINATORS)
-    return numerator, Decimal(rng.randint(0, 40))
+    return numerator, Decimal(rng.randint(0, 40)) if ratio else None
 
 
 def _buckets(zone: str) -> dict[str, list[datetime]]:
@@ -152,7 +153,10 @@ def series_database(database_url: str) -> Iterator[str]:
 async def pool(series_database: str) -> AsyncIterator[asyncpg.Pool]:
     # As the gateway's pool (app.py): statements planned for their arguments.
     async with asyncpg.create_pool(
-        series_database, max_size=2, server_settings={"plan_cache_mode": "force_custom_plan"}
+        series_database,
+        min_size=1,
+        max_size=2,
+        server_settings={"plan_cache_mode": "force_custom_plan"},
     ) as created:
         yield created
 
