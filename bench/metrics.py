@@ -9,17 +9,28 @@ starts and the rate is N / (last commit - first commit) as PostgreSQL recorded t
 (`event_ids.first_seen_at` is the transaction time). Latency: events produced live at a steady
 rate with occurred_at = send time; an event's latency is when the first snapshot of its shop whose
 watermark reached it arrived, minus its send time. Needs the stack (`scripts/stack up --infra`).
+
+`--store-only`: instead, the same N events go straight through the job's `KpiStore` (prepare, then
+apply, one batch of 5,000 after another; no Kafka, no pipelining, the job's GC settings), printing
+the seconds of each SQL statement and the size of `kpi_members` afterwards: the database's share
+of the work without the noise of the broker and the other processes.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import statistics
 import time
 import uuid
-from datetime import UTC, date, datetime
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
+import asyncpg
 import psycopg
 
 from bench.machine import describe_machine
@@ -30,6 +41,9 @@ from shopee_common.kafka import make_consumer, make_producer
 from shopee_common.settings import PlatformSettings
 from shopee_common.topics import ALL_TOPICS, EVENT_TOPICS, KPI_UPDATES, create_topics
 from shopee_generator.world import GeneratorConfig, generate_history
+from shopee_metrics.__main__ import GC_YOUNG_THRESHOLD
+from shopee_metrics.adapters.store import KpiStore
+from shopee_metrics.domain.batch import Position, candidate
 from tests.integration.databases import migrated_database, shops_of
 from tests.integration.service_process import run_metrics
 
@@ -161,6 +175,75 @@ def percentile(values: list[float], share: float) -> float:
     )
 
 
+@contextmanager
+def timed_statements(seconds: dict[str, float]) -> Iterator[None]:
+    """Add the time of every asyncpg fetch, execute and copy to `seconds`, by the statement's
+    first line."""
+    originals: dict[str, Callable[..., Awaitable[Any]]] = {
+        name: getattr(asyncpg.Connection, name)
+        for name in ("fetch", "execute", "copy_records_to_table")
+    }
+
+    def timed(original: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        async def call(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return await original(self, query, *args, **kwargs)
+            finally:
+                label = query.strip().splitlines()[0][:60] if query.strip() else query
+                seconds[label] += time.perf_counter() - started
+
+        return call
+
+    for name, original in originals.items():
+        setattr(asyncpg.Connection, name, timed(original))
+    try:
+        yield
+    finally:
+        for name, original in originals.items():
+            setattr(asyncpg.Connection, name, original)
+
+
+async def store_only(dsn: str, events: list[events_pb2.Event], batch: int = 5_000) -> None:
+    """Apply `events` through the job's store, serially; print where the time went."""
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+    seconds: dict[str, float] = defaultdict(float)
+    try:
+        store = KpiStore(pool, timedelta(minutes=10))
+        prepared = applied = 0.0
+        with timed_statements(seconds):
+            for start in range(0, len(events), batch):
+                began = time.perf_counter()
+                candidates = [
+                    candidate(event, Position("bench", 0, start + index))
+                    for index, event in enumerate(events[start : start + batch])
+                ]
+                store.prepare(candidates)
+                written = time.perf_counter()
+                await store.apply(candidates)
+                prepared += written - began
+                applied += time.perf_counter() - written
+        size = await pool.fetchrow(
+            "SELECT count(*), pg_relation_size('kpi_members'), pg_indexes_size('kpi_members') "
+            "FROM kpi_members"
+        )
+    finally:
+        await pool.close()
+    assert size is not None
+    count = len(events)
+    print(
+        f"store only: prepare {prepared:.2f} s, apply {applied:.2f} s, "
+        f"{count / (prepared + applied):,.0f} events/s serial ({count:,} events)"
+    )
+    for label, spent in sorted(seconds.items(), key=lambda item: -item[1]):
+        print(f"  {spent:6.2f} s  {label}")
+    rows, heap, indexes = size
+    print(
+        f"kpi_members: {rows:,} rows, heap {heap / 2**20:.1f} MiB + indexes "
+        f"{indexes / 2**20:.1f} MiB = {(heap + indexes) / max(rows, 1):.0f} bytes a row"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -170,11 +253,23 @@ def main() -> None:
         "--live-rate", type=int, default=2_000, help="events/s in the latency phase"
     )
     parser.add_argument("--live-seconds", type=int, default=20)
+    parser.add_argument(
+        "--store-only", action="store_true", help="time the store alone (see the docstring)"
+    )
     options = parser.parse_args()
     settings = PlatformSettings()
     bootstrap = settings.kafka_bootstrap_servers
     prefix = f"benchm{uuid.uuid4().hex[:6]}."
     print(f"machine: {describe_machine()}")
+    if options.store_only:
+        events = history(options.events)
+        # The job's own GC settings.
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 10)
+        with migrated_database(settings.database_url.get_secret_value(), shops_of(events)) as dsn:
+            asyncio.run(store_only(dsn, events))
+        return
     asyncio.run(create_topics(bootstrap, ALL_TOPICS, prefix=prefix))
     events = history(options.events)
     asyncio.run(produce(bootstrap, prefix, events))

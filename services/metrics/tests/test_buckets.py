@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from shopee_metrics.domain.buckets import Granularity, bucket_end, buckets_for
 
@@ -34,3 +34,11 @@ def test_day_length_follows_daylight_saving() -> None:
     assert bucket_end(spring_day, Granularity.HOUR, "America/New_York") - spring_day != (
         bucket_end(spring_day, Granularity.DAY, "America/New_York") - spring_day
     )
+
+
+def test_day_end_is_the_next_local_midnight_across_daylight_saving() -> None:
+    spring = buckets_for(epoch("2026-03-08T12:00:00+00:00"), "America/New_York")
+    assert spring.day_end == datetime(2026, 3, 9, 4, tzinfo=UTC)
+    assert spring.day_end - spring.day == timedelta(hours=23)
+    jakarta = buckets_for(epoch("2026-11-10T18:30:45+00:00"), "Asia/Jakarta")
+    assert jakarta.day_end == datetime(2026, 11, 11, 17, 0, tzinfo=UTC)

@@ -26,6 +26,7 @@ from shopee_metrics.adapters.anomaly_runner import (
 )
 from shopee_metrics.adapters.dead_letters import DeadLetterPublisher
 from shopee_metrics.adapters.event_source import EventSource
+from shopee_metrics.adapters.member_pruner import MemberPruner
 from shopee_metrics.adapters.shops import ShopRegistry
 from shopee_metrics.adapters.snapshots import SnapshotPublisher
 from shopee_metrics.adapters.store import AppliedBatch, KpiStore
@@ -50,6 +51,7 @@ class Runtime:
         self.settings = settings
         self.app = app
         self.metrics = ProcessorMetrics(registry)
+        self.registry = registry
         self.faust_metrics = faust_metrics
         self.pool: asyncpg.Pool | None = None
         self.source: EventSource | None = None
@@ -59,6 +61,7 @@ class Runtime:
         # Anomaly detection: a timer over closed hours, apart from the counting path.
         self.anomaly_metrics = AnomalyMetrics(registry)
         self.anomalies: AnomalyRunner | None = None
+        self.pruner: MemberPruner | None = None
 
     async def start(self) -> None:
         settings = self.settings
@@ -71,6 +74,10 @@ class Runtime:
             producer, prefix + KPI_UPDATES.name, settings.metrics_snapshot_interval_seconds
         )
         shops = ShopRegistry(self.pool, settings.metrics_shop_refresh_seconds)
+        grace = timedelta(seconds=settings.metrics_late_grace_seconds)
+        self.pruner = MemberPruner(
+            self.pool, grace, self.registry, chunk=settings.metrics_member_prune_chunk
+        )
         self.source = source = EventSource(
             [prefix + spec.name for spec in EVENT_TOPICS],
             settings.kafka_bootstrap_servers,
@@ -79,11 +86,7 @@ class Runtime:
             faust_metrics=self.faust_metrics,
         )
         processor = BatchProcessor(
-            store=KpiStore(
-                self.pool,
-                timedelta(seconds=settings.metrics_late_grace_seconds),
-                settings.metrics_store_raw_events,
-            ),
+            store=KpiStore(self.pool, grace, settings.metrics_store_raw_events),
             dead_letters=DeadLetterPublisher(producer, prefix + DLQ.name),
             metrics=self.metrics,
             known_shops=shops.known,
@@ -189,6 +192,11 @@ def create_app(settings: MetricsSettings) -> faust.App:
     async def detect_anomalies() -> None:
         if runtime.anomalies is not None:
             await runtime.anomalies.run_safely()
+
+    @app.timer(settings.metrics_member_prune_interval_seconds)
+    async def prune_members() -> None:
+        if runtime.pruner is not None:
+            await runtime.pruner.prune_safely()
 
     web = FastAPI(title="metrics stream job", docs_url=None, redoc_url=None)
     web.state.readiness_checks = {

@@ -37,6 +37,12 @@ class MetricsSettings(PlatformSettings):
     metrics_shop_refresh_seconds: float = Field(
         30.0, description="how often the shop list is re-read"
     )
+    metrics_member_prune_interval_seconds: float = Field(
+        30.0, description="how often distinct-member rows past the late grace are deleted"
+    )
+    metrics_member_prune_chunk: int = Field(
+        10_000, description="most member rows deleted in one statement"
+    )
 
     # Anomaly detection (docs/metrics.md, "Anomaly detection").
     metrics_anomaly_enabled: bool = Field(True, description="judge closed hours for anomalies")

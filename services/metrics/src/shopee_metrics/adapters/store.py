@@ -14,9 +14,10 @@ from shopee_metrics.adapters.raw_json import payload_json
 from shopee_metrics.domain.batch import (
     BucketKey,
     Candidate,
-    MemberKey,
+    MemberRow,
     RowKey,
     increments,
+    member_rows,
     plan,
     unique_in_batch,
 )
@@ -41,17 +42,14 @@ SELECT s, k, w, now() FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS 
 ON CONFLICT (shop_id, source) DO UPDATE SET watermark = excluded.watermark, updated_at = now()
 """
 
-# Only how many members of each bucket were new matters, not which: counted in the database.
+# A member is new to its bucket when its row was inserted: the keys that come back. Which bucket
+# each key belongs to is known here, so the database stores only the 16-byte key and what
+# pruning needs.
 INSERT_MEMBERS = """
-WITH new AS (
-    INSERT INTO kpi_members (granularity, shop_id, product_id, kpi, bucket, member)
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
-                         $6::text[])
-    ON CONFLICT DO NOTHING
-    RETURNING granularity, shop_id, product_id, kpi, bucket
-)
-SELECT granularity, shop_id, product_id, kpi, bucket, count(*) FROM new
-GROUP BY granularity, shop_id, product_id, kpi, bucket
+INSERT INTO kpi_members (key, shop_id, source, bucket_end)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[])
+ON CONFLICT DO NOTHING
+RETURNING key
 """
 
 INSERT_LATE = """
@@ -94,7 +92,6 @@ SELECT * FROM changed WHERE product_id = ''
 """
 
 
-GRANULARITY = {level.value: level for level in Granularity}
 UPSERTS = {
     Granularity.MINUTE: _upsert("kpi_minute", None),
     Granularity.HOUR: _upsert("kpi_hour", "local_hour"),
@@ -147,7 +144,10 @@ class KpiStore:
         self._store_raw = store_raw_events
 
     def prepare(self, candidates: list[Candidate]) -> None:
-        """The per-event work that needs no database (the raw event's JSON), done ahead."""
+        """The per-event work that needs no database (member keys, the raw event's JSON), done
+        ahead."""
+        for item in candidates:
+            item.members = member_rows(item)
         if self._store_raw:
             for item in candidates:
                 item.payload_json = _payload_json(item)
@@ -217,22 +217,24 @@ class KpiStore:
         return result
 
     async def _insert_members(
-        self, connection: Any, members: list[MemberKey]
+        self, connection: Any, members: list[MemberRow]
     ) -> dict[BucketKey, int]:
         """Record the members; how many were new in each bucket."""
         if not members:
             return {}
-        unique = list(dict.fromkeys(members))
+        by_key = {member.key: member for member in members}
         rows = await connection.fetch(
             INSERT_MEMBERS,
-            [m[0] for m in unique],
-            [m[1] for m in unique],
-            [m[2] for m in unique],
-            [m[3] for m in unique],
-            [m[4] for m in unique],
-            [m[5] for m in unique],
+            list(by_key),
+            [m.shop_id for m in by_key.values()],
+            [m.source for m in by_key.values()],
+            [m.bucket_end for m in by_key.values()],
         )
-        return {(GRANULARITY[r[0]], r[1], r[2], r[3], r[4]): r[5] for r in rows}
+        new: dict[BucketKey, int] = defaultdict(int)
+        for row in rows:
+            member = by_key[row[0].hex]
+            new[(member[0], member[1], member[2], member[3], member[4])] += 1
+        return new
 
     async def _upsert(
         self,

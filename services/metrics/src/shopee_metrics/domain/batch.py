@@ -10,15 +10,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 
 from shopee_common.events import Event
 from shopee_metrics.domain.buckets import Buckets, Granularity, buckets_for
 from shopee_metrics.domain.contributions import (
     DISTINCT_DENOMINATORS,
+    DISTINCT_SOURCES,
     SHOP,
     EventParts,
     event_parts,
 )
+from shopee_metrics.domain.members import bucket_texts, key_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +29,21 @@ class Position:
     topic: str
     partition: int
     offset: int
+
+
+class MemberRow(NamedTuple):
+    """A distinct member of a bucket, as `kpi_members` stores it: the first five fields are the
+    bucket (a `BucketKey`), `key` stands for the member in it, and `bucket_end` and `source`
+    say when the row may be pruned (once the source's watermark is a grace past the end)."""
+
+    granularity: Granularity
+    shop_id: str
+    product_id: str
+    kpi: str
+    bucket: datetime
+    key: str
+    bucket_end: datetime
+    source: str
 
 
 @dataclass(slots=True)
@@ -40,6 +58,8 @@ class Candidate:
     key: tuple[str, str]  # (shop_id, event_id)
     # proto3 JSON of the payload for raw_events, computed ahead of the write (adapters' concern).
     payload_json: str = ""
+    # The member rows the event adds if counted; hashed ahead of the write (see `member_rows`).
+    members: tuple[MemberRow, ...] | None = None
 
 
 def candidate(event: Event, position: Position) -> Candidate:
@@ -70,11 +90,10 @@ class LateEvent:
 # be most of the rows the job writes. Shop rows are kept at every granularity.
 PRODUCT_GRANULARITIES = (Granularity.HOUR, Granularity.DAY)
 _MINUTE, _HOUR, _DAY = Granularity.MINUTE, Granularity.HOUR, Granularity.DAY
+_ONE_MINUTE, _ONE_HOUR = timedelta(minutes=1), timedelta(hours=1)
 
 # (granularity, shop_id, product_id, kpi, bucket start)
 RowKey = tuple[Granularity, str, str, str, datetime]
-# (granularity, shop_id, product_id, kpi, bucket start, member)
-MemberKey = tuple[Granularity, str, str, str, datetime, str]
 # (granularity, shop_id, product_id, kpi, bucket start): a bucket of a distinct-count KPI
 BucketKey = tuple[Granularity, str, str, str, datetime]
 
@@ -85,7 +104,7 @@ class BatchPlan:
     late: list[LateEvent] = field(default_factory=list)
     # (shop_id, source) -> newest event time counted; source = the payload kind.
     watermarks: dict[tuple[str, str], datetime] = field(default_factory=dict)
-    members: list[MemberKey] = field(default_factory=list)
+    members: list[MemberRow] = field(default_factory=list)
     # (granularity, shop_id, bucket) -> the bucket's label in the shop's zone. Keyed by shop too:
     # an hour starts at the same instant in Jakarta and Manila but is 16:00 in one, 17:00 in the
     # other.
@@ -117,7 +136,7 @@ def plan(
     result = BatchPlan(watermarks=dict(watermarks))
     marks = result.watermarks
     counted = result.counted.append
-    member = result.members.append
+    member_rows_of = result.members.extend
     labels = result.local_label
     labelled: tuple[str, object] | None = None
     for item in new_events:
@@ -138,17 +157,39 @@ def plan(
             labels[(_HOUR, shop, buckets.hour)] = buckets.local_hour
             labels[(_DAY, shop, buckets.day)] = buckets.local_date
             labelled = (shop, buckets)
-        parts = item.parts
-        if parts.day_only:
-            for product, kpi, name in parts.members:
-                member((_DAY, shop, product, kpi, buckets.day, name))
-            continue
-        for product, kpi, name in parts.members:
-            if product == SHOP:
-                member((_MINUTE, shop, product, kpi, buckets.minute, name))
-            member((_HOUR, shop, product, kpi, buckets.hour, name))
-            member((_DAY, shop, product, kpi, buckets.day, name))
+        if item.parts.members:
+            member_rows_of(item.members if item.members is not None else member_rows(item))
     return result
+
+
+def member_rows(item: Candidate) -> tuple[MemberRow, ...]:
+    """The distinct members an event adds to its buckets if counted: shop members per minute,
+    hour and day, product members per hour and day, daily summaries' members per day. Keys as
+    `member_key` makes them, built with fewer steps (this runs for every event)."""
+    members = item.parts.members
+    if not members:
+        return ()
+    shop = item.event.shop_id
+    buckets = item.buckets
+    levels: tuple[tuple[Granularity, datetime, datetime], ...]
+    if item.parts.day_only:
+        levels = ((_DAY, buckets.day, buckets.day_end),)
+    else:
+        levels = (
+            (_MINUTE, buckets.minute, buckets.minute + _ONE_MINUTE),
+            (_HOUR, buckets.hour, buckets.hour + _ONE_HOUR),
+            (_DAY, buckets.day, buckets.day_end),
+        )
+    rows = []
+    for product, kpi, name in members:
+        source = DISTINCT_SOURCES[kpi]
+        for level, start, end in levels:
+            if level is _MINUTE and product != SHOP:
+                continue
+            seconds, minute = bucket_texts(start)
+            key = key_of(minute, f"{level.value}\0{shop}\0{product}\0{kpi}\0{seconds}\0{name}")
+            rows.append(MemberRow(level, shop, product, kpi, start, key, end, source))
+    return tuple(rows)
 
 
 def increments(batch: BatchPlan, new_members: Mapping[BucketKey, int]) -> dict[RowKey, list[int]]:

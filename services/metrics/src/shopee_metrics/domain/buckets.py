@@ -30,6 +30,7 @@ class Buckets:
     local_hour: datetime  # naive local start of that hour
     day: datetime  # UTC instant of the local midnight
     local_date: date
+    day_end: datetime  # UTC instant of the next local midnight (a day can be 23 or 25 hours)
 
 
 @lru_cache(maxsize=256)
@@ -38,18 +39,23 @@ def _zone(name: str) -> ZoneInfo:
 
 
 @lru_cache(maxsize=65_536)
-def _local_quarter(time_zone: str, quarter: int) -> tuple[datetime, datetime, datetime, date]:
-    """(hour start UTC, local hour naive, local midnight UTC, local date) for a UTC quarter hour."""
+def _local_quarter(
+    time_zone: str, quarter: int
+) -> tuple[datetime, datetime, datetime, date, datetime]:
+    """(hour start UTC, local hour naive, local midnight UTC, local date, next local midnight UTC)
+    for a UTC quarter hour."""
     zone = _zone(time_zone)
     local = datetime.fromtimestamp(quarter * _QUARTER, zone)
     local_hour = local.replace(minute=0, second=0, microsecond=0)
     local_midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    # Re-attach the zone so a midnight in another DST offset resolves correctly.
+    day = local_midnight.replace(tzinfo=None).replace(tzinfo=zone).astimezone(UTC)
     return (
         local_hour.astimezone(UTC),
         local_hour.replace(tzinfo=None),
-        # Re-attach the zone so a midnight in another DST offset resolves correctly.
-        local_midnight.replace(tzinfo=None).replace(tzinfo=zone).astimezone(UTC),
+        day,
         local.date(),
+        bucket_end(day, Granularity.DAY, time_zone),
     )
 
 
@@ -62,8 +68,8 @@ def buckets_for(epoch_seconds: int, time_zone: str) -> Buckets:
 @lru_cache(maxsize=32_768)
 def _minute_buckets(time_zone: str, minute: int) -> Buckets:
     start = minute * 60
-    hour, local_hour, day, local_date = _local_quarter(time_zone, start // _QUARTER)
-    return Buckets(datetime.fromtimestamp(start, UTC), hour, local_hour, day, local_date)
+    hour, local_hour, day, local_date, day_end = _local_quarter(time_zone, start // _QUARTER)
+    return Buckets(datetime.fromtimestamp(start, UTC), hour, local_hour, day, local_date, day_end)
 
 
 def bucket_end(start: datetime, granularity: Granularity, time_zone: str) -> datetime:

@@ -22,6 +22,12 @@ DISTINCT_DENOMINATORS: dict[str, tuple[str, ...]] = {
     "unique_visitors": ("conversion_rate",),
     "chat_conversations": ("chat_response_rate",),
 }
+# The one source (payload kind) whose events bring the members of each distinct-count KPI: a
+# member row may be pruned once that source's watermark for the shop is a grace past its bucket.
+DISTINCT_SOURCES: dict[str, str] = {
+    "unique_visitors": "traffic",
+    "chat_conversations": "chat",
+}
 # KPIs whose rows carry a denominator (ratios); the others store NULL.
 RATIO_KPIS = frozenset(k.name for k in KPI_BY_NAME.values() if k.rollup is Rollup.RATIO)
 
