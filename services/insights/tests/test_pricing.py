@@ -20,6 +20,7 @@ from shopee_insights.domain.pricing import (
     product_elasticities,
 )
 from shopee_insights.domain.shop_data import ShopData
+from shopee_insights.evaluation import score_elasticities
 
 
 def test_elastic_demand_gets_the_markup_rule() -> None:
@@ -236,3 +237,15 @@ def test_the_best_measured_product_is_near_its_true_elasticity(
     assert estimate.value < 0
     # Within three standard errors of the generator's true value.
     assert abs(estimate.value - true_elasticities[str(busiest)]) < 3 * estimate.std_error
+
+
+def test_scores_count_the_products_pinned_down_and_name_those_off_the_truth() -> None:
+    panels = _simulated_panels(-1.8, products=1, seed=18)
+    categories = pd.Series("Serum", index=["0"])
+    right = score_elasticities(panels, categories, {"0": -1.8})
+    assert (right["fitted"], right["enough_variation"], right["within_20pct"]) == (1, 1, 1)
+    assert right["misses"] == []
+    wrong = score_elasticities(panels, categories, {"0": -1.2})
+    assert (wrong["enough_variation"], wrong["within_20pct"]) == (1, 0)
+    assert [miss["product_id"] for miss in wrong["misses"]] == ["0"]
+    assert wrong["misses"][0]["relative_error"] > 0.2

@@ -22,7 +22,7 @@ from shopee_insights.domain.interactions import (
     split_by_time,
     split_last_purchase,
 )
-from shopee_insights.domain.pricing import demand_panels, estimate_elasticities
+from shopee_insights.domain.pricing import DemandPanels, demand_panels, estimate_elasticities
 from shopee_insights.domain.recommend import AlsParameters, Recommender, evaluate_rankings
 from shopee_insights.domain.shop_data import ShopData
 from shopee_insights.engine import public_corpora
@@ -71,11 +71,18 @@ def evaluate_online_retail(data_dir: Path, params: AlsParameters) -> dict[str, A
 
 
 def evaluate_elasticities(data: ShopData, truth: dict[str, float]) -> dict[str, Any]:
-    """Product-level elasticities against the truth: all fitted, and those with enough price
-    variation (`Elasticity.precise`: the 95% interval within +-20% of the estimate, a rule on
-    the data alone, never on the truth)."""
-    panels = demand_panels(data)
-    by_product, _ = estimate_elasticities(panels, data.products["category"].astype(str))
+    """Product-level elasticities of a shop against the truth (see `score_elasticities`)."""
+    return score_elasticities(demand_panels(data), data.products["category"].astype(str), truth)
+
+
+def score_elasticities(
+    panels: DemandPanels, categories: pd.Series, truth: dict[str, float]
+) -> dict[str, Any]:
+    """Product-level elasticities fitted on a shop's `panels` against the truth: all fitted, and
+    those with enough price variation (`Elasticity.precise`: the 95% interval within +-20% of
+    the estimate, a rule on the data alone, never on the truth); `misses` lists the precise
+    products that are not within 20%."""
+    by_product, _ = estimate_elasticities(panels, categories)
     rows = [
         {
             "product_id": p,
@@ -94,7 +101,13 @@ def evaluate_elasticities(data: ShopData, truth: dict[str, float]) -> dict[str, 
     ]
     frame = pd.DataFrame(rows)
     if not len(frame):
-        return {"products": len(truth), "fitted": 0, "enough_variation": 0, "within_20pct": 0}
+        return {
+            "products": len(truth),
+            "fitted": 0,
+            "enough_variation": 0,
+            "within_20pct": 0,
+            "misses": [],
+        }
     precise = frame[frame["precise"]]
     within = frame["relative_error"] <= WITHIN
     return {
@@ -108,6 +121,10 @@ def evaluate_elasticities(data: ShopData, truth: dict[str, float]) -> dict[str, 
         "mean_views_elasticity": float(frame["views"].mean()),
         "enough_variation": len(precise),
         "within_20pct": int((precise["relative_error"] <= WITHIN).sum()),
+        "misses": precise.loc[
+            precise["relative_error"] > WITHIN,
+            ["product_id", "estimate", "std_error", "truth", "relative_error"],
+        ].to_dict("records"),
         "precise_median_relative_error": (
             float(precise["relative_error"].median()) if len(precise) else None
         ),
