@@ -17,6 +17,7 @@ from shopee_insights.domain.pricing import (
     estimate_elasticities,
     fit_elasticity,
     optimal_price,
+    partially_pooled,
     product_elasticities,
 )
 from shopee_insights.domain.shop_data import ShopData
@@ -249,3 +250,42 @@ def test_scores_count_the_products_pinned_down_and_name_those_off_the_truth() ->
     assert (wrong["enough_variation"], wrong["within_20pct"]) == (1, 0)
     assert [miss["product_id"] for miss in wrong["misses"]] == ["0"]
     assert wrong["misses"][0]["relative_error"] > 0.2
+
+
+def _measured(value: float, std_error: float) -> Elasticity:
+    return Elasticity(
+        value=value,
+        std_error=std_error,
+        p_value=0.0,
+        observations=100,
+        units=500,
+        log_price_std=0.1,
+        source="product",
+    )
+
+
+def test_partial_pooling_pulls_noisy_products_toward_their_shop_and_lowers_the_error() -> None:
+    rng = np.random.default_rng(4)
+    truth = rng.uniform(-3.0, -1.0, 200)
+    std_error = rng.uniform(0.1, 0.8, 200)
+    own = {
+        str(i): _measured(t + rng.normal(0, s), s)
+        for i, (t, s) in enumerate(zip(truth, std_error, strict=True))
+    }
+    pooled = partially_pooled(own)
+    shrunk = np.array([pooled[str(i)].value for i in range(200)])
+    kept = np.array([own[str(i)].value for i in range(200)])
+    assert np.mean((shrunk - truth) ** 2) < 0.8 * np.mean((kept - truth) ** 2)
+    # The noisiest products move most; each keeps its own fit beside the pooled one.
+    moved = np.abs(shrunk - kept)
+    assert moved[std_error > 0.6].mean() > 3 * moved[std_error < 0.2].mean()
+    assert all(pooled[p].own_value == own[p].value for p in own)
+    assert all(pooled[p].std_error < own[p].std_error for p in own)
+    # Calibrated: errors over the pooled standard errors spread about 1.
+    z = (shrunk - truth) / np.array([pooled[str(i)].std_error for i in range(200)])
+    assert 0.8 < z.std() < 1.2
+
+
+def test_too_few_products_keep_their_own_fits() -> None:
+    own = {str(i): _measured(-1.0 - i, 0.3) for i in range(4)}
+    assert partially_pooled(own) == own

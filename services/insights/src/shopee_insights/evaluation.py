@@ -9,6 +9,7 @@ macro-F1 on held-out generator reviews, PRDECT-ID and Amazon sentences, against 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,7 @@ def score_elasticities(
             "views": e.views,
             "views_std_error": e.views_std_error,
             "precise": e.precise,
+            "own_estimate": e.own_value,
             "truth": truth[p],
             "relative_error": abs(e.value - truth[p]) / abs(truth[p]),
         }
@@ -104,9 +106,12 @@ def score_elasticities(
         return {
             "products": len(truth),
             "fitted": 0,
+            "fitted_within_20pct": 0,
+            "own_within_20pct": 0,
             "enough_variation": 0,
             "within_20pct": 0,
             "misses": [],
+            "error_z_spread": math.nan,
         }
     precise = frame[frame["precise"]]
     within = frame["relative_error"] <= WITHIN
@@ -114,6 +119,10 @@ def score_elasticities(
         "products": len(truth),
         "fitted": len(frame),
         "fitted_within_20pct": int(within.sum()),
+        # The products' own fits, before partial pooling with their shop.
+        "own_within_20pct": int(
+            ((frame["own_estimate"] - frame["truth"]).abs() <= WITHIN * frame["truth"].abs()).sum()
+        ),
         "median_relative_error": float(frame["relative_error"].median()),
         "median_std_error": float(frame["std_error"].median()),
         "median_conversion_std_error": float(frame["conversion_std_error"].median()),

@@ -20,6 +20,12 @@ The elasticity of units sold is split in two (`price_panel` builds both panels):
 - The elasticity is their sum; its standard error combines both (the two fits use different
   outcomes). Standard errors are scaled by Pearson chi2/df (quasi-Poisson) for over-dispersion.
 
+Each product's elasticity is then partially pooled with the rest of its shop (random-effects
+meta-analysis, DerSimonian-Laird): pulled toward the shop's mean elasticity by as much as its own
+standard error is large against the spread of elasticities between the shop's products. A product
+measured precisely keeps nearly its own value; a noisy one moves toward its shop's. The product's
+own fit is kept beside it (`own_value`, `own_std_error`).
+
 A product with too few add-to-carts or too little price spread borrows its category's elasticity
 (both parts fitted pooled, one intercept per product).
 """
@@ -27,7 +33,7 @@ A product with too few add-to-carts or too little price spread borrows its categ
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -50,6 +56,8 @@ MIN_LOG_PRICE_STD = 0.05
 SIGNIFICANCE = 0.05
 # "Measured to within 20%": the 95% interval of the estimate is inside +-20% of it.
 PRECISION_BAND = 0.20
+# Fewest products whose spread can say how far to pool them; with fewer each keeps its own fit.
+MIN_PRODUCTS_TO_POOL = 5
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,9 @@ class Elasticity:
     conversion_std_error: float = math.nan
     views: float = math.nan
     views_std_error: float = math.nan
+    # The product's own fit, before partial pooling with its shop (`partially_pooled`).
+    own_value: float = math.nan
+    own_std_error: float = math.nan
 
     @property
     def significant(self) -> bool:
@@ -251,6 +262,43 @@ def product_elasticities(
     return by_product
 
 
+def partially_pooled(by_product: dict[str, Elasticity]) -> dict[str, Elasticity]:
+    """Each product's elasticity pulled toward its shop's, as far as its own noise warrants.
+
+    Random effects (DerSimonian-Laird): the products' true elasticities spread around a shop
+    mean with variance tau^2, estimated from how much more the estimates vary than their standard
+    errors explain. A product keeps the share tau^2 / (tau^2 + SE^2) of its distance from the mean;
+    its standard error becomes that of the pooled value (its own part plus the mean's). With
+    fewer than MIN_PRODUCTS_TO_POOL products, or a non-finite standard error, nothing is pooled.
+    """
+    products = list(by_product)
+    own = np.array([by_product[p].value for p in products])
+    variance = np.array([by_product[p].std_error for p in products]) ** 2
+    if len(products) < MIN_PRODUCTS_TO_POOL or not np.all(np.isfinite(variance) & (variance > 0)):
+        return by_product
+    fixed_weights = 1 / variance
+    fixed_mean = float(np.sum(fixed_weights * own) / fixed_weights.sum())
+    excess = float(np.sum(fixed_weights * (own - fixed_mean) ** 2)) - (len(products) - 1)
+    scale = fixed_weights.sum() - np.sum(fixed_weights**2) / fixed_weights.sum()
+    spread = max(0.0, excess / scale)
+    weights = 1 / (variance + spread)
+    shop_mean = float(np.sum(weights * own) / weights.sum())
+    kept = spread / (spread + variance)
+    value = shop_mean + kept * (own - shop_mean)
+    std_error = np.sqrt(kept * variance + (1 - kept) ** 2 / weights.sum())
+    return {
+        product: replace(
+            estimate,
+            value=float(value[i]),
+            std_error=float(std_error[i]),
+            p_value=float(2 * stats.norm.sf(abs(value[i]) / std_error[i])),
+            own_value=estimate.value,
+            own_std_error=estimate.std_error,
+        )
+        for i, (product, estimate) in enumerate(by_product.items())
+    }
+
+
 def _log_price_std(conversion: pd.DataFrame) -> float:
     """Standard deviation of log(price seen) over the views."""
     if conversion["views"].sum() <= 0:
@@ -274,9 +322,9 @@ def has_enough_variation(conversion: pd.DataFrame) -> bool:
 def estimate_elasticities(
     panels: DemandPanels, categories: pd.Series
 ) -> tuple[dict[str, Elasticity], dict[str, Elasticity]]:
-    """Elasticity per product that has enough variation, and per category (pooled) for the
-    rest. `categories` maps product_id to category."""
-    by_product = product_elasticities(panels.conversion, panels.views, categories)
+    """Elasticity per product that has enough variation (partially pooled with its shop's), and
+    per category (fitted pooled) for the rest. `categories` maps product_id to category."""
+    by_product = partially_pooled(product_elasticities(panels.conversion, panels.views, categories))
     by_category: dict[str, Elasticity] = {}
     conversion = panels.conversion.assign(
         category=panels.conversion["product_id"].map(categories).fillna("")
