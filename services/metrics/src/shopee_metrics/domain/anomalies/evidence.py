@@ -148,39 +148,53 @@ def traffic(sums: WindowSums, min_change: float, buyers_held: bool) -> Component
     )
 
 
-def conversion(sums: WindowSums, min_change: float) -> Component | None:
-    if not math.isfinite(sums.expected_paid) or sums.visitors <= 0:
+def _rate(
+    name: str,
+    kpi: str,
+    count: float,
+    expected: float,
+    dispersion: float,
+    exposure: float,
+    min_change: float,
+) -> Component | None:
+    """A rate component: `count` events per unit of `exposure` against `expected` of them."""
+    if not math.isfinite(expected) or exposure <= 0:
         return None
-    lower, upper = poisson_tail(sums.paid_orders, sums.expected_paid, sums.dispersion_paid)
-    low, high = _count_range(sums.expected_paid, sums.dispersion_paid)
+    lower, upper = poisson_tail(count, expected, dispersion)
+    low, high = _count_range(expected, dispersion)
     return Component(
+        name,
+        kpi,
+        count / exposure,
+        expected / exposure,
+        low / exposure,
+        min(1.0, high / exposure),
+        signed_evidence(lower, upper),
+        count <= (1.0 - min_change) * expected,
+    )
+
+
+def conversion(sums: WindowSums, min_change: float) -> Component | None:
+    return _rate(
         "conversion",
         "conversion_rate",
-        sums.paid_orders / sums.visitors,
-        sums.expected_paid / sums.visitors,
-        low / sums.visitors,
-        min(1.0, high / sums.visitors),
-        signed_evidence(lower, upper),
-        sums.paid_orders <= (1.0 - min_change) * sums.expected_paid,
+        sums.paid_orders,
+        sums.expected_paid,
+        sums.dispersion_paid,
+        sums.visitors,
+        min_change,
     )
 
 
 def add_to_cart(sums: WindowSums, min_change: float) -> Component | None:
-    if not math.isfinite(sums.expected_add_to_carts) or sums.product_views <= 0:
-        return None
-    lower, upper = poisson_tail(
-        sums.add_to_carts, sums.expected_add_to_carts, sums.dispersion_add_to_carts
-    )
-    low, high = _count_range(sums.expected_add_to_carts, sums.dispersion_add_to_carts)
-    return Component(
+    return _rate(
         "add_to_cart",
         "add_to_cart_rate",
-        sums.add_to_carts / sums.product_views,
-        sums.expected_add_to_carts / sums.product_views,
-        low / sums.product_views,
-        min(1.0, high / sums.product_views),
-        signed_evidence(lower, upper),
-        sums.add_to_carts <= (1.0 - min_change) * sums.expected_add_to_carts,
+        sums.add_to_carts,
+        sums.expected_add_to_carts,
+        sums.dispersion_add_to_carts,
+        sums.product_views,
+        min_change,
     )
 
 
