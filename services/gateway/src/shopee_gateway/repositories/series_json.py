@@ -5,9 +5,11 @@ about 5 µs each. Here PostgreSQL writes each series' points (one text per shop 
 gateway splices the texts into the answer unparsed. The text must be byte for byte what the
 response model (orjson) writes, so:
 
-- Labels: `to_char` in the session's time zone, which the caller sets to the query's zone
-  (`SET LOCAL TimeZone`): `2026-03-29T02:00:00+01:00`, as `datetime.isoformat()` writes a bucket
-  (buckets are whole minutes).
+- Labels: `to_json` of the bucket in the session's time zone, which the caller sets to the
+  query's zone (`SET LOCAL TimeZone`): `"2026-03-29T02:00:00+01:00"`, quoted, as
+  `datetime.isoformat()` writes a bucket (buckets are whole minutes). It is the text of
+  `to_char(bucket, 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM')` in quotes, written faster (a year of
+  days of 8 shops and 6 KPIs: 26 to 23 ms).
 - Numbers: with `extra_float_digits` > 0 PostgreSQL writes a float8 in the fewest digits that
   read back to it, as orjson does; the notations agree for whole numbers below 1e15 (orjson adds
   `.0`) and for every other number in [1e-4, 1e15). Anything else (NaN, infinities, and tiny or
@@ -27,7 +29,6 @@ import orjson
 
 from shopee_gateway.kpi_query import Interval, KpiQuery
 
-LABEL = """to_char(bucket, 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM')"""
 # Run in the series' transaction: labels in the query's zone, shortest exact float8 text.
 SESSION = "SELECT set_config('TimeZone', $1, true), set_config('extra_float_digits', '1', true)"
 _MARKED = re.compile(rb"#([^#]*)#")
@@ -51,8 +52,8 @@ _VALUE = (
     "ELSE '#' || n::text || '/' || d::text || '#' END"
 )
 _POINT = (
-    f"""'{{"bucket":"' || {LABEL} || '","value":' || {_VALUE} || ',"numerator":' || n_text """
-    f"""|| ',"denominator":' || coalesce({json_number("d")}, 'null') || '}}'"""
+    f"""'{{"bucket":' || to_json(bucket)::text || ',"value":' || {_VALUE} || ',"numerator":' """
+    f"""|| n_text || ',"denominator":' || coalesce({json_number("d")}, 'null') || '}}'"""
 )
 
 
@@ -60,38 +61,46 @@ def series_sql(query: KpiQuery, table: str) -> str:
     """One row per series of `query` read from `table`: shop_id, kpi and the points' text;
     ordered by shop and KPI in code point order (as Python sorts them).
 
-    Parameters: shops, KPIs, product id, start, end, and the query's ratio KPIs.
+    Parameters: shops, KPIs (each unique, as `KpiQuery` holds them), product id, start, end,
+    and the query's ratio KPIs.
+
+    Each series is read on its own (a LATERAL subquery per shop and KPI, or per KPI across the
+    shops) and its points collected by `ARRAY(... ORDER BY bucket)`: the index narrows each read,
+    its rows are sorted while they are narrow, and nothing sorts all the rows by shop and KPI
+    or again inside an aggregate (PostgreSQL 15's `string_agg(... ORDER BY)` sorts even input
+    already in order). A shop and KPI without rows has no series.
     """
-    where = (
-        f"FROM {table} WHERE shop_id = ANY($1::text[]) "
-        "AND kpi = ANY($2::text[]) AND product_id = $3 AND bucket >= $4 AND bucket < $5"
-    )
     order = "bucket"
     if query.group == "shop":
-        # OFFSET 0 keeps each subquery from being inlined, which would repeat its casts and
-        # number texts at every use.
-        parts = (
-            "SELECT shop_id, kpi, bucket, numerator::float8 AS n, denominator::float8 AS d "
-            f"{where} OFFSET 0"
-        )
+        series = "unnest($1::text[]) AS s(shop_id) CROSS JOIN unnest($2::text[]) AS k(kpi)"
+        shop, shops = "s.shop_id", "s.shop_id"
+        parts, group = "bucket, numerator::float8 AS n, denominator::float8 AS d", ""
     else:
+        series, shop, shops = "unnest($2::text[]) AS k(kpi)", "NULL::text", "ANY($1::text[])"
         sums = "sum(numerator)::float8 AS n, sum(denominator)::float8 AS d"
         if query.interval is Interval.DAY:
             # Days start at each shop's own midnight, so shops in different zones meet on
             # local_date.
             order = "local_date"
-            parts = (
-                f"SELECT NULL::text AS shop_id, kpi, local_date, min(bucket) AS bucket, {sums} "
-                f"{where} GROUP BY local_date, kpi"
-            )
+            parts, group = f"local_date, min(bucket) AS bucket, {sums}", "GROUP BY local_date"
         else:
-            parts = (
-                f"SELECT NULL::text AS shop_id, kpi, bucket, {sums} {where} GROUP BY bucket, kpi"
-            )
+            parts, group = f"bucket, {sums}", "GROUP BY bucket"
+    rows = (
+        f"SELECT {parts} FROM {table} WHERE shop_id = {shops} AND kpi = k.kpi "
+        f"AND product_id = $3 AND bucket >= $4 AND bucket < $5 {group} ORDER BY {order}"
+    )
+    # The middle query's ORDER BY is already met by the rows (no second sort) and keeps that
+    # order known to the outer ORDER BY, which is what fixes the points' order; OFFSET 0 keeps
+    # it from being inlined, which would repeat its casts and number texts at every use.
+    points = (
+        f"SELECT {_POINT} FROM (SELECT *, {json_number('n')} AS n_text, k.kpi FROM ({rows}) AS r "
+        f"ORDER BY {order} OFFSET 0) AS points ORDER BY {order}"
+    )
+    # OFFSET 0: the array is built once, not again for the WHERE.
     return (
-        f"SELECT shop_id, kpi, string_agg({_POINT}, ',' ORDER BY {order}) "
-        f"FROM (SELECT *, {json_number('n')} AS n_text FROM ({parts}) AS parts OFFSET 0) AS points "
-        'GROUP BY shop_id, kpi ORDER BY shop_id COLLATE "C", kpi COLLATE "C"'
+        f"SELECT {shop}, k.kpi, array_to_string(p.points, ',') FROM {series} "
+        f"CROSS JOIN LATERAL (SELECT ARRAY({points}) AS points OFFSET 0) AS p "
+        f'WHERE cardinality(p.points) > 0 ORDER BY {shop} COLLATE "C", k.kpi COLLATE "C"'
     )
 
 
