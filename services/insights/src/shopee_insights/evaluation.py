@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -167,11 +168,20 @@ def evaluate_all(
     corpora: list[LabelledTexts] = [sentiment_corpus(list(rows), name="generator-reviews")]
     scores["sentiment"] = fit_sentiment(corpora + public_corpora(data_dir)).scores
     progress.advance(task)
-    elastic = list(scores["elasticity"].values())
-    scores["elasticity"]["all_shops"] = {
-        "fitted": sum(v["fitted"] for v in elastic),
-        "fitted_within_20pct": sum(v.get("fitted_within_20pct", 0) for v in elastic),
-        "enough_variation": sum(v["enough_variation"] for v in elastic),
-        "within_20pct": sum(v["within_20pct"] for v in elastic),
-    }
+    scores["elasticity"]["all_shops"] = elasticity_totals(scores["elasticity"].values())
     return scores
+
+
+def elasticity_totals(shops: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """The counts of `score_elasticities` summed over shops."""
+    counted = list(shops)
+    return {
+        key: sum(shop[key] for shop in counted)
+        for key in (
+            "fitted",
+            "fitted_within_20pct",
+            "own_within_20pct",
+            "enough_variation",
+            "within_20pct",
+        )
+    }
