@@ -43,6 +43,7 @@ from shopee_metrics.domain.anomalies import (
     PlannedCampaign,
     ShopDetector,
 )
+from shopee_metrics.domain.anomalies.checkout_runs import CheckoutMinute, CheckoutRuns
 from shopee_metrics.domain.anomalies.products import PRODUCT_KPIS, ProductHour, ProductWatch
 from shopee_metrics.domain.buckets import buckets_for
 from shopee_metrics.domain.contributions import SHOP, event_parts
@@ -56,6 +57,7 @@ ALL_KINDS = COVERED
 HOUR = timedelta(hours=1)
 CHUNK_HOURS = 24
 _KPI_INDEX = {kpi: index for index, kpi in enumerate(BASE_KPIS)}
+_CHECKOUT_COLUMNS = {"checkout_starts": 0, "created_orders": 1}
 
 
 @dataclass
@@ -72,6 +74,8 @@ class ShopSeries:
     products: list[str] = field(default_factory=list)
     # hours x products x PRODUCT_KPIS
     product_counts: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 0, 3)))
+    # Minutes with a checkout started or an order created: epoch minute, checkouts, orders.
+    checkout_minutes: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 3)))
 
 
 def _stamp(timestamp: Any) -> datetime:
@@ -83,6 +87,7 @@ def aggregate(config: GeneratorConfig) -> dict[str, ShopSeries]:
     sums: dict[str, dict[int, list[float]]] = defaultdict(dict)
     product_sums: dict[str, dict[tuple[int, str], list[float]]] = defaultdict(dict)
     visitors: dict[tuple[str, int], set[str]] = defaultdict(set)
+    minutes: dict[str, dict[int, list[float]]] = defaultdict(dict)
     zones: dict[str, str] = {}
     campaigns: dict[str, list[tuple[datetime, PlannedCampaign]]] = defaultdict(list)
     sell_outs: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
@@ -121,6 +126,10 @@ def aggregate(config: GeneratorConfig) -> dict[str, ShopSeries]:
                 index = _KPI_INDEX.get(part.kpi)
                 if index is not None:
                     row[index] += part.numerator
+                column = _CHECKOUT_COLUMNS.get(part.kpi)
+                if column is not None:
+                    minute = minutes[shop].setdefault(event.occurred_at.seconds // 60, [0.0, 0.0])
+                    minute[column] += part.numerator
             elif part.kpi in PRODUCT_KPIS:
                 key = (hour, part.product_id)
                 product_row = product_sums[shop].setdefault(key, [0.0] * len(PRODUCT_KPIS))
@@ -151,6 +160,10 @@ def aggregate(config: GeneratorConfig) -> dict[str, ShopSeries]:
             events[shop],
             products,
             product_counts,
+            np.array(
+                [[minute, *counts] for minute, counts in sorted(minutes[shop].items())],
+                dtype=np.float64,
+            ).reshape(-1, 3),
         )
     return series
 
@@ -159,7 +172,7 @@ def _cache_key(config: GeneratorConfig) -> str:
     # The generator's own code is part of the key: a change to it makes a different world.
     package = Path(shopee_generator.__file__).parent
     code = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(package.rglob("*.py"))))
-    text = json.dumps(asdict(config), default=str, sort_keys=True) + "|v3|" + ",".join(BASE_KPIS)
+    text = json.dumps(asdict(config), default=str, sort_keys=True) + "|v4|" + ",".join(BASE_KPIS)
     return hashlib.sha256((text + code.hexdigest()).encode()).hexdigest()[:16]
 
 
@@ -192,6 +205,7 @@ def load_series(config: GeneratorConfig) -> dict[str, ShopSeries]:
                 info["events"],
                 info["products"],
                 arrays[f"{shop}.products"],
+                arrays[f"{shop}.minutes"],
             )
             for shop, info in meta.items()
         }
@@ -199,6 +213,7 @@ def load_series(config: GeneratorConfig) -> dict[str, ShopSeries]:
     CACHE.mkdir(parents=True, exist_ok=True)
     arrays = {shop: s.counts for shop, s in series.items()}
     arrays.update({f"{shop}.products": s.product_counts for shop, s in series.items()})
+    arrays.update({f"{shop}.minutes": s.checkout_minutes for shop, s in series.items()})
     np.savez_compressed(path, allow_pickle=False, **arrays)
     meta_path.write_text(
         json.dumps(
@@ -229,14 +244,27 @@ def load_series(config: GeneratorConfig) -> dict[str, ShopSeries]:
     return series
 
 
+def _minutes_by_hour(series: ShopSeries) -> dict[int, tuple[CheckoutMinute, ...]]:
+    """The shop's checkout minutes by hour index (from `first_hour`)."""
+    first_minute = int(series.first_hour.timestamp()) // 60
+    by_hour: dict[int, list[CheckoutMinute]] = defaultdict(list)
+    for minute, checkouts, orders in series.checkout_minutes:
+        hour, of_hour = divmod(int(minute) - first_minute, 60)
+        by_hour[hour].append(CheckoutMinute(of_hour, float(checkouts), float(orders)))
+    return defaultdict(tuple, {hour: tuple(items) for hour, items in by_hour.items()})
+
+
 def closed_hours(series: ShopSeries) -> tuple[list[ClosedHour], list[ProductHour]]:
     """The shop's hours as the job reads them back: shop-level and per product."""
     zone = ZoneInfo(series.time_zone)
+    by_hour = _minutes_by_hour(series)
     shop_hours, product_hours = [], []
     for index, row in enumerate(series.counts):
         start = series.first_hour + index * HOUR
         local = start.astimezone(zone).replace(tzinfo=None)
-        shop_hours.append(ClosedHour(start, local, tuple(float(v) for v in row)))
+        shop_hours.append(
+            ClosedHour(start, local, tuple(float(v) for v in row), tuple(by_hour[index]))
+        )
         products = series.product_counts[index]
         product_hours.append(
             ProductHour(
@@ -371,7 +399,23 @@ def _held(all_series: dict[str, ShopSeries], incident: dict[str, Any]) -> str:
     part = series.counts[rows]
     checkouts = part[:, BASE_KPIS.index("checkout_starts")].sum()
     created = part[:, BASE_KPIS.index("created_orders")].sum()
-    return f"{hours}, {checkouts:.0f} checkouts started, {created:.0f} orders created"
+    return (
+        f"{hours}, {checkouts:.0f} checkouts started, {created:.0f} orders created, "
+        f"longest run of failed checkouts {_longest_run(series, rows):.0f}"
+    )
+
+
+def _longest_run(series: ShopSeries, rows: slice) -> float:
+    """The longest run of failed checkouts (as the detector follows them) that grew in the
+    hours of `rows`."""
+    by_hour = _minutes_by_hour(series)
+    runs = CheckoutRuns(DetectorConfig().order_lag_minutes)
+    longest = 0.0
+    for index in range(rows.start - 1, rows.stop + 1):
+        run = runs.add_hour(series.first_hour + index * HOUR, by_hour[index])
+        if run is not None and rows.start <= index < rows.stop:
+            longest = max(longest, run.checkouts)
+    return longest
 
 
 def _sold_out_near(series: ShopSeries, report: AnomalyReport) -> str:

@@ -2,16 +2,17 @@
 
 A generated shop with a checkout outage put in by hand (its orders dropped for three midday
 hours, checkouts still starting): the job must store and publish one anomaly that explains it,
-and nothing else, within a bounded time. A live shop whose events stop: the job must say its data
-is incomplete (not anomalous) and take it back when events flow again."""
+and nothing else, within a bounded time. The same for an outage of an hour that straddles two
+hour buckets, found to the minute from kpi_minute. A live shop whose events stop: the job must
+say its data is incomplete (not anomalous) and take it back when events flow again."""
 
 from __future__ import annotations
 
 import asyncio
 import re
-import time
+import time as clock
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -34,19 +35,19 @@ pytestmark = pytest.mark.integration
 START = date(2026, 10, 12)
 DAYS = 8
 OUTAGE_DAY = START + timedelta(days=6)
-OUTAGE_HOURS = (12, 15)  # local
 DETECTION_SECONDS = 90
 
 
-def world() -> tuple[list[events_pb2.Event], datetime, datetime]:
-    """One busy shop's events with every order created during the outage removed."""
+def world(
+    begin_local: time = time(12), end_local: time = time(15)
+) -> tuple[list[events_pb2.Event], datetime, datetime, int]:
+    """One busy shop's events with every order created during the outage (local times of
+    OUTAGE_DAY) removed; the outage's start and end in UTC, and the orders it removed."""
     config = GeneratorConfig(start=START, days=DAYS, shops=1, scale=3.0, seed=5, incidents=False)
     events = list(generate_history(config))
     zone = ZoneInfo(events[0].time_zone)
-    begin = datetime(
-        OUTAGE_DAY.year, OUTAGE_DAY.month, OUTAGE_DAY.day, OUTAGE_HOURS[0], tzinfo=zone
-    )
-    end = begin + timedelta(hours=OUTAGE_HOURS[1] - OUTAGE_HOURS[0])
+    begin = datetime.combine(OUTAGE_DAY, begin_local, tzinfo=zone)
+    end = datetime.combine(OUTAGE_DAY, end_local, tzinfo=zone)
     broken = {
         e.order.order_id
         for e in events
@@ -57,8 +58,7 @@ def world() -> tuple[list[events_pb2.Event], datetime, datetime]:
     kept = [
         e for e in events if not (e.WhichOneof("payload") == "order" and e.order.order_id in broken)
     ]
-    assert len(broken) >= 10, "the outage should break enough orders to be seen"
-    return kept, begin.astimezone(UTC), end.astimezone(UTC)
+    return kept, begin.astimezone(UTC), end.astimezone(UTC), len(broken)
 
 
 async def produce(bootstrap: str, prefix: str, events: list[events_pb2.Event]) -> None:
@@ -101,14 +101,14 @@ def progress(dsn: str) -> tuple[int, datetime | None]:
 def wait_until_judged(dsn: str, events: int, until: datetime, service: ServiceProcess) -> None:
     """Every event counted (stopping the job mid-stream is not what this test is about) and the
     hours up to `until` judged."""
-    deadline = time.monotonic() + DETECTION_SECONDS
-    while time.monotonic() < deadline:
+    deadline = clock.monotonic() + DETECTION_SECONDS
+    while clock.monotonic() < deadline:
         recorded, judged = progress(dsn)
         if recorded >= events and judged is not None and judged >= until:
             return
         assert service.process is not None
         assert service.process.poll() is None, service.output()[-3000:]
-        time.sleep(0.5)
+        clock.sleep(0.5)
     raise AssertionError(
         f"(events, hours judged) = {progress(dsn)}, not ({events}, {until}), "
         f"in {DETECTION_SECONDS}s:\n" + service.output()[-3000:]
@@ -118,7 +118,8 @@ def wait_until_judged(dsn: str, events: int, until: datetime, service: ServicePr
 def test_a_checkout_outage_is_stored_published_and_explained(
     database_url: str, topic_prefix: str, kafka_bootstrap: str
 ) -> None:
-    events, begin, end = world()
+    events, begin, end, broken = world()
+    assert broken >= 10, "the outage should break enough orders to be seen"
     asyncio.run(produce(kafka_bootstrap, topic_prefix, events))
     with (
         migrated_database(database_url, shops_of(events)) as dsn,
@@ -175,6 +176,40 @@ def test_a_checkout_outage_is_stored_published_and_explained(
     assert "created_orders" in {o.kpi for o in last.observations}
 
 
+def test_an_outage_across_an_hour_boundary_is_found_to_the_minute(
+    database_url: str, topic_prefix: str, kafka_bootstrap: str
+) -> None:
+    events, begin, end, broken = world(time(12, 35), time(13, 40))
+    # At 90% completion, six failed checkouts in a row have a chance of 1e-6.
+    assert broken >= 6, "the outage should fail enough checkouts in a row to be seen"
+    asyncio.run(produce(kafka_bootstrap, topic_prefix, events))
+    with (
+        migrated_database(database_url, shops_of(events)) as dsn,
+        run_metrics(
+            topic_prefix,
+            dsn,
+            SHOPEE_METRICS_ANOMALY_INTERVAL_SECONDS="1",
+            SHOPEE_METRICS_ANOMALY_QUIET_SECONDS="3",
+            SHOPEE_METRICS_ANOMALY_MIN_HISTORY_HOURS="96",
+        ) as metrics,
+    ):
+        wait_until_judged(dsn, len(events), end + timedelta(hours=6), metrics)
+        rows = anomaly_rows(dsn)
+    assert len(rows) == 1, rows
+    _, _, kpis, start, stop, observed, _, _, _, text = rows[0]
+    # The anomaly spans the hour buckets the run of failed checkouts touched.
+    assert (start, stop) == (
+        begin.replace(minute=0),
+        end.replace(minute=0) + timedelta(hours=1),
+    )
+    assert isinstance(kpis, list)
+    assert "created_orders" in kpis
+    assert isinstance(observed, dict)
+    assert observed["created_orders"] == 0
+    assert isinstance(text, str)
+    assert re.search(r"\d+ checkouts in a row became no order \(usually \d+% do\)", text), text
+
+
 def page_view(shop: str, at: datetime, number: int) -> events_pb2.Event:
     event = events_pb2.Event(event_id=f"live-{number}", shop_id=shop, time_zone="Asia/Jakarta")
     event.occurred_at.FromDatetime(at)
@@ -192,13 +227,13 @@ def incomplete_rows(dsn: str) -> list[tuple[object, ...]]:
 
 
 def wait_for(condition: Callable[[], bool], service: ServiceProcess, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    deadline = clock.monotonic() + seconds
+    while clock.monotonic() < deadline:
         if condition():
             return
         assert service.process is not None
         assert service.process.poll() is None, service.output()[-3000:]
-        time.sleep(0.3)
+        clock.sleep(0.3)
     raise AssertionError(f"not within {seconds}s:\n{service.output()[-3000:]}")
 
 

@@ -3,6 +3,7 @@ incomplete data not called anomalies, a restart judging like an uninterrupted ru
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from shopee_metrics.domain.anomalies import (
     Severity,
     ShopDetector,
 )
+from shopee_metrics.domain.anomalies.checkout_runs import CheckoutMinute
 
 ZONE = ZoneInfo("Asia/Jakarta")
 # Monday 2026-05-04 00:00 in Jakarta; six weeks of history before the day under test.
@@ -230,3 +232,42 @@ def test_too_short_a_history_is_not_judged() -> None:
     broken = replace(Funnel(), completion=0.0)
     hours = shop_hours(100, change=lambda i: broken if i >= 90 else Funnel())
     assert detector().judge(hours) == []
+
+
+def _outage_minutes(checkouts: list[int], failed: set[int]) -> tuple[CheckoutMinute, ...]:
+    """Checkouts at the given minutes of an hour; each not in `failed` has its order a minute
+    later."""
+    rows = []
+    for minute in checkouts:
+        rows.append(CheckoutMinute(minute, 1.0, 0.0))
+        if minute not in failed:
+            rows.append(CheckoutMinute(minute + 1, 0.0, 1.0))
+    return tuple(rows)
+
+
+def test_an_outage_across_an_hour_boundary_is_found_to_the_minute() -> None:
+    # 12:40 to 13:30: the eight checkouts in it became no order; the nine around it did. The
+    # hours alone say 17 checkouts and 9 orders: unlikely (1e-4), not enough to raise.
+    rng = np.random.default_rng(5)
+    hours = shop_hours(HISTORY_HOURS + 24)
+    noon = HISTORY_HOURS + 12
+    for index, (at, failed) in {
+        noon: ([5, 12, 20, 28, 35, 41, 47, 52, 58], {41, 47, 52, 58}),
+        noon + 1: ([3, 11, 19, 26, 34, 42, 50, 56], {3, 11, 19, 26}),
+    }.items():
+        paid = len(at) - len(failed)
+        counts = list(hours[index].counts)
+        counts[4:8] = [len(at), paid, paid, float(sum(rng.integers(20_000, 120_000, paid))) * 100]
+        hours[index] = replace(
+            hours[index],
+            counts=tuple(counts),
+            checkout_minutes=_outage_minutes(at, failed),
+        )
+    (anomaly,) = final(detector().judge(hours)).values()
+    assert anomaly.bucket_start == FIRST + noon * HOUR
+    assert "created_orders" in anomaly.kpis
+    assert re.search(
+        r"8 checkouts in a row became no order \(usually 9\d% do\)", anomaly.explanation
+    )
+    hours_only = [replace(h, checkout_minutes=()) for h in hours]
+    assert detector().judge(hours_only) == []

@@ -20,6 +20,7 @@ from shopee_metrics.domain.anomalies import (
     PlannedCampaign,
     SourceMark,
 )
+from shopee_metrics.domain.anomalies.checkout_runs import CheckoutMinute
 from shopee_metrics.domain.anomalies.products import ProductConfig
 
 HOUR = timedelta(hours=1)
@@ -92,6 +93,11 @@ class FakeStore(AnomalyStore):
         self, shop_id: str, start: datetime, end: datetime
     ) -> list[PlannedCampaign]:
         return []
+
+    async def checkout_minutes(
+        self, shop_id: str, start: datetime, end: datetime
+    ) -> dict[datetime, tuple[CheckoutMinute, ...]]:
+        return {}
 
     async def product_counts(
         self, shop_id: str, start: datetime, end: datetime

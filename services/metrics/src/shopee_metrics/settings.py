@@ -72,3 +72,6 @@ class MetricsSettings(PlatformSettings):
     metrics_anomaly_min_history_hours: int = Field(
         168, description="hours of a shop's history before its hours are judged"
     )
+    metrics_anomaly_order_lag_minutes: int = Field(
+        5, ge=1, le=60, description="an order is created within this many minutes of its checkout"
+    )

@@ -191,6 +191,7 @@ class AnomalyRunner:
             return 0
         start, end = run.judged_until, run.judged_until + hours * HOUR
         numerators = await self._store.hour_numerators(shop.shop_id, start, end)
+        minutes = await self._store.checkout_minutes(shop.shop_id, start, end)
         # A campaign running before `end` was announced before it; late announcements still
         # count within the grace.
         run.detector.campaigns.add(
@@ -204,7 +205,7 @@ class AnomalyRunner:
         reports = await asyncio.to_thread(
             _judge,
             run,
-            hours_between(start, end, run.zone, numerators),
+            hours_between(start, end, run.zone, numerators, minutes),
             product_hours_between(start, end, run.zone, products),
             gaps,
         )
@@ -238,8 +239,14 @@ class AnomalyRunner:
         products = ProductWatch(shop.shop_id, shop.market, self._settings.products)
         if warm_from < judged_until:
             numerators = await self._store.hour_numerators(shop.shop_id, warm_from, judged_until)
+            # Only the newest hours' minutes matter: a run older than the longest window is
+            # never judged again.
+            minutes = await self._store.checkout_minutes(
+                shop.shop_id, judged_until - config.max_window_hours * HOUR, judged_until
+            )
             await asyncio.to_thread(
-                detector.warm_up, hours_between(warm_from, judged_until, zone, numerators)
+                detector.warm_up,
+                hours_between(warm_from, judged_until, zone, numerators, minutes),
             )
             products_from = max(first, judged_until - products.config.warm_up_hours * HOUR)
             counts = await self._store.product_counts(shop.shop_id, products_from, judged_until)
@@ -348,6 +355,7 @@ def anomaly_runner(
             detector=DetectorConfig(
                 min_evidence=settings.metrics_anomaly_min_evidence,
                 min_history_hours=settings.metrics_anomaly_min_history_hours,
+                order_lag_minutes=settings.metrics_anomaly_order_lag_minutes,
             ),
             products=ProductConfig(min_evidence=settings.metrics_anomaly_product_min_evidence),
         ),

@@ -23,6 +23,7 @@ from shopee_metrics.domain.anomalies import (
     PlannedCampaign,
     SourceMark,
 )
+from shopee_metrics.domain.anomalies.checkout_runs import CHECKOUT_KPIS, CheckoutMinute
 from shopee_metrics.domain.anomalies.products import PRODUCT_KPIS
 from shopee_metrics.domain.contributions import SHOP
 
@@ -37,6 +38,12 @@ SELECT min(bucket) FROM kpi_hour WHERE shop_id = $1 AND product_id = $2 AND kpi 
 HOUR_ROWS = """
 SELECT bucket, kpi, numerator::float8 FROM kpi_hour
 WHERE shop_id = $1 AND product_id = $2 AND kpi = ANY($3::text[]) AND bucket >= $4 AND bucket < $5
+"""
+
+CHECKOUT_MINUTE_ROWS = """
+SELECT bucket, kpi, numerator::float8 FROM kpi_minute
+WHERE shop_id = $1 AND product_id = $2 AND kpi = ANY($3::text[]) AND bucket >= $4 AND bucket < $5
+ORDER BY bucket
 """
 
 PRODUCT_ROWS = """
@@ -135,6 +142,23 @@ class AnomalyStore:
         for bucket, kpi, numerator in rows:
             numerators.setdefault(bucket, {})[kpi] = numerator
         return numerators
+
+    async def checkout_minutes(
+        self, shop_id: str, start: datetime, end: datetime
+    ) -> dict[datetime, tuple[CheckoutMinute, ...]]:
+        """The shop's minutes with checkouts started or orders created, by hour bucket, for
+        minutes in [start, end)."""
+        rows = await self._pool.fetch(
+            CHECKOUT_MINUTE_ROWS, shop_id, SHOP, list(CHECKOUT_KPIS), start, end
+        )
+        minutes: dict[datetime, list[float]] = {}
+        for bucket, kpi, numerator in rows:
+            minutes.setdefault(bucket, [0.0, 0.0])[CHECKOUT_KPIS.index(kpi)] = numerator
+        by_hour: dict[datetime, list[CheckoutMinute]] = {}
+        for bucket, (checkouts, orders) in minutes.items():
+            hour = bucket.replace(minute=0, second=0, microsecond=0)
+            by_hour.setdefault(hour, []).append(CheckoutMinute(bucket.minute, checkouts, orders))
+        return {hour: tuple(items) for hour, items in by_hour.items()}
 
     async def product_counts(
         self, shop_id: str, start: datetime, end: datetime

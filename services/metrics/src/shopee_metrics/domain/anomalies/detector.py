@@ -4,10 +4,11 @@ For each closed hour it fixes what was expected (history.py), then looks at the 
 last 1 to `max_window_hours` hours ending with it: a window raises when a component of the KPI
 tree moved the harmful way by at least `min_change` with evidence (-log10 tail probability) of
 at least `min_evidence`, and its first and last hours each moved that way too (so a window
-neither starts nor ends with ordinary hours). The window's outlier model (model.py, refit when
-used and older than `refit_hours`) gives half of the score. Overlapping or adjacent raising
-windows make one episode: one anomaly, with a stable id, re-reported as it grows. Anomalous hours
-are left out of later baselines.
+neither starts nor ends with ordinary hours; a run of failed checkouts spans its own window,
+from the hour it started). The window's outlier model (model.py, refit when used and older than
+`refit_hours`) gives half of the score. Overlapping or adjacent raising windows make one
+episode: one anomaly, with a stable id, re-reported as it grows. Anomalous hours are left out of
+later baselines.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from shopee_metrics.domain.anomalies.calendar import (
     PlannedCampaign,
     day_kind,
 )
+from shopee_metrics.domain.anomalies.checkout_runs import CheckoutRuns
 from shopee_metrics.domain.anomalies.evidence import FEATURES, Component, components, features
 from shopee_metrics.domain.anomalies.explain import explanation, moved_kpis, observations
 from shopee_metrics.domain.anomalies.history import ClosedHour, Expect, FloatArray, HourRing
@@ -62,6 +64,8 @@ class DetectorConfig:
     refit_hours: int = 24
     model_contamination: float = 0.01
     memory_half_life_days: float = 8.0
+    # An order is created within this many minutes of its checkout (checkout_runs.py).
+    order_lag_minutes: int = 5
 
     @property
     def ring_hours(self) -> int:
@@ -112,6 +116,7 @@ class ShopDetector:
         ]
         # The single-hour components of the newest hours, newest first.
         self._singles: deque[dict[str, Component]] = deque(maxlen=config.max_window_hours)
+        self._checkout_runs = CheckoutRuns(config.order_lag_minutes)
 
     @property
     def last_hour(self) -> datetime | None:
@@ -166,6 +171,7 @@ class ShopDetector:
             fall_expected=kind in QUIET_KINDS,
             expected=self._expectations(hour, kind, now),
             judgeable=judgeable,
+            failed_run=self._checkout_runs.add_hour(hour.start, hour.checkout_minutes),
         )
         if not replaying:
             self._learn_settled_hour()
@@ -233,8 +239,13 @@ class ShopDetector:
                 for name, component in judged.items()
                 if component.harmful
                 and abs(component.evidence) >= config.min_evidence
-                and _moved_alike(singles[0].get(name), component)
-                and _moved_alike(singles[hours - 1].get(name), component)
+                and (
+                    component.consecutive
+                    or (
+                        _moved_alike(singles[0].get(name), component)
+                        and _moved_alike(singles[hours - 1].get(name), component)
+                    )
+                )
             }
             if raised:
                 evidence = max(abs(judged[name].evidence) for name in raised)
@@ -258,7 +269,7 @@ class ShopDetector:
             if name in judged
             and judged[name].harmful
             and abs(judged[name].evidence) >= episode.evidence
-            and _moved_alike(self._singles[0].get(name), judged[name])
+            and (judged[name].consecutive or _moved_alike(self._singles[0].get(name), judged[name]))
         }
         if not raised:
             return None

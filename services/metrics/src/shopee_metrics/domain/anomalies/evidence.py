@@ -12,8 +12,9 @@ paid orders and add-to-carts, quasi-binomial for checkout completion, each with 
 factor fitted on the shop's recent hours (not for checkout completion: there the only excess
 variance is orders spilling over an hour boundary, which never makes all checkouts fail), and a
 negative binomial for visitors, whose day-level variance comes from the MAD of recent log
-ratios. `evidence` = -log10(tail probability), signed: negative when
-the component is below its expectation.
+ratios. Checkout completion is also judged on the window's run of failed checkouts, to the
+minute (checkout_runs.py), when that says more than its hours. `evidence` = -log10(tail
+probability), signed: negative when the component is below its expectation.
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ import numpy as np
 from scipy import special  # type: ignore[import-untyped]
 
 MAX_EVIDENCE = 50.0
-MAX_COMPLETION = 0.995
+MAX_COMPLETION = 0.995  # a checkout completion expectation is never certainty
 # A change in visitors smaller than this is never worth an alert, however unlikely.
-MIN_VISITORS_CHANGE = 20.0  # a checkout completion expectation is never certainty
+MIN_VISITORS_CHANGE = 20.0
+# A buyer retrying a declined payment fails a checkout or two in a row: never an outage alone.
+MIN_RUN_CHECKOUTS = 3
 DISPLAY_Z = 3.0  # the expected ranges shown with an anomaly: about 99.7 % of ordinary hours
 
 
@@ -54,6 +57,9 @@ class WindowSums:
     rise_expected: bool  # a sale day or a planned campaign: more traffic is the plan
     fall_expected: bool  # a holiday or the lull before a mega sale
     sale_day: bool
+    # Checkouts of the failed run (checkout_runs.py) that starts in the window's first hour and
+    # grew in its last; 0 for none.
+    failed_run: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +75,10 @@ class Component:
     evidence: float  # signed -log10 tail probability
     # Moved in the direction that hurts, by at least the minimum change, so it may raise.
     harmful: bool
+    # Checkout only: the checkouts that `observed` orders came from, and whether they were a
+    # run of consecutive failed checkouts (then the run, not the hours, spans the window).
+    attempts: float = math.nan
+    consecutive: bool = False
 
 
 def poisson_tail(observed: float, expected: float, dispersion: float) -> tuple[float, float]:
@@ -199,20 +209,39 @@ def add_to_cart(sums: WindowSums, min_change: float) -> Component | None:
 
 
 def checkout(sums: WindowSums, min_change: float) -> Component | None:
+    """Orders created from the checkouts started: over the window's hours, or over its run of
+    failed checkouts when that is the stronger evidence (the run is exact to the minute, the
+    hours mix an outage with the ordinary minutes around it)."""
     if not math.isfinite(sums.expected_created) or sums.checkout_starts <= 0:
         return None
     rate = min(sums.expected_created / sums.checkout_starts, MAX_COMPLETION)
     lower, upper = binomial_tail(sums.created_orders, sums.checkout_starts, rate, 1.0)
-    spread = DISPLAY_Z * math.sqrt(sums.checkout_starts * rate * (1.0 - rate))
+    evidence = signed_evidence(lower, upper)
+    if sums.failed_run >= MIN_RUN_CHECKOUTS:
+        run_evidence = min(MAX_EVIDENCE, -sums.failed_run * math.log10(1.0 - rate))
+        if run_evidence > -evidence:
+            return _checkout_component(0.0, sums.failed_run, rate, -run_evidence, True, True)
+    harmful = sums.created_orders <= (1.0 - min_change) * rate * sums.checkout_starts
+    return _checkout_component(
+        sums.created_orders, sums.checkout_starts, rate, evidence, harmful, False
+    )
+
+
+def _checkout_component(
+    created: float, attempts: float, rate: float, evidence: float, harmful: bool, run: bool
+) -> Component:
+    spread = DISPLAY_Z * math.sqrt(attempts * rate * (1.0 - rate))
     return Component(
         "checkout",
         "created_orders",
-        sums.created_orders,
-        rate * sums.checkout_starts,
-        max(0.0, rate * sums.checkout_starts - spread),
-        min(sums.checkout_starts, rate * sums.checkout_starts + spread),
-        signed_evidence(lower, upper),
-        sums.created_orders <= (1.0 - min_change) * rate * sums.checkout_starts,
+        created,
+        rate * attempts,
+        max(0.0, rate * attempts - spread),
+        min(attempts, rate * attempts + spread),
+        evidence,
+        harmful,
+        attempts,
+        run,
     )
 
 

@@ -183,10 +183,12 @@ def _stages(judged: dict[str, Component], raised: set[str], sums: WindowSums) ->
             f"add-to-cart rate fell from {percent(cart.expected)} to {percent(cart.observed)}"
         )
     checkout = judged.get("checkout")
-    if checkout is not None and "checkout" in raised and sums.checkout_starts > 0:
-        usual = checkout.expected / sums.checkout_starts
+    if checkout is not None and "checkout" in raised and checkout.attempts > 0:
+        usual = checkout.expected / checkout.attempts
         texts.append(
-            f"{sums.checkout_starts:,.0f} checkouts started, {checkout.observed:,.0f} became "
+            f"{checkout.attempts:,.0f} checkouts in a row became no order (usually {usual:.0%} do)"
+            if checkout.consecutive
+            else f"{checkout.attempts:,.0f} checkouts started, {checkout.observed:,.0f} became "
             f"orders (usually {usual:.0%})"
         )
     return ", ".join(texts)

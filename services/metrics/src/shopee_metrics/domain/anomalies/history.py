@@ -26,6 +26,7 @@ from shopee_metrics.domain.anomalies.calendar import (
     SALE_KINDS,
     DayKind,
 )
+from shopee_metrics.domain.anomalies.checkout_runs import CheckoutMinute, FailedRun
 from shopee_metrics.domain.anomalies.evidence import WindowSums
 
 FloatArray = npt.NDArray[np.float64]
@@ -141,13 +142,25 @@ class ClosedHour:
     start: datetime
     local: datetime
     counts: tuple[float, ...]
+    # Its minutes with checkouts or orders (kpi_minute), for runs of failed checkouts; empty
+    # when not read (hours replayed long after they were judged).
+    checkout_minutes: tuple[CheckoutMinute, ...] = ()
 
     @classmethod
     def from_numerators(
-        cls, start: datetime, local: datetime, numerators: dict[str, float]
+        cls,
+        start: datetime,
+        local: datetime,
+        numerators: dict[str, float],
+        checkout_minutes: tuple[CheckoutMinute, ...] = (),
     ) -> ClosedHour:
         """From kpi_hour numerators by KPI name; a KPI without a row is 0."""
-        return cls(start, local, tuple(float(numerators.get(kpi, 0.0)) for kpi in BASE_KPIS))
+        return cls(
+            start,
+            local,
+            tuple(float(numerators.get(kpi, 0.0)) for kpi in BASE_KPIS),
+            checkout_minutes,
+        )
 
 
 class HourRing:
@@ -171,6 +184,9 @@ class HourRing:
         self._features = np.zeros((room, windows, feature_count), dtype=np.float64)
         # Per hour, what windows add up (observed and expected counts, occasion flags).
         self._additive = np.zeros((room, len(Sum)), dtype=np.float64)
+        # Per hour, the failed-checkout run that grew in it: its start (epoch seconds, NaN for
+        # none) and its checkouts.
+        self._runs = np.full((room, 2), np.nan, dtype=np.float64)
         self._size = 0
 
     def __len__(self) -> int:
@@ -184,6 +200,7 @@ class HourRing:
         fall_expected: bool,
         expected: FloatArray,
         judgeable: bool,
+        failed_run: FailedRun | None = None,
     ) -> None:
         if self._size == len(self._start):
             keep = self.capacity
@@ -204,6 +221,9 @@ class HourRing:
         self._expect[index] = expected
         self._features[index] = 0.0
         self._additive[index] = _additive(hour.counts, expected, rise_expected, fall_expected, kind)
+        self._runs[index] = (
+            (failed_run.start.timestamp(), failed_run.checkouts) if failed_run else (np.nan, 0.0)
+        )
         self._size += 1
 
     def _arrays(self) -> list[np.ndarray[Any, Any]]:
@@ -221,6 +241,7 @@ class HourRing:
             self._expect,
             self._features,
             self._additive,
+            self._runs,
         ]
 
     def last_start(self) -> datetime | None:
@@ -259,6 +280,10 @@ class HourRing:
         totals = self._additive[newest + 1 - hours : newest + 1].sum(axis=0)
         expect = self._expect[newest]
         tree_orders = float(totals[Sum.TREE_ORDERS])
+        # The run that grew in the newest hour belongs to the window that starts with its hour.
+        first_start = self._start[newest + 1 - hours]
+        run_start, run_checkouts = self._runs[newest]
+        in_window = first_start <= run_start < first_start + 3600
         return WindowSums(
             visitors=float(totals[Sum.VISITORS]),
             product_views=float(totals[Sum.PRODUCT_VIEWS]),
@@ -281,6 +306,7 @@ class HourRing:
             rise_expected=bool(totals[Sum.RISE_EXPECTED] > 0),
             fall_expected=bool(totals[Sum.FALL_EXPECTED] > 0),
             sale_day=bool(totals[Sum.SALE_DAY] > 0),
+            failed_run=float(run_checkouts) if in_window else 0.0,
         )
 
     def baseline_mask(self, since: float) -> npt.NDArray[np.bool_]:
@@ -394,13 +420,20 @@ def hours_between(
     end: datetime,
     zone: ZoneInfo,
     numerators: dict[datetime, dict[str, float]],
+    checkout_minutes: dict[datetime, tuple[CheckoutMinute, ...]] | None = None,
 ) -> list[ClosedHour]:
     """Every hour bucket from `start` to `end` (UTC bucket starts, an hour apart), with the
-    numerators stored for it (hours without rows had no events: all 0)."""
+    numerators stored for it (hours without rows had no events: all 0) and its checkout
+    minutes by hour start, where read."""
+    minutes = checkout_minutes or {}
     hours = []
     bucket = start
     while bucket < end:
         local = bucket.astimezone(zone).replace(tzinfo=None)
-        hours.append(ClosedHour.from_numerators(bucket, local, numerators.get(bucket, {})))
+        hours.append(
+            ClosedHour.from_numerators(
+                bucket, local, numerators.get(bucket, {}), minutes.get(bucket, ())
+            )
+        )
         bucket += timedelta(hours=1)
     return hours
