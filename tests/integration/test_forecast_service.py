@@ -125,6 +125,8 @@ async def test_a_sales_forecast_is_trained_on_demand_then_served_from_the_cache(
     ]
     for p in first.points:
         assert 0 <= p.lower_95 <= p.lower_80 <= p.value <= p.upper_80 <= p.upper_95
+        assert p.value <= p.expected <= p.upper_80  # skewed: the mean above the median
+    assert first.expected_total == pytest.approx(sum(p.expected for p in first.points))
     assert first.backtest[0].model == first.model
     assert {b.model for b in first.backtest} == {"prophet", "ets", "seasonal_naive"}
     assert all(b.folds == 1 and b.horizon_days == 14 for b in first.backtest)
@@ -132,7 +134,7 @@ async def test_a_sales_forecast_is_trained_on_demand_then_served_from_the_cache(
     assert second.from_cache
     assert second.model_version == first.model_version
     assert list(second.points) == list(first.points)
-    key = f"shopee:forecast:v1:forecast/{running.world.long_shop}/gmv:{first.model_version}:30"
+    key = f"shopee:forecast:v2:forecast/{running.world.long_shop}/gmv:{first.model_version}:30"
     assert await running.app.redis.exists(key) == 1
 
 

@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 
 from shopee_forecast.domain.accuracy import coverage
-from shopee_forecast.domain.intervals import MAX_FACTOR, cross_fitted, fit_scale
+from shopee_forecast.domain.intervals import (
+    MAX_FACTOR,
+    IntervalScale,
+    cross_fitted,
+    fit_scale,
+    with_expected,
+)
 
 
 def _fold(seed: int, half_width: float, days: int = 60) -> pd.DataFrame:
@@ -52,7 +58,56 @@ def test_cross_fitting_scores_each_fold_with_the_others_factors() -> None:
     rescaled = cross_fitted(folds)
     assert len(rescaled) == 3
     assert _coverage(pd.concat(rescaled), "95") < 1.0  # too-wide intervals were narrowed
-    assert cross_fitted(folds[:1])[0] is folds[0]  # one fold: nothing else to learn from
+    # One fold: nothing else to learn from; the intervals stay as the model made them.
+    (single,) = cross_fitted(folds[:1])
+    pd.testing.assert_frame_equal(single.drop(columns="expected"), folds[0])
+
+
+def _log_normal_days(sigma: float, days: int) -> pd.DataFrame:
+    """Days whose log(1 + y) is normal around log(101) with sd `sigma`, with the quantiles that
+    say so."""
+    log_median = np.log1p(np.full(days, 100.0))
+    return pd.DataFrame(
+        {
+            column: np.expm1(log_median + z * sigma)
+            for column, z in (
+                ("lower_95", -1.96),
+                ("lower_80", -1.2816),
+                ("value", 0.0),
+                ("upper_80", 1.2816),
+                ("upper_95", 1.96),
+            )
+        }
+    )
+
+
+def test_the_expected_value_is_the_mean_that_totals_add_up_to() -> None:
+    rng = np.random.default_rng(4)
+    days = 20_000
+    for sigma in (0.2, 0.5):
+        table = _log_normal_days(sigma, days)
+        actual = np.expm1(np.log(101.0) + rng.normal(0, sigma, days))
+        expected = with_expected(table)["expected"].to_numpy()
+        # Within 1.5% of the true mean, where the medians' total falls 2% (sd 0.2) and 11% short.
+        assert abs(expected.sum() / actual.sum() - 1) < 0.015
+        assert table["value"].sum() / actual.sum() < 1 - sigma**2 / 3
+    # A table the calibration made carries it too.
+    assert "expected" in IntervalScale().apply(_log_normal_days(0.5, 10))
+
+
+def test_the_expected_value_stays_inside_the_80_percent_interval() -> None:
+    # A shop closed some days: the calibrated interval runs from 0 to far above the median.
+    table = pd.DataFrame(
+        {
+            "lower_95": [0.0],
+            "lower_80": [0.0],
+            "value": [50.0],
+            "upper_80": [5_000.0],
+            "upper_95": [50_000.0],
+        }
+    )
+    expected = float(with_expected(table)["expected"].iloc[0])
+    assert expected == 0.4 * 50.0 + 0.3 * 5_000.0
 
 
 def test_collapsed_intervals_get_a_width_and_no_overflow() -> None:

@@ -87,7 +87,9 @@ class Forecasts(forecast_pb2_grpc.ForecastServiceServicer):
                 upper_80=value + 1,
                 lower_95=value - 2,
                 upper_95=value + 2,
+                expected=value + 0.5,
             )
+        response.expected_total = sum(point.expected for point in response.points)
         response.backtest.add(model="prophet", mape=0.1, folds=3, horizon_days=request.horizon_days)
         return response
 
@@ -264,6 +266,8 @@ async def test_sales_forecast_asks_for_gmv_and_orders_and_returns_both(stack: St
     assert [p["date"] for p in body["gmv"]["points"]][:2] == ["2025-12-02", "2025-12-03"]
     assert len(body["orders"]["points"]) == 7
     assert body["gmv"]["points"][0]["value"] == forecast_pb2.TARGET_GMV
+    assert body["gmv"]["points"][0]["expected"] == forecast_pb2.TARGET_GMV + 0.5
+    assert body["gmv"]["expected_total"] == sum(p["expected"] for p in body["gmv"]["points"])
     assert body["gmv"]["trained_at"] == "2025-12-01T00:00:00Z"
     assert body["gmv"]["backtest"][0]["horizon_days"] == 7
 

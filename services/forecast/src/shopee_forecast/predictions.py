@@ -156,19 +156,22 @@ class Predictor:
                     upper_80=upper_80,
                     lower_95=lower_95,
                     upper_95=upper_95,
+                    expected=expected,
                 )
-                for day, value, lower_80, upper_80, lower_95, upper_95 in zip(
+                for day, value, lower_80, upper_80, lower_95, upper_95, expected in zip(
                     pd.to_datetime(table["ds"]),
                     table["value"].to_numpy(dtype=float).tolist(),
                     table["lower_80"].to_numpy(dtype=float).tolist(),
                     table["upper_80"].to_numpy(dtype=float).tolist(),
                     table["lower_95"].to_numpy(dtype=float).tolist(),
                     table["upper_95"].to_numpy(dtype=float).tolist(),
+                    table["expected"].to_numpy(dtype=float).tolist(),
                     strict=True,
                 )
             ],
             backtest=[backtest_proto(score.as_dict()) for score in artefact.trained.scores],
             history_end=artefact.trained.model.history_end.isoformat(),
+            expected_total=float(table["expected"].sum()),
         )
         await self.cache.put(cached_key, response)
         PREDICTION_SECONDS.labels("Forecast", "miss").observe(time.perf_counter() - started)
@@ -193,7 +196,7 @@ class Predictor:
             return (
                 DemandForecast(
                     history_end=artefact.trained.model.history_end,
-                    mean=table["value"].to_numpy(dtype=np.float64),
+                    mean=table["expected"].to_numpy(dtype=np.float64),
                     lower_95=table["lower_95"].to_numpy(dtype=np.float64),
                     upper_95=table["upper_95"].to_numpy(dtype=np.float64),
                 ),

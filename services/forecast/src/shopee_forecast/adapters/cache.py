@@ -7,7 +7,8 @@ from redis.asyncio import Redis
 
 from shopee.forecast.v1 import forecast_pb2
 
-PREFIX = "shopee:forecast:v1"
+# v2: responses carry `expected` and `expected_total`; v1 entries lack them.
+PREFIX = "shopee:forecast:v2"
 
 
 def cache_key(model_name: str, version: str, horizon_days: int) -> str:

@@ -8,6 +8,17 @@ forecast's can be too wide. For each backtest day, the conformity score is how m
 widened or narrowed by the score's finite-sample quantile at its level. Reported backtest
 coverage is cross-fitted (each fold is scaled with the factor learned on the other folds), so it
 is never scored on the data that set it.
+
+Every calibrated table also gets the `expected` value of each day, its mean. The median (`value`)
+is what a day is as likely to exceed as to miss, but medians do not add up: daily sales are
+skewed (a good day brings several times a median one, a bad one never less than 0), so a 30-day
+total of medians falls short of the expected total (by 7% on average on the generator's shops,
+more for a product's few daily units, whose lead-time demand the inventory advice sums). The
+mean is taken from the calibrated forecast's 10, 50 and 90% points (MEAN_WEIGHTS), so it follows
+the skew the intervals show and never leaves the 80% interval. Measured and rejected: a
+log-normal formula (the median times exp(sigma^2 / 2)) and a mean over the 2.5 to 97.5% points;
+on public series with zero days or a structural break, whose calibrated 95% bounds are many times
+the median, both multiplied the median several times over.
 """
 
 from __future__ import annotations
@@ -25,6 +36,13 @@ LEVELS = {"80": 0.8, "95": 0.95}
 # gets a width to scale: 1% on the log scale. And no factor beyond 100 (a broken fold).
 MIN_HALF_WIDTH = 0.01
 MAX_FACTOR = 100.0
+# The mean of a day's forecast, from its 10, 50 and 90% points: the distribution linear between
+# them, the outer 10% on each side held at the 80% interval's bounds (trapezoid rule over
+# probability). For log-normal days it is within 1% of the true mean up to a log-scale sd of 0.6
+# (daily shop sales are 0.2 to 0.4); past the 80% interval it does not look, because calibrated
+# 95% bounds can run to absurd heights on series with zero days (module docstring).
+MEAN_COLUMNS = ("lower_80", "value", "upper_80")
+MEAN_WEIGHTS = np.array([0.3, 0.4, 0.3])
 
 
 def _log(values: pd.Series) -> FloatArray:
@@ -62,7 +80,13 @@ class IntervalScale:
         # Keep the 80% interval inside the 95% one whatever the two factors did.
         scaled["lower_95"] = np.minimum(scaled["lower_95"], scaled["lower_80"])
         scaled["upper_95"] = np.maximum(scaled["upper_95"], scaled["upper_80"])
-        return scaled
+        return with_expected(scaled)
+
+
+def with_expected(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with `expected`, each day's mean over its quantiles (module docstring)."""
+    quantiles = table[list(MEAN_COLUMNS)].to_numpy(dtype=np.float64)
+    return table.assign(expected=quantiles @ MEAN_WEIGHTS)
 
 
 def fit_scale(tables: list[pd.DataFrame]) -> IntervalScale:
@@ -79,10 +103,10 @@ def fit_scale(tables: list[pd.DataFrame]) -> IntervalScale:
 
 
 def cross_fitted(tables: list[pd.DataFrame]) -> list[pd.DataFrame]:
-    """Each fold's table rescaled with the factors fitted on the other folds (unchanged with a
-    single fold: there is nothing else to learn from)."""
+    """Each fold's table rescaled with the factors fitted on the other folds (as the model made
+    it with a single fold: there is nothing else to learn from)."""
     if len(tables) < 2:
-        return tables
+        return [with_expected(table) for table in tables]
     return [
         fit_scale(tables[:index] + tables[index + 1 :]).apply(table)
         for index, table in enumerate(tables)

@@ -79,11 +79,15 @@ class TrafficForecastRequest(SalesForecastRequest):
 
 class ForecastPoint(BaseModel):
     date: str = Field(description="Shop-local day, YYYY-MM-DD.", examples=["2025-12-12"])
-    value: float
+    value: float = Field(description="The median: the day is as likely above it as below.")
     lower_80: float
     upper_80: float
     lower_95: float
     upper_95: float
+    expected: float = Field(
+        description="The mean: what adds up over days (totals, a lead time's demand); above "
+        "the median, as sales are skewed."
+    )
 
 
 class BacktestScores(BaseModel):
@@ -105,6 +109,7 @@ class SeriesForecast(BaseModel):
     history_end: str = Field(description="Last complete day of history the model saw.")
     from_cache: bool
     points: list[ForecastPoint]
+    expected_total: float = Field(description="The points' `expected` summed: the horizon's total.")
     backtest: list[BacktestScores] = Field(
         description="The chosen model first, then the baselines it was compared with."
     )
