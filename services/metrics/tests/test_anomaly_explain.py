@@ -13,28 +13,6 @@ from shopee_metrics.domain.anomalies import AnomalyReport, Incomplete, Observati
 from shopee_metrics.domain.anomalies.evidence import WindowSums, components
 from shopee_metrics.domain.anomalies.explain import explanation, money, moved_kpis
 
-ORDINARY = WindowSums(
-    visitors=300,
-    product_views=450,
-    add_to_carts=30,
-    checkout_starts=18,
-    created_orders=16,
-    paid_orders=15,
-    gmv=15 * 5_000_000,
-    expected_visitors=290,
-    expected_paid=14.5,
-    expected_add_to_carts=29.7,
-    expected_created=16.2,
-    expected_gmv=14 * 5_100_000,
-    expected_aov=5_100_000,
-    traffic_variance=0.04,
-    dispersion_paid=1.0,
-    dispersion_add_to_carts=1.0,
-    rise_expected=False,
-    fall_expected=False,
-    sale_day=False,
-)
-
 
 def explain(sums: WindowSums, occasion: str = "") -> tuple[str, list[str]]:
     judged = components(sums, 0.5)
@@ -42,14 +20,14 @@ def explain(sums: WindowSums, occasion: str = "") -> tuple[str, list[str]]:
     return explanation(judged, raised, sums, "IDR", occasion), moved_kpis(judged, raised, sums)
 
 
-def test_an_ordinary_window_is_normal_everywhere() -> None:
-    text, kpis = explain(ORDINARY)
+def test_an_ordinary_window_is_normal_everywhere(ordinary: WindowSums) -> None:
+    text, kpis = explain(ordinary)
     assert text == "GMV normal; visitors normal; conversion normal (5.0%); AOV normal"
     assert kpis == []
 
 
-def test_a_checkout_outage_names_what_moved_and_what_did_not() -> None:
-    outage = replace(ORDINARY, created_orders=0, paid_orders=0, gmv=0)
+def test_a_checkout_outage_names_what_moved_and_what_did_not(ordinary: WindowSums) -> None:
+    outage = replace(ordinary, created_orders=0, paid_orders=0, gmv=0)
     text, kpis = explain(outage)
     assert text == (
         "GMV 100% below expected (IDR 0.00 vs IDR 714,000); visitors normal; "
@@ -58,9 +36,9 @@ def test_a_checkout_outage_names_what_moved_and_what_did_not() -> None:
     assert kpis == ["gmv", "conversion_rate", "created_orders"]
 
 
-def test_bots_are_many_visitors_that_do_not_add_to_cart() -> None:
+def test_bots_are_many_visitors_that_do_not_add_to_cart(ordinary: WindowSums) -> None:
     bots = replace(
-        ORDINARY,
+        ordinary,
         visitors=2900,
         product_views=7000,
         add_to_carts=35,
@@ -73,9 +51,9 @@ def test_bots_are_many_visitors_that_do_not_add_to_cart() -> None:
     assert kpis == ["unique_visitors", "conversion_rate", "add_to_cart_rate"]
 
 
-def test_a_planned_rise_is_said_to_be_planned() -> None:
+def test_a_planned_rise_is_said_to_be_planned(ordinary: WindowSums) -> None:
     sale = replace(
-        ORDINARY,
+        ordinary,
         visitors=1200,
         paid_orders=70,
         gmv=70 * 4_800_000,

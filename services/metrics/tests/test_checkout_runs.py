@@ -51,32 +51,13 @@ def test_an_order_in_the_checkout_s_own_minute_counts_as_its_order() -> None:
     assert runs.add_hour(NOON, minutes((10, 1, 1))) is None
 
 
-ORDINARY = WindowSums(
-    visitors=300,
-    product_views=450,
-    add_to_carts=30,
-    checkout_starts=12,
-    created_orders=5,
-    paid_orders=5,
-    gmv=5 * 5_000_000,
-    expected_visitors=290,
-    expected_paid=14.5,
-    expected_add_to_carts=29.7,
-    expected_created=10.8,
-    expected_gmv=14 * 5_100_000,
-    expected_aov=5_100_000,
-    traffic_variance=0.04,
-    dispersion_paid=1.0,
-    dispersion_add_to_carts=1.0,
-    rise_expected=False,
-    fall_expected=False,
-    sale_day=False,
-)
-
-
-def test_a_run_is_judged_when_it_says_more_than_the_window_s_counts() -> None:
-    hours_only = checkout(ORDINARY, 0.5)
-    with_run = checkout(replace(ORDINARY, failed_run=7), 0.5)
+def test_a_run_is_judged_when_it_says_more_than_the_window_s_counts(
+    ordinary: WindowSums,
+) -> None:
+    # 12 checkouts, 5 orders: the hours alone are unusual, not alarming.
+    window = replace(ordinary, checkout_starts=12, created_orders=5, expected_created=10.8)
+    hours_only = checkout(window, 0.5)
+    with_run = checkout(replace(window, failed_run=7), 0.5)
     assert hours_only is not None
     assert with_run is not None
     assert not hours_only.consecutive
@@ -88,9 +69,11 @@ def test_a_run_is_judged_when_it_says_more_than_the_window_s_counts() -> None:
     assert math.isclose(with_run.expected, 6.3)
 
 
-def test_a_short_run_never_stands_for_the_window() -> None:
+def test_a_short_run_never_stands_for_the_window(ordinary: WindowSums) -> None:
     # Two failed checkouts in a row is a buyer retrying a declined card, whatever the rate.
-    almost_certain = replace(ORDINARY, created_orders=11, expected_created=11.9, failed_run=2)
+    almost_certain = replace(
+        ordinary, checkout_starts=12, created_orders=11, expected_created=11.9, failed_run=2
+    )
     judged = checkout(almost_certain, 0.5)
     assert judged is not None
     assert not judged.consecutive
