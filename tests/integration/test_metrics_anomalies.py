@@ -115,11 +115,15 @@ def wait_until_judged(dsn: str, events: int, until: datetime, service: ServicePr
     )
 
 
-def test_a_checkout_outage_is_stored_published_and_explained(
-    database_url: str, topic_prefix: str, kafka_bootstrap: str
-) -> None:
-    events, begin, end, broken = world()
-    assert broken >= 10, "the outage should break enough orders to be seen"
+def judged(
+    events: list[events_pb2.Event],
+    end: datetime,
+    database_url: str,
+    topic_prefix: str,
+    kafka_bootstrap: str,
+) -> tuple[list[tuple[object, ...]], str]:
+    """The anomalies the real job stores for `events`, once it has judged the hours to 6 h past
+    `end`, and its metrics exposition then."""
     asyncio.run(produce(kafka_bootstrap, topic_prefix, events))
     with (
         migrated_database(database_url, shops_of(events)) as dsn,
@@ -132,8 +136,15 @@ def test_a_checkout_outage_is_stored_published_and_explained(
         ) as metrics,
     ):
         wait_until_judged(dsn, len(events), end + timedelta(hours=6), metrics)
-        rows = anomaly_rows(dsn)
-        exposition = httpx.get(f"{metrics.url}/metrics", timeout=5).text
+        return anomaly_rows(dsn), httpx.get(f"{metrics.url}/metrics", timeout=5).text
+
+
+def test_a_checkout_outage_is_stored_published_and_explained(
+    database_url: str, topic_prefix: str, kafka_bootstrap: str
+) -> None:
+    events, begin, end, broken = world()
+    assert broken >= 10, "the outage should break enough orders to be seen"
+    rows, exposition = judged(events, end, database_url, topic_prefix, kafka_bootstrap)
     assert len(rows) == 1, rows
     anomaly_id, shop, kpis, start, stop, observed, expected, score, severity, text = rows[0]
     assert shop == events[0].shop_id
@@ -182,19 +193,7 @@ def test_an_outage_across_an_hour_boundary_is_found_to_the_minute(
     events, begin, end, broken = world(time(12, 35), time(13, 40))
     # At 90% completion, six failed checkouts in a row have a chance of 1e-6.
     assert broken >= 6, "the outage should fail enough checkouts in a row to be seen"
-    asyncio.run(produce(kafka_bootstrap, topic_prefix, events))
-    with (
-        migrated_database(database_url, shops_of(events)) as dsn,
-        run_metrics(
-            topic_prefix,
-            dsn,
-            SHOPEE_METRICS_ANOMALY_INTERVAL_SECONDS="1",
-            SHOPEE_METRICS_ANOMALY_QUIET_SECONDS="3",
-            SHOPEE_METRICS_ANOMALY_MIN_HISTORY_HOURS="96",
-        ) as metrics,
-    ):
-        wait_until_judged(dsn, len(events), end + timedelta(hours=6), metrics)
-        rows = anomaly_rows(dsn)
+    rows, _ = judged(events, end, database_url, topic_prefix, kafka_bootstrap)
     assert len(rows) == 1, rows
     _, _, kpis, start, stop, observed, _, _, _, text = rows[0]
     # The anomaly spans the hour buckets the run of failed checkouts touched.
