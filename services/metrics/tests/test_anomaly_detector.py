@@ -26,6 +26,7 @@ ZONE = ZoneInfo("Asia/Jakarta")
 FIRST = datetime(2026, 5, 4, tzinfo=ZONE).astimezone(UTC)
 HISTORY_HOURS = 6 * 7 * 24
 HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
 # Share of a day's visits per local hour: quiet nights, busy evenings.
 PROFILE = np.array(
     [
@@ -271,3 +272,24 @@ def test_an_outage_across_an_hour_boundary_is_found_to_the_minute() -> None:
     )
     hours_only = [replace(h, checkout_minutes=()) for h in hours]
     assert detector().judge(hours_only) == []
+
+
+def test_a_run_in_the_open_hour_raises_early_and_changes_nothing() -> None:
+    hours = shop_hours(HISTORY_HOURS + 13)
+    closed, open_hour = hours[:-1], hours[-1]
+    failed = _outage_minutes([5, 12, 20, 28, 35, 41], {5, 12, 20, 28, 35, 41})
+    peeked, untouched = detector(), detector()
+    peeked.judge(closed)
+    untouched.judge(closed)
+    minutes = {open_hour.start: failed}
+    # At 12:45 the checkouts up to 12:39 are settled (an order may follow within 5 minutes).
+    report = peeked.open_checkout_run(minutes, open_hour.start + 45 * MINUTE, ZONE)
+    assert report is not None
+    assert report.bucket_start == open_hour.start
+    assert report.explanation.startswith("orders stopped: 5 checkouts in a row since 12:05 ")
+    assert peeked.open_checkout_run(minutes, open_hour.start + 30 * MINUTE, ZONE) is None
+    # The hour, once closed, raises the same anomaly, as if nobody had looked before.
+    closed_hour = replace(open_hour, checkout_minutes=failed)
+    after_peek = peeked.judge([closed_hour])
+    assert after_peek == untouched.judge([closed_hour])
+    assert [r.anomaly_id for r in after_peek] == [report.anomaly_id]

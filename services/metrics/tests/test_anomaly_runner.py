@@ -73,6 +73,7 @@ class FakeStore(AnomalyStore):
         self.anomalies: dict[str, AnomalyReport] = {}
         self.signals: dict[str, list[Any]] = {}
         self.reads: list[tuple[datetime, datetime]] = []
+        self.minutes: dict[datetime, tuple[CheckoutMinute, ...]] = {}
 
     async def watermarks(self) -> tuple[datetime, dict[str, list[SourceMark]]]:
         return self.now, self.marks
@@ -97,7 +98,11 @@ class FakeStore(AnomalyStore):
     async def checkout_minutes(
         self, shop_id: str, start: datetime, end: datetime
     ) -> dict[datetime, tuple[CheckoutMinute, ...]]:
-        return {}
+        return {
+            hour: tuple(m for m in minutes if hour + m.minute * timedelta(minutes=1) < end)
+            for hour, minutes in self.minutes.items()
+            if start <= hour < end
+        }
 
     async def product_counts(
         self, shop_id: str, start: datetime, end: datetime
@@ -150,7 +155,11 @@ class FakePublisher(AnomalyPublisher):
 
 
 def runner(
-    store: FakeStore, log: list[str], owns: bool = True, unfinished: frozenset[str] = frozenset()
+    store: FakeStore,
+    log: list[str],
+    owns: bool = True,
+    unfinished: frozenset[str] = frozenset(),
+    registry: CollectorRegistry | None = None,
 ) -> AnomalyRunner:
     settings = RunnerSettings(
         late_grace=timedelta(minutes=10),
@@ -169,7 +178,7 @@ def runner(
         store,
         FakePublisher(log),
         settings,
-        AnomalyMetrics(CollectorRegistry()),
+        AnomalyMetrics(registry or CollectorRegistry()),
         lambda _: owns,
         unfinished_sources,
     )
@@ -245,3 +254,44 @@ def test_shops_of_other_workers_are_left_alone() -> None:
     assert asyncio.run(runner(store, log, owns=False).run_once()) == 0
     assert store.reads == []
     assert log == []
+
+
+def test_a_checkout_outage_is_called_before_its_hour_closes_and_counted_once() -> None:
+    log: list[str] = []
+    hours = numerators(DAYS)
+    # The newest hour, still open (the late grace): six checkouts from 12:05, no order since.
+    newest = FIRST + (DAYS * 24 - 1) * HOUR
+    hours[newest].update(checkout_starts=6.0, created_orders=0.0, paid_orders=0.0, gmv=0.0)
+    store = FakeStore(hours, log)
+    store.minutes[newest] = tuple(CheckoutMinute(m, 1.0, 0.0) for m in (5, 12, 20, 28, 35, 41))
+    registry = CollectorRegistry()
+    live = runner(store, log, registry=registry)
+    while asyncio.run(live.run_once()):
+        pass
+    assert store.states[SHOP.shop_id][0] == newest  # the hour is not judged yet
+    early = store.anomalies[max(store.anomalies, key=lambda i: store.anomalies[i].bucket_start)]
+    assert early.bucket_start == newest
+    assert early.explanation.startswith("orders stopped: 6 checkouts in a row since ")
+    assert early.first
+    asyncio.run(live.run_once())  # nothing new in the open hour: not published again
+    assert log[-2:] == ["publish 1", "save 1"]
+
+    # The hour closes: the same anomaly, now judged with its whole hour.
+    store.marks[SHOP.shop_id] = [
+        SourceMark(m.source, m.watermark + HOUR, m.updated_at) for m in store.marks[SHOP.shop_id]
+    ]
+    store.hours[newest + HOUR] = numerators(1)[FIRST]
+    assert asyncio.run(live.run_once()) == 1
+    judged = store.anomalies[early.anomaly_id]
+    assert judged.bucket_end == newest + HOUR
+    assert "visitors normal" in judged.explanation  # the whole tree, now
+    assert "6 checkouts started, 0 became orders" in judged.explanation
+    assert not judged.first
+    counted = sum(
+        sample.value
+        for metric in registry.collect()
+        if metric.name == "metrics_anomalies"
+        for sample in metric.samples
+        if sample.name == "metrics_anomalies_total" and sample.labels["kpi"] == "created_orders"
+    )
+    assert counted == 2  # the three-hour outage of day 8, and this one once

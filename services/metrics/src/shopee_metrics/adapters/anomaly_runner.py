@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -95,6 +95,8 @@ class _ShopRun:
     products: ProductWatch
     judged_until: datetime
     campaigns_until: datetime
+    # Anomalies raised from the open hour's minutes and not yet judged with their hour, by id.
+    open_reports: dict[str, AnomalyReport] = field(default_factory=dict)
 
     def state(self) -> dict[str, Any]:
         return {
@@ -185,10 +187,20 @@ class AnomalyRunner:
         run = self._runs.get(shop.shop_id) or await self._load(shop)
         if run is None:
             return 0
-        closed = int((horizon - settings.late_grace - run.judged_until) / HOUR)
+        complete_until = horizon - settings.late_grace
+        closed = int((complete_until - run.judged_until) / HOUR)
         hours = min(closed, settings.max_hours_per_run)
-        if hours <= 0:
-            return 0
+        if hours > 0:
+            await self._judge_hours(run, hours)
+        if closed <= settings.max_hours_per_run:
+            # Caught up: the hour still open may already show a checkout outage.
+            await self._watch_open_hour(run, complete_until)
+        return max(hours, 0)
+
+    async def _judge_hours(self, run: _ShopRun, hours: int) -> None:
+        """Judge the shop's next `hours` closed hours; publish and store what they raise."""
+        settings = self._settings
+        shop = run.info
         start, end = run.judged_until, run.judged_until + hours * HOUR
         numerators = await self._store.hour_numerators(shop.shop_id, start, end)
         minutes = await self._store.checkout_minutes(shop.shop_id, start, end)
@@ -210,12 +222,38 @@ class AnomalyRunner:
             gaps,
         )
         run.detector.campaigns.forget_before(end - CAMPAIGN_LOOKBACK)
+        # An anomaly first raised while its hour was open is not new when its hour closes.
+        reports = [
+            replace(r, first=False) if run.open_reports.pop(r.anomaly_id, None) else r
+            for r in reports
+        ]
         if reports:
             await self._publisher.anomalies(reports)
         await self._store.save(shop.shop_id, end, run.state(), reports)
         run.judged_until = end
         self._count(reports)
-        return hours
+        oldest = end - settings.detector.max_window_hours * HOUR
+        run.open_reports = {i: r for i, r in run.open_reports.items() if r.bucket_end > oldest}
+
+    async def _watch_open_hour(self, run: _ShopRun, complete_until: datetime) -> None:
+        """A checkout outage in the hour not closed yet, from its minutes complete so far
+        (`ShopDetector.open_checkout_run`); published again only when its run has grown."""
+        known_until = complete_until.replace(second=0, microsecond=0)
+        if known_until <= run.judged_until:
+            return
+        shop_id = run.info.shop_id
+        minutes = await self._store.checkout_minutes(shop_id, run.judged_until, known_until)
+        report = run.detector.open_checkout_run(minutes, known_until, run.zone)
+        if report is None:
+            return
+        earlier = run.open_reports.get(report.anomaly_id)
+        if earlier is not None and earlier.observations == report.observations:
+            return
+        report = replace(report, first=earlier is None)
+        await self._publisher.anomalies([report])
+        await self._store.save(shop_id, run.judged_until, run.state(), [report])
+        run.open_reports[report.anomaly_id] = report
+        self._count([report])
 
     async def _load(self, shop: ShopInfo) -> _ShopRun | None:
         """The shop's detector after a start: its saved memory, and the hours before its

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -26,6 +26,9 @@ from shopee_metrics.domain.anomalies import (
 from shopee_metrics.domain.anomalies.checkout_runs import CHECKOUT_KPIS, CheckoutMinute
 from shopee_metrics.domain.anomalies.products import PRODUCT_KPIS
 from shopee_metrics.domain.contributions import SHOP
+
+HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
 
 WATERMARKS = "SELECT shop_id, source, watermark, updated_at, now() FROM stream_watermarks"
 
@@ -156,8 +159,12 @@ class AnomalyStore:
             minutes.setdefault(bucket, [0.0, 0.0])[CHECKOUT_KPIS.index(kpi)] = numerator
         by_hour: dict[datetime, list[CheckoutMinute]] = {}
         for bucket, (checkouts, orders) in minutes.items():
-            hour = bucket.replace(minute=0, second=0, microsecond=0)
-            by_hour.setdefault(hour, []).append(CheckoutMinute(bucket.minute, checkouts, orders))
+            # Hour buckets run an hour apart from `start` (one itself), also in zones whose
+            # hours start at :30 or :45 UTC.
+            hours, into = divmod(bucket - start, HOUR)
+            by_hour.setdefault(start + hours * HOUR, []).append(
+                CheckoutMinute(into // MINUTE, checkouts, orders)
+            )
         return {hour: tuple(items) for hour, items in by_hour.items()}
 
     async def product_counts(

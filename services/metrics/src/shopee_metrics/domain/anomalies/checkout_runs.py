@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 MINUTE = 60
 # The shop-level kpi_minute rows a run is read from: (checkouts, orders).
@@ -59,11 +59,19 @@ class CheckoutRuns:
     def add_hour(self, start: datetime, minutes: tuple[CheckoutMinute, ...]) -> FailedRun | None:
         """Take a closed hour's minutes; the longest run that grew or ended with a checkout
         settled in this hour (None if no checkout was settled in a run)."""
-        first = int(start.timestamp()) // MINUTE
+        return self.add_minutes(start, minutes, start + timedelta(hours=1))
+
+    def add_minutes(
+        self, hour: datetime, minutes: tuple[CheckoutMinute, ...], known_until: datetime
+    ) -> FailedRun | None:
+        """Take minutes of the hour starting at `hour`, every minute before `known_until` being
+        closed (an open hour's minutes so far: the caller works on a copy, as the rest of the
+        hour has still to come); the longest run that grew or ended with them."""
+        first = int(hour.timestamp()) // MINUTE
         self._recent.extend((first + m.minute, m.checkouts, m.orders) for m in minutes)
-        known_until = first + 60  # minutes before this one are known
+        known = int(known_until.timestamp()) // MINUTE  # minutes before this one are known
         longest: FailedRun | None = None
-        while self._recent and self._recent[0][0] + self._lag < known_until:
+        while self._recent and self._recent[0][0] + self._lag < known:
             minute, checkouts, orders = self._recent.popleft()
             if checkouts <= 0:
                 continue

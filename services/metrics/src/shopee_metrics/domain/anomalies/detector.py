@@ -13,12 +13,14 @@ later baselines.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -31,15 +33,30 @@ from shopee_metrics.domain.anomalies.calendar import (
     PlannedCampaign,
     day_kind,
 )
-from shopee_metrics.domain.anomalies.checkout_runs import CheckoutRuns
-from shopee_metrics.domain.anomalies.evidence import FEATURES, Component, components, features
-from shopee_metrics.domain.anomalies.explain import explanation, moved_kpis, observations
+from shopee_metrics.domain.anomalies.checkout_runs import CheckoutMinute, CheckoutRuns
+from shopee_metrics.domain.anomalies.evidence import (
+    DISPLAY_Z,
+    FEATURES,
+    MAX_COMPLETION,
+    MAX_EVIDENCE,
+    MIN_RUN_CHECKOUTS,
+    Component,
+    components,
+    features,
+)
+from shopee_metrics.domain.anomalies.explain import (
+    Observation,
+    explanation,
+    moved_kpis,
+    observations,
+)
 from shopee_metrics.domain.anomalies.history import ClosedHour, Expect, FloatArray, HourRing
 from shopee_metrics.domain.anomalies.memory import CalendarMemory
 from shopee_metrics.domain.anomalies.model import OutlierModel
 from shopee_metrics.domain.anomalies.reports import (
     AnomalyReport,
     Episode,
+    episode_id,
     occasion,
     score,
     severity,
@@ -153,6 +170,60 @@ class ShopDetector:
         for hour in hours:
             self._judge_hour(hour, judgeable=True, replaying=True)
         self.episode = saved
+
+    def open_checkout_run(
+        self,
+        minutes: dict[datetime, tuple[CheckoutMinute, ...]],
+        known_until: datetime,
+        zone: ZoneInfo,
+    ) -> AnomalyReport | None:
+        """The run of failed checkouts going on in the hour after the newest judged one (its
+        minutes before `known_until`, keyed by hour start as `hours_between` takes them), as an
+        anomaly if it already raises: a checkout outage is called within minutes, not when its
+        hour closes. Pure: the detector's state is not changed. When the hour closes, the same
+        run raises the same anomaly id (its window starts with the run's hour), which the
+        hour's judgement then completes."""
+        newest = self._ring.last_start()
+        if newest is None or len(self._ring) < self.config.min_history_hours:
+            return None
+        open_hour = newest + HOUR
+        run = copy.deepcopy(self._checkout_runs).add_minutes(
+            open_hour, minutes.get(open_hour, ()), known_until
+        )
+        rate = min(float(self._ring.hour(0)[4][Expect.CHECKOUT]), MAX_COMPLETION)
+        if run is None or run.checkouts < MIN_RUN_CHECKOUTS or not 0 < rate < 1:
+            return None
+        evidence = min(MAX_EVIDENCE, -run.checkouts * math.log10(1.0 - rate))
+        start = open_hour + (run.start - open_hour) // HOUR * HOUR  # the run's hour bucket
+        if evidence < self.config.min_evidence or (
+            self.episode is not None and start < self.episode.end
+        ):
+            return None
+        expected = rate * run.checkouts
+        spread = DISPLAY_Z * math.sqrt(run.checkouts * rate * (1.0 - rate))
+        anomaly_score = score(evidence, 0.5, self.config.strong_evidence)
+        since = run.start.astimezone(zone)
+        return AnomalyReport(
+            anomaly_id=episode_id(self.shop_id, start),
+            shop_id=self.shop_id,
+            kpis=("created_orders",),
+            bucket_start=start,
+            bucket_end=newest + 2 * HOUR,
+            observations=(
+                Observation(
+                    "created_orders", 0.0, expected, max(0.0, expected - spread), expected + spread
+                ),
+            ),
+            score=anomaly_score,
+            # Every checkout of the run lost its order.
+            severity=severity(anomaly_score, gmv_loss=1.0),
+            explanation=(
+                f"orders stopped: {run.checkouts:,.0f} checkouts in a row since "
+                f"{since:%H:%M} became no order (usually {rate:.0%} do); the rest of the KPI "
+                "tree is judged when the hour closes"
+            ),
+            first=True,
+        )
 
     def _judge_hour(
         self, hour: ClosedHour, judgeable: bool, replaying: bool

@@ -66,8 +66,7 @@ class Episode:
     ) -> Episode:
         """A new episode; its id depends only on the shop and start, so a replay of the same
         hours reports the same anomaly."""
-        anomaly_id = str(uuid.uuid5(_ID_NAMESPACE, f"{shop_id}|{start.isoformat()}"))
-        return cls(anomaly_id, start, end, evidence, probability, set(raised))
+        return cls(episode_id(shop_id, start), start, end, evidence, probability, set(raised))
 
     def grow(self, end: datetime, evidence: float, probability: float, raised: set[str]) -> None:
         self.end = max(self.end, end)
@@ -95,6 +94,11 @@ class Episode:
             float(data["probability"]),
             set(data.get("raised", [])),
         )
+
+
+def episode_id(shop_id: str, start: datetime) -> str:
+    """The id of the anomaly of a shop that starts with the hour `start`."""
+    return str(uuid.uuid5(_ID_NAMESPACE, f"{shop_id}|{start.isoformat()}"))
 
 
 def score(evidence: float, probability: float, strong_evidence: float) -> float:
