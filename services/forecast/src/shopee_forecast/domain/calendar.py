@@ -4,10 +4,15 @@ platform's shared calendar (`shopee_common.marketplace`).
 
 Each kind of day is one Prophet "holiday" (one learned effect, shared by its occurrences); the
 windows around the biggest sales let the model learn the lull before and the tail after them.
+The mega sales (9.9 to 12.12) share one effect, and each month's own deviation from it is a
+second holiday with a tight prior (partial pooling): two years of history hold each mega sale
+once or twice, and a shop's lift on one of them varies from year to year far more than the
+months differ on average, so an effect learned from one 10.10 alone forecasts the next badly.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -22,6 +27,10 @@ from shopee_common.marketplace import (
     ramadan_and_eid,
 )
 
+# The prior sd of a mega sale's own deviation from the shared mega-sale effect, on the log scale
+# the models work on: +-0.3 is about 35% up or 26% down.
+MEGA_SALE_DEVIATION_PRIOR = 0.3
+
 
 @dataclass(frozen=True)
 class CalendarDay:
@@ -31,6 +40,7 @@ class CalendarDay:
     day: date
     lower_window: int = 0
     upper_window: int = 0
+    prior_scale: float = math.nan  # NaN: Prophet's holidays_prior_scale
 
 
 def _sale_days(first: date, last: date) -> list[CalendarDay]:
@@ -39,8 +49,13 @@ def _sale_days(first: date, last: date) -> list[CalendarDay]:
         for month in range(1, 13):
             day = date(year, month, month)
             if month in MEGA_SALE_MONTHS:
-                # Its own effect per mega sale (11.11 is not 9.9), with the days around it.
-                rows.append(CalendarDay(f"mega_sale_{month}_{month}", day, -2, 2))
+                rows.append(CalendarDay("mega_sale", day, -2, 2))
+                # 11.11 is not 9.9, but by how much is learned from few days: shrunk toward 0.
+                rows.append(
+                    CalendarDay(
+                        f"mega_sale_{month}_{month}", day, prior_scale=MEGA_SALE_DEVIATION_PRIOR
+                    )
+                )
             else:
                 rows.append(CalendarDay("double_date", day, 0, 1))
     return rows
@@ -102,5 +117,6 @@ def holiday_frame(first: date, last: date, market: str) -> pd.DataFrame:
             "ds": pd.to_datetime([row.day for row in rows]),
             "lower_window": [row.lower_window for row in rows],
             "upper_window": [row.upper_window for row in rows],
+            "prior_scale": [row.prior_scale for row in rows],
         }
     )
