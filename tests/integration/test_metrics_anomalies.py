@@ -3,15 +3,17 @@
 A generated shop with a checkout outage put in by hand (its orders dropped for three midday
 hours, checkouts still starting): the job must store and publish one anomaly that explains it,
 and nothing else, within a bounded time. The same for an outage of an hour that straddles two
-hour buckets, found to the minute from kpi_minute. A live shop whose events stop: the job must
-say its data is incomplete (not anomalous) and take it back when events flow again."""
+hour buckets, found to the minute from kpi_minute, and for one going on now, called before its
+hour closes. A live shop whose events stop: the job must say its data is incomplete (not
+anomalous) and take it back when events flow again."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 import time as clock
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -124,6 +126,21 @@ def judged(
 ) -> tuple[list[tuple[object, ...]], str]:
     """The anomalies the real job stores for `events`, once it has judged the hours to 6 h past
     `end`, and its metrics exposition then."""
+    with anomaly_job(events, database_url, topic_prefix, kafka_bootstrap) as (dsn, metrics):
+        wait_until_judged(dsn, len(events), end + timedelta(hours=6), metrics)
+        return anomaly_rows(dsn), httpx.get(f"{metrics.url}/metrics", timeout=5).text
+
+
+@contextmanager
+def anomaly_job(
+    events: list[events_pb2.Event],
+    database_url: str,
+    topic_prefix: str,
+    kafka_bootstrap: str,
+    **env: str,
+) -> Iterator[tuple[str, ServiceProcess]]:
+    """The real job on `events` (produced first), in a fresh database, judging every second
+    once a shop has four days of history."""
     asyncio.run(produce(kafka_bootstrap, topic_prefix, events))
     with (
         migrated_database(database_url, shops_of(events)) as dsn,
@@ -133,10 +150,10 @@ def judged(
             SHOPEE_METRICS_ANOMALY_INTERVAL_SECONDS="1",
             SHOPEE_METRICS_ANOMALY_QUIET_SECONDS="3",
             SHOPEE_METRICS_ANOMALY_MIN_HISTORY_HOURS="96",
+            **env,
         ) as metrics,
     ):
-        wait_until_judged(dsn, len(events), end + timedelta(hours=6), metrics)
-        return anomaly_rows(dsn), httpx.get(f"{metrics.url}/metrics", timeout=5).text
+        yield dsn, metrics
 
 
 def test_a_checkout_outage_is_stored_published_and_explained(
@@ -218,6 +235,28 @@ def page_view(shop: str, at: datetime, number: int) -> events_pb2.Event:
     return event
 
 
+def checkout_start(shop: str, zone: str, at: datetime, number: int) -> events_pb2.Event:
+    event = events_pb2.Event(event_id=f"live-checkout-{number}", shop_id=shop, time_zone=zone)
+    event.occurred_at.FromDatetime(at)
+    event.traffic.kind = events_pb2.TRAFFIC_KIND_CHECKOUT_START
+    event.traffic.session_id = f"s-checkout-{number}"
+    event.traffic.visitor_id = f"v-checkout-{number}"
+    return event
+
+
+def shifted(event: events_pb2.Event, by: timedelta, zone: str) -> events_pb2.Event:
+    """The event `by` later, in `zone` (a generated history replayed as if it had just
+    happened)."""
+    moved = events_pb2.Event()
+    moved.CopyFrom(event)
+    moved.time_zone = zone
+    moved.occurred_at.FromDatetime(event.occurred_at.ToDatetime(tzinfo=UTC) + by)
+    if moved.WhichOneof("payload") == "campaign":
+        for stamp in (moved.campaign.starts_at, moved.campaign.ends_at):
+            stamp.FromDatetime(stamp.ToDatetime(tzinfo=UTC) + by)
+    return moved
+
+
 def incomplete_rows(dsn: str) -> list[tuple[object, ...]]:
     with psycopg.connect(dsn) as connection:
         return connection.execute(
@@ -274,3 +313,62 @@ def test_a_live_shop_whose_events_stop_is_data_incomplete_until_they_flow_again(
     ] * 2
     assert [(s.shop_id, s.resolved) for s in signals] == [(shop, False), (shop, True)]
     assert signals[0].lag_seconds >= 40 * 60
+
+
+def test_a_checkout_outage_going_on_is_called_before_its_hour_closes(
+    database_url: str, topic_prefix: str, kafka_bootstrap: str
+) -> None:
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    # The open hour must have begun at least 25 minutes ago to hold the outage and its settling:
+    # Jakarta's hours start on the UTC hour, Kolkata's half past.
+    zone = "Asia/Jakarta" if now.minute >= 25 else "Asia/Kolkata"
+    hour = now.astimezone(ZoneInfo(zone)).replace(minute=0).astimezone(UTC)
+    config = GeneratorConfig(start=START, days=5, shops=1, scale=3.0, seed=5, incidents=False)
+    history = list(generate_history(config))
+    shop = history[0].shop_id
+    newest = max(e.occurred_at.ToDatetime(tzinfo=UTC) for e in history)
+    by = hour - timedelta(minutes=30) - newest
+    events = [shifted(e, by, zone) for e in history]
+    # The hour opens with a checkout that became an order; then eight that did not, while page
+    # views go on.
+    events.append(checkout_start(shop, zone, hour + timedelta(seconds=10), 99))
+    order = next(
+        e
+        for e in reversed(events)
+        if e.WhichOneof("payload") == "order" and e.order.status == events_pb2.ORDER_STATUS_CREATED
+    )
+    events.append(
+        shifted(
+            order, hour + timedelta(seconds=40) - order.occurred_at.ToDatetime(tzinfo=UTC), zone
+        )
+    )
+    events[-1].event_id, events[-1].order.order_id = "live-order", "LIVE-ORDER-1"
+    events += [checkout_start(shop, zone, hour + timedelta(minutes=1 + 2 * i), i) for i in range(8)]
+    events += [
+        page_view(shop, now - timedelta(minutes=minutes), 10_000 + minutes)
+        for minutes in range(60, 0, -1)
+    ]
+    for event in events[-60:]:
+        event.time_zone = zone
+    with anomaly_job(
+        events,
+        database_url,
+        topic_prefix,
+        kafka_bootstrap,
+        SHOPEE_METRICS_LATE_GRACE_SECONDS="60",
+    ) as (dsn, metrics):
+        wait_for(
+            lambda: any("orders stopped" in str(row[-1]) for row in anomaly_rows(dsn)),
+            metrics,
+            seconds=DETECTION_SECONDS,
+        )
+        rows = [row for row in anomaly_rows(dsn) if "orders stopped" in str(row[-1])]
+        judged = progress(dsn)[1]
+    ((_, _, kpis, start, stop, observed, _, _, _, text),) = rows
+    assert (start, stop) == (hour, hour + timedelta(hours=1))
+    assert judged == hour  # the hour had not closed
+    assert kpis == ["created_orders"]
+    assert isinstance(observed, dict)
+    assert observed["created_orders"] == 0
+    local = (hour + timedelta(minutes=1)).astimezone(ZoneInfo(zone))
+    assert str(text).startswith(f"orders stopped: 8 checkouts in a row since {local:%H:%M} "), text
