@@ -22,6 +22,7 @@ import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -76,6 +77,16 @@ class ShopSeries:
     product_counts: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 0, 3)))
     # Minutes with a checkout started or an order created: epoch minute, checkouts, orders.
     checkout_minutes: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 3)))
+
+    @cached_property
+    def minutes_by_hour(self) -> dict[int, tuple[CheckoutMinute, ...]]:
+        """The checkout minutes by hour index (from `first_hour`); no minutes: ()."""
+        first_minute = int(self.first_hour.timestamp()) // 60
+        by_hour: dict[int, list[CheckoutMinute]] = defaultdict(list)
+        for minute, checkouts, orders in self.checkout_minutes:
+            hour, of_hour = divmod(int(minute) - first_minute, 60)
+            by_hour[hour].append(CheckoutMinute(of_hour, float(checkouts), float(orders)))
+        return defaultdict(tuple, {hour: tuple(items) for hour, items in by_hour.items()})
 
 
 def _stamp(timestamp: Any) -> datetime:
@@ -244,20 +255,10 @@ def load_series(config: GeneratorConfig) -> dict[str, ShopSeries]:
     return series
 
 
-def _minutes_by_hour(series: ShopSeries) -> dict[int, tuple[CheckoutMinute, ...]]:
-    """The shop's checkout minutes by hour index (from `first_hour`)."""
-    first_minute = int(series.first_hour.timestamp()) // 60
-    by_hour: dict[int, list[CheckoutMinute]] = defaultdict(list)
-    for minute, checkouts, orders in series.checkout_minutes:
-        hour, of_hour = divmod(int(minute) - first_minute, 60)
-        by_hour[hour].append(CheckoutMinute(of_hour, float(checkouts), float(orders)))
-    return defaultdict(tuple, {hour: tuple(items) for hour, items in by_hour.items()})
-
-
 def closed_hours(series: ShopSeries) -> tuple[list[ClosedHour], list[ProductHour]]:
     """The shop's hours as the job reads them back: shop-level and per product."""
     zone = ZoneInfo(series.time_zone)
-    by_hour = _minutes_by_hour(series)
+    by_hour = series.minutes_by_hour
     shop_hours, product_hours = [], []
     for index, row in enumerate(series.counts):
         start = series.first_hour + index * HOUR
@@ -408,7 +409,7 @@ def _held(all_series: dict[str, ShopSeries], incident: dict[str, Any]) -> str:
 def _longest_run(series: ShopSeries, rows: slice) -> float:
     """The longest run of failed checkouts (as the detector follows them) that grew in the
     hours of `rows`."""
-    by_hour = _minutes_by_hour(series)
+    by_hour = series.minutes_by_hour
     runs = CheckoutRuns(DetectorConfig().order_lag_minutes)
     longest = 0.0
     for index in range(rows.start - 1, rows.stop + 1):

@@ -97,6 +97,8 @@ class _ShopRun:
     campaigns_until: datetime
     # Anomalies raised from the open hour's minutes and not yet judged with their hour, by id.
     open_reports: dict[str, AnomalyReport] = field(default_factory=dict)
+    # The open hour was last watched up to here: with no new complete minute, nothing to read.
+    watched_until: datetime | None = None
 
     def state(self) -> dict[str, Any]:
         return {
@@ -239,8 +241,9 @@ class AnomalyRunner:
         """A checkout outage in the hour not closed yet, from its minutes complete so far
         (`ShopDetector.open_checkout_run`); published again only when its run has grown."""
         known_until = complete_until.replace(second=0, microsecond=0)
-        if known_until <= run.judged_until:
+        if known_until <= run.judged_until or known_until == run.watched_until:
             return
+        run.watched_until = known_until
         shop_id = run.info.shop_id
         minutes = await self._store.checkout_minutes(shop_id, run.judged_until, known_until)
         report = run.detector.open_checkout_run(minutes, known_until, run.zone)

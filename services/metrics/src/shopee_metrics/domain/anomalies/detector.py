@@ -35,19 +35,17 @@ from shopee_metrics.domain.anomalies.calendar import (
 )
 from shopee_metrics.domain.anomalies.checkout_runs import CheckoutMinute, CheckoutRuns
 from shopee_metrics.domain.anomalies.evidence import (
-    DISPLAY_Z,
     FEATURES,
     MAX_COMPLETION,
-    MAX_EVIDENCE,
-    MIN_RUN_CHECKOUTS,
     Component,
     components,
+    failed_run,
     features,
 )
 from shopee_metrics.domain.anomalies.explain import (
-    Observation,
     explanation,
     moved_kpis,
+    observation,
     observations,
 )
 from shopee_metrics.domain.anomalies.history import ClosedHour, Expect, FloatArray, HourRing
@@ -191,36 +189,27 @@ class ShopDetector:
             open_hour, minutes.get(open_hour, ()), known_until
         )
         rate = min(float(self._ring.hour(0)[4][Expect.CHECKOUT]), MAX_COMPLETION)
-        if run is None or run.checkouts < MIN_RUN_CHECKOUTS or not 0 < rate < 1:
+        judged = failed_run(run.checkouts, rate) if run is not None else None
+        if run is None or judged is None or -judged.evidence < self.config.min_evidence:
             return None
-        evidence = min(MAX_EVIDENCE, -run.checkouts * math.log10(1.0 - rate))
         start = open_hour + (run.start - open_hour) // HOUR * HOUR  # the run's hour bucket
-        if evidence < self.config.min_evidence or (
-            self.episode is not None and start < self.episode.end
-        ):
+        if self.episode is not None and start < self.episode.end:
             return None
-        expected = rate * run.checkouts
-        spread = DISPLAY_Z * math.sqrt(run.checkouts * rate * (1.0 - rate))
-        anomaly_score = score(evidence, 0.5, self.config.strong_evidence)
-        since = run.start.astimezone(zone)
+        anomaly_score = score(-judged.evidence, 0.5, self.config.strong_evidence)
         return AnomalyReport(
             anomaly_id=episode_id(self.shop_id, start),
             shop_id=self.shop_id,
-            kpis=("created_orders",),
+            kpis=(judged.kpi,),
             bucket_start=start,
             bucket_end=newest + 2 * HOUR,
-            observations=(
-                Observation(
-                    "created_orders", 0.0, expected, max(0.0, expected - spread), expected + spread
-                ),
-            ),
+            observations=(observation(judged),),
             score=anomaly_score,
             # Every checkout of the run lost its order.
             severity=severity(anomaly_score, gmv_loss=1.0),
             explanation=(
                 f"orders stopped: {run.checkouts:,.0f} checkouts in a row since "
-                f"{since:%H:%M} became no order (usually {rate:.0%} do); the rest of the KPI "
-                "tree is judged when the hour closes"
+                f"{run.start.astimezone(zone):%H:%M} became no order (usually {rate:.0%} do); "
+                "the rest of the KPI tree is judged when the hour closes"
             ),
             first=True,
         )

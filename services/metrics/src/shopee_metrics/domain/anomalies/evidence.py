@@ -217,14 +217,22 @@ def checkout(sums: WindowSums, min_change: float) -> Component | None:
     rate = min(sums.expected_created / sums.checkout_starts, MAX_COMPLETION)
     lower, upper = binomial_tail(sums.created_orders, sums.checkout_starts, rate, 1.0)
     evidence = signed_evidence(lower, upper)
-    if sums.failed_run >= MIN_RUN_CHECKOUTS:
-        run_evidence = min(MAX_EVIDENCE, -sums.failed_run * math.log10(1.0 - rate))
-        if run_evidence > -evidence:
-            return _checkout_component(0.0, sums.failed_run, rate, -run_evidence, True, True)
+    run = failed_run(sums.failed_run, rate)
+    if run is not None and run.evidence < evidence:
+        return run
     harmful = sums.created_orders <= (1.0 - min_change) * rate * sums.checkout_starts
     return _checkout_component(
         sums.created_orders, sums.checkout_starts, rate, evidence, harmful, False
     )
+
+
+def failed_run(checkouts: float, rate: float) -> Component | None:
+    """The checkout component of a run of `checkouts` failed in a row at completion `rate`
+    (checkout_runs.py): probability (1 - rate)^checkouts; None for a run too short to count."""
+    if checkouts < MIN_RUN_CHECKOUTS or not 0 < rate < 1:
+        return None
+    evidence = min(MAX_EVIDENCE, -checkouts * math.log10(1.0 - rate))
+    return _checkout_component(0.0, checkouts, rate, -evidence, True, True)
 
 
 def _checkout_component(

@@ -69,7 +69,7 @@ def observations(judged: dict[str, Component], sums: WindowSums) -> list[Observa
     for name in ("traffic", "conversion"):
         if name in judged:
             component = judged[name]
-            result.append(_observation(component))
+            result.append(observation(component))
     if sums.paid_orders > 0 and math.isfinite(sums.expected_aov):
         spread = DISPLAY_Z * ORDER_VALUE_LOG_SPREAD / math.sqrt(max(1.0, sums.paid_orders))
         result.append(
@@ -83,11 +83,12 @@ def observations(judged: dict[str, Component], sums: WindowSums) -> list[Observa
         )
     for name in ("add_to_cart", "checkout"):
         if name in judged:
-            result.append(_observation(judged[name]))
+            result.append(observation(judged[name]))
     return result
 
 
-def _observation(component: Component) -> Observation:
+def observation(component: Component) -> Observation:
+    """A component as the observation an anomaly carries for its KPI."""
     return Observation(
         component.kpi, component.observed, component.expected, component.low, component.high
     )
