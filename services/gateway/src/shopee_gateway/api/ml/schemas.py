@@ -85,8 +85,8 @@ class ForecastPoint(BaseModel):
     lower_95: float
     upper_95: float
     expected: float = Field(
-        description="The mean: what adds up over days (totals, a lead time's demand); above "
-        "the median, as sales are skewed."
+        description="The mean: what adds up over days (totals, a lead time's demand); usually "
+        "above the median, as sales are skewed."
     )
 
 
