@@ -19,7 +19,7 @@ import argparse
 import hashlib
 import json
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
@@ -44,7 +44,7 @@ from shopee_metrics.domain.anomalies import (
     PlannedCampaign,
     ShopDetector,
 )
-from shopee_metrics.domain.anomalies.checkout_runs import CheckoutMinute, CheckoutRuns
+from shopee_metrics.domain.anomalies.checkout_runs import CheckoutMinute, CheckoutRuns, FailedRun
 from shopee_metrics.domain.anomalies.products import PRODUCT_KPIS, ProductHour, ProductWatch
 from shopee_metrics.domain.buckets import buckets_for
 from shopee_metrics.domain.contributions import SHOP, event_parts
@@ -87,6 +87,18 @@ class ShopSeries:
             hour, of_hour = divmod(int(minute) - first_minute, 60)
             by_hour[hour].append(CheckoutMinute(of_hour, float(checkouts), float(orders)))
         return defaultdict(tuple, {hour: tuple(items) for hour, items in by_hour.items()})
+
+    @cached_property
+    def failed_runs(self) -> list[tuple[int, FailedRun]]:
+        """The runs of failed checkouts as the detector follows them: for each hour index, the
+        longest run that grew in it."""
+        runs = CheckoutRuns(DetectorConfig().order_lag_minutes)
+        grown = []
+        for index in range(len(self.counts)):
+            run = runs.add_hour(self.first_hour + index * HOUR, self.minutes_by_hour[index])
+            if run is not None:
+                grown.append((index, run))
+        return grown
 
 
 def _stamp(timestamp: Any) -> datetime:
@@ -388,11 +400,8 @@ def score(reports: list[AnomalyReport], labels: dict[str, Any], zones: dict[str,
 def _held(all_series: dict[str, ShopSeries], incident: dict[str, Any]) -> str:
     """What a missed incident left in the data: failed checkouts, a product's lost carts."""
     series = all_series[incident["shop_id"]]
-    start, end = _bucket_window(
-        _parse(incident["start"]), _parse(incident["end"]), series.time_zone
-    )
-    rows = slice(int((start - series.first_hour) / HOUR), int((end - series.first_hour) / HOUR))
-    hours = f"{(end - start) / HOUR:.0f} h"
+    rows = _outage_rows(series, incident)
+    hours = f"{rows.stop - rows.start} h"
     if incident["kind"] == "stock_out":
         column = series.products.index(incident["product_id"])
         views, carts, _ = series.product_counts[rows, column].sum(axis=0)
@@ -409,14 +418,41 @@ def _held(all_series: dict[str, ShopSeries], incident: dict[str, Any]) -> str:
 def _longest_run(series: ShopSeries, rows: slice) -> float:
     """The longest run of failed checkouts (as the detector follows them) that grew in the
     hours of `rows`."""
-    by_hour = series.minutes_by_hour
-    runs = CheckoutRuns(DetectorConfig().order_lag_minutes)
-    longest = 0.0
-    for index in range(rows.start - 1, rows.stop + 1):
-        run = runs.add_hour(series.first_hour + index * HOUR, by_hour[index])
-        if run is not None and rows.start <= index < rows.stop:
-            longest = max(longest, run.checkouts)
-    return longest
+    return max(
+        (run.checkouts for index, run in series.failed_runs if rows.start <= index < rows.stop),
+        default=0.0,
+    )
+
+
+def _outage_rows(series: ShopSeries, incident: dict[str, Any]) -> slice:
+    start, end = _bucket_window(
+        _parse(incident["start"]), _parse(incident["end"]), series.time_zone
+    )
+    return slice(int((start - series.first_hour) / HOUR), int((end - series.first_hour) / HOUR))
+
+
+def run_census(
+    all_series: dict[str, ShopSeries], outages: list[dict[str, Any]]
+) -> tuple[list[float], Counter[int]]:
+    """The longest run of failed checkouts inside each labelled outage, and how many runs of
+    each length the rest of the world holds (a run: the detector's, grown in one or more hours,
+    inside when any of those hours is an outage's)."""
+    inside = sorted(
+        _longest_run(all_series[o["shop_id"]], _outage_rows(all_series[o["shop_id"]], o))
+        for o in outages
+    )
+    outside: Counter[int] = Counter()
+    for shop_id, series in all_series.items():
+        windows = [_outage_rows(series, o) for o in outages if o["shop_id"] == shop_id]
+        runs: dict[datetime, tuple[float, bool]] = {}
+        for index, run in series.failed_runs:
+            longest, hit = runs.get(run.start, (0.0, False))
+            runs[run.start] = (
+                max(longest, run.checkouts),
+                hit or any(w.start <= index < w.stop for w in windows),
+            )
+        outside.update(int(length) for length, hit in runs.values() if not hit)
+    return inside, outside
 
 
 def _sold_out_near(series: ShopSeries, report: AnomalyReport) -> str:
@@ -496,6 +532,16 @@ def main() -> None:
             f"+{(report.bucket_end - report.bucket_start) / HOUR:.0f} h: {report.explanation}"
             f"{_sold_out_near(series[report.shop_id], report)}"
         )
+    inside, outside = run_census(
+        series, [i for i in labels["incidents"] if i["kind"] == "checkout_outage"]
+    )
+    print(
+        "\nruns of failed checkouts, as the detector follows them: the longest inside each "
+        f"labelled outage {', '.join(f'{n:.0f}' for n in inside)}; elsewhere, by length: "
+        + ", ".join(
+            f"{length}: {count}" for length, count in sorted(outside.items()) if length >= 3
+        )
+    )
     print("\nmissed incidents (what the data holds in their hour buckets):")
     for kind, items in sorted(scores.incidents.items()):
         for incident, hit in items:

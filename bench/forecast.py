@@ -79,11 +79,20 @@ class Job:
 class Result:
     name: str
     backtest: Backtest
-    # The chosen model's error on the horizon's total, percent, mean over folds: the sum of the
-    # days' expected values, and the sum of their medians (what the total was before `expected`).
-    total_ape: float
-    total_ape_medians: float
+    # The chosen model's error on each fold's horizon total, percent (signed: forecast over
+    # actual): the sum of the days' expected values, and the sum of their medians (what the
+    # total was before `expected`).
+    total_errors: list[float]
+    total_errors_medians: list[float]
     seconds: float
+
+    @property
+    def total_ape(self) -> float:
+        return _mean_abs(self.total_errors)
+
+    @property
+    def total_ape_medians(self) -> float:
+        return _mean_abs(self.total_errors_medians)
 
 
 def run_job(job: Job) -> Result:
@@ -96,15 +105,18 @@ def run_job(job: Job) -> Result:
     return Result(
         job.name,
         result,
-        _total_ape(folds, "expected"),
-        _total_ape(folds, "value"),
+        _total_errors(folds, "expected"),
+        _total_errors(folds, "value"),
         time.perf_counter() - started,
     )
 
 
-def _total_ape(folds: list[pd.DataFrame], column: str) -> float:
-    errors = [abs(f[column].sum() - f["actual"].sum()) / f["actual"].sum() * 100 for f in folds]
-    return float(np.mean(errors)) if errors else float("nan")
+def _total_errors(folds: list[pd.DataFrame], column: str) -> list[float]:
+    return [(f[column].sum() - f["actual"].sum()) / f["actual"].sum() * 100 for f in folds]
+
+
+def _mean_abs(errors: list[float]) -> float:
+    return float(np.mean(np.abs(errors))) if errors else float("nan")
 
 
 def shop_history(data: GeneratedData, shop: str, kpi: str, product: str = "") -> SeriesHistory:
@@ -192,6 +204,15 @@ def summarise(results: Sequence[Result]) -> None:
         f"chosen 95% coverage {min(cover):.2f}-{max(cover):.2f} (mean {statistics.mean(cover):.2f}); "
         f"chosen: {pd.Series([s.model for s in chosen_scores]).value_counts().to_dict()}"
     )
+    for label, errors in (
+        ("sums of expected values", [r.total_errors for r in results]),
+        ("sums of medians", [r.total_errors_medians for r in results]),
+    ):
+        folds = [e for series in errors for e in series]
+        print(
+            f"horizon totals as {label}: off by {_mean_abs(folds):.1f}% on average over "
+            f"{len(folds)} series-folds, {statistics.mean(folds):+.1f}% in the mean (bias)"
+        )
 
 
 def noise_floor(data: GeneratedData, shop: str, last_days: int) -> float:
