@@ -3,10 +3,12 @@ TimescaleDB path's SQL, exercised as far as a server without the extension allow
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import asyncpg
 import psycopg
 import pytest
 from psycopg import errors
@@ -14,12 +16,9 @@ from psycopg import errors
 from shopee_db import downgrade, head_revision, upgrade
 from shopee_db.cli import main
 from shopee_db.testing import temporary_database
-from shopee_db.timescale import (
-    TimescalePolicy,
-    hourly_aggregate_query,
-    rollup_view_statements,
-    upgrade_statements,
-)
+from shopee_db.timescale import TimescalePolicy, upgrade_statements
+from shopee_metrics.adapters.store import UPSERTS
+from shopee_metrics.domain.buckets import Granularity
 
 pytestmark = pytest.mark.integration
 
@@ -58,7 +57,7 @@ def test_upgrade_creates_every_table_and_records_the_plain_path(migrated: str) -
             connection.execute("SELECT key, value FROM platform_meta").fetchall()
         )
         version = connection.execute("SELECT version_num FROM alembic_version").fetchone()
-    assert meta == {"storage_path": "postgres", "rollups": "stream_job"}
+    assert meta == {"storage_path": "postgres"}
     assert version == (head_revision(),)
 
 
@@ -68,7 +67,7 @@ def test_check_reports_head_and_no_timescaledb(
     assert main(["--database-url", migrated, "check"]) == 0
     out = capsys.readouterr().out
     assert f"revision: {head_revision()} (head {head_revision()})" in out
-    assert "storage path: postgres; rollups: stream_job" in out
+    assert "storage path: postgres" in out
     assert "TimescaleDB used: no" in out
     assert main(["--database-url", migrated, "current"]) == 0
     assert capsys.readouterr().out.strip() == f"{head_revision()} (head)"
@@ -113,64 +112,65 @@ def test_timescale_statements_are_valid_postgresql_syntax(migrated: str) -> None
     assert syntax_errors == []
 
 
-def test_timescale_views_roll_hours_into_each_shops_local_day(migrated: str) -> None:
-    """The kpi_hour/kpi_day views of the TimescaleDB path, over a stand-in for the continuous
-    aggregate (a plain view with time_bucket as date_bin), on real minute rows."""
-    with psycopg.connect(migrated) as connection, connection.transaction(force_rollback=True):
-        connection.execute("CREATE SCHEMA timescale_sim")
-        connection.execute("SET LOCAL search_path = timescale_sim, public")
-        connection.execute(
-            "CREATE FUNCTION timescale_sim.time_bucket(width interval, ts timestamptz) "
-            "RETURNS timestamptz LANGUAGE sql IMMUTABLE "
-            "AS $$ SELECT date_bin(width, ts, TIMESTAMPTZ '2000-01-03 00:00:00+00') $$"
-        )
-        connection.execute(f"CREATE VIEW timescale_sim.kpi_hour_utc AS {hourly_aggregate_query()}")
-        for statement in rollup_view_statements():
-            connection.execute(statement)
-        organisation = connection.execute(
-            "INSERT INTO organisations (slug, name) VALUES ('sim', 'Sim') RETURNING id"
-        ).fetchone()
-        assert organisation is not None
-        connection.execute(
-            "INSERT INTO shops (id, organisation_id, name, market, currency, time_zone) "
-            "VALUES ('jkt', %s, 'Jakarta', 'ID', 'IDR', 'Asia/Jakarta')",
-            (organisation[0],),
-        )
-        minutes = [
-            # 16:59 and 17:00 UTC fall on different Jakarta days (23:59 and 00:00 local, UTC+7).
-            ("jkt", "conversion_rate", datetime(2025, 3, 1, 16, 59, tzinfo=UTC), 2, 10),
-            ("jkt", "conversion_rate", datetime(2025, 3, 1, 16, 30, tzinfo=UTC), 1, 30),
-            ("jkt", "conversion_rate", datetime(2025, 3, 1, 17, 0, tzinfo=UTC), 5, 5),
-            ("jkt", "gmv", datetime(2025, 3, 1, 16, 59, tzinfo=UTC), 700, None),
-            ("jkt", "gmv", datetime(2025, 3, 1, 17, 0, tzinfo=UTC), 300, None),
-            # An unregistered shop is read in UTC.
-            ("unknown", "gmv", datetime(2025, 3, 1, 23, 0, tzinfo=UTC), 50, None),
-        ]
-        for shop, kpi, bucket, numerator, denominator in minutes:
-            connection.execute(
-                "INSERT INTO kpi_minute (shop_id, kpi, bucket, value, numerator, denominator) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
-                (shop, kpi, bucket, numerator / (denominator or 1), numerator, denominator),
+# The TimescaleDB path's schema as revision 0002 used to leave it: the rollups as views over a
+# continuous aggregate of kpi_minute (here a plain materialized view), which the job could not write.
+_OLD_TIMESCALE_ROLLUPS = [
+    "DROP TABLE kpi_day",
+    "DROP TABLE kpi_hour",
+    "CREATE MATERIALIZED VIEW kpi_hour_utc AS SELECT shop_id, product_id, kpi, "
+    "date_trunc('hour', bucket) AS bucket, sum(numerator) AS numerator, "
+    "sum(denominator) AS denominator, max(updated_at) AS updated_at FROM kpi_minute "
+    "GROUP BY 1, 2, 3, 4",
+    "CREATE VIEW kpi_hour AS SELECT shop_id, product_id, kpi, bucket, "
+    "bucket AT TIME ZONE 'UTC' AS local_hour, numerator::float8 AS value, numerator, "
+    "denominator, updated_at FROM kpi_hour_utc",
+    "CREATE VIEW kpi_day AS SELECT shop_id, product_id, kpi, bucket, "
+    "(bucket AT TIME ZONE 'UTC')::date AS local_date, numerator::float8 AS value, numerator, "
+    "denominator, updated_at FROM kpi_hour_utc",
+    "INSERT INTO platform_meta (key, value) VALUES ('rollups', 'continuous_aggregates')",
+]
+
+
+def test_upgrade_turns_the_old_timescale_rollup_views_into_tables_the_job_writes(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with temporary_database(database_url) as dsn:
+        upgrade(dsn, "0007")
+        with psycopg.connect(dsn) as connection:
+            for statement in _OLD_TIMESCALE_ROLLUPS:
+                connection.execute(statement)
+        # This server has no TimescaleDB; the hypertable statements are checked for syntax above.
+        monkeypatch.setattr("shopee_db.timescale.hypertable_statements", lambda *_: [])
+        upgrade(dsn)
+        with psycopg.connect(dsn) as connection:
+            kinds: dict[str, str] = dict(
+                connection.execute(
+                    "SELECT relname, relkind FROM pg_class "
+                    "WHERE relname IN ('kpi_hour', 'kpi_day', 'kpi_hour_utc')"
+                ).fetchall()
             )
-        days = connection.execute(
-            "SELECT shop_id, kpi, local_date::text, bucket, value, numerator, denominator "
-            "FROM timescale_sim.kpi_day ORDER BY shop_id, kpi, local_date"
-        ).fetchall()
-        hours = connection.execute(
-            "SELECT local_hour::text, value FROM timescale_sim.kpi_hour "
-            "WHERE shop_id = 'jkt' AND kpi = 'conversion_rate' ORDER BY bucket"
-        ).fetchall()
-    assert days == [
-        # The ratio of sums (3 / 40), not the mean of the minute ratios.
-        ("jkt", "conversion_rate", "2025-03-01", datetime(2025, 2, 28, 17, tzinfo=UTC), 0.075,
-         Decimal(3), Decimal(40)),
-        ("jkt", "conversion_rate", "2025-03-02", datetime(2025, 3, 1, 17, tzinfo=UTC), 1.0,
-         Decimal(5), Decimal(5)),
-        ("jkt", "gmv", "2025-03-01", datetime(2025, 2, 28, 17, tzinfo=UTC), 700.0, Decimal(700),
-         None),
-        ("jkt", "gmv", "2025-03-02", datetime(2025, 3, 1, 17, tzinfo=UTC), 300.0, Decimal(300),
-         None),
-        ("unknown", "gmv", "2025-03-01", datetime(2025, 3, 1, tzinfo=UTC), 50.0, Decimal(50),
-         None),
-    ]  # fmt: skip
-    assert hours == [("2025-03-01 23:00:00", 0.075), ("2025-03-02 00:00:00", 1.0)]
+            meta = connection.execute("SELECT key FROM platform_meta").fetchall()
+        rows = asyncio.run(_write_hour_and_day_rows_as_the_job_does(dsn))
+    assert kinds == {"kpi_hour": "r", "kpi_day": "r"}
+    assert meta == [("storage_path",)]
+    assert rows == [("kpi_day", 7.0), ("kpi_hour", 7.0)]
+
+
+async def _write_hour_and_day_rows_as_the_job_does(dsn: str) -> list[tuple[str, float]]:
+    connection = await asyncpg.connect(dsn)
+    try:
+        hour = datetime(2026, 3, 1, 17, tzinfo=UTC)
+        for level, label in (
+            (Granularity.HOUR, datetime(2026, 3, 2, 0)),
+            (Granularity.DAY, date(2026, 3, 2)),
+        ):
+            await connection.fetch(
+                UPSERTS[level], ["s"], [""], ["gmv"], [hour], [Decimal(7)], [None], [label]
+            )
+        rows = await connection.fetch(
+            "SELECT 'kpi_day', value FROM kpi_day UNION ALL SELECT 'kpi_hour', value FROM kpi_hour "
+            "ORDER BY 1"
+        )
+    finally:
+        await connection.close()
+    return [(name, value) for name, value in rows]

@@ -30,9 +30,11 @@ def test_timescale_script_runs_the_generated_statements_instead_of_partitions() 
     for statement in upgrade_statements(TimescalePolicy()):
         assert statement in script
     assert "PARTITION BY" not in script
-    assert "CREATE TABLE kpi_hour" not in script  # a view over the continuous aggregate there
+    # The job keeps the rollups on this path too; a hypertable's unique indexes hold its time column.
+    assert "CREATE TABLE kpi_hour (" in script
+    assert "CREATE TABLE kpi_day (" in script
+    assert "kpi_day_local_date" not in script
     assert "SELECT 'storage_path', 'timescaledb'" in script
-    assert "SELECT 'rollups', 'continuous_aggregates'" in script
 
 
 def test_postgres_script_partitions_by_month_and_keeps_rollup_tables() -> None:
@@ -44,6 +46,7 @@ def test_postgres_script_partitions_by_month_and_keeps_rollup_tables() -> None:
     assert "- INTERVAL '2 months'" in script
     assert "+ INTERVAL '6 months'" in script  # the current month plus five ahead
     assert "CREATE TABLE kpi_hour (" in script
+    assert "CREATE UNIQUE INDEX kpi_day_local_date" in script
     assert "create_hypertable" not in script
     assert "SELECT 'storage_path', 'postgres'" in script
 

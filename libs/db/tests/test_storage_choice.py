@@ -36,9 +36,3 @@ def test_an_explicit_choice_wins_when_possible() -> None:
 def test_timescaledb_is_refused_when_the_server_cannot_load_it() -> None:
     with pytest.raises(RuntimeError, match="cannot load the extension"):
         choose_storage_path("timescaledb", NOT_PRELOADED)
-
-
-def test_only_the_plain_path_needs_the_job_to_keep_rollups() -> None:
-    assert StoragePath.POSTGRES.rollups_kept_by_job
-    assert not StoragePath.TIMESCALEDB.rollups_kept_by_job
-    assert StoragePath.TIMESCALEDB.rollups == "continuous_aggregates"

@@ -24,12 +24,22 @@ def test_extension_comes_first_and_hypertables_before_their_policies() -> None:
         return statements.index(_one(statements, "^" + re.escape(start)))
 
     assert position("CREATE EXTENSION IF NOT EXISTS timescaledb") == 0
-    for table in ("raw_events", "kpi_minute"):
+    for table in ("raw_events", "kpi_minute", "kpi_hour", "kpi_day"):
         created = position(f"SELECT create_hypertable('{table}'")
         assert created < position(f"ALTER TABLE {table} SET (timescaledb.compress")
         assert created < position(f"SELECT add_compression_policy('{table}'")
-        assert created < position(f"SELECT add_retention_policy('{table}'")
-    assert position("CREATE MATERIALIZED VIEW kpi_hour_utc") < position("CREATE VIEW kpi_hour ")
+    for table in ("raw_events", "kpi_minute"):
+        assert position(f"SELECT create_hypertable('{table}'") < position(
+            f"SELECT add_retention_policy('{table}'"
+        )
+
+
+def test_no_view_or_aggregate_stands_in_for_a_table_the_stream_job_writes() -> None:
+    # The job upserts exact hour and day rows itself (distinct counts cannot be summed from
+    # minutes), so kpi_hour and kpi_day must stay tables.
+    statements = "\n".join(timescale.upgrade_statements(TimescalePolicy()))
+    assert "VIEW" not in statements
+    assert "continuous" not in statements
 
 
 def test_hypertables_use_the_time_columns_and_chunk_sizes() -> None:
@@ -51,6 +61,8 @@ def test_hypertables_use_the_time_columns_and_chunk_sizes() -> None:
     [
         ("raw_events", {"shop_id", "event_id", "occurred_at"}),
         ("kpi_minute", {"shop_id", "product_id", "kpi", "bucket"}),
+        ("kpi_hour", {"shop_id", "product_id", "kpi", "bucket"}),
+        ("kpi_day", {"shop_id", "product_id", "kpi", "bucket"}),
     ],
 )
 def test_compression_segments_and_orders_by_every_primary_key_column(
@@ -73,36 +85,20 @@ def test_retention_policies_follow_the_policy_and_can_be_switched_off() -> None:
     assert "SELECT add_compression_policy('kpi_minute', INTERVAL '7 days')" in statements
 
 
-def test_hourly_rollup_is_a_real_time_continuous_aggregate_of_the_additive_parts() -> None:
-    create, refresh = timescale.continuous_aggregate_statements(TimescalePolicy())
-    assert create.startswith("CREATE MATERIALIZED VIEW kpi_hour_utc")
-    assert "timescaledb.continuous, timescaledb.materialized_only = false" in create
-    assert create.endswith("WITH NO DATA")
-    # Ratios roll up as sum(numerator) / sum(denominator), never as an average of ratios.
-    assert "sum(numerator) AS numerator, sum(denominator) AS denominator" in create
-    assert "avg(" not in create.lower()
-    assert "GROUP BY shop_id, product_id, kpi, time_bucket(INTERVAL '1 hour', bucket)" in create
-    assert refresh == (
-        "SELECT add_continuous_aggregate_policy('kpi_hour_utc', "
-        "start_offset => INTERVAL '3 days', end_offset => INTERVAL '1 hours', "
-        "schedule_interval => INTERVAL '5 minutes')"
+def test_rollup_tables_keep_everything_unless_a_retention_is_set() -> None:
+    statements = timescale.hypertable_statements(TimescalePolicy(), timescale.ROLLUP_TABLES)
+    assert [s.split("'")[1] for s in statements if "create_hypertable" in s] == [
+        "kpi_hour",
+        "kpi_day",
+    ]
+    assert "'bucket', chunk_time_interval => INTERVAL '90 days'" in _one(
+        statements, r"create_hypertable\('kpi_day'"
     )
-
-
-def test_hourly_retention_is_optional() -> None:
-    policy = TimescalePolicy(hourly_retention=timedelta(days=730))
-    assert timescale.continuous_aggregate_statements(policy)[-1] == (
-        "SELECT add_retention_policy('kpi_hour_utc', INTERVAL '730 days')"
+    assert not [s for s in statements if "add_retention_policy" in s]
+    kept = timescale.hypertable_statements(
+        TimescalePolicy(kpi_hour_retention=timedelta(days=730)), timescale.ROLLUP_TABLES
     )
-    assert len(timescale.continuous_aggregate_statements(TimescalePolicy())) == 2
-
-
-def test_day_view_groups_hours_in_the_shop_time_zone() -> None:
-    hour_view, day_view = timescale.rollup_view_statements()
-    assert hour_view.startswith("CREATE VIEW kpi_hour AS")
-    assert day_view.startswith("CREATE VIEW kpi_day AS")
-    assert "COALESCE(s.time_zone, 'UTC')" in day_view
-    assert "(h.bucket AT TIME ZONE COALESCE(s.time_zone, 'UTC'))::date AS local_date" in day_view
+    assert "SELECT add_retention_policy('kpi_hour', INTERVAL '730 days')" in kept
 
 
 def test_ensure_partitions_is_a_noop_function_with_the_same_signature() -> None:
@@ -112,14 +108,6 @@ def test_ensure_partitions_is_a_noop_function_with_the_same_signature() -> None:
     )
     assert "SELECT 0" in statement
     assert statement in timescale.upgrade_statements(TimescalePolicy())
-
-
-def test_downgrade_drops_views_before_the_aggregate_they_read() -> None:
-    assert timescale.downgrade_statements() == [
-        "DROP VIEW IF EXISTS kpi_day",
-        "DROP VIEW IF EXISTS kpi_hour",
-        "DROP MATERIALIZED VIEW IF EXISTS kpi_hour_utc",
-    ]
 
 
 @pytest.mark.parametrize(
@@ -141,10 +129,3 @@ def test_interval_literals_use_the_largest_whole_unit(span: timedelta, literal: 
 def test_interval_rejects_non_positive_or_fractional_spans(span: timedelta) -> None:
     with pytest.raises(ValueError, match="positive whole number of seconds"):
         timescale.interval(span)
-
-
-def test_minute_retention_must_outlast_the_refresh_window() -> None:
-    with pytest.raises(ValueError, match="refresh_start_offset"):
-        TimescalePolicy(
-            kpi_minute_retention=timedelta(days=2), refresh_start_offset=timedelta(days=3)
-        )

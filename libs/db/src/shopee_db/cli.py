@@ -192,7 +192,7 @@ def _check(args: argparse.Namespace) -> int:
     if path is None:
         print("storage path: not chosen yet (run `shopee-db upgrade`)")
     else:
-        print(f"storage path: {path.value}; rollups: {path.rollups}")
+        print(f"storage path: {path.value}")
     print(f"TimescaleDB used: {'yes' if path is StoragePath.TIMESCALEDB else 'no'}")
     return 0 if revision == head else 1
 

@@ -49,3 +49,60 @@ def touch(table: str) -> None:
         f"CREATE TRIGGER {table}_touch_updated_at BEFORE UPDATE ON {table} "
         "FOR EACH ROW EXECUTE FUNCTION touch_updated_at()"
     )
+
+
+def kpi_columns(local_column: sa.Column[object] | None) -> list[sa.schema.SchemaItem]:
+    """The shape of every KPI table: the series key, the bucket, the value and its exact parts."""
+    columns: list[sa.schema.SchemaItem] = [
+        sa.Column("shop_id", sa.Text(), nullable=False),
+        sa.Column(
+            "product_id", sa.Text(), nullable=False, server_default="", comment="'' = whole shop"
+        ),
+        sa.Column("kpi", sa.Text(), nullable=False),
+        sa.Column("bucket", sa.DateTime(timezone=True), nullable=False),
+    ]
+    if local_column is not None:
+        columns.append(local_column)
+    return [
+        *columns,
+        sa.Column(
+            "value",
+            sa.Double(),
+            comment="numerator when denominator is NULL, else numerator / denominator",
+        ),
+        sa.Column("numerator", sa.Numeric(), nullable=False, comment="additive part: a sum"),
+        sa.Column("denominator", sa.Numeric(), comment="additive part of a ratio; NULL for sums"),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=NOW),
+        sa.PrimaryKeyConstraint("shop_id", "product_id", "kpi", "bucket"),
+        sa.CheckConstraint("denominator IS NULL OR denominator >= 0", name="kpi_denominator_sign"),
+        # NULL only when the ratio is undefined (nothing to divide by yet).
+        sa.CheckConstraint(
+            "value IS NOT NULL OR (denominator IS NOT NULL AND denominator = 0)",
+            name="kpi_value_defined",
+        ),
+    ]
+
+
+def create_rollup_tables(unique_local_date: bool) -> None:
+    """`kpi_hour` and `kpi_day`, in each shop's zone, kept by the stream job. `unique_local_date`
+    guards one day row per local date; a hypertable cannot have it (its unique indexes must hold
+    the time column)."""
+    op.create_table(
+        "kpi_hour",
+        *kpi_columns(sa.Column("local_hour", sa.DateTime(timezone=False), nullable=False)),
+        comment="Hour buckets in the shop's zone, kept by the stream job.",
+    )
+    op.create_index("kpi_hour_shop_kpi_bucket", "kpi_hour", ["shop_id", "kpi", "bucket"])
+    op.create_table(
+        "kpi_day",
+        *kpi_columns(sa.Column("local_date", sa.Date(), nullable=False)),
+        comment="Days in the shop's zone (bucket = local midnight), kept by the stream job.",
+    )
+    op.create_index("kpi_day_shop_kpi_bucket", "kpi_day", ["shop_id", "kpi", "bucket"])
+    if unique_local_date:
+        op.create_index(
+            "kpi_day_local_date",
+            "kpi_day",
+            ["shop_id", "product_id", "kpi", "local_date"],
+            unique=True,
+        )

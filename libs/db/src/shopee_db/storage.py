@@ -1,8 +1,8 @@
 """Which storage path the schema uses for time series: TimescaleDB, or plain PostgreSQL.
 
 The choice is made once, by the migration that creates the event and KPI tables, and recorded in
-`platform_meta` so that the stream job and the API know whether the hourly and daily rollups are
-continuous aggregates (TimescaleDB) or tables the job keeps itself (plain PostgreSQL).
+`platform_meta`. It changes how the time-series tables are stored (hypertables or monthly
+partitions), never their columns: on both, the stream job keeps the hourly and daily rollups.
 """
 
 from __future__ import annotations
@@ -13,25 +13,14 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 
 STORAGE_PATH_KEY = "storage_path"
-ROLLUPS_KEY = "rollups"
 TIMESCALEDB_VERSION_KEY = "timescaledb_version"
 
 
 class StoragePath(enum.StrEnum):
-    """`timescaledb`: hypertables and continuous aggregates; `postgres`: range partitions."""
+    """`timescaledb`: hypertables with compression and retention; `postgres`: range partitions."""
 
     TIMESCALEDB = "timescaledb"
     POSTGRES = "postgres"
-
-    @property
-    def rollups_kept_by_job(self) -> bool:
-        """True when the stream job must write `kpi_hour` and `kpi_day` itself."""
-        return self is StoragePath.POSTGRES
-
-    @property
-    def rollups(self) -> str:
-        """How the hourly and daily rollups are maintained, as recorded in `platform_meta`."""
-        return "stream_job" if self.rollups_kept_by_job else "continuous_aggregates"
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Event and KPI storage: raw events, dedup ids, KPI series, late events, anomalies, offsets.
 
-The storage path is chosen here (see shopee_db.storage): TimescaleDB hypertables with a
-continuous aggregate, or monthly range partitions with rollup tables kept by the stream job.
+The storage path is chosen here (see shopee_db.storage): TimescaleDB hypertables, or monthly
+range partitions. On both, the hour and day rollups are tables kept by the stream job.
 
 Revision ID: 0002
 Revises: 0001
@@ -17,16 +17,14 @@ from alembic import context, op
 from sqlalchemy.dialects import postgresql
 
 from shopee_db import partitions, timescale
-from shopee_db.ddl import NOW, created_at, updated_at
+from shopee_db.ddl import NOW, create_rollup_tables, created_at, kpi_columns, updated_at
 from shopee_db.migrator import migration_options
 from shopee_db.storage import (
-    ROLLUPS_KEY,
     STORAGE_PATH_KEY,
     TIMESCALEDB_VERSION_KEY,
     StoragePath,
     choose_storage_path,
     probe_timescaledb,
-    recorded_storage_path,
 )
 
 revision: str = "0002"
@@ -50,38 +48,6 @@ def _kafka_position() -> list[sa.Column[object]]:
         sa.Column("topic", sa.Text(), nullable=False),
         sa.Column("kafka_partition", sa.Integer(), nullable=False),
         sa.Column("kafka_offset", sa.BigInteger(), nullable=False),
-    ]
-
-
-def _kpi_columns(local_column: sa.Column[object] | None) -> list[sa.schema.SchemaItem]:
-    """The shape of every KPI table: the series key, the bucket, the value and its exact parts."""
-    columns: list[sa.schema.SchemaItem] = [
-        sa.Column("shop_id", sa.Text(), nullable=False),
-        sa.Column(
-            "product_id", sa.Text(), nullable=False, server_default="", comment="'' = whole shop"
-        ),
-        sa.Column("kpi", sa.Text(), nullable=False),
-        sa.Column("bucket", sa.DateTime(timezone=True), nullable=False),
-    ]
-    if local_column is not None:
-        columns.append(local_column)
-    return [
-        *columns,
-        sa.Column(
-            "value",
-            sa.Double(),
-            comment="numerator when denominator is NULL, else numerator / denominator",
-        ),
-        sa.Column("numerator", sa.Numeric(), nullable=False, comment="additive part: a sum"),
-        sa.Column("denominator", sa.Numeric(), comment="additive part of a ratio; NULL for sums"),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=NOW),
-        sa.PrimaryKeyConstraint("shop_id", "product_id", "kpi", "bucket"),
-        sa.CheckConstraint("denominator IS NULL OR denominator >= 0", name="kpi_denominator_sign"),
-        # NULL only when the ratio is undefined (nothing to divide by yet).
-        sa.CheckConstraint(
-            "value IS NOT NULL OR (denominator IS NOT NULL AND denominator = 0)",
-            name="kpi_value_defined",
-        ),
     ]
 
 
@@ -116,28 +82,10 @@ def _create_event_tables(path: StoragePath) -> None:
     op.create_index("event_ids_first_seen", "event_ids", ["first_seen_at"])
     op.create_table(
         "kpi_minute",
-        *_kpi_columns(None),
+        *kpi_columns(None),
         postgresql_partition_by="RANGE (bucket)" if partitioned else None,
     )
-    if partitioned:
-        op.create_table(
-            "kpi_hour",
-            *_kpi_columns(sa.Column("local_hour", sa.DateTime(timezone=False), nullable=False)),
-            comment="Hour buckets in the shop's zone, kept by the stream job.",
-        )
-        op.create_index("kpi_hour_shop_kpi_bucket", "kpi_hour", ["shop_id", "kpi", "bucket"])
-        op.create_table(
-            "kpi_day",
-            *_kpi_columns(sa.Column("local_date", sa.Date(), nullable=False)),
-            comment="Days in the shop's zone (bucket = local midnight), kept by the stream job.",
-        )
-        op.create_index("kpi_day_shop_kpi_bucket", "kpi_day", ["shop_id", "kpi", "bucket"])
-        op.create_index(
-            "kpi_day_local_date",
-            "kpi_day",
-            ["shop_id", "product_id", "kpi", "local_date"],
-            unique=True,
-        )
+    create_rollup_tables(unique_local_date=partitioned)
     op.create_table(
         "late_events",
         sa.Column("shop_id", sa.Text(), nullable=False),
@@ -265,17 +213,11 @@ def upgrade() -> None:
                 )
             )
     _record(STORAGE_PATH_KEY, f"'{path.value}'")
-    _record(ROLLUPS_KEY, f"'{path.rollups}'")
 
 
 def downgrade() -> None:
-    path = recorded_storage_path(op.get_bind())
-    if path is StoragePath.TIMESCALEDB:
-        for statement in timescale.downgrade_statements():
-            op.execute(statement)
-    else:
-        op.drop_table("kpi_day")
-        op.drop_table("kpi_hour")
+    op.drop_table("kpi_day")
+    op.drop_table("kpi_hour")
     op.execute(partitions.DROP_ENSURE_PARTITIONS_FUNCTION)
     for table in (
         "dead_letters",
@@ -290,5 +232,5 @@ def downgrade() -> None:
         op.drop_table(table)
     op.execute(
         "DELETE FROM platform_meta WHERE key IN "
-        f"('{STORAGE_PATH_KEY}', '{ROLLUPS_KEY}', '{TIMESCALEDB_VERSION_KEY}')"
+        f"('{STORAGE_PATH_KEY}', '{TIMESCALEDB_VERSION_KEY}')"
     )
