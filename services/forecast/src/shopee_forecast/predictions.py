@@ -102,9 +102,9 @@ class Predictor:
             # Mark a failure as seen even when every caller had given up waiting.
             fit.exception()
 
-    async def series_model(
-        self, shop: Shop, key: SeriesKey
-    ) -> tuple[ModelVersion, ForecastArtefact]:
+    async def series_version(self, shop: Shop, key: SeriesKey) -> ModelVersion:
+        """The series' active model version (registry metadata only), trained first if none."""
+
         async def train() -> SeriesTask | ChurnTask:
             [task] = await self.trainer.series_tasks(shop, [key])
             return task
@@ -116,8 +116,7 @@ class Predictor:
                     f"shop {shop.shop_id!r} has no daily KPIs yet; forecasting needs history"
                 )
             version = await self._trained(key.model_name, train)
-        artefact: ForecastArtefact = await self.registry.load(version)
-        return version, artefact
+        return version
 
     async def _predict(self, shop: Shop, artefact: ForecastArtefact, horizon: int) -> pd.DataFrame:
         trained = artefact.trained
@@ -132,13 +131,15 @@ class Predictor:
         self, shop: Shop, key: SeriesKey, horizon: int
     ) -> forecast_pb2.ForecastResponse:
         started = time.perf_counter()
-        version, artefact = await self.series_model(shop, key)
+        version = await self.series_version(shop, key)
         cached_key = cache_key(version.model_name, version.version, horizon)
         cached = await self.cache.get(cached_key)
         if cached is not None:
             cached.from_cache = True
             PREDICTION_SECONDS.labels("Forecast", "hit").observe(time.perf_counter() - started)
             return cached
+        # Only a miss needs the artefact: loading it may read and unpickle it from storage.
+        artefact: ForecastArtefact = await self.registry.load(version)
         table = await self._predict(shop, artefact, horizon)
         response = forecast_pb2.ForecastResponse(
             shop_id=shop.shop_id,

@@ -15,7 +15,7 @@ from shopee_forecast.adapters.jobs import TrainingJobs
 from shopee_forecast.adapters.store import ForecastStore
 from shopee_forecast.domain.series import Target
 from shopee_forecast.observability import TRAINING_JOB_SECONDS
-from shopee_forecast.training import DEFAULT_CHURN_HORIZON, ChurnTask, Outcome, SeriesTask, Trainer
+from shopee_forecast.training import ChurnTask, Outcome, SeriesTask, Trainer
 from shopee_models.registry import ModelVersion
 
 log = structlog.get_logger("forecast")
@@ -76,7 +76,8 @@ class JobRunner:
             keys = await self.trainer.shop_keys(shop, chosen)
             tasks += await self.trainer.series_tasks(shop, keys)
             if churn:
-                tasks.append(await self.trainer.churn_task(shop, DEFAULT_CHURN_HORIZON))
+                for horizon in await self.trainer.churn_horizons(shop):
+                    tasks.append(await self.trainer.churn_task(shop, horizon))
         return tasks
 
     async def _run(

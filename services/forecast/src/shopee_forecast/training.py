@@ -179,6 +179,13 @@ class Trainer:
             keys += [SeriesKey(shop.shop_id, Target.UNITS, p) for p in products]
         return keys
 
+    async def churn_horizons(self, shop: Shop) -> list[int]:
+        """The default churn horizon and every other one the shop has an active model for:
+        PredictChurn serves any active version, however old, so each must be kept fresh."""
+        versions = await self.registry.versions(prefix=f"forecast/{shop.shop_id}/churn")
+        active = {int(v.metadata["horizon_days"]) for v in versions if v.status == "active"}
+        return sorted(active | {DEFAULT_CHURN_HORIZON})
+
     async def churn_task(self, shop: Shop, horizon_days: int) -> ChurnTask:
         bounds = await self.store.history_bounds(shop)
         orders = await self.store.orders(shop.shop_id)

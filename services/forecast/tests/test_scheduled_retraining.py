@@ -1,0 +1,121 @@
+"""The scheduled retrain refreshes every churn horizon a shop has an active model for, not only
+the default one: PredictChurn would otherwise serve the others' scores forever."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from shopee_forecast.adapters.store import Shop
+from shopee_forecast.retraining import JobRunner
+from shopee_forecast.training import ChurnTask, Outcome, SeriesTask, Trainer, TrainingOptions
+from shopee_models.registry import ModelVersion
+
+
+def _version(model_name: str, status: str, horizon_days: int | None = None) -> ModelVersion:
+    return ModelVersion(
+        model_name=model_name,
+        version="v1",
+        kind="churn" if horizon_days else "sales_forecast",
+        artefact_uri="memory://v1",
+        metadata={"horizon_days": horizon_days} if horizon_days else {},
+        backtest_scores={},
+        status=status,
+        trained_at=datetime(2026, 11, 25, tzinfo=UTC),
+    )
+
+
+class _Registry:
+    def __init__(self, versions: list[ModelVersion]) -> None:
+        self._versions = versions
+
+    async def versions(self, prefix: str = "") -> list[ModelVersion]:
+        return [v for v in self._versions if v.model_name.startswith(prefix)]
+
+
+class _Store:
+    """Two shops without daily KPIs (no series to train), each with one order."""
+
+    async def shop_ids(self) -> list[str]:
+        return ["s1", "s2"]
+
+    async def shop(self, shop_id: str) -> Shop | None:
+        return Shop(shop_id, "Asia/Jakarta", "ID")
+
+    async def sold_products(self, shop_id: str) -> list[str]:
+        return []
+
+    async def history_bounds(self, shop: Shop) -> tuple[date, date] | None:
+        return None
+
+    async def orders(self, shop_id: str) -> pd.DataFrame:
+        return pd.DataFrame(
+            [("b1", date(2026, 11, 1), "ORDER_STATUS_PAID", 1000)],
+            columns=["buyer_id", "date", "status", "gmv_minor"],
+        )
+
+    async def visits(self, shop_id: str, since: datetime, buyers: list[str]) -> pd.DataFrame:
+        return pd.DataFrame(columns=["visitor_id", "date", "visits"])
+
+
+class _Jobs:
+    def __init__(self) -> None:
+        self.series_total: int | None = None
+        self.error: str | None = None
+
+    async def claim_scheduled(self, targets: list[str], within: timedelta) -> str | None:
+        return "job-1"
+
+    async def start(self, job_id: str, series_total: int) -> None:
+        self.series_total = series_total
+
+    async def progress(self, job_id: str, series_done: int) -> None:
+        pass
+
+    async def finish(self, job_id: str, error: str) -> None:
+        self.error = error
+
+    async def finish_succeeded(self, job_id: str, note: str = "") -> None:
+        pass
+
+
+class _RecordingTrainer(Trainer):
+    """The real trainer's task choice; records the tasks instead of fitting them."""
+
+    ran: list[SeriesTask | ChurnTask]
+
+    async def run(
+        self,
+        tasks: Sequence[SeriesTask | ChurnTask],
+        on_done: Callable[[Outcome, ModelVersion | None], Awaitable[None]] | None = None,
+    ) -> list[tuple[Outcome, ModelVersion | None]]:
+        self.ran = list(tasks)
+        return []
+
+
+async def test_the_schedule_retrains_every_active_churn_horizon() -> None:
+    registry = _Registry(
+        [
+            _version("forecast/s1/churn", "active", 30),
+            _version("forecast/s1/churn-60d", "active", 60),
+            _version("forecast/s1/churn-90d", "retired", 90),
+            _version("forecast/s1/gmv", "active"),
+            _version("forecast/s10/churn-14d", "active", 14),
+        ]
+    )
+    store: Any = _Store()
+    trainer = _RecordingTrainer(store, registry, executor=None, options=TrainingOptions())  # type: ignore[arg-type]
+    jobs = _Jobs()
+    runner = JobRunner(store, jobs, trainer)  # type: ignore[arg-type]
+
+    assert await runner.start_scheduled(timedelta(days=1)) == "job-1"
+    await runner.wait()
+
+    assert jobs.error is None
+    churn = [(t.shop_id, t.horizon_days) for t in trainer.ran if isinstance(t, ChurnTask)]
+    # s2 has no churn model yet: the default horizon, as before.
+    assert sorted(churn) == [("s1", 30), ("s1", 60), ("s2", 30)]
+    assert jobs.series_total == len(churn)
