@@ -138,6 +138,7 @@ def poison_messages() -> list[tuple[str, str, bytes, list[tuple[str, bytes]]]]:
         ("no time", "events.orders", mutated(order, "occurred_at", ...)),
         ("no time zone", "events.orders", mutated(order, "time_zone", ...)),
         ("unknown time zone", "events.orders", mutated(order, "time_zone", "Mars/Olympus_Mons")),
+        ("another zone than the shop's", "events.orders", mutated(order, "time_zone", "UTC")),
         ("no payload", "events.orders", mutated(order, "order", ...)),
         ("negative price", "events.orders", mutated(order, "order.items.0.unit_price_minor", -100)),
         ("negative discount", "events.orders", mutated(order, "order.items.0.discount_minor", -1)),
@@ -188,7 +189,8 @@ def poison_messages() -> list[tuple[str, str, bytes, list[tuple[str, bytes]]]]:
 # Poison whose bad values survive protobuf encoding (the rest only exist in JSON).
 PROTOBUF_CAPABLE = {
     "negative price", "zero quantity", "rating zero", "rating six", "csat nine", "time in 2010",
-    "unknown time zone", "no time zone", "unknown shop", "negative stock", "lowercase currency",
+    "unknown time zone", "another zone than the shop's", "no time zone", "unknown shop",
+    "negative stock", "lowercase currency",
 }  # fmt: skip
 
 
@@ -197,6 +199,10 @@ def _proto_unchecked(data: dict[str, Any]) -> bytes:
     event = events_pb2.Event()
     json_format.ParseDict(data, event)
     return event.SerializeToString()
+
+
+# Issue 3 asks for 50 kinds; the shop's-zone check came later.
+KINDS = 51
 
 
 @pytest.fixture
@@ -209,7 +215,7 @@ async def test_every_poison_message_is_dead_lettered_and_every_good_event_counte
     database: str, topic_prefix: str, kafka_bootstrap: str
 ) -> None:
     poison = poison_messages()
-    assert len({name for name, *_ in poison}) == 50
+    assert len({name for name, *_ in poison}) == KINDS
     good = [good_order(i) for i in range(500)] + [good_view(i) for i in range(500)]
     producer = make_producer(kafka_bootstrap, client_id="poison-test")
     await producer.start()
@@ -234,12 +240,12 @@ async def test_every_poison_message_is_dead_lettered_and_every_good_event_counte
             sent_poison[(meta.topic, meta.partition, meta.offset)] = (name, value)
     finally:
         await producer.stop()
-    assert len(sent_poison) == 50
+    assert len(sent_poison) == KINDS
 
     with run_metrics(topic_prefix, database):
         wait_until_counted(database, len(good), seconds=120)
         dead = await read_topics(
-            kafka_bootstrap, [topic_prefix + "events.dlq"], expected=50, timeout_seconds=60
+            kafka_bootstrap, [topic_prefix + "events.dlq"], expected=KINDS, timeout_seconds=60
         )
 
     assert counted(database) == len(good)
@@ -257,11 +263,12 @@ async def test_every_poison_message_is_dead_lettered_and_every_good_event_counte
         found[source] = (dlq["dlq.reason"], record.value)
     missing = {sent_poison[k][0] for k in set(sent_poison) - set(found)}
     assert not missing, f"not dead-lettered: {missing}"
-    assert len(dead) == 50
+    assert len(dead) == KINDS
     for source, (name, value) in sent_poison.items():
         assert found[source][1] == value, name
     reasons = {sent_poison[s][0]: found[s][0] for s in sent_poison}
     assert reasons["unknown shop"] == "unknown shop"
+    assert reasons["another zone than the shop's"] == "invalid value: time_zone"
     assert reasons["random bytes"].startswith("undecodable")
     assert reasons["negative price"] == "invalid value: order.items[0].unit_price_minor"
 

@@ -185,10 +185,29 @@ def event_from_json(data: Any) -> Event:
     return event
 
 
+_PROTOBUF_MEDIA_TYPES = {
+    "application/x-protobuf",
+    "application/protobuf",
+    "application/vnd.google.protobuf",
+}
+
+
+def _media_type(content_type: str) -> str:
+    """`Application/JSON; charset=utf-8` -> `application/json`."""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
 def event_from_bytes(value: bytes, content_type: str | None = None) -> Event:
-    """Decode a Kafka message value: protobuf or proto3 JSON, told apart by header or content."""
-    looks_like_json = value.lstrip()[:1] == b"{"
-    if content_type == "application/json" or (content_type is None and looks_like_json):
+    """Decode a Kafka message value: protobuf or proto3 JSON, told apart by the content type
+    (parameters and case ignored), or by the content when the type names neither."""
+    media = _media_type(content_type or "")
+    if media == "application/json" or media.endswith("+json"):
+        is_json = True
+    elif media in _PROTOBUF_MEDIA_TYPES:
+        is_json = False
+    else:
+        is_json = value.lstrip()[:1] == b"{"
+    if is_json:
         try:
             data = json.loads(value)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -89,7 +89,7 @@ class Runtime:
             store=KpiStore(self.pool, grace, settings.metrics_store_raw_events),
             dead_letters=DeadLetterPublisher(producer, prefix + DLQ.name),
             metrics=self.metrics,
-            known_shops=shops.known,
+            shop_zones=shops.known,
             on_applied=self._applied,
             end_offset=source.end_offset,
         )

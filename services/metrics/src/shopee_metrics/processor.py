@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -120,7 +120,7 @@ def _headers(message: Message) -> list[tuple[str, bytes]]:
 def _content_type(message: Message) -> str | None:
     raw = message.headers or ()
     for key, value in raw.items() if isinstance(raw, dict) else raw:
-        if key == "content-type":
+        if key.lower() == "content-type":
             return bytes(value).decode(errors="replace") if value is not None else ""
     return None
 
@@ -139,17 +139,27 @@ def decode(messages: Sequence[Message]) -> list[tuple[Message, Event | InvalidEv
 
 
 def split(
-    decoded: list[tuple[Message, Event | InvalidEvent]], known_shops: set[str]
+    decoded: list[tuple[Message, Event | InvalidEvent]], shop_zones: Mapping[str, str]
 ) -> DecodedBatch:
-    """Candidates to count, and dead letters: undecodable, invalid, or of an unregistered shop."""
+    """Candidates to count, and dead letters: undecodable, invalid, of an unregistered shop, or in
+    a time zone other than the shop's (its hours and days would be another shop's calendar)."""
     candidates: list[Candidate] = []
     letters: list[DeadLetter] = []
     for message, outcome in decoded:
         if isinstance(outcome, InvalidEvent):
             reason, errors = _reason(outcome.errors), outcome.errors
-        elif outcome.shop_id not in known_shops:
+        elif outcome.shop_id not in shop_zones:
             reason = "unknown shop"
             errors = [FieldError("shop_id", f"shop {outcome.shop_id!r} is not registered")]
+        elif outcome.time_zone != shop_zones[outcome.shop_id]:
+            reason = "invalid value: time_zone"
+            errors = [
+                FieldError(
+                    "time_zone",
+                    f"{outcome.time_zone!r} is not the zone shop {outcome.shop_id!r} is "
+                    f"registered in ({shop_zones[outcome.shop_id]!r})",
+                )
+            ]
         else:
             position = Position(message.topic, message.partition, message.offset)
             candidates.append(candidate(outcome, position))
@@ -189,7 +199,7 @@ class BatchProcessor:
         store: KpiStore,
         dead_letters: DeadLetterPublisher,
         metrics: ProcessorMetrics,
-        known_shops: Callable[[set[str]], Awaitable[set[str]]],
+        shop_zones: Callable[[set[tuple[str, str]]], Awaitable[Mapping[str, str]]],
         on_applied: Callable[[AppliedBatch], None],
         end_offset: Callable[[str, int], int | None],
     ) -> None:
@@ -197,7 +207,7 @@ class BatchProcessor:
         self._store = store
         self._dead_letters = dead_letters
         self._metrics = metrics
-        self._known_shops = known_shops
+        self._shop_zones = shop_zones
         self._on_applied = on_applied
 
     async def process(self, messages: Sequence[Message]) -> AppliedBatch:
@@ -208,8 +218,10 @@ class BatchProcessor:
         """Decode and validate the batch, and work out what each valid event would add."""
         started = time.perf_counter()
         decoded_messages = decode(messages)
-        shops = {e.shop_id for _, e in decoded_messages if not isinstance(e, InvalidEvent)}
-        decoded = split(decoded_messages, await self._known_shops(shops))
+        shops = {
+            (e.shop_id, e.time_zone) for _, e in decoded_messages if not isinstance(e, InvalidEvent)
+        }
+        decoded = split(decoded_messages, await self._shop_zones(shops))
         self._store.prepare(decoded.candidates)
         return PreparedBatch(messages, decoded, time.perf_counter() - started)
 
