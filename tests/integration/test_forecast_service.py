@@ -2,8 +2,9 @@
 private PostgreSQL database and the real Redis: every rpc, with its error statuses.
 
 The world: two generated shops; the first keeps 110 days of history, the second only its last
-20 days (too little to forecast). Small on purpose: Prophet fits are slow, and the full-size
-scoring lives in bench/forecast.py.
+20 days (too little to forecast); the first also lists a new product, viewed once, 3 days before
+the end. Small on purpose: Prophet fits are slow, and the full-size scoring lives in
+bench/forecast.py.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import grpc
@@ -33,6 +34,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 START = date(2025, 7, 1)
 DAYS = 110
 SHORT_DAYS = 20
+NEW_PRODUCT_DAYS = 3
 
 
 @dataclass
@@ -41,6 +43,7 @@ class World:
     long_shop: str
     short_shop: str
     products: list[str]
+    new_product: str
 
 
 @dataclass
@@ -63,7 +66,27 @@ def _world() -> World:
     products = sorted(
         {e.catalog.product_id for e in kept if e.shop_id == long_shop and e.HasField("catalog")}
     )
-    return World(kept, long_shop, short_shop, products)
+    new_product = "99999999999"
+    listed = START + timedelta(days=DAYS - NEW_PRODUCT_DAYS)
+    kept += _new_listing(long_shop, shops_of(events)[long_shop], new_product, listed)
+    return World(kept, long_shop, short_shop, products, new_product)
+
+
+def _new_listing(shop_id: str, zone: str, product_id: str, day: date) -> list[events_pb2.Event]:
+    """A catalog event listing the product and a view of it, at noon UTC of `day` (the same
+    shop-local day in the generator's Asian zones)."""
+    listing = events_pb2.Event(event_id=f"listing-{product_id}", shop_id=shop_id, time_zone=zone)
+    listing.catalog.product_id = product_id
+    listing.catalog.name = "Listed days ago"
+    listing.catalog.stock = 40
+    listing.catalog.status = events_pb2.PRODUCT_STATUS_ACTIVE
+    view = events_pb2.Event(event_id=f"view-{product_id}", shop_id=shop_id, time_zone=zone)
+    view.traffic.kind = events_pb2.TRAFFIC_KIND_PRODUCT_VIEW
+    view.traffic.visitor_id = f"visitor-{product_id}"
+    view.traffic.product_id = product_id
+    for event in (listing, view):
+        event.occurred_at.FromDatetime(datetime.combine(day, time(12), tzinfo=UTC))
+    return [listing, view]
 
 
 @pytest.fixture(scope="module")
@@ -201,6 +224,34 @@ async def test_bad_forecast_requests_get_a_precise_status(
     assert message in details
 
 
+async def test_a_product_listed_days_ago_is_too_new_to_forecast_or_advise_on(
+    running: Running,
+) -> None:
+    shop, product = running.world.long_shop, running.world.new_product
+    status, details = await _status(
+        running.stub.Forecast(
+            forecast_pb2.ForecastRequest(
+                shop_id=shop, target=forecast_pb2.TARGET_UNITS, product_id=product, horizon_days=7
+            )
+        )
+    )
+    assert (status, details) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        f"forecast/{shop}/units/{product}: needs at least 63 days of history, "
+        f"has {NEW_PRODUCT_DAYS}",
+    )
+    status, details = await _status(
+        running.stub.AdviseInventory(
+            forecast_pb2.InventoryRequest(shop_id=shop, product_ids=[product])
+        )
+    )
+    assert (status, details) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        f"forecast/{shop}/units/{product}: needs at least 28 days of history, "
+        f"has {NEW_PRODUCT_DAYS}",
+    )
+
+
 async def test_churn_scores_buyers_with_reasons_and_holdout_scores(running: Running) -> None:
     shop = running.world.long_shop
     response = await running.stub.PredictChurn(
@@ -246,6 +297,7 @@ async def test_inventory_advice_for_every_active_product(running: Running) -> No
         forecast_pb2.InventoryRequest(shop_id=shop, service_level=0.9, lead_time_days=5)
     )
     assert response.service_level == pytest.approx(0.9)
+    # The product listed days ago is left out: too new for any advice.
     assert {i.product_id for i in response.items} == set(running.world.products)
     for item in response.items:
         assert item.reorder_point == pytest.approx(item.lead_time_demand + item.safety_stock)

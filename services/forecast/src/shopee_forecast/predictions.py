@@ -20,7 +20,7 @@ from shopee_forecast.adapters.store import ForecastStore, Shop
 from shopee_forecast.domain.campaigns import CampaignRegressors
 from shopee_forecast.domain.churn import ChurnModel
 from shopee_forecast.domain.inventory import Z_95, DemandForecast
-from shopee_forecast.domain.selection import MAX_HORIZON_DAYS
+from shopee_forecast.domain.selection import MAX_HORIZON_DAYS, NotEnoughHistory
 from shopee_forecast.domain.series import SeriesKey, Target
 from shopee_forecast.observability import PREDICTION_SECONDS
 from shopee_forecast.training import (
@@ -188,7 +188,8 @@ class Predictor:
 
     async def demand(self, shop: Shop, product_id: str) -> tuple[DemandForecast, str]:
         """90 days of a product's demand: its trained units model if it has one, else the mean
-        and spread of its last 28 days (a flat forecast, named as such in model_version)."""
+        and spread of its last 28 days (a flat forecast, named as such in model_version);
+        FAILED_PRECONDITION for a product without a model that appeared less than 28 days ago."""
         key = SeriesKey(shop.shop_id, Target.UNITS, product_id)
         version = await self.registry.active(key.model_name)
         if version is not None:
@@ -203,13 +204,19 @@ class Predictor:
                 ),
                 version.version,
             )
-        return await self._recent_demand(shop, product_id), RECENT_DEMAND_VERSION
+        return await self._recent_demand(shop, key), RECENT_DEMAND_VERSION
 
-    async def _recent_demand(self, shop: Shop, product_id: str) -> DemandForecast:
+    async def _recent_demand(self, shop: Shop, key: SeriesKey) -> DemandForecast:
         bounds = await self.store.history_bounds(shop)
-        last = bounds[1] if bounds else shop.today() - timedelta(days=1)
+        appeared = await self.store.product_first_day(shop.shop_id, key.product_id)
+        days = (bounds[1] - appeared).days + 1 if bounds and appeared else 0
+        if bounds is None or days < RECENT_DEMAND_DAYS:
+            # Days before the product appeared would read as zero demand.
+            short = NotEnoughHistory(days, RECENT_DEMAND_DAYS)
+            raise FailedPrecondition(f"{key.model_name}: {short}")
+        last = bounds[1]
         first = last - timedelta(days=RECENT_DEMAND_DAYS - 1)
-        values = dict(await self.store.daily_values(shop.shop_id, product_id, "units"))
+        values = dict(await self.store.daily_values(shop.shop_id, key.product_id, "units"))
         recent = np.array(
             [values.get(first + timedelta(days=i), 0.0) for i in range(RECENT_DEMAND_DAYS)]
         )

@@ -170,8 +170,16 @@ class ForecastServicer(forecast_pb2_grpc.ForecastServiceServicer):
             if not stock:
                 raise FailedPrecondition(f"shop {shop.shop_id!r} has no active product")
         items = []
+        too_new: list[FailedPrecondition] = []
         for product_id, on_hand in stock.items():
-            demand, version = await self.predictor.demand(shop, product_id)
+            try:
+                demand, version = await self.predictor.demand(shop, product_id)
+            except FailedPrecondition as short:
+                # A product listed days ago must not withhold the advice on every other one.
+                if request.product_ids:
+                    raise
+                too_new.append(short)
+                continue
             advice = advise(demand, on_hand, service_level, lead_time, review)
             items.append(
                 forecast_pb2.InventoryAdvice(
@@ -191,6 +199,8 @@ class ForecastServicer(forecast_pb2_grpc.ForecastServiceServicer):
                     model_version=version,
                 )
             )
+        if not items:
+            raise too_new[0]
         PREDICTION_SECONDS.labels("AdviseInventory", "none").observe(time.perf_counter() - started)
         return forecast_pb2.InventoryResponse(
             shop_id=shop.shop_id,

@@ -8,7 +8,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -132,10 +132,10 @@ def series_history(
     key: SeriesKey,
     shop: Shop,
     values: list[tuple[Any, float]],
-    bounds: tuple[Any, Any],
+    bounds: tuple[date, date],
     campaigns: Sequence[Campaign],
 ) -> SeriesHistory:
-    """The series from the shop's first day to its last complete day (missing days are 0)."""
+    """The series from its first day to the shop's last complete day (missing days are 0)."""
     frame = daily_frame(values, bounds[0], bounds[1])
     return SeriesHistory(
         frame=frame,
@@ -167,10 +167,20 @@ class Trainer:
         campaigns = await self.store.campaigns(shop.shop_id)
         tasks = []
         for key in keys:
+            first = await self.series_start(shop, key, bounds)
             values = await self.store.daily_values(shop.shop_id, key.product_id, key.target.value)
-            history = series_history(key, shop, values, bounds, campaigns)
+            history = series_history(key, shop, values, (first, bounds[1]), campaigns)
             tasks.append(SeriesTask(key, history, self.options))
         return tasks
+
+    async def series_start(self, shop: Shop, key: SeriesKey, bounds: tuple[date, date]) -> date:
+        """A shop series starts on the shop's first day; a product's on the day it first appeared,
+        since the days before it was listed are not days without sales (a product not seen yet
+        starts after the last day: no history)."""
+        if not key.product_id:
+            return bounds[0]
+        appeared = await self.store.product_first_day(shop.shop_id, key.product_id)
+        return bounds[1] + timedelta(days=1) if appeared is None else appeared
 
     async def shop_keys(self, shop: Shop, targets: Sequence[Target]) -> list[SeriesKey]:
         keys = [SeriesKey(shop.shop_id, t) for t in SHOP_TARGETS if t in targets]

@@ -107,6 +107,17 @@ class ForecastStore:
         last = min(row["last"], shop.today() - timedelta(days=1))
         return (row["first"], last) if last >= row["first"] else None
 
+    async def product_first_day(self, shop_id: str, product_id: str) -> date | None:
+        """The shop-local day the product first had a KPI row (a view, a cart, a sale): when it
+        appeared; None if it has not yet. kpi_day's key leads with (shop_id, product_id), and
+        unlike raw_events it is never dropped by retention."""
+        first: date | None = await self._pool.fetchval(
+            "SELECT min(local_date) FROM kpi_day WHERE shop_id = $1 AND product_id = $2",
+            shop_id,
+            product_id,
+        )
+        return first
+
     async def daily_values(
         self, shop_id: str, product_id: str, kpi: str
     ) -> list[tuple[date, float]]:
