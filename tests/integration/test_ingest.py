@@ -3,6 +3,7 @@ what is rejected is answered precisely and never published."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -78,6 +79,10 @@ def post(
     return httpx.post(
         f"{ingest.url}/v1/events", content=body, headers=headers, params=params, timeout=60
     )
+
+
+def read_metrics(ingest: ServiceProcess) -> str:
+    return httpx.get(f"{ingest.url}/metrics").text
 
 
 def event_topics(prefix: str) -> list[str]:
@@ -259,25 +264,32 @@ def test_health_readiness_and_metrics(ingest: ServiceProcess) -> None:
     assert "/v1/imports" in spec["paths"]
 
 
+ORGANISATION_SHOPS = {
+    "org-a": {"shop-a": "Asia/Jakarta", "shop-a-kl": "Asia/Kuala_Lumpur"},
+    "org-b": {"shop-b": "Asia/Jakarta"},
+}
+
+
 @pytest.fixture(scope="module")
 def tenancy_database(database_url: str) -> Iterator[tuple[str, str, str]]:
-    """A migrated database with two organisations, a shop each, and a key of the first one;
-    yields (dsn, plain key, revoked key)."""
+    """A migrated database with the organisations and shops (and zones) of ORGANISATION_SHOPS,
+    and a key of org-a; yields (dsn, plain key, revoked key)."""
     with temporary_database(database_url) as dsn:
         upgrade(dsn)
         with psycopg.connect(dsn) as connection:
             key, revoked = issue_api_key(), issue_api_key()
-            for slug, shop in (("org-a", "shop-a"), ("org-b", "shop-b")):
+            for slug, shops in ORGANISATION_SHOPS.items():
                 row = connection.execute(
                     "INSERT INTO organisations (slug, name) VALUES (%s, %s) RETURNING id",
                     (slug, slug),
                 ).fetchone()
                 assert row is not None
-                connection.execute(
-                    "INSERT INTO shops (id, organisation_id, name, market, currency, time_zone) "
-                    "VALUES (%s, %s, %s, 'ID', 'IDR', 'Asia/Jakarta')",
-                    (shop, row[0], shop),
-                )
+                for shop, zone in shops.items():
+                    connection.execute(
+                        "INSERT INTO shops (id, organisation_id, name, market, currency, time_zone) "
+                        "VALUES (%s, %s, %s, 'ID', 'IDR', %s)",
+                        (shop, row[0], shop, zone),
+                    )
                 if slug == "org-a":
                     for issued, revoked_at in ((key, None), (revoked, "2026-01-01")):
                         connection.execute(
@@ -308,3 +320,98 @@ async def test_organisation_key_publishes_only_for_its_shops(
         )
     consumed = await read_topics(kafka_bootstrap, event_topics(topic_prefix))
     assert [events_pb2.Event.FromString(r.value).event_id for r in consumed] == [own["event_id"]]
+
+
+def wrong_zone_batch() -> list[dict[str, Any]]:
+    """Events of org-a's two shops, each in its registered zone but record 2 (UTC)."""
+    return [
+        order_event(0, shop="shop-a"),
+        traffic_event(1, shop="shop-a-kl"),
+        {**order_event(2, shop="shop-a"), "time_zone": "UTC"},
+        order_event(3, shop="shop-a"),
+    ]
+
+
+async def test_organisation_key_event_outside_its_shops_zone_is_an_invalid_record(
+    topic_prefix: str, kafka_bootstrap: str, tenancy_database: tuple[str, str, str]
+) -> None:
+    dsn, key, _ = tenancy_database
+    batch = wrong_zone_batch()
+    operator_event = {**order_event(4, shop="shop-a"), "time_zone": "UTC"}
+    with run_ingest(topic_prefix, SHOPEE_DATABASE_URL=dsn) as ingest:
+        refused = post(ingest, orjson.dumps(wrong_zone_batch()), key=key)
+        partial = post(ingest, orjson.dumps(batch), key=key, partial="true")
+        # A static operator key knows no registered zones: today's behaviour.
+        operator = post(ingest, orjson.dumps([operator_event]))
+        metrics = read_metrics(ingest)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"] == [
+        {
+            "record": 2,
+            "field": "time_zone",
+            "message": "'UTC' is not the zone shop 'shop-a' is registered in ('Asia/Jakarta')",
+        }
+    ]
+    assert partial.status_code == 200, partial.text
+    assert partial.json()["accepted"] == 3
+    assert [(r["record"], r["field"]) for r in partial.json()["rejected"]] == [(2, "time_zone")]
+    assert operator.status_code == 200, operator.text
+    assert 'ingest_records_rejected_total{entry="events"} 2.0' in metrics
+    consumed = await read_topics(kafka_bootstrap, event_topics(topic_prefix))
+    published = sorted(events_pb2.Event.FromString(r.value).event_id for r in consumed)
+    expected = [e["event_id"] for i, e in enumerate(batch) if i != 2] + [operator_event["event_id"]]
+    assert published == sorted(expected)
+
+
+TRAFFIC_EXPORT = b"Date,Visitors,Page Views,Product Views\n2026-11-10,1200,5400,3000\n"
+
+
+def start_import(ingest: ServiceProcess, key: str, **fields: str) -> httpx.Response:
+    return httpx.post(
+        f"{ingest.url}/v1/imports",
+        headers={"x-api-key": key},
+        data={"currency": "IDR", **fields},
+        files={"file": ("traffic.csv", TRAFFIC_EXPORT)},
+        timeout=60,
+    )
+
+
+def finished_import(status_url: str, key: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        progress: dict[str, Any] = httpx.get(status_url, headers={"x-api-key": key}).json()
+        if progress["status"] in ("completed", "failed"):
+            return progress
+        time.sleep(0.1)
+    raise AssertionError(f"import did not finish: {progress}")
+
+
+async def test_import_is_read_in_the_shops_registered_zone(
+    topic_prefix: str, kafka_bootstrap: str, tenancy_database: tuple[str, str, str]
+) -> None:
+    dsn, key, _ = tenancy_database
+    with run_ingest(topic_prefix, SHOPEE_DATABASE_URL=dsn) as ingest:
+        wrong_zone = start_import(ingest, key, shop_id="shop-a-kl", time_zone="Asia/Jakarta")
+        operator_without_zone = start_import(ingest, TEST_API_KEY, shop_id="shop-a-kl")
+        defaulted = start_import(ingest, key, shop_id="shop-a-kl")
+        assert defaulted.status_code == 202, defaulted.text
+        progress = finished_import(defaulted.json()["status_url"], key)
+    assert wrong_zone.status_code == 400, wrong_zone.text
+    assert wrong_zone.json()["errors"] == [
+        {
+            "field": "time_zone",
+            "message": "'Asia/Jakarta' is not the zone shop 'shop-a-kl' is registered in "
+            "('Asia/Kuala_Lumpur')",
+        }
+    ]
+    assert operator_without_zone.status_code == 422, operator_without_zone.text
+    assert operator_without_zone.json()["errors"] == [
+        {"field": "time_zone", "message": "Field required"}
+    ]
+    assert progress["status"] == "completed", progress
+    assert progress["events_published"] == 1
+    consumed = await read_topics(kafka_bootstrap, event_topics(topic_prefix))
+    (event,) = [events_pb2.Event.FromString(r.value) for r in consumed]
+    assert (event.shop_id, event.time_zone) == ("shop-a-kl", "Asia/Kuala_Lumpur")
+    # The day starts at midnight in Kuala Lumpur (UTC+8).
+    assert event.occurred_at.ToDatetime(UTC) == datetime(2026, 11, 9, 16, 0, tzinfo=UTC)

@@ -15,15 +15,18 @@ from shopee_ingest.domain.batch import (
     TooManyRecords,
     media_type,
     parse_batch,
+    reject_other_zones,
 )
 
 
-def review(event_id: str, rating: Any = 5) -> dict[str, Any]:
+def review(
+    event_id: str, rating: Any = 5, shop: str = "shop-1", zone: str = "Asia/Jakarta"
+) -> dict[str, Any]:
     return {
         "event_id": event_id,
-        "shop_id": "shop-1",
+        "shop_id": shop,
         "occurred_at": "2026-03-01T10:00:00+07:00",
-        "time_zone": "Asia/Jakarta",
+        "time_zone": zone,
         "review": {
             "review_id": f"r-{event_id}",
             "product_id": "p-1",
@@ -93,3 +96,23 @@ def test_same_id_with_different_content_is_refused_but_an_exact_repeat_is_not() 
     body = orjson.dumps([review("a"), review("a"), changed])
     batch = parse_batch(body, BodyFormat.JSON, max_records=10)
     assert [(e.record, e.field) for e in batch.errors] == [(2, "event_id")]
+    assert [index for index, _ in batch.accepted] == [0, 1]
+
+
+def test_event_in_another_zone_than_its_shop_is_a_record_error() -> None:
+    body = orjson.dumps(
+        [
+            review("a"),
+            review("b", rating=9),
+            review("c", zone="UTC"),
+            review("d", shop="shop-2", zone="Asia/Kuala_Lumpur"),
+            review("e", shop="shop-3", zone="UTC"),
+        ]
+    )
+    batch = parse_batch(body, BodyFormat.JSON, max_records=10)
+    reject_other_zones(batch, {"shop-1": "Asia/Jakarta", "shop-2": "Asia/Kuala_Lumpur"})
+    assert [index for index, _ in batch.accepted] == [0, 3, 4]
+    assert [(e.record, e.field) for e in batch.errors] == [(1, "review.rating"), (2, "time_zone")]
+    assert batch.errors[1].message == (
+        "'UTC' is not the zone shop 'shop-1' is registered in ('Asia/Jakarta')"
+    )

@@ -1,13 +1,15 @@
 """Producer API keys: static keys from settings, and organisation keys from the database.
 
-A database key may publish only for its organisation's shops. Keys are never stored in plain
-text: only their SHA-256 (API keys are high-entropy, so a fast hash is enough).
+A database key may publish only for its organisation's shops, and only in each shop's registered
+time zone. Keys are never stored in plain text: only their SHA-256 (API keys are high-entropy, so
+a fast hash is enough).
 """
 
 from __future__ import annotations
 
 import hmac
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import asyncpg
@@ -17,14 +19,19 @@ from shopee_common.api_keys import hash_api_key
 
 @dataclass(frozen=True)
 class Producer:
-    """Who is calling: `shop_ids` None means any shop (a static operator key)."""
+    """Who is calling: `shop_zones` maps each shop the key may publish for to its registered
+    zone; None means any shop, in any zone (a static operator key)."""
 
     name: str
     organisation_id: str | None
-    shop_ids: frozenset[str] | None
+    shop_zones: Mapping[str, str] | None
 
     def may_publish_for(self, shop_id: str) -> bool:
-        return self.shop_ids is None or shop_id in self.shop_ids
+        return self.shop_zones is None or shop_id in self.shop_zones
+
+    def registered_zone(self, shop_id: str) -> str | None:
+        """The zone the shop is registered in, or None when this key knows none."""
+        return None if self.shop_zones is None else self.shop_zones.get(shop_id)
 
 
 def parse_static_keys(setting: str) -> list[str]:
@@ -60,7 +67,7 @@ class ApiKeyAuthority:
         digest = hash_api_key(key)
         for static in self._static:
             if hmac.compare_digest(digest, static):
-                return Producer(name="static-key", organisation_id=None, shop_ids=None)
+                return Producer(name="static-key", organisation_id=None, shop_zones=None)
         if self._pool is None:
             return None
         cached = self._cache.get(digest)
@@ -80,7 +87,10 @@ class ApiKeyAuthority:
         row = await self._pool.fetchrow(
             """
             SELECT k.name, k.organisation_id::text AS organisation_id,
-                   array(SELECT s.id FROM shops s WHERE s.organisation_id = k.organisation_id) AS shop_ids
+                   array(
+                       SELECT ARRAY[s.id, s.time_zone] FROM shops s
+                       WHERE s.organisation_id = k.organisation_id
+                   ) AS shop_zones
             FROM api_keys k
             WHERE k.key_hash = $1 AND k.revoked_at IS NULL
               AND (k.expires_at IS NULL OR k.expires_at > now())
@@ -92,5 +102,5 @@ class ApiKeyAuthority:
         return Producer(
             name=row["name"],
             organisation_id=row["organisation_id"],
-            shop_ids=frozenset(row["shop_ids"]),
+            shop_zones=dict(row["shop_zones"]),
         )

@@ -17,6 +17,7 @@ from shopee_ingest.domain.batch import (
     TooManyRecords,
     media_type,
     parse_batch,
+    reject_other_zones,
 )
 
 router = APIRouter(prefix="/v1", tags=["events"])
@@ -98,7 +99,8 @@ def _errors_body(errors: list[RecordError]) -> list[dict[str, object]]:
     description=(
         "Validates every record against `shopee.events.v1.Event` and publishes the batch to the "
         "topic of each event's payload (key = shop_id), answering only after Kafka acknowledged "
-        "(acks=all, idempotent producer).\n\n"
+        "(acks=all, idempotent producer). With an organisation's key, an event whose `time_zone` "
+        "is not the zone its shop is registered in is an invalid record (field `time_zone`).\n\n"
         "**Mixed batches.** By default a batch is all-or-nothing: if any record is invalid the "
         "answer is 422 listing every bad record and field, and nothing is published, so the "
         "producer can fix and resend the whole batch. With `partial=true` the valid records are "
@@ -142,6 +144,8 @@ async def post_events(
             "the batch holds events for shops outside your organisation",
             errors=_errors_body(forbidden),
         )
+    if caller.shop_zones is not None:
+        reject_other_zones(batch, caller.shop_zones)
     if batch.errors:
         wired.metrics.records_rejected.labels("events").inc(len({e.record for e in batch.errors}))
     if batch.errors and not partial:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import structlog
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -18,6 +19,7 @@ from shopee_ingest.adapters.publisher import PublishFailed
 from shopee_ingest.api.deps import CallingProducer, Components, IngestComponents
 from shopee_ingest.domain.export_files import ExportFileError, read_export
 from shopee_ingest.domain.export_mapping import ImportOptions, map_export
+from shopee_ingest.domain.shop_zones import zone_mismatch
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"])
 log = structlog.get_logger("ingest.imports")
@@ -58,11 +60,14 @@ def _view(progress: ImportProgress) -> ImportView:
         "follow it at the returned `status_url`. Rows that cannot be read are reported with their "
         "row number and column and left out (an order with a bad row is left out whole); the rest "
         "is published. Event ids derive from the shop and the order or date, so importing the "
-        "same file again counts nothing twice."
+        "same file again counts nothing twice.\n\n"
+        "Times in the file are read in `time_zone`, which must be the zone the shop is registered "
+        "in; with an organisation's key it may be omitted and defaults to that zone (an operator "
+        "key must send it)."
     ),
     responses={
         202: {"description": "accepted; progress at status_url"},
-        400: {"description": "bad form field"},
+        400: {"description": "bad form field, or time_zone not the shop's registered zone"},
         401: {"description": "missing or invalid key"},
         403: {"description": "shop outside the key's organisation"},
         413: {"description": "file too large"},
@@ -74,8 +79,15 @@ async def create_import(
     caller: CallingProducer,
     file: Annotated[UploadFile, File(description="the .csv or .xlsx export")],
     shop_id: Annotated[str, Form(examples=["shop-id-1"])],
-    time_zone: Annotated[str, Form(description="the shop's IANA zone", examples=["Asia/Jakarta"])],
     currency: Annotated[str, Form(pattern="^[A-Z]{3}$", examples=["IDR"])],
+    time_zone: Annotated[
+        str | None,
+        Form(
+            description="the IANA zone the shop is registered in; defaults to it with an "
+            "organisation's key, required with an operator key",
+            examples=["Asia/Jakarta"],
+        ),
+    ] = None,
     kind: Annotated[str | None, Form(description="orders or traffic; detected if omitted")] = None,
     decimal_separator: Annotated[
         str | None, Form(pattern="^[.,]$", description="override the number format guess")
@@ -83,6 +95,14 @@ async def create_import(
 ) -> Any:
     if not caller.may_publish_for(shop_id):
         return problem(403, "Forbidden shop", f"this API key may not publish for shop {shop_id!r}")
+    registered = caller.registered_zone(shop_id)
+    if time_zone is None:
+        if registered is None:
+            # The same answer as any other missing form field.
+            raise RequestValidationError(
+                [{"type": "missing", "loc": ("body", "time_zone"), "msg": "Field required"}]
+            )
+        time_zone = registered
     try:
         ZoneInfo(time_zone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -91,6 +111,14 @@ async def create_import(
             "Invalid field",
             f"time_zone: unknown IANA time zone {time_zone!r}",
             errors=[{"field": "time_zone", "message": "unknown IANA time zone"}],
+        )
+    wrong_zone = zone_mismatch(shop_id, time_zone, registered) if registered else None
+    if wrong_zone is not None:
+        return problem(
+            400,
+            "Invalid field",
+            f"time_zone: {wrong_zone}",
+            errors=[{"field": "time_zone", "message": wrong_zone}],
         )
     content = await file.read()
     filename = file.filename or "upload"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -10,6 +11,7 @@ from google.protobuf.message import DecodeError
 
 from shopee.events.v1 import events_pb2
 from shopee_common.events import Event, InvalidEvent, event_from_json, validate
+from shopee_ingest.domain.shop_zones import zone_mismatch
 
 
 class BodyFormat(StrEnum):
@@ -55,6 +57,14 @@ class ParsedBatch:
     @property
     def events(self) -> list[Event]:
         return [event for _, event in self.accepted]
+
+    def reject(self, errors: Iterable[RecordError]) -> None:
+        """Move the records these errors name from the valid events to the errors."""
+        new_errors = list(errors)
+        refused = {e.record for e in new_errors}
+        self.accepted = [(index, event) for index, event in self.accepted if index not in refused]
+        self.errors.extend(new_errors)
+        self.errors.sort(key=lambda e: e.record)
 
 
 def media_type(content_type: str | None) -> BodyFormat | None:
@@ -135,10 +145,27 @@ def _parse_protobuf(body: bytes, max_records: int) -> ParsedBatch:
 def _flag_repeated_ids(batch: ParsedBatch) -> None:
     """Two records in one request with the same event_id but different content is a producer bug."""
     seen: dict[str, bytes] = {}
+    repeats = []
     for index, event in batch.accepted:
         content = event.SerializeToString(deterministic=True)
         previous = seen.setdefault(event.event_id, content)
         if previous != content:
-            batch.errors.append(
+            repeats.append(
                 RecordError(index, "event_id", f"{event.event_id!r} repeats with different content")
             )
+    batch.reject(repeats)
+
+
+def reject_other_zones(batch: ParsedBatch, shop_zones: Mapping[str, str]) -> None:
+    """Reject the events whose `time_zone` is not the zone their shop is registered in (shops
+    missing from `shop_zones` are left alone: whether a key may publish for them is checked
+    elsewhere)."""
+    wrong_zones = []
+    for index, event in batch.accepted:
+        registered = shop_zones.get(event.shop_id)
+        if registered is None:
+            continue
+        message = zone_mismatch(event.shop_id, event.time_zone, registered)
+        if message is not None:
+            wrong_zones.append(RecordError(index, "time_zone", message))
+    batch.reject(wrong_zones)
