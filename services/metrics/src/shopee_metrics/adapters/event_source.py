@@ -145,6 +145,22 @@ class EventSource:
         handed = self._handed.get(partition)
         return handed is None or self._stored.get(partition, 0) >= handed
 
+    async def lag(self) -> dict[TopicPartition, int]:
+        """Records between what is stored and each assigned partition's end, the end asked of
+        the broker: unlike the end the last fetch saw, it keeps growing while a write is stuck
+        and nothing is fetched."""
+        partitions = list(self._consumer.assignment())
+        if not partitions:
+            return {}
+        ends = await self._consumer.end_offsets(partitions)
+        lag = {}
+        for tp in partitions:
+            stored = self._stored.get(tp)
+            if stored is None:
+                stored = await self._consumer.committed(tp) or 0
+            lag[tp] = max(0, int(ends[tp]) - stored)
+        return lag
+
     def end_offset(self, topic: str, partition: int) -> int | None:
         """The partition's end offset as the consumer last saw it (None before it fetched)."""
         end = self._consumer.highwater(TopicPartition(topic, partition))
