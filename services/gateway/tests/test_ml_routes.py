@@ -327,6 +327,8 @@ async def test_insights_routes_translate_enums_and_optional_fields(stack: Stack)
     )
     assert sentiment.json()["trend"][0]["week"] == "2025-10-01"
     assert sentiment.json()["overall"]["texts"] == 3
+    sentiment_request = stack.script.calls[-1][1]  # one bound alone: the service defaults the other
+    assert (sentiment_request.from_date, sentiment_request.to_date) == ("2025-10-01", "")
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from shopee_insights.domain.price_panel import (
 from shopee_insights.domain.pricing import (
     DemandPanels,
     Elasticity,
+    NoListPrice,
     estimate_elasticities,
     fit_elasticity,
     optimal_price,
@@ -35,6 +36,12 @@ def test_elastic_demand_gets_the_markup_rule() -> None:
 def test_inelastic_demand_goes_to_the_upper_bound_and_bounds_hold() -> None:
     assert optimal_price(-0.5, 100.0, 60.0, 70.0, 130.0).recommended_price_minor == 130
     assert optimal_price(-5.0, 100.0, 10.0, 90.0, 130.0).recommended_price_minor == 90
+
+
+def test_a_product_without_a_list_price_has_no_price_to_optimise_from() -> None:
+    with pytest.raises(NoListPrice, match="the current price is 0") as raised:
+        optimal_price(-2.0, current_price=0.0, unit_cost=60.0, low=0.0, high=0.0)
+    assert raised.value.price == 0.0
 
 
 @pytest.fixture(scope="module")

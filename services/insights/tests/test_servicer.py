@@ -3,21 +3,49 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import numpy as np
+import pandas as pd
 import pytest
 
 from shopee.insights.v1 import insights_pb2 as pb
-from shopee_common.grpc_server import InvalidArgument, NotFound, ServiceError
+from shopee_common.grpc_server import FailedPrecondition, InvalidArgument, NotFound, ServiceError
 from shopee_insights.adapters.repository import CONNECTION_ERRORS
 from shopee_insights.domain.marketing import ResponseCurves
-from shopee_insights.servicer import InsightsServicer, _bounds, _date_range
+from shopee_insights.domain.pricing import Elasticity
+from shopee_insights.engine import Loaded
+from shopee_insights.servicer import InsightsServicer, _bounds
+from shopee_insights.training import PricingModel
+from shopee_models.registry import ModelVersion
+
+VERSION = ModelVersion(
+    "insights/s/pricing",
+    "v1",
+    "test",
+    "memory://",
+    {},
+    {},
+    "active",
+    datetime(2026, 1, 1, tzinfo=UTC),
+)
+ELASTIC = Elasticity(
+    value=-2.0,
+    std_error=0.1,
+    p_value=0.001,
+    observations=50,
+    units=200,
+    log_price_std=0.1,
+    source="product",
+)
 
 
 class FakeEngine:
-    """Knows one shop, 's', and one fitted marketing curve; trains nothing."""
+    """Knows one shop, 's', and one fitted marketing curve; trains nothing. Pricing: product 'p'
+    (list price 1000, cost 600) and 'free' (list price 0, no cost), both with an elasticity.
+    Texts: set `texts` (columns as `engine.score_frame` makes them)."""
 
     curves = ResponseCurves(
         channels=["c0"],
@@ -29,11 +57,30 @@ class FakeEngine:
         max_daily_spend={"c0": 1.0},
         days=30,
     )
+    pricing = PricingModel(
+        by_product={"p": ELASTIC, "free": ELASTIC},
+        by_category={},
+        categories={"p": "c", "free": "c"},
+        prices={"p": 1000, "free": 0},
+        costs={"p": 600, "free": 0},
+    )
+
+    def __init__(self, zone: str = "UTC", texts: pd.DataFrame | None = None) -> None:
+        self.zone = zone
+        self.texts = texts
 
     async def time_zone(self, shop_id: str) -> str:
         if shop_id != "s":
             raise NotFound(f"shop {shop_id!r} is not registered")
-        return "UTC"
+        return self.zone
+
+    async def model(self, shop_id: str, area: str) -> Loaded:
+        assert area == "pricing"
+        return Loaded(VERSION, self.pricing)
+
+    async def scored_texts(self, shop_id: str, zone: str) -> tuple[str, pd.DataFrame]:
+        assert self.texts is not None
+        return "v1", self.texts
 
 
 def run(coroutine: Any) -> Any:
@@ -71,9 +118,97 @@ def test_score_texts_limits() -> None:
         run(servicer().ScoreTexts(pb.ScoreTextsRequest(texts=["a" * 5001]), None))
 
 
-def test_dates_and_bounds() -> None:
-    with pytest.raises(InvalidArgument, match="give both or neither"):
-        _date_range("2026-01-01", "")
+@pytest.mark.parametrize(
+    "request_",
+    [
+        pb.OptimizePriceRequest(shop_id="s", product_id="free", unit_cost_minor=60),
+        # Not "no unit cost" nor "the price bounds are empty: 500 to 0": the price is the cause.
+        pb.OptimizePriceRequest(shop_id="s", product_id="free"),
+        pb.OptimizePriceRequest(
+            shop_id="s", product_id="free", unit_cost_minor=60, min_price_minor=500
+        ),
+    ],
+)
+def test_a_product_priced_0_has_no_price_to_optimise_from(
+    request_: pb.OptimizePriceRequest,
+) -> None:
+    with pytest.raises(
+        FailedPrecondition,
+        match=r"^product 'free' has no list price in the catalog \(price 0\) to optimise from$",
+    ):
+        run(servicer().OptimizePrice(request_, None))
+    priced = run(
+        servicer().OptimizePrice(pb.OptimizePriceRequest(shop_id="s", product_id="p"), None)
+    )
+    assert priced.recommended_price_minor == 1200  # cost x e/(1+e) = 600 x 2
+
+
+# 20:00 UTC on 31 March is 03:00 on 1 April in Jakarta, the shop's zone: its today is 1 April.
+JAKARTA_NOW = datetime(2026, 3, 31, 20, tzinfo=UTC)
+REVIEW_DAYS = ("2025-11-02", "2025-11-03", "2026-01-01", "2026-01-02", "2026-02-15")
+
+
+def sentiment_servicer() -> InsightsServicer:
+    """The shop's reviews: one on each of REVIEW_DAYS (Jakarta days), of product 'p<day>'."""
+    noon = pd.to_datetime([f"{day} 12:00" for day in REVIEW_DAYS]).tz_localize("Asia/Jakarta")
+    occurred = pd.Series(noon.tz_convert("UTC"))
+    texts = pd.DataFrame(
+        {
+            "product_id": [f"p{day}" for day in REVIEW_DAYS],
+            "occurred_at": occurred,
+            "local_date": occurred.dt.tz_convert("Asia/Jakarta").dt.date,
+            "score": 0.5,
+            "label": "positive",
+            "aspects": [{} for _ in REVIEW_DAYS],
+            "source": "review",
+        }
+    )
+    engine = FakeEngine(zone="Asia/Jakarta", texts=texts)
+    return InsightsServicer(engine, seed=1, clock=lambda: JAKARTA_NOW)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("from_date", "to_date", "days"),
+    [
+        # Neither: the 90 days ending today (1 April in Jakarta), not on the newest review.
+        ("", "", {"2026-01-02", "2026-02-15"}),
+        # From 1 January to today.
+        ("2026-01-01", "", {"2026-01-01", "2026-01-02", "2026-02-15"}),
+        # The 90 days ending on to_date: 3 November to 31 January.
+        ("", "2026-01-31", {"2025-11-03", "2026-01-01", "2026-01-02"}),
+        ("2026-01-02", "2026-01-02", {"2026-01-02"}),
+    ],
+)
+def test_each_missing_sentiment_date_defaults_on_its_own(
+    from_date: str, to_date: str, days: set[str]
+) -> None:
+    request = pb.SentimentRequest(shop_id="s", from_date=from_date, to_date=to_date)
+    response = run(sentiment_servicer().GetSentiment(request, None))
+    assert {p.product_id for p in response.products} == {f"p{day}" for day in days}
+
+
+@pytest.mark.parametrize(
+    ("from_date", "to_date", "message"),
+    [
+        ("2026-03-02", "2026-03-01", r"^from_date 2026-03-02 is after to_date 2026-03-01$"),
+        (
+            "2026-04-02",
+            "",
+            r"^from_date 2026-04-02 is after to_date 2026-04-01 "
+            r"\(today in the shop's time zone\)$",
+        ),
+        ("2026-13-01", "", r"^from_date: expected YYYY-MM-DD, got '2026-13-01'$"),
+    ],
+)
+def test_sentiment_dates_out_of_order_or_malformed_are_invalid(
+    from_date: str, to_date: str, message: str
+) -> None:
+    request = pb.SentimentRequest(shop_id="s", from_date=from_date, to_date=to_date)
+    with pytest.raises(InvalidArgument, match=message):
+        run(sentiment_servicer().GetSentiment(request, None))
+
+
+def test_marketing_bounds() -> None:
     fake = FakeEngine().curves
     request = pb.OptimizeMarketingRequest(
         total_budget_minor=100,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import grpc
 import numpy as np
@@ -44,9 +46,15 @@ def _shop_id(value: str) -> str:
 
 
 class InsightsServicer(insights_pb2_grpc.InsightsServiceServicer):
-    def __init__(self, engine: InsightsEngine, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        engine: InsightsEngine,
+        seed: int | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.engine = engine
         self.rng = np.random.default_rng(seed)
+        self.clock = clock
 
     async def GetSegments(
         self, request: pb.SegmentsRequest, context: grpc.aio.ServicerContext
@@ -151,6 +159,13 @@ class InsightsServicer(insights_pb2_grpc.InsightsServiceServicer):
         if product not in model.prices:
             raise NotFound(f"product {product!r} is not in shop {shop_id!r}")
         current = float(model.prices[product])
+        # First: the default bounds are shares of this price, and the cost or elasticity errors
+        # would blame the wrong cause.
+        if current <= 0:
+            raise FailedPrecondition(
+                f"product {product!r} has no list price in the catalog "
+                f"(price {model.prices[product]}) to optimise from"
+            )
         cost = float(request.unit_cost_minor or model.costs.get(product, 0))
         if cost <= 0:
             raise FailedPrecondition(
@@ -236,17 +251,17 @@ class InsightsServicer(insights_pb2_grpc.InsightsServiceServicer):
         self, request: pb.SentimentRequest, context: grpc.aio.ServicerContext
     ) -> pb.SentimentResponse:
         shop_id = _shop_id(request.shop_id)
-        first, last = _date_range(request.from_date, request.to_date)
+        start = _parse_date("from_date", request.from_date)
+        end = _parse_date("to_date", request.to_date)
         zone = await self.engine.time_zone(shop_id)
+        today = self.clock().astimezone(ZoneInfo(zone)).date()
+        first, last = _date_window(start, end, today)
         version, texts = await self.engine.scored_texts(shop_id, zone)
         product_unseen = request.product_id and request.product_id not in set(texts["product_id"])
         if product_unseen and not await self.engine.repository.product_exists(
             shop_id, request.product_id
         ):
             raise NotFound(f"product {request.product_id!r} is not in shop {shop_id!r}")
-        if first is None or last is None:
-            last = date.today() if not len(texts) else max(texts["local_date"])
-            first = last - timedelta(days=DEFAULT_SENTIMENT_DAYS - 1)
         chosen = texts[(texts["local_date"] >= first) & (texts["local_date"] <= last)]
         if request.product_id:
             chosen = chosen[chosen["product_id"] == request.product_id]
@@ -327,22 +342,24 @@ def _bounds(
     return bounds
 
 
-def _date_range(first: str, last: str) -> tuple[date | None, date | None]:
-    parsed: list[date | None] = []
-    for field, value in (("from_date", first), ("to_date", last)):
-        if not value:
-            parsed.append(None)
-            continue
-        try:
-            parsed.append(date.fromisoformat(value))
-        except ValueError:
-            raise InvalidArgument(f"{field}: expected YYYY-MM-DD, got {value!r}") from None
-    start, end = parsed
-    if (start is None) != (end is None):
-        raise InvalidArgument("from_date and to_date: give both or neither")
-    if start is not None and end is not None and start > end:
-        raise InvalidArgument(f"from_date {start} is after to_date {end}")
-    return start, end
+def _parse_date(field: str, value: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidArgument(f"{field}: expected YYYY-MM-DD, got {value!r}") from None
+
+
+def _date_window(start: date | None, end: date | None, today: date) -> tuple[date, date]:
+    """First and last shop-local day, both included; each bound defaults on its own: to_date to
+    `today`, from_date to the start of the DEFAULT_SENTIMENT_DAYS days ending on to_date."""
+    last = today if end is None else end
+    first = last - timedelta(days=DEFAULT_SENTIMENT_DAYS - 1) if start is None else start
+    if first > last:
+        defaulted = " (today in the shop's time zone)" if end is None else ""
+        raise InvalidArgument(f"from_date {first} is after to_date {last}{defaulted}")
+    return first, last
 
 
 def _summary(rows: pd.DataFrame) -> pb.SentimentSummary:

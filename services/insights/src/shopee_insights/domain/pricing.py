@@ -87,6 +87,14 @@ class Elasticity:
         return 1.96 * self.std_error <= PRECISION_BAND * abs(self.value)
 
 
+class NoListPrice(ValueError):
+    """The current price is not positive: demand and profit changes are measured against it."""
+
+    def __init__(self, price: float) -> None:
+        super().__init__(f"no list price to optimise from: the current price is {price:g}")
+        self.price = price
+
+
 @dataclass(frozen=True)
 class PriceAdvice:
     current_price_minor: int
@@ -348,7 +356,10 @@ def optimal_price(
 ) -> PriceAdvice:
     """The profit-maximising price within [low, high] under constant elasticity demand
     q(p) = q0 (p / p0)^e: p* = c e / (1 + e) when demand is elastic (e < -1), else the upper
-    bound (raising the price loses fewer units than it earns)."""
+    bound (raising the price loses fewer units than it earns). Raises `NoListPrice` when
+    `current_price` is not positive."""
+    if current_price <= 0:
+        raise NoListPrice(current_price)
     if elasticity < -1:
         best = unit_cost * elasticity / (1 + elasticity)
         why = f"with elasticity {elasticity:.2f} the margin-optimal price is cost x e/(1+e)"

@@ -136,9 +136,16 @@ async def sentiment(
     shop_id: Annotated[ShopId, Query()],
     product_id: Annotated[str | None, Query(max_length=128)] = None,
     from_date: Annotated[
-        date | None, Query(description="Shop-local day; default 90 days ago.")
+        date | None,
+        Query(
+            description="First shop-local day, included; default 89 days before to_date "
+            "(a 90-day window). Must not be after to_date."
+        ),
     ] = None,
-    to_date: Annotated[date | None, Query(description="Shop-local day; default today.")] = None,
+    to_date: Annotated[
+        date | None,
+        Query(description="Last shop-local day, included; default today in the shop's time zone."),
+    ] = None,
 ) -> SentimentResponse:
     require_shop(principal, shop_id)
     request = insights_pb2.SentimentRequest(
