@@ -1,6 +1,7 @@
 """The ML routes in the real gateway app on the real stack: anomalies read from PostgreSQL and
 scoped to the caller's organisation; forecasts and insights over gRPC to in-process servers, with
-tenants checked before any call and 503 when a service is down."""
+tenants checked before any call and 503 when a service is down; training jobs kept within their
+organisation by their row in forecast_training_jobs."""
 
 from __future__ import annotations
 
@@ -40,10 +41,13 @@ async def unimplemented(context: Any) -> NoReturn:
 
 
 class Forecasts(forecast_pb2_grpc.ForecastServiceServicer):
-    """Echoes the request into the answer and records which shops were asked about."""
+    """Echoes the request into the answer and records which shops and jobs were asked about;
+    Retrain records its job in the database as the forecast service does."""
 
-    def __init__(self) -> None:
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
         self.shops: list[str] = []
+        self.jobs_read: list[str] = []
 
     async def Forecast(self, request: Any, context: Any) -> forecast_pb2.ForecastResponse:
         self.shops.append(request.shop_id)
@@ -54,17 +58,28 @@ class Forecasts(forecast_pb2_grpc.ForecastServiceServicer):
             response.points.add(date=f"2026-03-{10 + day:02d}", value=day)
         return response
 
+    async def Retrain(self, request: Any, context: Any) -> forecast_pb2.RetrainResponse:
+        self.shops.append(request.shop_id)
+        async with await psycopg.AsyncConnection.connect(self.dsn) as connection:
+            row = await (
+                await connection.execute(
+                    "INSERT INTO forecast_training_jobs (shop_id, trigger) VALUES (%s, 'rpc') "
+                    "RETURNING id",
+                    (request.shop_id or None,),
+                )
+            ).fetchone()
+        assert row is not None
+        return forecast_pb2.RetrainResponse(job_id=str(row[0]))
+
+    async def GetTrainingJob(self, request: Any, context: Any) -> forecast_pb2.TrainingJob:
+        self.jobs_read.append(request.job_id)
+        return forecast_pb2.TrainingJob(job_id=request.job_id, state=forecast_pb2.JOB_STATE_QUEUED)
+
     # Not called by these tests.
     async def PredictChurn(self, request: Any, context: Any) -> forecast_pb2.ChurnResponse:
         await unimplemented(context)
 
     async def AdviseInventory(self, request: Any, context: Any) -> forecast_pb2.InventoryResponse:
-        await unimplemented(context)
-
-    async def Retrain(self, request: Any, context: Any) -> forecast_pb2.RetrainResponse:
-        await unimplemented(context)
-
-    async def GetTrainingJob(self, request: Any, context: Any) -> forecast_pb2.TrainingJob:
         await unimplemented(context)
 
     async def ListModels(self, request: Any, context: Any) -> forecast_pb2.ListModelsResponse:
@@ -145,14 +160,14 @@ def anomaly_ids(world: World) -> dict[str, list[str]]:
 
 
 class Upstream:
-    def __init__(self) -> None:
-        self.forecasts, self.insights = Forecasts(), Insights()
+    def __init__(self, dsn: str) -> None:
+        self.forecasts, self.insights = Forecasts(dsn), Insights()
         self.forecast_server: grpc.aio.Server | None = None
 
 
 @pytest.fixture
-async def upstream() -> AsyncIterator[tuple[Upstream, int, int]]:
-    state = Upstream()
+async def upstream(world: World) -> AsyncIterator[tuple[Upstream, int, int]]:
+    state = Upstream(world.dsn)
     forecast = build_server(
         GrpcService(
             "forecast",
@@ -281,3 +296,43 @@ async def test_a_gateway_with_no_services_running_still_starts_and_answers_503(
         )
         assert response.status_code == 503
         assert (await http.get("/readyz")).status_code == 200
+
+
+async def test_model_admin_is_for_admins_and_jobs_stay_within_the_organisation(
+    client: httpx.AsyncClient, world: World, upstream: tuple[Upstream, int, int]
+) -> None:
+    state = upstream[0]
+    tenant_a, tenant_b = world.tenants["a"], world.tenants["b"]
+    admin_a = await sign_in(client, tenant_a.emails["admin"])
+    own, foreign = tenant_a.shops[0], tenant_b.shops[0]
+    started = await client.post("/api/models/retrain", json={"shop_id": own}, headers=admin_a)
+    assert started.status_code == 202, started.text
+    job = await client.get(started.headers["location"], headers=admin_a)
+    assert job.status_code == 200, job.text
+    assert (job.json()["job_id"], job.json()["state"]) == (started.json()["job_id"], "queued")
+    admin_b = await sign_in(client, tenant_b.emails["admin"])
+    b_job = await client.post("/api/models/retrain", json={"shop_id": foreign}, headers=admin_b)
+    assert b_job.status_code == 202, b_job.text
+    with psycopg.connect(world.dsn) as connection:
+        row = connection.execute(
+            "INSERT INTO forecast_training_jobs (shop_id, trigger) VALUES (NULL, 'schedule') "
+            "RETURNING id"
+        ).fetchone()
+    assert row is not None
+    for job_id in (b_job.json()["job_id"], str(row[0])):
+        hidden = await client.get("/api/models/jobs", params={"job_id": job_id}, headers=admin_a)
+        assert hidden.status_code == 404
+        assert job_id not in hidden.text
+    assert state.forecasts.jobs_read == [started.json()["job_id"]]
+    refused = [
+        await client.post("/api/models/retrain", json={"shop_id": foreign}, headers=admin_a),
+        await client.get("/api/models", params={"shop_id": foreign}, headers=admin_a),
+    ]
+    assert [r.status_code for r in refused] == [404, 404]
+    analyst = await sign_in(client, tenant_a.emails["analyst"])
+    forbidden = [
+        await client.post("/api/models/retrain", json={"shop_id": own}, headers=analyst),
+        await client.get(started.headers["location"], headers=analyst),
+    ]
+    assert [r.status_code for r in forbidden] == [403, 403]
+    assert state.forecasts.shops == [own, foreign]

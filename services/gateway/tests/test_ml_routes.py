@@ -1,16 +1,16 @@
-"""The forecast and insights routes against REAL in-process gRPC servers (shopee_common's
-build_server with test servicers implementing the generated base classes): translation both
-ways, the shop check before any call, status mapping, retries on UNAVAILABLE, a stopped server
-and a slow one."""
+"""The forecast, model admin and insights routes against REAL in-process gRPC servers
+(shopee_common's build_server with test servicers implementing the generated base classes):
+translation both ways, the shop check before any call, roles, status mapping, retries on
+UNAVAILABLE, a stopped server and a slow one."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, NoReturn
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import grpc
 import httpx
@@ -36,6 +36,12 @@ from shopee_gateway.security.tokens import AuthenticationError
 
 OWN_SHOP, OTHER_SHOP = "own-shop", "other-tenant-shop"
 DEADLINE_SECONDS = 0.5
+# Training jobs: started through the gateway for OWN_SHOP, another tenant's, one of every shop.
+NEW_JOB, OTHER_JOB, ALL_SHOPS_JOB = (
+    "6f1c2b9e-0000-4000-8000-000000000001",
+    "6f1c2b9e-0000-4000-8000-000000000002",
+    "6f1c2b9e-0000-4000-8000-000000000003",
+)
 
 
 @dataclass
@@ -105,18 +111,52 @@ class Forecasts(forecast_pb2_grpc.ForecastServiceServicer):
             scored.reasons.add(feature="recency_days", description="long gap", contribution=0.5)
         return response
 
-    # The gateway does not call these.
     async def AdviseInventory(self, request: Any, context: Any) -> forecast_pb2.InventoryResponse:
-        await unimplemented(context)
+        await self.script.enter("AdviseInventory", request)
+        response = forecast_pb2.InventoryResponse(
+            shop_id=request.shop_id,
+            service_level=request.service_level,
+            lead_time_days=request.lead_time_days,
+        )
+        for rank, product in enumerate(request.product_ids or ["P-active"]):
+            response.items.add(
+                product_id=product,
+                stock_on_hand=10**12 + rank,
+                reorder_point=12.5,
+                suggested_order_quantity=30 + rank,
+                expected_stockout_date="2025-12-20" if rank == 0 else "",
+                reorder_now=rank == 0,
+                model_version="units-1",
+            )
+        return response
 
     async def Retrain(self, request: Any, context: Any) -> forecast_pb2.RetrainResponse:
-        await unimplemented(context)
+        await self.script.enter("Retrain", request)
+        return forecast_pb2.RetrainResponse(job_id=NEW_JOB)
 
     async def GetTrainingJob(self, request: Any, context: Any) -> forecast_pb2.TrainingJob:
-        await unimplemented(context)
+        await self.script.enter("GetTrainingJob", request)
+        job = forecast_pb2.TrainingJob(
+            job_id=request.job_id,
+            state=forecast_pb2.JOB_STATE_RUNNING,
+            series_done=3,
+            series_total=8,
+        )
+        job.started_at.FromSeconds(1_764_547_200)
+        return job
 
     async def ListModels(self, request: Any, context: Any) -> forecast_pb2.ListModelsResponse:
-        await unimplemented(context)
+        await self.script.enter("ListModels", request)
+        response = forecast_pb2.ListModelsResponse()
+        model = response.models.add(
+            series="forecast:gmv",
+            model="prophet",
+            version="v7",
+            artefact_uri=f"/srv/artefacts/forecast/{request.shop_id}/gmv/v7.joblib",
+        )
+        model.trained_at.FromSeconds(1_764_547_200)
+        model.backtest.add(model="prophet", mape=0.12, folds=3, horizon_days=30)
+        return response
 
 
 class Insights(insights_pb2_grpc.InsightsServiceServicer):
@@ -207,8 +247,28 @@ class NoLimits:
         return None
 
 
+@dataclass
+class TrainingJobs:
+    """The jobs table as the gateway reads it: each job's shop (None: every shop)."""
+
+    shops: dict[str, str | None]
+
+    async def visible(self, job_id: UUID, shop_ids: Iterable[str]) -> bool:
+        return self.shops.get(str(job_id)) in set(shop_ids)
+
+
 def viewer(permissions: frozenset[str]) -> Principal:
     return Principal(str(uuid4()), uuid4(), "viewer", permissions, frozenset({OWN_SHOP}))
+
+
+def member(role: str, permissions: set[str]) -> Principal:
+    return Principal(str(uuid4()), uuid4(), role, frozenset(permissions), frozenset({OWN_SHOP}))
+
+
+# As the roles are seeded (migration 0001): only admin holds shops:manage.
+VIEWER = {"kpis:read", "insights:read", "forecasts:read"}
+ANALYST = VIEWER | {"exports:create", "alerts:manage", "reports:manage"}
+ADMIN = ANALYST | {"users:manage", "shops:manage"}
 
 
 async def _serve(name: str, full_name: str, register: Any) -> tuple[grpc.aio.Server, int]:
@@ -235,6 +295,9 @@ async def stack() -> AsyncIterator[Stack]:
     install_error_handlers(app)
     app.state.authenticator = Tokens(viewer(frozenset({"forecasts:read", "insights:read"})))
     app.state.rate_limits = NoLimits()
+    app.state.training_jobs = TrainingJobs(
+        {NEW_JOB: OWN_SHOP, OTHER_JOB: OTHER_SHOP, ALL_SHOPS_JOB: None}
+    )
     upstreams = Upstreams.connect(
         f"127.0.0.1:{forecast_port}", f"127.0.0.1:{insights_port}", DEADLINE_SECONDS
     )
@@ -346,6 +409,8 @@ async def test_insights_routes_translate_enums_and_optional_fields(stack: Stack)
             {"shop_id": OTHER_SHOP, "total_budget_minor": 100},
         ),
         ("GET", "/api/insights/sentiment", {"shop_id": OTHER_SHOP}),
+        ("POST", "/api/predict/demand", {"shop_id": OTHER_SHOP, "product_id": "p1"}),
+        ("POST", "/api/predict/inventory", {"shop_id": OTHER_SHOP}),
     ],
 )
 async def test_another_tenants_shop_is_404_before_any_upstream_call(
@@ -441,3 +506,298 @@ async def test_bad_requests_are_refused_before_the_service_naming_the_field(stac
     )
     assert unknown.status_code == 422
     assert stack.script.calls == []
+
+
+async def test_demand_forecast_asks_for_the_products_units(stack: Stack) -> None:
+    response = await stack.client.post(
+        "/api/predict/demand", json={"shop_id": OWN_SHOP, "product_id": "P7", "horizon_days": 5}
+    )
+    assert response.status_code == 200, response.text
+    [(_, request)] = stack.script.calls
+    assert (request.target, request.product_id, request.horizon_days) == (
+        forecast_pb2.TARGET_UNITS,
+        "P7",
+        5,
+    )
+    body = response.json()
+    assert (body["shop_id"], body["product_id"], body["horizon_days"]) == (OWN_SHOP, "P7", 5)
+    units = body["units"]
+    assert units["target"] == "units"
+    assert [p["date"] for p in units["points"]] == [f"2025-12-0{day}" for day in range(2, 7)]
+    first = units["points"][0]
+    assert (first["lower_95"], first["lower_80"], first["upper_80"], first["upper_95"]) == (
+        first["value"] - 2,
+        first["value"] - 1,
+        first["value"] + 1,
+        first["value"] + 2,
+    )
+    assert units["expected_total"] == sum(p["expected"] for p in units["points"])
+
+
+async def test_inventory_advice_passes_the_policy_and_keeps_int64_quantities(stack: Stack) -> None:
+    response = await stack.client.post(
+        "/api/predict/inventory",
+        json={
+            "shop_id": OWN_SHOP,
+            "product_ids": ["P1", "P2"],
+            "service_level": 0.9,
+            "lead_time_days": 10,
+            "review_period_days": 7,
+        },
+    )
+    assert response.status_code == 200, response.text
+    request = stack.script.calls[-1][1]
+    assert list(request.product_ids) == ["P1", "P2"]
+    assert (request.lead_time_days, request.review_period_days) == (10, 7)
+    assert request.service_level == pytest.approx(0.9)
+    items = response.json()["items"]
+    assert [item["product_id"] for item in items] == ["P1", "P2"]
+    assert items[1]["stock_on_hand"] == 10**12 + 1  # int64 kept exact, as a JSON number
+    assert [item["suggested_order_quantity"] for item in items] == [30, 31]
+    assert [item["expected_stockout_date"] for item in items] == ["2025-12-20", ""]
+    assert [item["reorder_now"] for item in items] == [True, False]
+    assert response.json()["lead_time_days"] == 10
+
+
+async def test_inventory_advice_sends_the_documented_defaults(stack: Stack) -> None:
+    response = await stack.client.post("/api/predict/inventory", json={"shop_id": OWN_SHOP})
+    assert response.status_code == 200, response.text
+    request = stack.script.calls[-1][1]
+    # Explicit, never 0: the service would read 0 as its own default, not as "no review period".
+    assert (list(request.product_ids), request.lead_time_days, request.review_period_days) == (
+        [],
+        7,
+        14,
+    )
+    assert request.service_level == pytest.approx(0.95)
+    assert response.json()["items"][0]["product_id"] == "P-active"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "payload", "field"),
+    [
+        ("POST", "/api/predict/demand", {"shop_id": OWN_SHOP}, "body.product_id"),
+        (
+            "POST",
+            "/api/predict/demand",
+            {"shop_id": OWN_SHOP, "product_id": "P1", "horizon_days": 91},
+            "body.horizon_days",
+        ),
+        ("POST", "/api/predict/demand", {"shop_id": OWN_SHOP, "product_id": ""}, "body.product_id"),
+        (
+            "POST",
+            "/api/predict/inventory",
+            {"shop_id": OWN_SHOP, "service_level": 1.0},
+            "body.service_level",
+        ),
+        (
+            "POST",
+            "/api/predict/inventory",
+            {"shop_id": OWN_SHOP, "lead_time_days": 0},
+            "body.lead_time_days",
+        ),
+        (
+            "POST",
+            "/api/predict/inventory",
+            {"shop_id": OWN_SHOP, "review_period_days": 121},
+            "body.review_period_days",
+        ),
+        ("POST", "/api/predict/inventory", {"shop_id": OWN_SHOP, "product": "P1"}, "body.product"),
+        (
+            "POST",
+            "/api/models/retrain",
+            {"shop_id": OWN_SHOP, "targets": ["churn"]},
+            "body.targets.0",
+        ),
+        ("POST", "/api/models/retrain", {}, "body.shop_id"),
+        ("GET", "/api/models/jobs", {"job_id": "not-a-uuid"}, "query.job_id"),
+        ("GET", "/api/models", {}, "query.shop_id"),
+    ],
+)
+async def test_bad_input_to_the_new_routes_is_422_naming_the_field(
+    stack: Stack, method: str, path: str, payload: dict[str, Any], field: str
+) -> None:
+    stack.app.state.authenticator = Tokens(member("admin", ADMIN))
+    if method == "GET":
+        response = await stack.client.get(path, params=payload)
+    else:
+        response = await stack.client.post(path, json=payload)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [error["field"] for error in response.json()["errors"]] == [field]
+    assert stack.script.calls == []
+
+
+async def test_an_admin_retrains_a_shop_and_follows_the_job(stack: Stack) -> None:
+    stack.app.state.authenticator = Tokens(member("admin", ADMIN))
+    started = await stack.client.post(
+        "/api/models/retrain", json={"shop_id": OWN_SHOP, "targets": ["units", "gmv", "units"]}
+    )
+    assert started.status_code == 202, started.text
+    assert started.json() == {
+        "job_id": NEW_JOB,
+        "status_url": f"/api/models/jobs?job_id={NEW_JOB}",
+    }
+    assert started.headers["location"] == started.json()["status_url"]
+    [(_, request)] = stack.script.calls
+    assert request.shop_id == OWN_SHOP, "never empty: that would retrain every shop"
+    assert list(request.targets) == [forecast_pb2.TARGET_UNITS, forecast_pb2.TARGET_GMV]
+    job = await stack.client.get(started.json()["status_url"])
+    assert job.status_code == 200, job.text
+    assert job.json() == {
+        "job_id": NEW_JOB,
+        "state": "running",
+        "series_done": 3,
+        "series_total": 8,
+        "started_at": "2025-12-01T00:00:00Z",
+        "finished_at": None,
+        "error": "",
+    }
+    everything = await stack.client.post("/api/models/retrain", json={"shop_id": OWN_SHOP})
+    assert everything.status_code == 202
+    assert list(stack.script.calls[-1][1].targets) == [], "empty: every series, churn included"
+
+
+async def test_an_admin_lists_the_shops_models_without_storage_paths(stack: Stack) -> None:
+    stack.app.state.authenticator = Tokens(member("admin", ADMIN))
+    response = await stack.client.get("/api/models", params={"shop_id": OWN_SHOP})
+    assert response.status_code == 200, response.text
+    [model] = response.json()["models"]
+    assert (model["series"], model["model"], model["version"]) == ("forecast:gmv", "prophet", "v7")
+    assert model["trained_at"] == "2025-12-01T00:00:00Z"
+    assert model["backtest"][0]["mape"] == pytest.approx(0.12)
+    assert "artefact" not in response.text
+    assert stack.script.calls[-1][1].shop_id == OWN_SHOP
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "payload"),
+    [
+        ("POST", "/api/models/retrain", {"shop_id": OTHER_SHOP}),
+        ("GET", "/api/models", {"shop_id": OTHER_SHOP}),
+        ("GET", "/api/models/jobs", {"job_id": OTHER_JOB}),
+        ("GET", "/api/models/jobs", {"job_id": ALL_SHOPS_JOB}),
+        ("GET", "/api/models/jobs", {"job_id": str(uuid4())}),
+    ],
+)
+async def test_an_admin_never_reaches_another_tenants_models_or_jobs(
+    stack: Stack, method: str, path: str, payload: dict[str, Any]
+) -> None:
+    stack.app.state.authenticator = Tokens(member("admin", ADMIN))
+    if method == "GET":
+        response = await stack.client.get(path, params=payload)
+    else:
+        response = await stack.client.post(path, json=payload)
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert stack.script.calls == []
+
+
+@pytest.mark.parametrize(("role", "permissions"), [("analyst", ANALYST), ("viewer", VIEWER)])
+async def test_model_admin_is_for_shop_admins_only(
+    stack: Stack, role: str, permissions: set[str]
+) -> None:
+    stack.app.state.authenticator = Tokens(member(role, permissions))
+    responses = [
+        await stack.client.post("/api/models/retrain", json={"shop_id": OWN_SHOP}),
+        await stack.client.get("/api/models/jobs", params={"job_id": NEW_JOB}),
+        await stack.client.get("/api/models", params={"shop_id": OWN_SHOP}),
+    ]
+    assert [r.status_code for r in responses] == [403, 403, 403]
+    assert responses[0].json()["detail"] == "missing permission shops:manage"
+    assert stack.script.calls == []
+    readable = await stack.client.post(
+        "/api/predict/demand", json={"shop_id": OWN_SHOP, "product_id": "P1"}
+    )
+    assert readable.status_code == 200, "forecasts stay readable"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "payload", "error", "status", "field"),
+    [
+        (
+            "POST",
+            "/api/predict/demand",
+            {"shop_id": OWN_SHOP, "product_id": "P9"},
+            NotFound("product 'P9' is not in shop 'own-shop''s catalog"),
+            404,
+            None,
+        ),
+        (
+            "POST",
+            "/api/predict/demand",
+            {"shop_id": OWN_SHOP, "product_id": "P1"},
+            FailedPrecondition("forecast/own-shop/units/P1: needs at least 28 days of history"),
+            409,
+            None,
+        ),
+        (
+            "POST",
+            "/api/predict/inventory",
+            {"shop_id": OWN_SHOP},
+            InvalidArgument("service_level: must be 0.5 to 0.999, got 0.3"),
+            422,
+            "service_level",
+        ),
+        (
+            "POST",
+            "/api/models/retrain",
+            {"shop_id": OWN_SHOP},
+            NotFound("shop 'own-shop' is not registered"),
+            404,
+            None,
+        ),
+        (
+            "GET",
+            "/api/models/jobs",
+            {"job_id": NEW_JOB},
+            NotFound(f"training job '{NEW_JOB}' does not exist"),
+            404,
+            None,
+        ),
+    ],
+)
+async def test_new_routes_map_grpc_statuses_to_problems(
+    stack: Stack,
+    method: str,
+    path: str,
+    payload: dict[str, Any],
+    error: ServiceError,
+    status: int,
+    field: str | None,
+) -> None:
+    stack.app.state.authenticator = Tokens(member("admin", ADMIN))
+    stack.script.errors.append(error)
+    if method == "GET":
+        response = await stack.client.get(path, params=payload)
+    else:
+        response = await stack.client.post(path, json=payload)
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    assert error.message.split(": ", 1)[-1] in response.json()["detail"]
+    if field is not None:
+        assert response.json()["errors"][0]["field"] == field
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "payload"),
+    [
+        ("POST", "/api/predict/demand", {"shop_id": OWN_SHOP, "product_id": "P1"}),
+        ("POST", "/api/predict/inventory", {"shop_id": OWN_SHOP}),
+        ("POST", "/api/models/retrain", {"shop_id": OWN_SHOP}),
+        ("GET", "/api/models/jobs", {"job_id": NEW_JOB}),
+        ("GET", "/api/models", {"shop_id": OWN_SHOP}),
+    ],
+)
+async def test_new_routes_answer_503_while_the_forecast_service_is_down(
+    stack: Stack, method: str, path: str, payload: dict[str, Any]
+) -> None:
+    stack.app.state.authenticator = Tokens(member("admin", ADMIN))
+    await stack.servers[0].stop(None)
+    if method == "GET":
+        response = await stack.client.get(path, params=payload)
+    else:
+        response = await stack.client.post(path, json=payload)
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert response.json()["service"] == "forecast"

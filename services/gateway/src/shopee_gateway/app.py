@@ -24,6 +24,7 @@ from shopee_gateway.ratelimit import RateLimits
 from shopee_gateway.repositories.accounts import AccountsRepository
 from shopee_gateway.repositories.kpis import KpiRepository
 from shopee_gateway.repositories.members import MembersRepository
+from shopee_gateway.repositories.training_jobs import TrainingJobsRepository
 from shopee_gateway.repositories.views import ViewsRepository
 from shopee_gateway.security.authenticator import Authenticator
 from shopee_gateway.security.passwords import Passwords
@@ -103,6 +104,7 @@ def create_app(settings: GatewaySettings, keys: TokenKeys | None = None) -> Fast
         app.state.members = MembersRepository(pool)
         app.state.kpis = KpiRepository(pool)
         app.state.views = ViewsRepository(pool)
+        app.state.training_jobs = TrainingJobsRepository(pool)
         app.state.authenticator = Authenticator(
             accounts, tokens, Passwords(), redis, settings.gateway_redis_prefix
         )

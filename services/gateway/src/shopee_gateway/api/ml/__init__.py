@@ -1,16 +1,18 @@
-"""Forecast, insights and anomaly routes: `router`, and `start(app)` / `stop(app)` that open and
-close the gRPC channels to the forecast and insights services (called by the app's lifespan)."""
+"""Forecast, model admin, insights and anomaly routes: `router`, and `start(app)` / `stop(app)`
+that open and close the gRPC channels to the forecast and insights services (called by the app's
+lifespan)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from shopee_gateway.api.ml import anomalies, insights, predict
+from shopee_gateway.api.ml import anomalies, insights, model_admin, predict
 from shopee_gateway.clients.services import Upstreams
 from shopee_gateway.settings import GatewaySettings
 
 router = APIRouter()
 router.include_router(predict.router)
+router.include_router(model_admin.router)
 router.include_router(insights.router)
 router.include_router(anomalies.router)
 

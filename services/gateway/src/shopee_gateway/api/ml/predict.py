@@ -1,4 +1,5 @@
-"""POST /api/predict/sales|traffic|churn, served by the forecast service over gRPC."""
+"""POST /api/predict/sales|traffic|demand|churn|inventory, served by the forecast service over
+gRPC."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ from shopee_gateway.api.ml.dependencies import UpstreamsDep
 from shopee_gateway.api.ml.schemas import (
     ChurnRequest,
     ChurnResponse,
+    DemandForecastRequest,
+    DemandForecastResponse,
+    InventoryRequest,
+    InventoryResponse,
     SalesForecastRequest,
     SalesForecastResponse,
     SeriesForecast,
@@ -29,10 +34,14 @@ PROBLEMS = problem_responses(401, 403, 404, 409, 422, 503)
 
 
 async def _forecast(
-    upstreams: Upstreams, shop_id: str, target: forecast_pb2.Target.ValueType, horizon_days: int
+    upstreams: Upstreams,
+    shop_id: str,
+    target: forecast_pb2.Target.ValueType,
+    horizon_days: int,
+    product_id: str = "",
 ) -> forecast_pb2.ForecastResponse:
     request = forecast_pb2.ForecastRequest(
-        shop_id=shop_id, target=target, horizon_days=horizon_days
+        shop_id=shop_id, target=target, product_id=product_id, horizon_days=horizon_days
     )
     return await upstreams.call("forecast", upstreams.forecast.Forecast, request)
 
@@ -86,6 +95,29 @@ async def predict_traffic(
 
 
 @router.post(
+    "/demand",
+    summary="Forecast units of one product sold per shop-local day, with 80% and 95% intervals",
+    responses=PROBLEMS,
+)
+async def predict_demand(
+    body: DemandForecastRequest, principal: ForecastReader, upstreams: UpstreamsDep
+) -> DemandForecastResponse:
+    """A product not in the shop's catalogue is a 404; one listed too recently for a model, a
+    409 saying how much history it needs."""
+    require_shop(principal, body.shop_id)
+    units = await _forecast(
+        upstreams, body.shop_id, forecast_pb2.TARGET_UNITS, body.horizon_days, body.product_id
+    )
+    return DemandForecastResponse(
+        shop_id=body.shop_id,
+        product_id=body.product_id,
+        time_zone=units.time_zone,
+        horizon_days=body.horizon_days,
+        units=_series(units),
+    )
+
+
+@router.post(
     "/churn",
     summary="Probability that buyers make no purchase in the next horizon_days, with reasons",
     responses=PROBLEMS,
@@ -102,4 +134,26 @@ async def predict_churn(
     )
     return await upstreams.answer(
         "forecast", upstreams.forecast.PredictChurn, request, ChurnResponse
+    )
+
+
+@router.post(
+    "/inventory",
+    summary="Reorder point, suggested order quantity and expected stock-out date per product",
+    responses=PROBLEMS,
+)
+async def advise_inventory(
+    body: InventoryRequest, principal: ForecastReader, upstreams: UpstreamsDep
+) -> InventoryResponse:
+    """From each product's demand forecast and its stock on hand (the catalogue's last stock)."""
+    require_shop(principal, body.shop_id)
+    request = forecast_pb2.InventoryRequest(
+        shop_id=body.shop_id,
+        product_ids=body.product_ids,
+        service_level=body.service_level,
+        lead_time_days=body.lead_time_days,
+        review_period_days=body.review_period_days,
+    )
+    return await upstreams.answer(
+        "forecast", upstreams.forecast.AdviseInventory, request, InventoryResponse
     )

@@ -16,6 +16,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 ShopId = Annotated[
     str, Field(min_length=1, max_length=128, examples=["glowlab-id"], description="A shop id.")
 ]
+ProductId = Annotated[
+    str, Field(min_length=1, max_length=128, examples=["P0001"], description="A product id.")
+]
 
 
 def _enum_label(prefix: str) -> Callable[[Any], Any]:
@@ -52,6 +55,11 @@ AllocationModeName = Annotated[
     str,
     BeforeValidator(_enum_label("ALLOCATION_MODE_")),
     Field(description="linear_program or bandit"),
+]
+JobStateName = Annotated[
+    str,
+    BeforeValidator(_enum_label("JOB_STATE_")),
+    Field(description="queued, running, succeeded or failed", examples=["running"]),
 ]
 
 
@@ -130,6 +138,87 @@ class TrafficForecastResponse(BaseModel):
     visitors: SeriesForecast = Field(description="Unique visitors per day.")
 
 
+class DemandForecastRequest(SalesForecastRequest):
+    product_id: ProductId
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"shop_id": "glowlab-id", "product_id": "P0001", "horizon_days": 30}]
+        }
+    )
+
+
+class DemandForecastResponse(BaseModel):
+    shop_id: str
+    product_id: str
+    time_zone: str
+    horizon_days: int
+    units: SeriesForecast = Field(description="Units of the product sold per shop-local day.")
+
+
+class InventoryRequest(Body):
+    shop_id: ShopId
+    product_ids: list[ProductId] = Field(
+        default_factory=list,
+        max_length=500,
+        description="Empty: every active product of the shop, leaving out those listed too "
+        "recently to estimate their demand (named, such a product is a 409).",
+    )
+    service_level: float = Field(
+        0.95, ge=0.5, le=0.999, description="Probability of not stocking out during the lead time."
+    )
+    lead_time_days: int = Field(7, ge=1, le=120, description="Supplier lead time.")
+    review_period_days: int = Field(
+        14, ge=1, le=120, description="Days of demand one order covers beyond the lead time."
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "shop_id": "glowlab-id",
+                    "product_ids": ["P0001", "P0002"],
+                    "service_level": 0.95,
+                    "lead_time_days": 7,
+                    "review_period_days": 14,
+                }
+            ]
+        }
+    )
+
+
+class InventoryAdvice(BaseModel):
+    product_id: str = Field(examples=["P0001"])
+    stock_on_hand: int = Field(description="The catalogue's latest stock.", examples=[42])
+    mean_daily_demand: float = Field(
+        description="Expected units per day over the lead time and review period.", examples=[3.4]
+    )
+    lead_time_demand: float = Field(description="Expected units sold during the lead time.")
+    safety_stock: float = Field(description="Units held against demand above the expected.")
+    reorder_point: float = Field(
+        description="Order when stock on hand falls to this.", examples=[31.5]
+    )
+    suggested_order_quantity: int = Field(
+        description="Units that bring the stock up to the demand of the lead time and review "
+        "period, with its safety stock; 0 if the stock already covers it.",
+        examples=[48],
+    )
+    expected_stockout_date: str = Field(
+        description="Shop-local day the stock is expected to run out, YYYY-MM-DD; empty if not "
+        "within 90 days.",
+        examples=["2025-12-20"],
+    )
+    reorder_now: bool = Field(description="The stock on hand is at or below the reorder point.")
+    model_version: str = Field(description="The demand model the advice comes from.")
+
+
+class InventoryResponse(BaseModel):
+    shop_id: str
+    service_level: float
+    lead_time_days: int
+    items: list[InventoryAdvice]
+
+
 class ChurnRequest(Body):
     shop_id: ShopId
     horizon_days: int = Field(
@@ -169,6 +258,66 @@ class ChurnResponse(BaseModel):
     brier: float
     baseline_roc_auc: float
     baseline_brier: float
+
+
+# --- model admin -------------------------------------------------------------------------------
+
+# Proto targets by their route names; churn has none: it is retrained only when `targets` is empty.
+RetrainTarget = Literal["gmv", "orders", "visitors", "units"]
+
+
+class RetrainRequest(Body):
+    shop_id: ShopId
+    targets: list[RetrainTarget] = Field(
+        default_factory=list,
+        max_length=4,
+        description="Empty: every series of the shop, churn included; `units` is every product.",
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"shop_id": "glowlab-id", "targets": ["gmv", "orders"]}]}
+    )
+
+
+class RetrainAccepted(BaseModel):
+    job_id: str = Field(examples=["0b8f6a52-3c1e-4f0e-9a0c-6d2f4d6f1e7a"])
+    status_url: str = Field(
+        description="Where the job's progress is read (also the Location header).",
+        examples=["/api/models/jobs?job_id=0b8f6a52-3c1e-4f0e-9a0c-6d2f4d6f1e7a"],
+    )
+
+
+class TrainingJob(BaseModel):
+    job_id: str = Field(examples=["0b8f6a52-3c1e-4f0e-9a0c-6d2f4d6f1e7a"])
+    state: JobStateName
+    series_done: int = Field(examples=[12])
+    series_total: int = Field(description="0 until the job has listed its series.", examples=[40])
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: str = Field(
+        description="Why the job failed; when it succeeded, the series skipped for too little "
+        "history (empty if none).",
+        examples=["1 skipped: forecast/glowlab-id/units/P0042: needs at least 28 days of history"],
+    )
+
+
+class ModelInfo(BaseModel):
+    series: str = Field(
+        description="What the model predicts: forecast:gmv, forecast:orders, forecast:visitors, "
+        "forecast:units:<product_id>, churn (30 days) or churn:<n>d.",
+        examples=["forecast:units:P0001"],
+    )
+    model: str = Field(examples=["prophet"])
+    version: str
+    trained_at: datetime | None = None
+    backtest: list[BacktestScores] = Field(
+        description="The chosen model first, then the baselines it was compared with."
+    )
+    # The proto's artefact_uri is left out: where the service stores files is not the API's.
+
+
+class ModelsResponse(BaseModel):
+    models: list[ModelInfo]
 
 
 # --- insights ----------------------------------------------------------------------------------
