@@ -8,7 +8,7 @@ import json
 import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import grpc
@@ -25,6 +25,7 @@ from shopee_generator import GeneratorConfig, generate_history
 from shopee_insights.bootstrap import wired
 from shopee_insights.domain.segments import NAMES
 from shopee_insights.settings import InsightsSettings
+from shopee_insights.training import PricingModel
 from shopee_models.registry import ModelRegistry
 from tests.integration.databases import migrated_database, shops_of
 
@@ -34,6 +35,8 @@ CONFIG = GeneratorConfig.ending(date(2026, 10, 31), days=120, shops=1, scale=0.5
 GHOST_SHOP = "no-such-shop"
 # The public corpora (PRDECT-ID, Amazon sentences) join the shop's reviews in sentiment training.
 DATA_DIR = Path(__file__).resolve().parents[3] / "shared" / "data"
+# After the generated history: catalogue changes the models were not trained on.
+AFTER_TRAINING = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -367,3 +370,116 @@ async def test_models_are_versioned_in_the_registry(stack: Stack) -> None:
     )
     assert versions
     assert not missing
+
+
+# These change the shop's catalogue after training, so they come last.
+
+
+def catalog_change(
+    like: events_pb2.Event,
+    product_id: str,
+    minutes: int,
+    *,
+    stock: int,
+    category: str = "",
+    price_minor: int = 0,
+    cost_minor: int = 0,
+) -> events_pb2.Event:
+    """A catalogue event of `like`'s shop, `minutes` after the history the models saw."""
+    event = events_pb2.Event(
+        event_id=f"after-training-{product_id}-{minutes}",
+        shop_id=like.shop_id,
+        time_zone=like.time_zone,
+        catalog=events_pb2.CatalogEvent(
+            product_id=product_id,
+            category=category,
+            price_minor=price_minor,
+            cost_minor=cost_minor,
+            stock=stock,
+            status=events_pb2.PRODUCT_STATUS_ACTIVE,
+        ),
+    )
+    event.occurred_at.FromDatetime(AFTER_TRAINING + timedelta(minutes=minutes))
+    return event
+
+
+async def test_a_product_sold_out_after_training_is_not_recommended(
+    stack: Stack, database: tuple[str, list[events_pb2.Event]]
+) -> None:
+    stranger = pb.RecommendRequest(shop_id=stack.shop_id, buyer_id="someone-new")
+    before = await stack.stub.Recommend(stranger)
+    sold_out = before.items[0].product_id
+    load_events(stack.dsn, [catalog_change(database[1][0], sold_out, 1, stock=0)])
+
+    after = await stack.stub.Recommend(stranger)
+    assert after.model_version == before.model_version  # the same model, today's stock
+    assert sold_out not in {item.product_id for item in after.items}
+    assert len(after.items) == len(before.items)
+
+
+async def test_price_optimisation_starts_from_the_catalogue_of_today(
+    stack: Stack, database: tuple[str, list[events_pb2.Event]]
+) -> None:
+    shop, like = stack.shop_id, database[1][0]
+    # Trains the pricing model if no earlier test did.
+    await expect_status(
+        stack.stub.OptimizePrice(pb.OptimizePriceRequest(shop_id=shop, product_id="nope")),
+        grpc.StatusCode.NOT_FOUND,
+        "product 'nope'",
+    )
+    version = await stack.registry.active(f"insights/{shop}/pricing")
+    assert version is not None
+    model: PricingModel = await stack.registry.load(version)
+    product = next(p for p in sorted(model.by_product) if model.categories[p] in model.by_category)
+    category = model.categories[product]
+    raised = round(model.prices[product] * 1.1)
+    load_events(
+        stack.dsn,
+        [
+            catalog_change(
+                like,
+                product,
+                2,
+                category=category,
+                price_minor=raised,
+                cost_minor=model.costs[product],
+                stock=5,
+            ),
+            catalog_change(
+                like,
+                "new-in-category",
+                3,
+                category=category,
+                price_minor=50_000,
+                cost_minor=20_000,
+                stock=9,
+            ),
+            catalog_change(
+                like,
+                "new-elsewhere",
+                4,
+                category="a new category",
+                price_minor=50_000,
+                cost_minor=20_000,
+                stock=9,
+            ),
+        ],
+    )
+
+    changed = await stack.stub.OptimizePrice(
+        pb.OptimizePriceRequest(shop_id=shop, product_id=product)
+    )
+    assert changed.current_price_minor == raised
+    assert changed.source == pb.ELASTICITY_SOURCE_PRODUCT
+    borrowed = await stack.stub.OptimizePrice(
+        pb.OptimizePriceRequest(shop_id=shop, product_id="new-in-category")
+    )
+    assert borrowed.current_price_minor == 50_000
+    assert borrowed.source == pb.ELASTICITY_SOURCE_CATEGORY
+    assert borrowed.elasticity == pytest.approx(model.by_category[category].value)
+    await expect_status(
+        stack.stub.OptimizePrice(pb.OptimizePriceRequest(shop_id=shop, product_id="new-elsewhere")),
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "has no elasticity yet: it was added after the pricing model was trained",
+    )
+    assert await stack.registry.active(f"insights/{shop}/pricing") == version

@@ -1,29 +1,50 @@
-"""The service layer with an in-memory registry and repository: train when missing, once."""
+"""The service layer with an in-memory registry, repository and claims: train when missing, once;
+one replica per firing of the refresh schedule."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from shopee_common.grpc_server import FailedPrecondition, NotFound
+from shopee_insights.bootstrap import refresh_scheduler
 from shopee_insights.domain.shop_data import ShopData
-from shopee_insights.engine import EngineOptions, InsightsEngine
+from shopee_insights.engine import EARLIEST, EngineOptions, InsightsEngine, next_refresh
 from shopee_models.registry import ModelVersion
+
+GAP = timedelta(hours=6)
 
 
 class MemoryRegistry:
     def __init__(self) -> None:
         self.rows: list[ModelVersion] = []
         self.models: dict[str, object] = {}
+        self.registered: list[str] = []
 
     async def register(
-        self, model_name: str, *, kind: str, model: object, **_: Any
+        self,
+        model_name: str,
+        *,
+        kind: str,
+        model: object,
+        metadata: dict[str, Any] | None = None,
+        **_: Any,
     ) -> ModelVersion:
+        self.registered.append(model_name)
         version = ModelVersion(
-            model_name, f"v{len(self.rows)}", kind, "memory://", {}, {}, "active", datetime.now(UTC)
+            model_name,
+            f"v{len(self.registered)}",
+            kind,
+            "memory://",
+            dict(metadata or {}),
+            {},
+            "active",
+            datetime.now(UTC),
         )
         self.rows = [r for r in self.rows if r.model_name != model_name] + [version]
         self.models[version.version] = model
@@ -40,6 +61,7 @@ class MemoryRepository:
     def __init__(self, shops: dict[str, ShopData]) -> None:
         self.shops = shops
         self.loads = 0
+        self.catalog_since: datetime | None = None
 
     async def shop_time_zone(self, shop_id: str) -> str | None:
         return self.shops[shop_id].time_zone if shop_id in self.shops else None
@@ -52,12 +74,41 @@ class MemoryRepository:
         await asyncio.sleep(0)
         return self.shops[shop_id]
 
+    async def reviews_of_all_shops(self) -> list[tuple[str, int, str]]:
+        return []
 
-def engine_for(shops: dict[str, ShopData], age: timedelta | None = None) -> InsightsEngine:
+    async def catalog_changes(self, shop_id: str, since: datetime) -> pd.DataFrame:
+        self.catalog_since = since
+        return pd.DataFrame()
+
+
+class MemoryClaims:
+    """The claim row of `RefreshClaims`, on a clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 1, tzinfo=UTC)
+        self.claimed_at: datetime | None = None
+
+    async def claim(self, within: timedelta) -> bool:
+        await asyncio.sleep(0)  # both replicas get this far before either decides
+        if self.claimed_at is not None and self.now - self.claimed_at < within:
+            return False
+        self.claimed_at = self.now
+        return True
+
+
+def engine_for(
+    shops: dict[str, ShopData],
+    age: timedelta | None = None,
+    repository: MemoryRepository | None = None,
+    registry: MemoryRegistry | None = None,
+    claims: MemoryClaims | None = None,
+) -> InsightsEngine:
     return InsightsEngine(
-        MemoryRepository(shops),  # type: ignore[arg-type]
-        MemoryRegistry(),  # type: ignore[arg-type]
-        EngineOptions(max_model_age=age),
+        repository or MemoryRepository(shops),  # type: ignore[arg-type]
+        registry or MemoryRegistry(),  # type: ignore[arg-type]
+        EngineOptions(max_model_age=age, refresh_every=GAP),
+        claims or MemoryClaims(),  # type: ignore[arg-type]
     )
 
 
@@ -99,3 +150,80 @@ async def test_unknown_shops_and_thin_shops_get_precise_errors(shop: ShopData) -
         FailedPrecondition, match="at least 28 days of ads spend; shop 'thin' has 0"
     ):
         await engine.model("thin", "marketing")
+
+
+def small_shop(shop: ShopData) -> ShopData:
+    """Orders of 40 buyers and the catalogue: segments, recommender and pricing train in a
+    second; marketing declines (no ads spend), sentiment too (no reviews)."""
+    buyers = shop.orders["buyer_id"].drop_duplicates().head(40)
+    return ShopData(
+        shop_id="small",
+        time_zone="UTC",
+        orders=shop.orders[shop.orders["buyer_id"].isin(buyers)],
+        traffic=shop.traffic.head(0),
+        catalog=shop.catalog,
+        campaigns=shop.campaigns.head(0),
+        reviews=shop.reviews.head(0),
+        chats=shop.chats.head(0),
+    )
+
+
+async def test_two_replicas_racing_for_one_firing_train_once(shop: ShopData) -> None:
+    shops = {"small": small_shop(shop)}
+    repository, registry, claims = MemoryRepository(shops), MemoryRegistry(), MemoryClaims()
+    replicas = [engine_for(shops, None, repository, registry, claims) for _ in range(2)]
+
+    refreshed = await asyncio.gather(*(r.scheduled_refresh(GAP) for r in replicas))
+
+    assert sorted(refreshed) == [False, True]
+    assert repository.loads == 1
+    assert sorted(registry.registered) == [
+        "insights/small/pricing",
+        "insights/small/recommender",
+        "insights/small/segments-kmeans",
+    ]
+    # The next firing, one gap later: claimed again, once.
+    claims.now += GAP
+    refreshed = await asyncio.gather(*(r.scheduled_refresh(GAP) for r in replicas))
+    assert sorted(refreshed) == [False, True]
+    assert repository.loads == 2
+
+
+async def test_a_firing_within_half_a_gap_of_a_claimed_one_is_skipped(shop: ShopData) -> None:
+    claims = MemoryClaims()
+    engine = engine_for({"small": small_shop(shop)}, claims=claims)
+    assert await engine.scheduled_refresh(GAP)
+    claims.now += GAP / 2 - timedelta(seconds=1)
+    assert not await engine.scheduled_refresh(GAP)
+    assert engine.repository.loads == 1  # type: ignore[attr-defined]
+
+
+def test_every_replica_fires_at_the_same_moments_and_knows_the_next() -> None:
+    now = datetime(2026, 5, 3, 13, 7, tzinfo=UTC)
+    scheduler = refresh_scheduler(engine_for({}), GAP)
+    [job] = scheduler.get_jobs()
+    fires_at = job.trigger.get_next_fire_time(None, now)
+    assert fires_at == next_refresh(now, GAP) == datetime(2026, 5, 3, 18, tzinfo=UTC)
+    assert next_refresh(fires_at, GAP) == fires_at
+
+
+def test_the_next_training_is_the_refresh_or_the_age_limit_whichever_first() -> None:
+    now = datetime(2026, 5, 3, 13, 7, tzinfo=UTC)
+    trained = ModelVersion("m", "v", "k", "memory://", {}, {}, "active", now - timedelta(hours=20))
+    assert engine_for({}, age=timedelta(hours=24)).next_training(trained, now) == datetime(
+        2026, 5, 3, 17, 7, tzinfo=UTC
+    )
+    assert engine_for({}).next_training(trained, now) == datetime(2026, 5, 3, 18, tzinfo=UTC)
+
+
+async def test_requests_read_the_catalogue_since_the_models_snapshot(shop: ShopData) -> None:
+    data = small_shop(shop)
+    engine = engine_for({"small": data})
+    repository: MemoryRepository = engine.repository  # type: ignore[assignment]
+    for area in ("pricing", "recommender"):
+        loaded = await engine.model("small", area)
+        await engine.catalog_changes("small", loaded.version)
+        assert repository.catalog_since == data.catalog["occurred_at"].max()
+    # A model trained before snapshots were recorded reads the whole catalogue.
+    await engine.catalog_changes("small", dataclasses.replace(loaded.version, metadata={}))
+    assert repository.catalog_since == EARLIEST

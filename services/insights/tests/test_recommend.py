@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp  # type: ignore[import-untyped]
 from sklearn.metrics.pairwise import cosine_similarity  # type: ignore[import-untyped]
@@ -57,6 +58,33 @@ def test_bought_together_and_cold_start(recommender: Recommender) -> None:
     assert all(recommender.available[recommender.product_index[s.product_id]] for s in cold)
     # An unknown buyer sees several categories, not ten of the same.
     assert len({recommender.categories[recommender.product_index[s.product_id]] for s in cold}) > 1
+
+
+def test_a_product_sold_out_after_training_is_not_recommended(
+    recommender: Recommender,
+) -> None:
+    cold = recommender.cold_start(3)
+    gone, back = cold[0].product_id, recommender.product_ids[0]  # `back` was sold out at training
+    buyer = next(
+        b
+        for b in recommender.buyer_index
+        if gone in {s.product_id for s in recommender.for_buyer(b, 20)}
+    )
+    changes = pd.DataFrame(
+        {"stock": [0, 12], "status": ["PRODUCT_STATUS_ACTIVE", "PRODUCT_STATUS_ACTIVE"]},
+        index=pd.Index([gone, back], name="product_id"),
+    )
+
+    now = recommender.with_current_catalog(changes)
+
+    assert gone not in {s.product_id for s in now.cold_start(10)}
+    assert gone not in {s.product_id for s in now.for_buyer(buyer, 20)}
+    assert now.available[now.product_index[back]]
+    # The cached model is left as trained; other products keep their training-time state.
+    assert recommender.available[recommender.product_index[gone]]
+    assert not recommender.available[recommender.product_index[back]]
+    others = [i for i in range(len(now.product_ids)) if now.product_ids[i] not in (gone, back)]
+    assert (now.available[others] == recommender.available[others]).all()
 
 
 def test_ranking_metrics() -> None:

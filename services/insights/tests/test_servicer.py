@@ -16,6 +16,7 @@ from shopee_common.grpc_server import FailedPrecondition, InvalidArgument, NotFo
 from shopee_insights.adapters.repository import CONNECTION_ERRORS
 from shopee_insights.domain.marketing import ResponseCurves
 from shopee_insights.domain.pricing import Elasticity
+from shopee_insights.domain.recommend import AlsParameters, Recommender, fit_recommender
 from shopee_insights.engine import Loaded
 from shopee_insights.servicer import InsightsServicer, _bounds
 from shopee_insights.training import PricingModel
@@ -40,6 +41,46 @@ ELASTIC = Elasticity(
     log_price_std=0.1,
     source="product",
 )
+BY_CATEGORY = Elasticity(
+    value=-1.5,
+    std_error=0.2,
+    p_value=0.001,
+    observations=400,
+    units=900,
+    log_price_std=0.1,
+    source="category",
+)
+NEXT_REFRESH = datetime(2026, 1, 1, 6, tzinfo=UTC)
+CATALOG_COLUMNS = ["name", "category", "price_minor", "cost_minor", "stock", "status"]
+
+
+def catalog(**products: tuple[str, int, int, int]) -> pd.DataFrame:
+    """Catalogue changes since training: product id -> (category, price, cost, stock)."""
+    return pd.DataFrame(
+        [
+            (p, category, price, cost, stock, "PRODUCT_STATUS_ACTIVE")
+            for p, (category, price, cost, stock) in products.items()
+        ],
+        columns=CATALOG_COLUMNS,
+        index=pd.Index(list(products), name="product_id"),
+    )
+
+
+def tiny_recommender() -> Recommender:
+    """Six buyers with one order each, four products (p0 in every order), all in stock at
+    training."""
+    bought = [(b, p) for b in range(6) for p in range(4) if p == 0 or (b + p) % 3 == 0]
+    interactions = pd.DataFrame(
+        {
+            "buyer_id": [f"b{b}" for b, _ in bought],
+            "product_id": [f"p{p}" for _, p in bought],
+            "weight": 8.0,
+            "purchase": True,
+            "order_id": [f"o{b}" for b, _ in bought],
+        }
+    )
+    products = catalog(**{f"p{p}": ("c", 1000, 600, 5) for p in range(4)})
+    return fit_recommender(interactions, products, AlsParameters(factors=2, iterations=2))
 
 
 class FakeEngine:
@@ -59,15 +100,23 @@ class FakeEngine:
     )
     pricing = PricingModel(
         by_product={"p": ELASTIC, "free": ELASTIC},
-        by_category={},
+        by_category={"c": BY_CATEGORY},
         categories={"p": "c", "free": "c"},
         prices={"p": 1000, "free": 0},
         costs={"p": 600, "free": 0},
     )
 
-    def __init__(self, zone: str = "UTC", texts: pd.DataFrame | None = None) -> None:
+    def __init__(
+        self,
+        zone: str = "UTC",
+        texts: pd.DataFrame | None = None,
+        changes: pd.DataFrame | None = None,
+        recommender: Recommender | None = None,
+    ) -> None:
         self.zone = zone
         self.texts = texts
+        self.changes = pd.DataFrame(columns=CATALOG_COLUMNS) if changes is None else changes
+        self.recommender = recommender
 
     async def time_zone(self, shop_id: str) -> str:
         if shop_id != "s":
@@ -75,8 +124,17 @@ class FakeEngine:
         return self.zone
 
     async def model(self, shop_id: str, area: str) -> Loaded:
+        if area == "recommender":
+            assert self.recommender is not None
+            return Loaded(VERSION, self.recommender)
         assert area == "pricing"
         return Loaded(VERSION, self.pricing)
+
+    async def catalog_changes(self, shop_id: str, version: ModelVersion) -> pd.DataFrame:
+        return self.changes
+
+    def next_training(self, version: ModelVersion, now: datetime) -> datetime | None:
+        return NEXT_REFRESH
 
     async def scored_texts(self, shop_id: str, zone: str) -> tuple[str, pd.DataFrame]:
         assert self.texts is not None
@@ -141,6 +199,68 @@ def test_a_product_priced_0_has_no_price_to_optimise_from(
         servicer().OptimizePrice(pb.OptimizePriceRequest(shop_id="s", product_id="p"), None)
     )
     assert priced.recommended_price_minor == 1200  # cost x e/(1+e) = 600 x 2
+
+
+def optimize(product: str, changes: pd.DataFrame) -> pb.OptimizePriceResponse:
+    engine = FakeEngine(changes=changes)
+    request = pb.OptimizePriceRequest(shop_id="s", product_id=product)
+    response: pb.OptimizePriceResponse = run(
+        InsightsServicer(engine, seed=1).OptimizePrice(request, None)  # type: ignore[arg-type]
+    )
+    return response
+
+
+def test_optimize_price_starts_from_the_price_changed_after_training() -> None:
+    response = optimize("p", catalog(p=("c", 1500, 700, 3)))
+    assert response.current_price_minor == 1500
+    # cost x e/(1+e) = 700 x 2 = 1400, within 70%-130% of the current 1500.
+    assert response.recommended_price_minor == 1400
+    assert response.source == pb.ELASTICITY_SOURCE_PRODUCT
+
+
+def test_a_product_added_after_training_borrows_its_categorys_elasticity() -> None:
+    response = optimize("fresh", catalog(fresh=("c", 2000, 900, 10)))
+    assert response.current_price_minor == 2000
+    assert response.source == pb.ELASTICITY_SOURCE_CATEGORY
+    assert response.elasticity == BY_CATEGORY.value
+
+
+def test_a_new_product_without_a_category_elasticity_waits_for_the_next_refresh() -> None:
+    with pytest.raises(
+        FailedPrecondition,
+        match=r"^product 'fresh' has no elasticity yet: it was added after the pricing model was "
+        r"trained \(2026-01-01 00:00 UTC\), and its category 'toys' has too little sales or price "
+        r"variation to lend one; the next refresh is at 2026-01-01 06:00 UTC$",
+    ):
+        optimize("fresh", catalog(fresh=("toys", 2000, 900, 10)))
+    with pytest.raises(NotFound, match="product 'never' is not in shop 's'"):
+        optimize("never", catalog(fresh=("toys", 2000, 900, 10)))
+
+
+def recommend(request: pb.RecommendRequest, changes: pd.DataFrame) -> pb.RecommendResponse:
+    engine = FakeEngine(changes=changes, recommender=tiny_recommender())
+    response: pb.RecommendResponse = run(
+        InsightsServicer(engine, seed=1).Recommend(request, None)  # type: ignore[arg-type]
+    )
+    return response
+
+
+def test_a_product_sold_out_after_training_is_not_recommended() -> None:
+    sold_out = catalog(p0=("c", 1000, 600, 0))
+    for request in (
+        pb.RecommendRequest(shop_id="s", buyer_id="someone-new"),
+        pb.RecommendRequest(shop_id="s", product_id="p1"),
+    ):
+        assert "p0" in {i.product_id for i in recommend(request, catalog()).items}
+        assert "p0" not in {i.product_id for i in recommend(request, sold_out).items}
+
+
+def test_a_product_added_after_training_gets_its_categorys_popular_products() -> None:
+    response = recommend(
+        pb.RecommendRequest(shop_id="s", product_id="fresh"), catalog(fresh=("c", 900, 400, 5))
+    )
+    assert response.strategy == pb.STRATEGY_COLD_START
+    assert response.items
 
 
 # 20:00 UTC on 31 March is 03:00 on 1 April in Jakarta, the shop's zone: its today is 1 April.

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from shopee_insights.domain.shop_data import ShopData, build_shop_data
+from shopee_insights.domain.shop_data import ShopData, build_shop_data, catalog_state
 
 AT = datetime(2026, 1, 5, 3, tzinfo=UTC)
 
@@ -66,3 +66,25 @@ def test_generated_shop_has_every_table(shop: ShopData) -> None:
     ):
         assert len(frame) > 0
     assert set(shop.orders["product_id"]) <= set(shop.products.index)
+
+
+def test_catalog_state_is_the_latest_event_of_each_product_in_either_spelling() -> None:
+    later = AT.replace(hour=9)
+    state = catalog_state(
+        [
+            (later, {"productId": "p-1", "category": "bags", "priceMinor": "900", "stock": "0"}),
+            (AT, {"product_id": "p-1", "category": "bags", "price_minor": 1000, "stock": 4}),
+            (AT, {"product_id": "p-2", "category": "hats", "price_minor": 500, "stock": 3}),
+        ]
+    )
+    assert state.loc["p-1", "price_minor"] == 900
+    assert state.loc["p-1", "stock"] == 0
+    assert state.loc["p-2", "category"] == "hats"
+    assert list(state.columns) == [
+        "name",
+        "category",
+        "price_minor",
+        "cost_minor",
+        "stock",
+        "status",
+    ]

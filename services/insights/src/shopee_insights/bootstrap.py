@@ -10,11 +10,13 @@ from pathlib import Path
 
 import asyncpg
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
 from shopee.insights.v1 import insights_pb2_grpc
 from shopee_common.grpc_server import GrpcService
+from shopee_insights.adapters.refresh_claims import RefreshClaims, replica_name
 from shopee_insights.adapters.repository import CONNECTION_ERRORS, EventRepository
-from shopee_insights.engine import EngineOptions, InsightsEngine
+from shopee_insights.engine import REFRESH_ANCHOR, EngineOptions, InsightsEngine
 from shopee_insights.servicer import InsightsServicer
 from shopee_insights.settings import InsightsSettings
 from shopee_models.registry import ModelRegistry
@@ -31,10 +33,12 @@ class Wiring:
 
 def engine_options(settings: InsightsSettings) -> EngineOptions:
     age = settings.insights_max_model_age_hours
+    refresh = settings.insights_refresh_minutes
     return EngineOptions(
         holdout_days=settings.insights_holdout_days,
         consumable_repeat_rate=settings.insights_consumable_repeat_rate,
         max_model_age=timedelta(hours=age) if age > 0 else None,
+        refresh_every=timedelta(minutes=refresh) if refresh > 0 else None,
         data_dir=Path(settings.insights_data_dir) if settings.insights_data_dir else None,
     )
 
@@ -50,6 +54,7 @@ async def wired(settings: InsightsSettings, seed: int | None = None) -> AsyncIte
             EventRepository(pool),
             ModelRegistry(pool, settings.insights_artefact_root),
             engine_options(settings),
+            RefreshClaims(pool, replica_name()),
         )
         servicer = InsightsServicer(engine, seed=seed)
         service = GrpcService(
@@ -65,13 +70,14 @@ async def wired(settings: InsightsSettings, seed: int | None = None) -> AsyncIte
         await pool.close()
 
 
-def refresh_scheduler(engine: InsightsEngine, minutes: float) -> AsyncIOScheduler:
-    """Retrain every shop's models every `minutes` (one run at a time, late runs merged)."""
-    scheduler = AsyncIOScheduler()
+def refresh_scheduler(engine: InsightsEngine, every: timedelta) -> AsyncIOScheduler:
+    """Retrain every shop's models at each multiple of `every` since REFRESH_ANCHOR, on the
+    replica that claims the firing (one run at a time, late runs merged)."""
+    scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
-        engine.refresh_all,
-        "interval",
-        minutes=minutes,
+        engine.scheduled_refresh,
+        IntervalTrigger(seconds=every.total_seconds(), start_date=REFRESH_ANCHOR, timezone="UTC"),
+        args=[every],
         id="refresh-models",
         max_instances=1,
         coalesce=True,

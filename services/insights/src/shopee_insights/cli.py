@@ -47,8 +47,8 @@ def serve() -> None:
 async def _serve(settings: InsightsSettings) -> None:
     async with wired(settings) as wiring:
         scheduler = None
-        if settings.insights_refresh_minutes > 0:
-            scheduler = refresh_scheduler(wiring.engine, settings.insights_refresh_minutes)
+        if wiring.engine.options.refresh_every is not None:
+            scheduler = refresh_scheduler(wiring.engine, wiring.engine.options.refresh_every)
             scheduler.start()
         if settings.insights_refresh_on_start:
             asyncio.get_running_loop().create_task(wiring.engine.refresh_all())

@@ -2,7 +2,8 @@
 
 Model names: insights/<shop>/<area> (segments-kmeans, recommender, pricing, marketing) and
 insights/_platform/sentiment (one model for every shop). A per-model lock makes concurrent
-requests for an untrained model wait for one training instead of starting several.
+requests for an untrained model wait for one training instead of starting several. The refresh
+schedule fires on every replica; only the replica that claims a firing retrains.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from prometheus_client import Counter, Histogram
 
 from shopee_common.grpc_server import FailedPrecondition, NotFound
 from shopee_insights.adapters.corpora import LabelledTexts, amazon_sentences, prdect_id_reviews
+from shopee_insights.adapters.refresh_claims import RefreshClaims
 from shopee_insights.adapters.repository import EventRepository
 from shopee_insights.domain.segments import Algorithm
 from shopee_insights.domain.sentiment import SentimentModel
 from shopee_insights.domain.shop_data import ShopData
 from shopee_insights.training import (
+    CATALOG_AS_OF,
     Fitted,
     fit_marketing,
     fit_pricing,
@@ -57,6 +60,11 @@ AREAS: dict[str, tuple[str, ...]] = {
 }
 SCHEDULED_AREAS = ("segments-kmeans", "recommender", "pricing", "marketing")
 TEXT_CACHE_SECONDS = 300.0
+# Refreshes fire on multiples of the interval since this instant, on every replica alike: the
+# replicas that fire together race for the same claim, and anyone can tell when the next one is.
+REFRESH_ANCHOR = datetime(1970, 1, 1, tzinfo=UTC)
+# "Since the beginning": for models that recorded no catalogue snapshot time.
+EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,7 @@ class EngineOptions:
     holdout_days: int = 28
     consumable_repeat_rate: float = 0.15
     max_model_age: timedelta | None = timedelta(hours=24)
+    refresh_every: timedelta | None = timedelta(hours=6)
     data_dir: Path | None = None
 
 
@@ -73,13 +82,24 @@ class Loaded:
     model: Any
 
 
+def next_refresh(now: datetime, every: timedelta) -> datetime:
+    """The schedule's first firing at or after `now`."""
+    periods = -((REFRESH_ANCHOR - now) // every)
+    return REFRESH_ANCHOR + periods * every
+
+
 class InsightsEngine:
     def __init__(
-        self, repository: EventRepository, registry: ModelRegistry, options: EngineOptions
+        self,
+        repository: EventRepository,
+        registry: ModelRegistry,
+        options: EngineOptions,
+        claims: RefreshClaims,
     ) -> None:
         self.repository = repository
         self.registry = registry
         self.options = options
+        self.claims = claims
         self._locks: dict[str, asyncio.Lock] = {}
         self._texts: dict[str, tuple[float, str, ShopData]] = {}
         self.log = structlog.get_logger("insights")
@@ -154,9 +174,18 @@ class InsightsEngine:
             except FailedPrecondition as exc:
                 self.log.info("not trained", shop_id=shop_id, area=area, reason=exc.message)
 
+    async def scheduled_refresh(self, firing_gap: timedelta) -> bool:
+        """One firing of the refresh schedule (firings `firing_gap` apart): `refresh_all` if this
+        replica is the first to claim it, else nothing. Returns whether it refreshed."""
+        if not await self.claims.claim(firing_gap / 2):
+            self.log.info("scheduled refresh already claimed by another replica")
+            return False
+        await self.refresh_all()
+        return True
+
     async def refresh_all(self) -> None:
-        """The scheduled job: every registered shop, every area, then the sentiment model; one
-        failure does not stop the others."""
+        """Retrain every registered shop, every area, then the sentiment model; one failure does
+        not stop the others."""
         for shop_id in await self.repository.shop_ids():
             try:
                 await self.train_shop(shop_id)
@@ -168,6 +197,24 @@ class InsightsEngine:
             self.log.info("sentiment not trained", reason=exc.message)
         except Exception:
             self.log.exception("sentiment refresh failed")
+
+    async def catalog_changes(self, shop_id: str, version: ModelVersion) -> pd.DataFrame:
+        """The current state of the shop's products whose catalogue changed since the model's
+        snapshot (of every product, for a model that recorded none). Events stored late with an
+        older time than the snapshot's wait for the next training."""
+        as_of = version.metadata.get(CATALOG_AS_OF)
+        since = datetime.fromisoformat(as_of) if as_of else EARLIEST
+        return await self.repository.catalog_changes(shop_id, since)
+
+    def next_training(self, version: ModelVersion, now: datetime) -> datetime | None:
+        """When the model is next retrained: at the next scheduled refresh, or at the first
+        request once it is older than `max_model_age`; None when neither is set."""
+        times = []
+        if self.options.refresh_every is not None:
+            times.append(next_refresh(now, self.options.refresh_every))
+        if self.options.max_model_age is not None:
+            times.append(version.trained_at + self.options.max_model_age)
+        return min(times, default=None)
 
     async def sentiment(self) -> Loaded:
         """The platform's sentiment model; FAILED_PRECONDITION until one was trained."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,7 @@ from shopee_insights.domain.recommend import Recommender, Suggestion
 from shopee_insights.domain.segments import Segmentation
 from shopee_insights.engine import InsightsEngine
 from shopee_insights.training import PricingModel
+from shopee_models.registry import ModelVersion
 
 MAX_LIMIT = 100
 MAX_TEXTS = 1_000
@@ -104,13 +106,20 @@ class InsightsServicer(insights_pb2_grpc.InsightsServiceServicer):
         limit = request.limit or 10
         await self.engine.time_zone(shop_id)
         loaded = await self.engine.model(shop_id, "recommender")
-        model: Recommender = loaded.model
+        changes = await self.engine.catalog_changes(shop_id, loaded.version)
+        trained: Recommender = loaded.model
+        model = trained.with_current_catalog(changes)
         items: list[Suggestion]
         if request.product_id:
-            if request.product_id not in model.product_index:
+            if request.product_id in model.product_index:
+                strategy = pb.STRATEGY_BOUGHT_TOGETHER
+                items = model.bought_together(request.product_id, limit)
+            elif request.product_id in changes.index:
+                # Added since training: no co-purchases yet, so the popular ones of its category.
+                strategy = pb.STRATEGY_COLD_START
+                items = model.cold_start(limit, str(changes.at[request.product_id, "category"]))
+            else:
                 raise NotFound(f"product {request.product_id!r} is not in shop {shop_id!r}")
-            strategy = pb.STRATEGY_BOUGHT_TOGETHER
-            items = model.bought_together(request.product_id, limit)
         elif model.knows_buyer(request.buyer_id):
             strategy = pb.STRATEGY_ALS
             items = model.for_buyer(request.buyer_id, limit)
@@ -156,17 +165,19 @@ class InsightsServicer(insights_pb2_grpc.InsightsServiceServicer):
         loaded = await self.engine.model(shop_id, "pricing")
         model: PricingModel = loaded.model
         product = request.product_id
-        if product not in model.prices:
+        changes = await self.engine.catalog_changes(shop_id, loaded.version)
+        listing = _listing(model, changes, product)
+        if listing is None:
             raise NotFound(f"product {product!r} is not in shop {shop_id!r}")
-        current = float(model.prices[product])
+        current = float(listing.price_minor)
         # First: the default bounds are shares of this price, and the cost or elasticity errors
         # would blame the wrong cause.
         if current <= 0:
             raise FailedPrecondition(
                 f"product {product!r} has no list price in the catalog "
-                f"(price {model.prices[product]}) to optimise from"
+                f"(price {listing.price_minor}) to optimise from"
             )
-        cost = float(request.unit_cost_minor or model.costs.get(product, 0))
+        cost = float(request.unit_cost_minor or listing.cost_minor)
         if cost <= 0:
             raise FailedPrecondition(
                 f"product {product!r} has no unit cost in the catalog; pass unit_cost_minor"
@@ -178,9 +189,11 @@ class InsightsServicer(insights_pb2_grpc.InsightsServiceServicer):
         elasticity = model.by_product.get(product)
         source = pb.ELASTICITY_SOURCE_PRODUCT
         if elasticity is None:
-            category = model.categories.get(product, "")
+            category = listing.category
             elasticity = model.by_category.get(category)
             source = pb.ELASTICITY_SOURCE_CATEGORY
+            if elasticity is None and listing.added_since_training:
+                raise FailedPrecondition(self._no_elasticity_yet(product, category, loaded.version))
             if elasticity is None:
                 raise FailedPrecondition(
                     f"product {product!r} and its category {category!r} have too little sales "
@@ -202,6 +215,19 @@ class InsightsServicer(insights_pb2_grpc.InsightsServiceServicer):
             expected_profit_change_pct=advice.expected_profit_change_pct,
             observations=elasticity.observations,
             explanation=advice.explanation[0].upper() + advice.explanation[1:] + "." + caution,
+        )
+
+    def _no_elasticity_yet(self, product: str, category: str, version: ModelVersion) -> str:
+        retrained_at = self.engine.next_training(version, self.clock())
+        return (
+            f"product {product!r} has no elasticity yet: it was added after the pricing model "
+            f"was trained ({_utc(version.trained_at)}), and its category {category!r} has too "
+            "little sales or price variation to lend one; "
+            + (
+                f"the next refresh is at {_utc(retrained_at)}"
+                if retrained_at is not None
+                else "no refresh is scheduled (run `shopee-insights train shops`)"
+            )
         )
 
     async def OptimizeMarketing(
@@ -306,6 +332,41 @@ class InsightsServicer(insights_pb2_grpc.InsightsServiceServicer):
                 for s in scores
             ],
         )
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A product's catalogue entry as OptimizePrice prices it."""
+
+    price_minor: int
+    cost_minor: int
+    category: str
+    added_since_training: bool
+
+
+def _listing(model: PricingModel, changes: pd.DataFrame, product: str) -> Listing | None:
+    """The product's entry now: its latest catalogue change since training, else as trained;
+    None when the shop never listed it."""
+    if product in changes.index:
+        row = changes.loc[product].to_dict()
+        return Listing(
+            int(row["price_minor"]),
+            int(row["cost_minor"]),
+            str(row["category"]),
+            added_since_training=product not in model.prices,
+        )
+    if product in model.prices:
+        return Listing(
+            model.prices[product],
+            model.costs.get(product, 0),
+            model.categories.get(product, ""),
+            added_since_training=False,
+        )
+    return None
+
+
+def _utc(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 def _bounds(

@@ -40,6 +40,9 @@ MIN_RECOMMENDER_PURCHASES = 20
 BLEND_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 0.9)
 # Share of ALS in the personal part of a score (the rest item-to-item).
 ALS_WEIGHTS = (0.0, 0.5, 1.0)
+# Metadata of the recommender and pricing models: when their catalogue snapshot is from (ISO 8601,
+# or None); requests read the catalogue events since then (`InsightsEngine.catalog_changes`).
+CATALOG_AS_OF = "catalog_as_of"
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,9 @@ class Fitted:
 
 @dataclass(frozen=True)
 class PricingModel:
+    """Elasticities, and each product's category, list price and cost as of training (requests
+    use the catalogue's current ones where it changed since)."""
+
     by_product: dict[str, Elasticity]
     by_category: dict[str, Elasticity]
     categories: dict[str, str]
@@ -142,6 +148,7 @@ def fit_shop_recommender(
             {c for c, ok in zip(recommender.categories, recommender.consumable, strict=True) if ok}
         ),
         "als": dataclasses.asdict(params),
+        CATALOG_AS_OF: _catalog_as_of(data),
     }
     return Fitted(recommender, metadata, scores)
 
@@ -162,8 +169,14 @@ def fit_pricing(data: ShopData) -> Fitted:
         "views_panel_rows": len(panels.views),
         "products": len(by_product),
         "categories": len(by_category),
+        CATALOG_AS_OF: _catalog_as_of(data),
     }
     return Fitted(model, metadata, {})
+
+
+def _catalog_as_of(data: ShopData) -> str | None:
+    as_of = data.catalog_as_of
+    return None if as_of is None else as_of.isoformat()
 
 
 def fit_marketing(data: ShopData) -> Fitted:

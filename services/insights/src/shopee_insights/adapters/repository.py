@@ -7,8 +7,9 @@ from typing import Any, TypeVar
 
 import asyncpg
 import orjson
+import pandas as pd
 
-from shopee_insights.domain.shop_data import EVENT_KINDS, ShopData, build_shop_data
+from shopee_insights.domain.shop_data import EVENT_KINDS, ShopData, build_shop_data, catalog_state
 
 T = TypeVar("T")
 # What a lost database raises: the gRPC server answers these UNAVAILABLE (the caller may retry).
@@ -59,6 +60,21 @@ class EventRepository:
             "WHERE kind = 'review' AND COALESCE(payload->>'text', '') <> ''"
         )
         return [(str(r["text"]), int(r["rating"] or 0), str(r["language"])) for r in rows]
+
+    async def catalog_changes(self, shop_id: str, since: datetime) -> pd.DataFrame:
+        """The latest state of each product with catalogue events from `since` on (indexed by
+        product_id, columns of `current_products`). Bounded by time, so a request reads the few
+        hours since its model's snapshot instead of the shop's whole history."""
+        rows = await self._pool.fetch(
+            "SELECT DISTINCT ON (product) "
+            "COALESCE(payload->>'product_id', payload->>'productId') AS product, occurred_at, "
+            "payload::text AS payload FROM raw_events "
+            "WHERE shop_id = $1 AND kind = 'catalog' AND occurred_at >= $2 "
+            "ORDER BY product, occurred_at DESC",
+            shop_id,
+            since,
+        )
+        return catalog_state((row["occurred_at"], orjson.loads(row["payload"])) for row in rows)
 
     async def product_exists(self, shop_id: str, product_id: str) -> bool:
         """Whether the shop's catalogue or orders ever named the product."""

@@ -6,13 +6,15 @@ A known buyer's score blends three standardised signals: ALS affinity, item-to-i
 similarity of products' buyer sets, summed over the buyer's own history) and popularity; the two
 weights are chosen on a validation split (training.fit_blended).
 
-Filters: only products in stock and active; nothing the buyer already bought unless the product is
-consumable (its category is bought again by the same buyers often enough, see `consumables`).
+Filters: only products in stock and active, by the catalogue state at request time
+(`with_current_catalog`); nothing the buyer already bought unless the product is consumable (its
+category is bought again by the same buyers often enough, see `consumables`).
 Each item carries its reason: the bought product whose ALS item vector is closest to it.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +29,8 @@ FloatArray = npt.NDArray[np.float64]
 PRICE_BANDS = ("budget", "mid", "premium")
 # Neighbours kept per product in the item-to-item similarity (keeps it sparse for big catalogues).
 NEIGHBOURS = 50
+# A product without a status is taken as active.
+ACTIVE_STATUSES = ("", "PRODUCT_STATUS_ACTIVE")
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,20 @@ class Recommender:
 
     def knows_buyer(self, buyer_id: str) -> bool:
         return buyer_id in self.buyer_index
+
+    def with_current_catalog(self, changes: pd.DataFrame) -> Recommender:
+        """This recommender with the products in `changes` (their catalogue state since training,
+        columns stock and status) in or out of stock as they are now. The fitted parts are
+        shared, not copied; the cached model itself is left as trained."""
+        known = [p for p in changes.index if p in self.product_index]
+        if not known:
+            return self
+        current = copy.copy(self)
+        current.available = self.available.copy()
+        rows = changes.loc[known]
+        items = [self.product_index[p] for p in known]
+        current.available[items] = sellable(rows["stock"], rows["status"]).to_numpy(bool)
+        return current
 
     def _allowed(
         self, bought: npt.NDArray[np.int64], only_available: bool
@@ -172,6 +190,11 @@ class Recommender:
             )
             for i in ranked[:limit]
         ]
+
+
+def sellable(stock: pd.Series, status: pd.Series) -> pd.Series:
+    """In stock and active."""
+    return (stock.fillna(0) > 0) & status.fillna("").isin(ACTIVE_STATUSES)
 
 
 def _standardise(values: FloatArray) -> FloatArray:
@@ -315,8 +338,8 @@ def fit_recommender(
     together.eliminate_zeros()
     popularity = np.bincount(items[bought], minlength=len(product_ids)).astype(float)
     repeat = consumables(purchases, catalog["category"], consumable_min_rate, consumable_min_buyers)
-    stock = catalog.get("stock", pd.Series(1, index=known)).fillna(0)
-    status = catalog.get("status", pd.Series("", index=known)).fillna("")
+    stock = catalog.get("stock", pd.Series(1, index=known))
+    status = catalog.get("status", pd.Series("", index=known))
     return Recommender(
         product_ids=product_ids,
         buyer_index={b: i for i, b in enumerate(buyers)},
@@ -328,7 +351,7 @@ def fit_recommender(
         names=[str(n) for n in catalog["name"]],
         categories=[str(c) for c in catalog["category"]],
         price_bands=price_bands(catalog["price_minor"].astype(float), catalog["category"]),
-        available=((stock > 0) & status.isin(["", "PRODUCT_STATUS_ACTIVE"])).to_numpy(bool),
+        available=sellable(stock, status).to_numpy(bool),
         consumable=catalog["category"].isin(repeat).to_numpy(bool),
         history=weights,
         item_similarity=item_cosine(weights),

@@ -24,6 +24,16 @@ STATUS_RANK = {
     "ORDER_STATUS_RETURNED": 6,
 }
 EVENT_KINDS = ("order", "traffic", "catalog", "campaign", "review", "chat")
+CATALOG_COLUMNS = [
+    "product_id",
+    "name",
+    "category",
+    "price_minor",
+    "cost_minor",
+    "stock",
+    "status",
+    "occurred_at",
+]
 
 
 def _camel(name: str) -> str:
@@ -77,6 +87,15 @@ class ShopData:
             if len(frame)
         ]
         return max(stamps) if stamps else pd.Timestamp.now(tz="UTC")
+
+    @property
+    def catalog_as_of(self) -> datetime | None:
+        """When the newest catalogue event loaded happened: `products` is the catalogue as of
+        then (None without catalogue events)."""
+        if not len(self.catalog):
+            return None
+        newest: datetime = self.catalog["occurred_at"].max().to_pydatetime()
+        return newest
 
 
 class _Builder:
@@ -222,19 +241,7 @@ def build_shop_data(
             builder.traffic,
             ["kind", "session_id", "visitor_id", "source", "product_id", "channel", "occurred_at"],
         ),
-        catalog=_frame(
-            builder.catalog,
-            [
-                "product_id",
-                "name",
-                "category",
-                "price_minor",
-                "cost_minor",
-                "stock",
-                "status",
-                "occurred_at",
-            ],
-        ),
+        catalog=_frame(builder.catalog, CATALOG_COLUMNS),
         campaigns=_frame(
             builder.campaigns,
             [
@@ -256,6 +263,15 @@ def build_shop_data(
         ),
         chats=_frame(builder.chats, ["conversation_id", "buyer_id", "text", "occurred_at"]),
     )
+
+
+def catalog_state(events: Iterable[tuple[datetime, Mapping[str, Any]]]) -> pd.DataFrame:
+    """The latest state of each product named in catalogue events (occurred_at, payload), in the
+    shape of `current_products`."""
+    builder = _Builder()
+    for at, payload in events:
+        builder.add("catalog", at, payload)
+    return current_products(_frame(builder.catalog, CATALOG_COLUMNS), pd.DataFrame())
 
 
 def current_products(catalog: pd.DataFrame, orders: pd.DataFrame) -> pd.DataFrame:

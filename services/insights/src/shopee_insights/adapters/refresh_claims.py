@@ -1,0 +1,41 @@
+"""Claims of the refresh schedule's firings in PostgreSQL: every replica's scheduler fires, the
+first to claim a firing retrains the models, the others skip it.
+
+The claim is one row of `platform_meta` (key `insights.scheduled_refresh`, value: the replica
+that claimed, updated_at: when), so no table of the insights' own is needed.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import timedelta
+
+import asyncpg
+
+CLAIM_KEY = "insights.scheduled_refresh"
+
+
+def replica_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class RefreshClaims:
+    def __init__(self, pool: asyncpg.Pool, claimant: str) -> None:
+        self._pool = pool
+        self._claimant = claimant
+
+    async def claim(self, within: timedelta) -> bool:
+        """Claim the current firing, unless a replica claimed one less than `within` ago."""
+        # One statement: replicas upserting together queue on the row's lock, and each checks
+        # the claim time the one before it committed, so exactly one wins (no advisory lock).
+        won = await self._pool.fetchval(
+            "INSERT INTO platform_meta (key, value) VALUES ($1, $2) "
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now() "
+            "WHERE platform_meta.updated_at <= now() - $3::interval "
+            "RETURNING true",
+            CLAIM_KEY,
+            self._claimant,
+            within,
+        )
+        return bool(won)
