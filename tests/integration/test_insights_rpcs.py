@@ -89,6 +89,8 @@ async def stack(
         database_url=dsn,
         insights_artefact_root=str(tmp_path_factory.mktemp("models")),
         insights_data_dir=str(DATA_DIR),
+        # The catalogue tests change it right after other requests read it.
+        insights_catalog_cache_seconds=0,
     )
     async with wired(settings, seed=3) as wiring:
         built = build_server(wiring.service)

@@ -14,7 +14,12 @@ import pytest
 from shopee_common.grpc_server import FailedPrecondition, NotFound
 from shopee_insights.bootstrap import refresh_scheduler
 from shopee_insights.domain.shop_data import ShopData
-from shopee_insights.engine import EARLIEST, EngineOptions, InsightsEngine, next_refresh
+from shopee_insights.engine import (
+    EARLIEST,
+    EngineOptions,
+    InsightsEngine,
+    next_refresh,
+)
 from shopee_models.registry import ModelVersion
 
 GAP = timedelta(hours=6)
@@ -225,5 +230,34 @@ async def test_requests_read_the_catalogue_since_the_models_snapshot(shop: ShopD
         await engine.catalog_changes("small", loaded.version)
         assert repository.catalog_since == data.catalog["occurred_at"].max()
     # A model trained before snapshots were recorded reads the whole catalogue.
-    await engine.catalog_changes("small", dataclasses.replace(loaded.version, metadata={}))
+    older = dataclasses.replace(loaded.version, version="before-snapshots", metadata={})
+    await engine.catalog_changes("small", older)
     assert repository.catalog_since == EARLIEST
+
+
+async def test_the_catalogue_is_read_once_per_shop_and_model_within_the_cache_time(
+    shop: ShopData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = engine_for({"small": small_shop(shop)})
+    repository: MemoryRepository = engine.repository  # type: ignore[assignment]
+    reads = []
+    original = repository.catalog_changes
+
+    async def counted(shop_id: str, since: datetime) -> pd.DataFrame:
+        reads.append(since)
+        return await original(shop_id, since)
+
+    monkeypatch.setattr(repository, "catalog_changes", counted)
+    clock = [1_000.0]
+    monkeypatch.setattr("shopee_insights.engine.time.monotonic", lambda: clock[0])
+    loaded = await engine.model("small", "recommender")
+    await engine.catalog_changes("small", loaded.version)
+    clock[0] += engine.options.catalog_cache.total_seconds()
+    await engine.catalog_changes("small", loaded.version)
+    assert len(reads) == 1
+    clock[0] += 1
+    await engine.catalog_changes("small", loaded.version)
+    assert len(reads) == 2
+    retrained = dataclasses.replace(loaded.version, version="next")
+    await engine.catalog_changes("small", retrained)
+    assert len(reads) == 3

@@ -40,6 +40,7 @@ def engine_options(settings: InsightsSettings) -> EngineOptions:
         max_model_age=timedelta(hours=age) if age > 0 else None,
         refresh_every=timedelta(minutes=refresh) if refresh > 0 else None,
         data_dir=Path(settings.insights_data_dir) if settings.insights_data_dir else None,
+        catalog_cache=timedelta(seconds=settings.insights_catalog_cache_seconds),
     )
 
 

@@ -74,6 +74,9 @@ class EngineOptions:
     max_model_age: timedelta | None = timedelta(hours=24)
     refresh_every: timedelta | None = timedelta(hours=6)
     data_dir: Path | None = None
+    # How stale the catalogue a request filters with may be: one query per shop and model this
+    # often, however busy the shop (it scans the shop's events since the model's snapshot).
+    catalog_cache: timedelta = timedelta(seconds=15)
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,7 @@ class InsightsEngine:
         self.claims = claims
         self._locks: dict[str, asyncio.Lock] = {}
         self._texts: dict[str, tuple[float, str, ShopData]] = {}
+        self._catalogs: dict[tuple[str, str], tuple[float, str, pd.DataFrame]] = {}
         self.log = structlog.get_logger("insights")
 
     async def time_zone(self, shop_id: str) -> str:
@@ -200,11 +204,22 @@ class InsightsEngine:
 
     async def catalog_changes(self, shop_id: str, version: ModelVersion) -> pd.DataFrame:
         """The current state of the shop's products whose catalogue changed since the model's
-        snapshot (of every product, for a model that recorded none). Events stored late with an
-        older time than the snapshot's wait for the next training."""
+        snapshot (of every product, for a model that recorded none), at most `catalog_cache`
+        old. Events stored late with an older time than the snapshot's
+        wait for the next training."""
+        key = (shop_id, version.model_name)
+        cached = self._catalogs.get(key)
+        if (
+            cached is not None
+            and cached[1] == version.version
+            and time.monotonic() - cached[0] <= self.options.catalog_cache.total_seconds()
+        ):
+            return cached[2]
         as_of = version.metadata.get(CATALOG_AS_OF)
         since = datetime.fromisoformat(as_of) if as_of else EARLIEST
-        return await self.repository.catalog_changes(shop_id, since)
+        changes = await self.repository.catalog_changes(shop_id, since)
+        self._catalogs[key] = (time.monotonic(), version.version, changes)
+        return changes
 
     def next_training(self, version: ModelVersion, now: datetime) -> datetime | None:
         """When the model is next retrained: at the next scheduled refresh, or at the first

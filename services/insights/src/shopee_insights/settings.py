@@ -29,6 +29,11 @@ class InsightsSettings(PlatformSettings):
         "", description="public corpora for sentiment training (e.g. /work/shared/data); optional"
     )
     insights_holdout_days: int = Field(28, description="recommender evaluation holdout")
+    insights_catalog_cache_seconds: float = Field(
+        15.0,
+        ge=0,
+        description="how old the stock, status and prices Recommend and OptimizePrice read may be",
+    )
     insights_consumable_repeat_rate: float = Field(
         0.15, description="a category is consumable when this share of its buyers rebuy a product"
     )
