@@ -45,6 +45,7 @@ from shopee_insights.domain.recommend import AlsParameters, fit_als, fit_recomme
 from shopee_insights.domain.shop_data import ShopData
 from shopee_insights.evaluation import evaluate_all
 from shopee_insights.settings import InsightsSettings
+from shopee_insights.training import CATALOG_AS_OF
 from tests.integration.databases import migrated_database
 
 INTERACTIONS = 1_000_000
@@ -114,8 +115,13 @@ async def recommend_latency(shop: ShopData, calls: int) -> dict[str, Any]:
     ):
         settings = InsightsSettings(database_url=dsn, insights_artefact_root=artefacts)
         async with wired(settings) as wiring:
+            as_of = shop.catalog_as_of
             await wiring.engine.registry.register(
-                f"insights/{shop.shop_id}/recommender", kind="insights_recommender", model=fitted
+                f"insights/{shop.shop_id}/recommender",
+                kind="insights_recommender",
+                model=fitted,
+                # As training records it: each call reads the catalogue changed since then.
+                metadata={CATALOG_AS_OF: as_of.isoformat() if as_of else None},
             )
             built = build_server(wiring.service)
             await built.server.start()
