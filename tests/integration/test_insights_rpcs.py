@@ -251,7 +251,16 @@ async def test_marketing_allocation_respects_budget_and_bounds(stack: Stack) -> 
         pb.OptimizeMarketingRequest(shop_id=stack.shop_id, total_budget_minor=total)
     )
     channels = [a.channel for a in response.allocations]
-    assert set(channels) == {"ads_search", "ads_discovery", "affiliate", "ads_external"}
+    # The generated shop runs a paid-for live stream on about one day in five.
+    assert set(channels) == {
+        "ads_search",
+        "ads_discovery",
+        "affiliate",
+        "ads_external",
+        "live_stream",
+    }
+    live = next(a for a in response.allocations if a.channel == "live_stream")
+    assert live.historical_roas > 0
     assert sum(a.budget_minor for a in response.allocations) <= total + len(channels)
     assert response.expected_revenue_minor == pytest.approx(
         sum(a.expected_revenue_minor for a in response.allocations), abs=len(channels)
@@ -283,6 +292,15 @@ async def test_marketing_allocation_respects_budget_and_bounds(stack: Stack) -> 
                 channels=[pb.ChannelBounds(channel="tv")],
             ),
             "'tv' has no spend history",
+        ),
+        (
+            pb.OptimizeMarketingRequest(
+                shop_id=stack.shop_id,
+                total_budget_minor=100,
+                channels=[pb.ChannelBounds(channel="flash_sale")],
+            ),
+            "flash_sale: campaigns of this kind have no spend to allocate (their cost is the "
+            "discount)",
         ),
         (
             pb.OptimizeMarketingRequest(

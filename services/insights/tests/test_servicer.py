@@ -345,6 +345,28 @@ def test_marketing_bounds() -> None:
     assert np.isclose(_bounds(pb.OptimizeMarketingRequest(), fake, 7.0)[0].high, 7.0)
 
 
+@pytest.mark.parametrize(
+    ("channel", "message"),
+    [
+        (
+            "flash_sale",
+            r"^channels\[1\]\.channel: flash_sale: campaigns of this kind have no spend to "
+            r"allocate \(their cost is the discount\); known: c0$",
+        ),
+        ("voucher", r"voucher: campaigns of this kind have no spend to allocate"),
+        ("live_stream", r"live_stream: the shop has fewer than 12 days with live-stream spend"),
+        ("tv", r"'tv' has no spend history; known: c0$"),
+    ],
+)
+def test_marketing_names_why_a_channel_cannot_be_allocated(channel: str, message: str) -> None:
+    request = pb.OptimizeMarketingRequest(
+        total_budget_minor=100,
+        channels=[pb.ChannelBounds(channel="c0"), pb.ChannelBounds(channel=channel)],
+    )
+    with pytest.raises(InvalidArgument, match=message):
+        _bounds(request, FakeEngine.curves, 100.0)
+
+
 def test_a_lost_database_is_one_of_the_outages_the_server_answers_unavailable() -> None:
     # shopee_common.grpc_server answers an exception listed in GrpcService.outages with
     # UNAVAILABLE (tested there); these are what asyncpg raises when PostgreSQL is gone.

@@ -16,7 +16,15 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from shopee.insights.v1 import insights_pb2 as pb
 from shopee.insights.v1 import insights_pb2_grpc
 from shopee_common.grpc_server import FailedPrecondition, InvalidArgument, NotFound
-from shopee_insights.domain.marketing import Bounds, ResponseCurves, allocate, thompson_allocate
+from shopee_insights.domain.marketing import (
+    DISCOUNT_CAMPAIGNS,
+    LIVE_STREAM,
+    MIN_STREAM_DAYS,
+    Bounds,
+    ResponseCurves,
+    allocate,
+    thompson_allocate,
+)
 from shopee_insights.domain.pricing import optimal_price
 from shopee_insights.domain.recommend import Recommender, Suggestion
 from shopee_insights.domain.segments import Segmentation
@@ -383,7 +391,7 @@ def _bounds(
         seen.add(name)
         if name not in curves.channels:
             raise InvalidArgument(
-                f"channels[{i}].channel: {name!r} has no spend history; known: "
+                f"channels[{i}].channel: {_not_a_channel(name)}; known: "
                 f"{', '.join(curves.channels)}"
             )
         if channel.min_budget_minor < 0 or channel.max_budget_minor < 0:
@@ -401,6 +409,19 @@ def _bounds(
             f"the channel minimums add up to {floor:.0f}, above total_budget_minor {total:.0f}"
         )
     return bounds
+
+
+def _not_a_channel(name: str) -> str:
+    if name in DISCOUNT_CAMPAIGNS:
+        return (
+            f"{name}: campaigns of this kind have no spend to allocate (their cost is the discount)"
+        )
+    if name == LIVE_STREAM:
+        return (
+            f"{name}: the shop has fewer than {MIN_STREAM_DAYS} days with live-stream spend, "
+            "too few to fit a curve"
+        )
+    return f"{name!r} has no spend history"
 
 
 def _parse_date(field: str, value: str) -> date | None:

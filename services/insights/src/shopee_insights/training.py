@@ -23,6 +23,7 @@ from shopee_insights.domain.marketing import (
     ResponseCurves,
     daily_spend_and_revenue,
     fit_response_curves,
+    live_stream_days,
 )
 from shopee_insights.domain.pricing import Elasticity, demand_panels, estimate_elasticities
 from shopee_insights.domain.recommend import (
@@ -187,8 +188,10 @@ def fit_marketing(data: ShopData) -> Fitted:
             f"marketing mix needs at least {MIN_DAYS} days of ads spend; shop {data.shop_id!r} "
             f"has {len(daily)}"
         )
-    curves: ResponseCurves = fit_response_curves(daily)
-    return Fitted(curves, {"days": len(daily), "channels": curves.channels}, curves.historical_roas)
+    live = live_stream_days(data)
+    curves: ResponseCurves = fit_response_curves(daily, live)
+    metadata = {"days": len(daily), "live_stream_days": len(live), "channels": curves.channels}
+    return Fitted(curves, metadata, curves.historical_roas)
 
 
 def sentiment_corpus(
