@@ -114,6 +114,8 @@ def poison_messages() -> list[tuple[str, str, bytes, list[tuple[str, bytes]]]]:
         "traffic_summary": {"period": "SUMMARY_PERIOD_DAY", "visitors": 10, "page_views": 20},
     }  # fmt: skip
     valid_proto = _proto(order)
+    beyond_9999 = event_from_json(order)
+    beyond_9999.occurred_at.seconds = 10**15
     items: list[tuple[str, str, Any]] = [
         ("random bytes", "events.orders", b"\xff\xfe\xfd\x00\x01garbage"),
         ("truncated protobuf", "events.orders", valid_proto[: len(valid_proto) // 2]),
@@ -123,6 +125,15 @@ def poison_messages() -> list[tuple[str, str, bytes, list[tuple[str, bytes]]]]:
         ("json not utf-8", "events.orders", b'{"event_id": "\xff\xfe"}'),
         ("json null", "events.chats", b"null"),
         ("json string", "events.chats", b'"an event"'),
+        ("json nested 100,000 deep", "events.orders",
+         b'{"event_id": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"),
+        ("json integer of 5,000 digits", "events.orders",
+         b'{"order": {"shipping_fee_minor": ' + b"9" * 5_000 + b"}}"),
+        ("time beyond the year 9999", "events.orders", beyond_9999.SerializeToString()),
+        ("NUL in an id", "events.orders", mutated(order, "order.order_id", "A\x001")),
+        ("absurd daily visitors", "events.traffic",
+         mutated(mutated(summary, "traffic_summary.visitors", 18 * 10**18),
+                 "traffic_summary.page_views", 18 * 10**18)),
         ("unknown top-level field", "events.orders", mutated(order, "surprise", 1)),
         ("unknown nested field", "events.orders", mutated(order, "order.colour", "red")),
         ("quantity as words", "events.orders", mutated(order, "order.items.0.quantity", "two")),
@@ -190,7 +201,7 @@ def poison_messages() -> list[tuple[str, str, bytes, list[tuple[str, bytes]]]]:
 PROTOBUF_CAPABLE = {
     "negative price", "zero quantity", "rating zero", "rating six", "csat nine", "time in 2010",
     "unknown time zone", "another zone than the shop's", "no time zone", "unknown shop",
-    "negative stock", "lowercase currency",
+    "negative stock", "lowercase currency", "NUL in an id", "absurd daily visitors",
 }  # fmt: skip
 
 
@@ -201,8 +212,8 @@ def _proto_unchecked(data: dict[str, Any]) -> bytes:
     return event.SerializeToString()
 
 
-# Issue 3 asks for 50 kinds; the shop's-zone check came later.
-KINDS = 51
+# Issue 3 asks for 50 kinds; the shop's-zone check and the crashes an audit found came later.
+KINDS = 56
 
 
 @pytest.fixture
@@ -269,6 +280,9 @@ async def test_every_poison_message_is_dead_lettered_and_every_good_event_counte
     reasons = {sent_poison[s][0]: found[s][0] for s in sent_poison}
     assert reasons["unknown shop"] == "unknown shop"
     assert reasons["another zone than the shop's"] == "invalid value: time_zone"
+    assert reasons["time beyond the year 9999"] == "invalid value: occurred_at"
+    assert reasons["NUL in an id"] == "invalid value: order.order_id"
+    assert reasons["json nested 100,000 deep"] == "undecodable: invalid JSON"
     assert reasons["random bytes"].startswith("undecodable")
     assert reasons["negative price"] == "invalid value: order.items[0].unit_price_minor"
 

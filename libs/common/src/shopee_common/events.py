@@ -28,6 +28,10 @@ MAX_TEXT_LENGTH = 10_000
 # Money above this (minor units) is treated as absurd: 10^15 minor units is 10 trillion.
 MAX_AMOUNT_MINOR = 10**15
 MAX_QUANTITY = 100_000
+# A shop's day of traffic above this is absurd: ten billion visitors or page views.
+MAX_DAILY_COUNT = 10**10
+# What datetime can hold (years 1 to 9999); a Timestamp outside it cannot even be converted.
+_TIMESTAMP_SECONDS = (-62_135_596_800, 253_402_300_799)
 EARLIEST_EVENT = datetime(2015, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(hours=1)
 
@@ -210,7 +214,8 @@ def event_from_bytes(value: bytes, content_type: str | None = None) -> Event:
     if is_json:
         try:
             data = json.loads(value)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        # ValueError also covers integers of thousands of digits; RecursionError, deep nesting.
+        except (ValueError, RecursionError) as exc:
             raise InvalidEvent([FieldError("(record)", f"not valid JSON: {exc}")]) from exc
         return event_from_json(data)
     event = Event()
@@ -257,17 +262,45 @@ def _currency(errors: list[FieldError], path: str, value: str) -> None:
         errors.append(FieldError(path, f"expected an ISO 4217 code such as IDR, got {value!r}"))
 
 
+def _timestamp(errors: list[FieldError], path: str, value: Any) -> datetime | None:
+    """The Timestamp as a UTC datetime, or None with an error when no datetime can hold it."""
+    low, high = _TIMESTAMP_SECONDS
+    if not (low <= value.seconds <= high and 0 <= value.nanos < 1_000_000_000):
+        errors.append(
+            FieldError(path, f"out of range: seconds {value.seconds}, nanos {value.nanos}")
+        )
+        return None
+    return value.ToDatetime(tzinfo=UTC)  # type: ignore[no-any-return]
+
+
+def _no_nul(message: Any, path: str, errors: list[FieldError]) -> None:
+    """NUL in any string: PostgreSQL text and jsonb cannot store it."""
+    for field, value in message.ListFields():
+        where = _join(path, field.name)
+        if field.type == FieldDescriptor.TYPE_STRING:
+            values = value if field.is_repeated else (value,)
+            for index, text in enumerate(values):
+                if "\x00" in text:
+                    at = f"{where}[{index}]" if field.is_repeated else where
+                    errors.append(FieldError(at, "contains a NUL character"))
+        elif field.type == FieldDescriptor.TYPE_MESSAGE:
+            items = value if field.is_repeated else (value,)
+            for index, item in enumerate(items):
+                _no_nul(item, f"{where}[{index}]" if field.is_repeated else where, errors)
+
+
 def validate(event: Event, now: datetime | None = None) -> None:
     """Check what the schema cannot say (required ids, ranges, time zone); raise InvalidEvent."""
     errors: list[FieldError] = []
+    _no_nul(event, "", errors)
     _required(errors, "event_id", event.event_id)
     _required(errors, "shop_id", event.shop_id)
     if not event.HasField("occurred_at"):
         errors.append(FieldError("occurred_at", "is required"))
     else:
-        occurred = event.occurred_at.ToDatetime(tzinfo=UTC)
+        occurred = _timestamp(errors, "occurred_at", event.occurred_at)
         latest = (now or datetime.now(UTC)) + FUTURE_TOLERANCE
-        if not EARLIEST_EVENT <= occurred <= latest:
+        if occurred is not None and not EARLIEST_EVENT <= occurred <= latest:
             errors.append(FieldError("occurred_at", f"out of range: {occurred.isoformat()}"))
     if not event.time_zone:
         errors.append(FieldError("time_zone", "is required (an IANA zone such as Asia/Jakarta)"))
@@ -342,11 +375,17 @@ def _check_campaign(event: Event, errors: list[FieldError]) -> None:
     _currency(errors, "campaign.currency", campaign.currency)
     if not 0 <= campaign.discount_percent <= 100:
         errors.append(FieldError("campaign.discount_percent", "must be 0 to 100"))
-    if (
-        campaign.HasField("starts_at")
-        and campaign.HasField("ends_at")
-        and campaign.ends_at.ToDatetime() < campaign.starts_at.ToDatetime()
-    ):
+    starts = (
+        _timestamp(errors, "campaign.starts_at", campaign.starts_at)
+        if campaign.HasField("starts_at")
+        else None
+    )
+    ends = (
+        _timestamp(errors, "campaign.ends_at", campaign.ends_at)
+        if campaign.HasField("ends_at")
+        else None
+    )
+    if starts is not None and ends is not None and ends < starts:
         errors.append(FieldError("campaign.ends_at", "is before starts_at"))
 
 
@@ -383,8 +422,15 @@ def _check_catalog(event: Event, errors: list[FieldError]) -> None:
 def _check_traffic_summary(event: Event, errors: list[FieldError]) -> None:
     summary = event.traffic_summary
     _enum_set(errors, "traffic_summary.period", summary.period)
+    for name in ("visitors", "page_views", "product_views", "add_to_cart_visitors", "buyers"):
+        count = getattr(summary, name)
+        if count > MAX_DAILY_COUNT:
+            errors.append(FieldError(f"traffic_summary.{name}", f"implausibly large: {count}"))
     if summary.visitors > summary.page_views and summary.page_views:
         errors.append(FieldError("traffic_summary.visitors", "more visitors than page views"))
+    for name in ("add_to_cart_visitors", "buyers"):
+        if getattr(summary, name) > summary.visitors:
+            errors.append(FieldError(f"traffic_summary.{name}", "more than visitors"))
 
 
 _PAYLOAD_CHECKS = {

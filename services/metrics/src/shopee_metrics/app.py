@@ -158,8 +158,13 @@ class Runtime:
         except KafkaError as exc:
             log.warning("consumer lag not measured", error=repr(exc))
             return
-        for tp, behind in lag.items():
-            self.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(behind)
+        current = {(tp.topic, str(tp.partition)): behind for tp, behind in lag.items()}
+        for labels, behind in current.items():
+            self.metrics.consumer_lag.labels(*labels).set(behind)
+        # Partitions moved to another worker: their last value would stand (and alert) forever.
+        for labels in self.metrics.lag_labels - current.keys():
+            self.metrics.consumer_lag.remove(*labels)
+        self.metrics.lag_labels = set(current)
 
     async def check_consumer(self) -> None:
         if self.source is None or not self.source.assignment():

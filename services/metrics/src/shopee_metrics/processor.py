@@ -35,7 +35,10 @@ EXIT_UNFINISHED_WRITE = 75
 # _finish_even_if_cancelled), so nothing is lost and the crash is visible.
 TRANSIENT = (
     asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
+    # Shutdown, crash recovery, a cancelled statement (CannotConnectNowError is one of these).
+    asyncpg.exceptions.OperatorInterventionError,
+    # Too many connections, out of memory or disk: outages too; exiting would not mend them.
+    asyncpg.exceptions.InsufficientResourcesError,
     asyncpg.DeadlockDetectedError,
     asyncpg.SerializationError,
     ConnectionError,
@@ -89,6 +92,8 @@ class ProcessorMetrics:
             ["topic", "partition"],
             registry=registry,
         )
+        # The (topic, partition) series set so far, so those of partitions moved away can go.
+        self.lag_labels: set[tuple[str, str]] = set()
         self.last_commit = Gauge(
             "metrics_last_commit_timestamp_seconds",
             "Wall time of the last committed batch",
@@ -133,6 +138,11 @@ def decode(messages: Sequence[Message]) -> list[tuple[Message, Event | InvalidEv
             event = event_from_bytes(message.value or b"", _content_type(message))
         except InvalidEvent as exc:
             decoded.append((message, exc))
+        # Whatever else a decoder raises on some byte pattern, one record must not stop the job:
+        # it would exit, restart at the same offset and fail again.
+        except Exception as exc:
+            reason = f"not a readable event: {type(exc).__name__}: {exc}"
+            decoded.append((message, InvalidEvent([FieldError("(record)", reason)])))
         else:
             decoded.append((message, event))
     return decoded
@@ -187,6 +197,8 @@ def _reason(errors: list[FieldError]) -> str:
             return "undecodable: invalid JSON"
         if first.message.startswith("not a valid protobuf"):
             return "undecodable: invalid protobuf"
+        if first.message.startswith("not a readable event"):
+            return "undecodable"
         return "schema violation"
     if "unknown field" in first.message or first.message.startswith("expected"):
         return f"schema violation: {first.field}"
@@ -221,7 +233,10 @@ class BatchProcessor:
         shops = {
             (e.shop_id, e.time_zone) for _, e in decoded_messages if not isinstance(e, InvalidEvent)
         }
-        decoded = split(decoded_messages, await self._shop_zones(shops))
+        async for attempt in _database_retries("reading the registered shops"):
+            with attempt:
+                zones = await self._shop_zones(shops)
+        decoded = split(decoded_messages, zones)
         self._store.prepare(decoded.candidates)
         return PreparedBatch(messages, decoded, time.perf_counter() - started)
 
@@ -264,6 +279,7 @@ class BatchProcessor:
                 self._metrics.consumer_lag.labels(topic, str(partition)).set(
                     max(0, end - offset - 1)
                 )
+                self._metrics.lag_labels.add((topic, str(partition)))
 
     async def _make_durable(self, decoded: DecodedBatch) -> AppliedBatch:
         await self._publish_dead_letters(decoded.dead_letters)
@@ -290,19 +306,24 @@ class BatchProcessor:
                 await self._dead_letters.publish(letters)
 
     async def _apply(self, candidates: list[Candidate]) -> AppliedBatch:
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception_type(TRANSIENT),
-            wait=wait_exponential(max=10),
-            reraise=True,
-            before_sleep=lambda state: log.warning(
-                "database write failed; retrying",
-                attempt=state.attempt_number,
-                error=repr(state.outcome.exception()) if state.outcome else None,
-            ),
-        ):
+        async for attempt in _database_retries("database write"):
             with attempt:
                 return await self._store.apply(candidates)
         raise AssertionError("unreachable: AsyncRetrying reraises")
+
+
+def _database_retries(what: str) -> AsyncRetrying:
+    """Until the database is back: a batch must neither be skipped nor end the process."""
+    return AsyncRetrying(
+        retry=retry_if_exception_type(TRANSIENT),
+        wait=wait_exponential(max=10),
+        reraise=True,
+        before_sleep=lambda state: log.warning(
+            f"{what} failed; retrying",
+            attempt=state.attempt_number,
+            error=repr(state.outcome.exception()) if state.outcome else None,
+        ),
+    )
 
 
 async def _finish_even_if_cancelled(write: Awaitable[AppliedBatch]) -> AppliedBatch:

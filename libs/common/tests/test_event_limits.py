@@ -1,0 +1,135 @@
+"""Values that used to get past validation and then crash or poison a consumer: timestamps no
+datetime can hold, NUL characters PostgreSQL cannot store, JSON a parser gives up on, absurd
+daily traffic."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from shopee.events.v1 import events_pb2
+from shopee_common.events import InvalidEvent, event_from_bytes, event_from_json
+
+ORDER = {
+    "event_id": "o-1",
+    "shop_id": "glowlab-id",
+    "occurred_at": "2026-11-20T03:00:00Z",
+    "time_zone": "Asia/Jakarta",
+    "order": {
+        "order_id": "A1",
+        "status": "ORDER_STATUS_PAID",
+        "currency": "IDR",
+        "items": [{"product_id": "p1", "quantity": 1, "unit_price_minor": 15000}],
+    },
+}
+
+
+def fields_of(error: pytest.ExceptionInfo[InvalidEvent]) -> list[str]:
+    return [e.field for e in error.value.errors]
+
+
+def protobuf(change: str) -> bytes:
+    event = event_from_json(ORDER)
+    if change == "seconds":
+        event.occurred_at.seconds = 10**15
+    elif change == "nanos":
+        event.occurred_at.nanos = -5
+    elif change == "campaign":
+        event.ClearField("order")
+        event.campaign.campaign_id = "c"
+        event.campaign.kind = events_pb2.CAMPAIGN_KIND_FLASH_SALE
+        event.campaign.action = events_pb2.CAMPAIGN_ACTION_PLANNED
+        event.campaign.starts_at.seconds = 10**15
+    return event.SerializeToString()
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ("seconds", "occurred_at"),
+        ("nanos", "occurred_at"),
+        ("campaign", "campaign.starts_at"),
+    ],
+)
+def test_timestamps_no_datetime_can_hold_are_invalid(change: str, field: str) -> None:
+    with pytest.raises(InvalidEvent) as error:
+        event_from_bytes(protobuf(change), "application/x-protobuf")
+    assert fields_of(error) == [field]
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        (("event_id",), "event_id"),
+        (("order", "items", 0, "product_id"), "order.items[0].product_id"),
+        (("order", "order_id"), "order.order_id"),
+    ],
+)
+def test_nul_characters_are_invalid_in_json_and_in_protobuf(
+    path: tuple[str | int, ...], field: str
+) -> None:
+    data = json.loads(json.dumps(ORDER))
+    target = data
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = "p\x001"
+    with pytest.raises(InvalidEvent) as error:
+        event_from_json(data)
+    assert fields_of(error) == [field]
+    event = events_pb2.Event()
+    event.ParseFromString(event_from_json(ORDER).SerializeToString())
+    message: object = event
+    for step in path[:-1]:
+        message = message[step] if isinstance(step, int) else getattr(message, step)  # type: ignore[index]
+    setattr(message, str(path[-1]), "p\x001")
+    with pytest.raises(InvalidEvent) as error:
+        event_from_bytes(event.SerializeToString(), "application/x-protobuf")
+    assert fields_of(error) == [field]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        b'{"event_id": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        b'{"order": {"shipping_fee_minor": ' + b"9" * 5_000 + b"}}",
+    ],
+    ids=["deeply nested", "integer of 5,000 digits"],
+)
+def test_json_a_parser_gives_up_on_is_an_invalid_record(value: bytes) -> None:
+    with pytest.raises(InvalidEvent) as error:
+        event_from_bytes(value, "application/json")
+    assert fields_of(error) == ["(record)"]
+
+
+def summary(**counts: int) -> dict[str, object]:
+    return {
+        "event_id": "s-1",
+        "shop_id": "glowlab-id",
+        "occurred_at": "2026-11-20T03:00:00Z",
+        "time_zone": "Asia/Jakarta",
+        "traffic_summary": {"period": "SUMMARY_PERIOD_DAY", **counts},
+    }
+
+
+def test_absurd_daily_traffic_is_invalid() -> None:
+    huge = 18 * 10**18
+    with pytest.raises(InvalidEvent) as error:
+        event_from_json(summary(visitors=huge, page_views=huge, buyers=huge))
+    assert fields_of(error) == [
+        "traffic_summary.visitors",
+        "traffic_summary.page_views",
+        "traffic_summary.buyers",
+    ]
+
+
+def test_buyers_and_cart_visitors_cannot_outnumber_visitors() -> None:
+    with pytest.raises(InvalidEvent) as error:
+        event_from_json(summary(visitors=10, page_views=30, buyers=11, add_to_cart_visitors=12))
+    assert fields_of(error) == [
+        "traffic_summary.add_to_cart_visitors",
+        "traffic_summary.buyers",
+    ]
+    assert (
+        event_from_json(summary(visitors=10, page_views=30, buyers=2)).traffic_summary.buyers == 2
+    )
