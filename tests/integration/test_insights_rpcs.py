@@ -243,6 +243,19 @@ async def test_price_optimisation_stays_within_bounds(
         grpc.StatusCode.NOT_FOUND,
         "product 'nope'",
     )
+    # Bounds this large would make a price past int64.
+    await expect_status(
+        stack.stub.OptimizePrice(
+            pb.OptimizePriceRequest(
+                shop_id=stack.shop_id,
+                product_id=product,
+                min_price_minor=2**63 - 1,
+                max_price_minor=2**63 - 1,
+            )
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "min_price_minor: at most 1000000000000000 minor units",
+    )
 
 
 async def test_marketing_allocation_respects_budget_and_bounds(stack: Stack) -> None:
@@ -310,6 +323,10 @@ async def test_marketing_allocation_respects_budget_and_bounds(stack: Stack) -> 
             ),
             "minimums add up to 500",
         ),
+        (
+            pb.OptimizeMarketingRequest(shop_id=stack.shop_id, total_budget_minor=2**63 - 1),
+            "total_budget_minor: at most 1000000000000000 minor units",
+        ),
     ):
         await expect_status(
             stack.stub.OptimizeMarketing(request), grpc.StatusCode.INVALID_ARGUMENT, fragment
@@ -368,6 +385,17 @@ async def test_sentiment_errors(stack: Stack) -> None:
         stub.GetSentiment(pb.SentimentRequest(shop_id=shop, product_id="nope")),
         grpc.StatusCode.NOT_FOUND,
         "product 'nope'",
+    )
+    # PostgreSQL text cannot hold NUL: refused before any query.
+    await expect_status(
+        stub.GetSentiment(pb.SentimentRequest(shop_id=shop, product_id="nope\x00")),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "product_id: must not contain NUL",
+    )
+    await expect_status(
+        stub.GetSegments(pb.SegmentsRequest(shop_id=f"{shop}\x00")),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "shop_id: must not contain NUL",
     )
     await expect_status(
         stub.ScoreTexts(pb.ScoreTextsRequest()), grpc.StatusCode.INVALID_ARGUMENT, "texts"

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from shopee.forecast.v1 import forecast_pb2, forecast_pb2_grpc
 from shopee.insights.v1 import insights_pb2, insights_pb2_grpc
+from shopee_common.events import MAX_AMOUNT_MINOR
 from shopee_common.grpc_server import (
     FailedPrecondition,
     GrpcService,
@@ -506,6 +507,78 @@ async def test_bad_requests_are_refused_before_the_service_naming_the_field(stac
     )
     assert unknown.status_code == 422
     assert stack.script.calls == []
+
+
+PRICE = "/api/insights/optimize-price"
+MARKETING = "/api/insights/optimize-marketing"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        # Past int64: the request message could not even be built.
+        (
+            PRICE,
+            {"product_id": "p1", "min_price_minor": 2**63},
+            "body.min_price_minor",
+        ),
+        (
+            PRICE,
+            {"product_id": "p1", "max_price_minor": MAX_AMOUNT_MINOR + 1},
+            "body.max_price_minor",
+        ),
+        (
+            PRICE,
+            {"product_id": "p1", "unit_cost_minor": MAX_AMOUNT_MINOR + 1},
+            "body.unit_cost_minor",
+        ),
+        (MARKETING, {"total_budget_minor": 2**63}, "body.total_budget_minor"),
+        (
+            MARKETING,
+            {"total_budget_minor": 100, "channels": [{"channel": "c", "min_budget_minor": 2**63}]},
+            "body.channels.0.min_budget_minor",
+        ),
+        (
+            MARKETING,
+            {
+                "total_budget_minor": 100,
+                "channels": [{"channel": "c", "max_budget_minor": MAX_AMOUNT_MINOR + 1}],
+            },
+            "body.channels.0.max_budget_minor",
+        ),
+    ],
+)
+async def test_money_above_the_platform_cap_is_422_naming_the_field(
+    stack: Stack, path: str, body: dict[str, Any], field: str
+) -> None:
+    response = await stack.client.post(path, json={"shop_id": OWN_SHOP, **body})
+    assert response.status_code == 422, response.text
+    assert [error["field"] for error in response.json()["errors"]] == [field]
+    assert stack.script.calls == []
+
+
+async def test_money_at_the_platform_cap_reaches_the_service(stack: Stack) -> None:
+    price = await stack.client.post(
+        PRICE,
+        json={
+            "shop_id": OWN_SHOP,
+            "product_id": "p1",
+            "min_price_minor": MAX_AMOUNT_MINOR,
+            "max_price_minor": MAX_AMOUNT_MINOR,
+            "unit_cost_minor": MAX_AMOUNT_MINOR,
+        },
+    )
+    assert price.status_code == 200, price.text
+    assert price.json()["recommended_price_minor"] == MAX_AMOUNT_MINOR
+    marketing = await stack.client.post(
+        MARKETING,
+        json={
+            "shop_id": OWN_SHOP,
+            "total_budget_minor": MAX_AMOUNT_MINOR,
+            "channels": [{"channel": "c", "max_budget_minor": MAX_AMOUNT_MINOR}],
+        },
+    )
+    assert marketing.status_code == 200, marketing.text
 
 
 async def test_demand_forecast_asks_for_the_products_units(stack: Stack) -> None:

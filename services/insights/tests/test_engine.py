@@ -1,10 +1,13 @@
-"""The service layer with an in-memory registry, repository and claims: train when missing, once;
-one replica per firing of the refresh schedule."""
+"""The service layer with an in-memory registry, repository and claims: train when missing, once,
+even when the caller gives up; scored texts cached; one replica per firing of the refresh
+schedule."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,13 +16,17 @@ import pytest
 
 from shopee_common.grpc_server import FailedPrecondition, NotFound
 from shopee_insights.bootstrap import refresh_scheduler
+from shopee_insights.domain.sentiment import TextScore
 from shopee_insights.domain.shop_data import ShopData
 from shopee_insights.engine import (
     EARLIEST,
+    SENTIMENT_MODEL,
+    TEXT_CACHE_SECONDS,
     EngineOptions,
     InsightsEngine,
     next_refresh,
 )
+from shopee_insights.training import Fitted
 from shopee_models.registry import ModelVersion
 
 GAP = timedelta(hours=6)
@@ -108,11 +115,12 @@ def engine_for(
     repository: MemoryRepository | None = None,
     registry: MemoryRegistry | None = None,
     claims: MemoryClaims | None = None,
+    cached_shops: int = 256,
 ) -> InsightsEngine:
     return InsightsEngine(
         repository or MemoryRepository(shops),  # type: ignore[arg-type]
         registry or MemoryRegistry(),  # type: ignore[arg-type]
-        EngineOptions(max_model_age=age, refresh_every=GAP),
+        EngineOptions(max_model_age=age, refresh_every=GAP, cached_shops=cached_shops),
         claims or MemoryClaims(),  # type: ignore[arg-type]
     )
 
@@ -261,3 +269,127 @@ async def test_the_catalogue_is_read_once_per_shop_and_model_within_the_cache_ti
     retrained = dataclasses.replace(loaded.version, version="next")
     await engine.catalog_changes("small", retrained)
     assert len(reads) == 3
+
+
+def held_fit(
+    engine: InsightsEngine, monkeypatch: pytest.MonkeyPatch, error: Exception | None = None
+) -> threading.Event:
+    """Make the engine's fits wait in their thread until the returned event is set (then fit, or
+    raise `error`): a training that outlasts the caller's deadline."""
+    release = threading.Event()
+    fit = engine._fit
+
+    def held(data: ShopData, area: str) -> Fitted:
+        assert release.wait(10), "the test never released the fit"
+        if error is not None:
+            raise error
+        return fit(data, area)
+
+    monkeypatch.setattr(engine, "_fit", held)
+    return release
+
+
+async def test_a_training_the_caller_gave_up_on_is_still_registered(
+    shop: ShopData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = engine_for({"small": small_shop(shop)})
+    registry: MemoryRegistry = engine.registry  # type: ignore[assignment]
+    release = held_fit(engine, monkeypatch)
+    # As the gateway's deadline does: the handler is cancelled while the model fits.
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(engine.model("small", "segments-kmeans"), 0.05)
+
+    release.set()
+    for _ in range(200):
+        if registry.registered:
+            break
+        await asyncio.sleep(0.05)
+    assert registry.registered == ["insights/small/segments-kmeans"]
+    loaded = await engine.model("small", "segments-kmeans")
+    assert loaded.version.version == "v1"
+    assert engine.repository.loads == 1  # type: ignore[attr-defined]
+
+
+async def test_a_failed_training_is_shared_seen_and_retried_by_the_next_call(
+    shop: ShopData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unhandled: list[dict[str, Any]] = []
+    asyncio.get_running_loop().set_exception_handler(lambda _, context: unhandled.append(context))
+    engine = engine_for({"small": small_shop(shop)})
+    release = held_fit(engine, monkeypatch, RuntimeError("fit failed"))
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(engine.model("small", "segments-kmeans"), 0.05)
+    # A later caller joins the training in flight rather than starting another.
+    joined = asyncio.create_task(engine.model("small", "segments-kmeans"))
+    await asyncio.sleep(0.05)
+    release.set()
+    with pytest.raises(RuntimeError, match="fit failed"):
+        await joined
+    assert engine.repository.loads == 1  # type: ignore[attr-defined]
+    gc.collect()
+    assert unhandled == []
+
+    monkeypatch.undo()
+    await engine.model("small", "segments-kmeans")
+    assert engine.repository.loads == 2  # type: ignore[attr-defined]
+
+
+class CountingSentiment:
+    """A sentiment model that counts the texts it scored."""
+
+    languages = ("en",)
+
+    def __init__(self) -> None:
+        self.scored = 0
+
+    def score(self, texts: list[str], languages: list[str] | None = None) -> list[TextScore]:
+        self.scored += len(texts)
+        return [TextScore("positive", 0.5, {}, "en") for _ in texts]
+
+
+async def sentiment_model(engine: InsightsEngine) -> CountingSentiment:
+    """A new active version of the platform's sentiment model."""
+    model = CountingSentiment()
+    await engine.registry.register(SENTIMENT_MODEL, kind="insights_sentiment", model=model)
+    return model
+
+
+async def test_a_shops_texts_are_scored_once_per_load_and_sentiment_version(
+    shop: ShopData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [1_000.0]
+    monkeypatch.setattr("shopee_insights.engine.time.monotonic", lambda: clock[0])
+    engine = engine_for({shop.shop_id: shop})
+    repository: MemoryRepository = engine.repository  # type: ignore[assignment]
+    texts = len(shop.reviews) + len(shop.chats)
+    assert texts > 0
+    model = await sentiment_model(engine)
+
+    version, first = await engine.scored_texts(shop.shop_id, shop.time_zone)
+    again_version, again = await engine.scored_texts(shop.shop_id, shop.time_zone)
+    assert (model.scored, repository.loads) == (texts, 1)
+    assert again_version == version
+    assert again is first
+
+    # A new sentiment model rescores the texts already loaded.
+    newer = await sentiment_model(engine)
+    newer_version, _ = await engine.scored_texts(shop.shop_id, shop.time_zone)
+    assert newer_version != version
+    assert (newer.scored, repository.loads) == (texts, 1)
+
+    # Past the cache time: loaded and scored again.
+    clock[0] += TEXT_CACHE_SECONDS + 1
+    await engine.scored_texts(shop.shop_id, shop.time_zone)
+    assert (newer.scored, repository.loads) == (2 * texts, 2)
+
+
+async def test_the_text_caches_keep_the_most_recently_used_shops(shop: ShopData) -> None:
+    other = dataclasses.replace(shop, shop_id="other")
+    engine = engine_for({shop.shop_id: shop, "other": other}, cached_shops=1)
+    repository: MemoryRepository = engine.repository  # type: ignore[assignment]
+    model = await sentiment_model(engine)
+    texts = len(shop.reviews) + len(shop.chats)
+    for shop_id in (shop.shop_id, shop.shop_id, "other", shop.shop_id):
+        await engine.scored_texts(shop_id, shop.time_zone)
+    # The first shop was evicted by the other: loaded and scored twice.
+    assert (model.scored, repository.loads) == (3 * texts, 3)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -8,6 +10,7 @@ from sklearn.metrics.pairwise import cosine_similarity  # type: ignore[import-un
 
 from shopee_insights.domain.interactions import ndcg_at, ranking_scores, shop_interactions
 from shopee_insights.domain.recommend import (
+    PRICE_BANDS,
     AlsParameters,
     Recommender,
     fit_recommender,
@@ -85,6 +88,54 @@ def test_a_product_sold_out_after_training_is_not_recommended(
     assert not recommender.available[recommender.product_index[back]]
     others = [i for i in range(len(now.product_ids)) if now.product_ids[i] not in (gone, back)]
     assert (now.available[others] == recommender.available[others]).all()
+
+
+def one_category_catalogue(products: int) -> Recommender:
+    """`products` products in one category, price bands in turn, every popularity distinct."""
+    popularity = np.random.default_rng(3).permutation(products).astype(float)
+    no_buyers = sp.csr_matrix((1, products))
+    no_pairs = sp.csr_matrix((products, products))
+    return Recommender(
+        product_ids=[f"p{i}" for i in range(products)],
+        buyer_index={"b0": 0},
+        user_factors=np.zeros((1, 2)),
+        item_factors=np.zeros((products, 2)),
+        purchased=no_buyers,
+        together=no_pairs,
+        popularity=popularity,
+        names=[f"product {i}" for i in range(products)],
+        categories=["hijab"] * products,
+        price_bands=[PRICE_BANDS[i % 3] for i in range(products)],
+        available=np.ones(products, bool),
+        consumable=np.zeros(products, bool),
+        history=no_buyers,
+        item_similarity=no_pairs,
+    )
+
+
+def test_cold_start_in_a_big_category_is_not_quadratic() -> None:
+    model = one_category_catalogue(20_000)
+    ids = np.array(model.product_ids)
+    by_popularity = np.argsort(-model.popularity, kind="stable")
+    mid = [i for i in by_popularity if model.price_bands[i] == "mid"]
+    others = [i for i in by_popularity if model.price_bands[i] != "mid"]
+    bands = np.array(model.price_bands)[by_popularity]
+    # Each band's queue, in the order the bands first appear by popularity.
+    turns = [by_popularity[bands == band] for band in dict.fromkeys(bands)]
+    cases = [
+        # Its category and band first, then the rest of the category.
+        (20_000, "hijab", "mid", ids[mid + others]),
+        # Nothing in the category: the shop's most popular.
+        (10, "shoes", "mid", ids[by_popularity[:10]]),
+        # No category: each band's most popular in turn.
+        (6, None, None, ids[[turn[k] for k in range(2) for turn in turns]]),
+    ]
+    for limit, category, band, expected in cases:
+        started = time.perf_counter()
+        answer = model.cold_start(limit, category, band)
+        elapsed = time.perf_counter() - started
+        assert [s.product_id for s in answer] == expected.tolist()
+        assert elapsed < 0.5, f"cold start took {elapsed:.2f} s on 20,000 products"
 
 
 def test_ranking_metrics() -> None:

@@ -7,13 +7,24 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import grpc
 import numpy as np
 import pandas as pd
 import pytest
+from google.protobuf.message import Message
 
 from shopee.insights.v1 import insights_pb2 as pb
-from shopee_common.grpc_server import FailedPrecondition, InvalidArgument, NotFound, ServiceError
+from shopee.insights.v1 import insights_pb2_grpc
+from shopee_common.events import MAX_AMOUNT_MINOR
+from shopee_common.grpc_server import (
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    ServiceError,
+    build_server,
+)
 from shopee_insights.adapters.repository import CONNECTION_ERRORS
+from shopee_insights.bootstrap import insights_service
 from shopee_insights.domain.marketing import ResponseCurves
 from shopee_insights.domain.pricing import Elasticity
 from shopee_insights.domain.recommend import AlsParameters, Recommender, fit_recommender
@@ -127,6 +138,8 @@ class FakeEngine:
         if area == "recommender":
             assert self.recommender is not None
             return Loaded(VERSION, self.recommender)
+        if area == "marketing":
+            return Loaded(VERSION, self.curves)
         assert area == "pricing"
         return Loaded(VERSION, self.pricing)
 
@@ -376,3 +389,143 @@ def test_a_lost_database_is_one_of_the_outages_the_server_answers_unavailable() 
         asyncpg.PostgresConnectionError("connection lost"),
     ):
         assert isinstance(lost, CONNECTION_ERRORS)
+
+
+class OutageEngine(FakeEngine):
+    """An engine whose database is gone: every shop lookup raises `error`."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+    async def time_zone(self, shop_id: str) -> str:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "outage",
+    [
+        ConnectionRefusedError("connection refused"),
+        asyncpg.PostgresConnectionError("connection lost"),
+        asyncpg.InterfaceError("connection is closed"),
+        asyncpg.exceptions.AdminShutdownError(
+            "terminating connection due to administrator command"
+        ),
+        asyncpg.exceptions.CrashShutdownError(
+            "terminating connection due to crash of another server process"
+        ),
+        asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
+        asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already"),
+        asyncpg.exceptions.InsufficientResourcesError("out of shared memory"),
+    ],
+    ids=lambda error: type(error).__name__,
+)
+async def test_a_database_outage_is_unavailable(outage: Exception) -> None:
+    built = build_server(insights_service(InsightsServicer(OutageEngine(outage))))  # type: ignore[arg-type]
+    await built.server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{built.port}") as channel:
+            stub = insights_pb2_grpc.InsightsServiceStub(channel)
+            with pytest.raises(grpc.aio.AioRpcError) as failed:
+                await stub.GetSegments(pb.SegmentsRequest(shop_id="s"))
+    finally:
+        await built.server.stop(None)
+    assert failed.value.code() == grpc.StatusCode.UNAVAILABLE, failed.value.details()
+    assert type(outage).__name__ in (failed.value.details() or "")
+
+
+TOO_MUCH = MAX_AMOUNT_MINOR + 1
+
+
+@pytest.mark.parametrize(
+    ("request_", "field"),
+    [
+        (
+            pb.OptimizePriceRequest(
+                shop_id="s", product_id="p", min_price_minor=2**63 - 1, max_price_minor=2**63 - 1
+            ),
+            "min_price_minor",
+        ),
+        (
+            pb.OptimizePriceRequest(shop_id="s", product_id="p", max_price_minor=TOO_MUCH),
+            "max_price_minor",
+        ),
+        (
+            pb.OptimizePriceRequest(shop_id="s", product_id="p", unit_cost_minor=TOO_MUCH),
+            "unit_cost_minor",
+        ),
+        (
+            pb.OptimizeMarketingRequest(shop_id="s", total_budget_minor=TOO_MUCH),
+            "total_budget_minor",
+        ),
+        (
+            pb.OptimizeMarketingRequest(
+                shop_id="s",
+                total_budget_minor=100,
+                channels=[pb.ChannelBounds(channel="c0", max_budget_minor=TOO_MUCH)],
+            ),
+            "channels[0].max_budget_minor",
+        ),
+        (
+            pb.OptimizeMarketingRequest(
+                shop_id="s",
+                total_budget_minor=100,
+                channels=[pb.ChannelBounds(channel="c0", min_budget_minor=2**63 - 1)],
+            ),
+            "channels[0].min_budget_minor",
+        ),
+    ],
+)
+def test_money_above_the_platform_cap_is_invalid_naming_the_field(
+    request_: Message, field: str
+) -> None:
+    method = type(request_).__name__.removesuffix("Request")
+    with pytest.raises(InvalidArgument) as raised:
+        run(getattr(servicer(), method)(request_, None))
+    assert raised.value.message.startswith(f"{field}: at most {MAX_AMOUNT_MINOR}")
+
+
+def test_money_at_the_platform_cap_is_answered() -> None:
+    request = pb.OptimizePriceRequest(
+        shop_id="s",
+        product_id="p",
+        min_price_minor=MAX_AMOUNT_MINOR,
+        max_price_minor=MAX_AMOUNT_MINOR,
+        unit_cost_minor=MAX_AMOUNT_MINOR,
+    )
+    response = run(servicer().OptimizePrice(request, None))
+    assert response.recommended_price_minor == MAX_AMOUNT_MINOR
+    marketing = run(
+        servicer().OptimizeMarketing(
+            pb.OptimizeMarketingRequest(shop_id="s", total_budget_minor=MAX_AMOUNT_MINOR), None
+        )
+    )
+    assert sum(a.budget_minor for a in marketing.allocations) <= MAX_AMOUNT_MINOR + 1
+
+
+NUL = "\x00"
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        pb.SegmentsRequest(shop_id=f"s{NUL}"),
+        pb.RecommendRequest(shop_id=f"s{NUL}", buyer_id="b"),
+        pb.OptimizePriceRequest(shop_id=f"s{NUL}", product_id="p"),
+        pb.OptimizeMarketingRequest(shop_id=f"s{NUL}", total_budget_minor=100),
+        pb.SentimentRequest(shop_id=f"s{NUL}"),
+    ],
+    ids=lambda request: type(request).__name__,
+)
+def test_a_nul_in_the_shop_id_is_invalid(request_: Message) -> None:
+    method = {"SegmentsRequest": "GetSegments", "SentimentRequest": "GetSentiment"}.get(
+        type(request_).__name__, type(request_).__name__.removesuffix("Request")
+    )
+    with pytest.raises(InvalidArgument, match=r"^shop_id: must not contain NUL"):
+        run(getattr(servicer(), method)(request_, None))
+
+
+def test_a_nul_in_the_sentiment_product_id_is_invalid() -> None:
+    request = pb.SentimentRequest(shop_id="s", product_id=f"p{NUL}")
+    with pytest.raises(InvalidArgument, match=r"^product_id: must not contain NUL"):
+        run(sentiment_servicer().GetSentiment(request, None))

@@ -31,6 +31,18 @@ class Wiring:
     service: GrpcService
 
 
+def insights_service(servicer: InsightsServicer) -> GrpcService:
+    """The gRPC service as `serve` runs it: a lost database is UNAVAILABLE, not INTERNAL."""
+    return GrpcService(
+        name="insights",
+        full_names=[SERVICE_NAME],
+        register=lambda server: insights_pb2_grpc.add_InsightsServiceServicer_to_server(
+            servicer, server
+        ),
+        outages=CONNECTION_ERRORS,
+    )
+
+
 def engine_options(settings: InsightsSettings) -> EngineOptions:
     age = settings.insights_max_model_age_hours
     refresh = settings.insights_refresh_minutes
@@ -57,15 +69,7 @@ async def wired(settings: InsightsSettings, seed: int | None = None) -> AsyncIte
             engine_options(settings),
             RefreshClaims(pool, replica_name()),
         )
-        servicer = InsightsServicer(engine, seed=seed)
-        service = GrpcService(
-            name="insights",
-            full_names=[SERVICE_NAME],
-            register=lambda server: insights_pb2_grpc.add_InsightsServiceServicer_to_server(
-                servicer, server
-            ),
-            outages=CONNECTION_ERRORS,
-        )
+        service = insights_service(InsightsServicer(engine, seed=seed))
         yield Wiring(pool=pool, engine=engine, service=service)
     finally:
         await pool.close()

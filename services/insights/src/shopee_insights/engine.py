@@ -1,21 +1,25 @@
 """The service layer: each shop's models, found in the registry, trained when missing or stale.
 
 Model names: insights/<shop>/<area> (segments-kmeans, recommender, pricing, marketing) and
-insights/_platform/sentiment (one model for every shop). A per-model lock makes concurrent
-requests for an untrained model wait for one training instead of starting several. The refresh
-schedule fires on every replica; only the replica that claims a firing retrains.
+insights/_platform/sentiment (one model for every shop). A model trained on demand trains in a
+background task per model: concurrent requests wait for the same one, and it is registered even
+when every request gave up (the gateway's deadline cancels the request, not the training). A
+shop's scored texts are computed the same way and cached. The refresh schedule fires on every
+replica; only the replica that claims a firing retrains.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 import pandas as pd
 import structlog
@@ -65,6 +69,9 @@ TEXT_CACHE_SECONDS = 300.0
 REFRESH_ANCHOR = datetime(1970, 1, 1, tzinfo=UTC)
 # "Since the beginning": for models that recorded no catalogue snapshot time.
 EARLIEST = datetime.min.replace(tzinfo=UTC)
+T = TypeVar("T")
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -77,12 +84,51 @@ class EngineOptions:
     # How stale the catalogue a request filters with may be: one query per shop and model this
     # often, however busy the shop (it scans the shop's events since the model's snapshot).
     catalog_cache: timedelta = timedelta(seconds=15)
+    # Shops whose texts (and catalogues) are kept in memory, the most recently used.
+    cached_shops: int = 256
 
 
 @dataclass(frozen=True)
 class Loaded:
     version: ModelVersion
     model: Any
+
+
+@dataclass(frozen=True)
+class ShopTexts:
+    """A shop's reviews and chats as loaded at `loaded_at` (time.monotonic)."""
+
+    loaded_at: float
+    data: ShopData
+
+
+@dataclass(frozen=True)
+class ScoredTexts:
+    """`score_frame` of the texts loaded at `loaded_at`, by that sentiment model version."""
+
+    sentiment_version: str
+    loaded_at: float
+    frame: pd.DataFrame
+
+
+class LruCache(Generic[K, V]):
+    """At most `capacity` entries; the least recently used one makes room."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        if key not in self._entries:
+            return None
+        self._entries.move_to_end(key)
+        return self._entries[key]
+
+    def put(self, key: K, value: V) -> None:
+        self._entries[key] = value
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)
 
 
 def next_refresh(now: datetime, every: timedelta) -> datetime:
@@ -103,9 +149,14 @@ class InsightsEngine:
         self.registry = registry
         self.options = options
         self.claims = claims
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._texts: dict[str, tuple[float, str, ShopData]] = {}
-        self._catalogs: dict[tuple[str, str], tuple[float, str, pd.DataFrame]] = {}
+        # Work in progress that outlives the requests waiting for it, by key (see `_shared`).
+        self._tasks: dict[str, asyncio.Task[Any]] = {}
+        self._texts: LruCache[str, ShopTexts] = LruCache(options.cached_shops)
+        self._scored: LruCache[str, ScoredTexts] = LruCache(options.cached_shops)
+        # Per shop and model: the recommender's and the pricing model's.
+        self._catalogs: LruCache[tuple[str, str], tuple[float, str, pd.DataFrame]] = LruCache(
+            2 * options.cached_shops
+        )
         self.log = structlog.get_logger("insights")
 
     async def time_zone(self, shop_id: str) -> str:
@@ -122,15 +173,51 @@ class InsightsEngine:
     async def model(self, shop_id: str, area: str) -> Loaded:
         """The active model of an area for a shop, trained first if missing or stale."""
         name = f"insights/{shop_id}/{area}"
-        active = await self.registry.active(name)
-        if active is not None and self._fresh(active):
-            return Loaded(active, await self.registry.load(active))
-        lock = self._locks.setdefault(name, asyncio.Lock())
-        async with lock:
-            active = await self.registry.active(name)
-            if active is None or not self._fresh(active):
-                active = await self.train(shop_id, area)
+        active = await self._usable(name, self._fresh, lambda: self.train(shop_id, area))
         return Loaded(active, await self.registry.load(active))
+
+    async def _usable(
+        self,
+        name: str,
+        usable: Callable[[ModelVersion], bool],
+        train: Callable[[], Coroutine[Any, Any, ModelVersion]],
+    ) -> ModelVersion:
+        """The model's active version if usable, else the version its training (shared, in the
+        background) registers."""
+        active = await self.registry.active(name)
+        if active is not None and usable(active):
+            return active
+        return await self._shared(f"train {name}", lambda: self._train_unless(name, usable, train))
+
+    async def _train_unless(
+        self,
+        name: str,
+        usable: Callable[[ModelVersion], bool],
+        train: Callable[[], Coroutine[Any, Any, ModelVersion]],
+    ) -> ModelVersion:
+        # A training that ended while the caller read the registry is not run again.
+        active = await self.registry.active(name)
+        if active is not None and usable(active):
+            return active
+        return await train()
+
+    async def _shared(self, key: str, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """The result of the task running under `key`, started from `work` if none is. Callers
+        share it, and one that gives up (its deadline passed) does not cancel it: it finishes,
+        its result is stored, and the next caller finds it done instead of starting over."""
+        task = self._tasks.get(key)
+        if task is None:
+            task = asyncio.create_task(work(), name=key)
+            self._tasks[key] = task
+            task.add_done_callback(functools.partial(self._forget_task, key))
+        return await asyncio.shield(cast("asyncio.Task[T]", task))
+
+    def _forget_task(self, key: str, task: asyncio.Task[Any]) -> None:
+        if self._tasks.get(key) is task:
+            del self._tasks[key]
+        if not task.cancelled():
+            # Mark a failure as seen even when every caller had given up waiting.
+            task.exception()
 
     async def train(self, shop_id: str, area: str, data: ShopData | None = None) -> ModelVersion:
         """Load the shop's events (unless given), fit the area's model and activate it."""
@@ -218,7 +305,7 @@ class InsightsEngine:
         as_of = version.metadata.get(CATALOG_AS_OF)
         since = datetime.fromisoformat(as_of) if as_of else EARLIEST
         changes = await self.repository.catalog_changes(shop_id, since)
-        self._catalogs[key] = (time.monotonic(), version.version, changes)
+        self._catalogs.put(key, (time.monotonic(), version.version, changes))
         return changes
 
     def next_training(self, version: ModelVersion, now: datetime) -> datetime | None:
@@ -232,14 +319,9 @@ class InsightsEngine:
         return min(times, default=None)
 
     async def sentiment(self) -> Loaded:
-        """The platform's sentiment model; FAILED_PRECONDITION until one was trained."""
-        active = await self.registry.active(SENTIMENT_MODEL)
-        if active is None:
-            lock = self._locks.setdefault(SENTIMENT_MODEL, asyncio.Lock())
-            async with lock:
-                active = await self.registry.active(SENTIMENT_MODEL)
-                if active is None:
-                    active = await self.train_sentiment()
+        """The platform's sentiment model, trained first if there is none (FAILED_PRECONDITION
+        when there are too few labelled reviews to train on)."""
+        active = await self._usable(SENTIMENT_MODEL, lambda _: True, self.train_sentiment)
         return Loaded(active, await self.registry.load(active))
 
     async def train_sentiment(self) -> ModelVersion:
@@ -264,20 +346,44 @@ class InsightsEngine:
         return version
 
     async def scored_texts(self, shop_id: str, zone: str) -> tuple[str, pd.DataFrame]:
-        """The shop's reviews and buyer chat messages, scored (cached for a few minutes):
-        columns product_id, occurred_at, local_date, score, label, aspects, source."""
+        """The shop's reviews and buyer chat messages, scored, with the sentiment version that
+        scored them: columns product_id, occurred_at, local_date, score, label, aspects, source.
+        Loaded at most TEXT_CACHE_SECONDS ago and scored once per load and sentiment version,
+        for the `cached_shops` shops asked about last."""
         sentiment = await self.sentiment()
-        cached = self._texts.get(shop_id)
-        if (
-            cached is None
-            or cached[1] != sentiment.version.version
-            or (time.monotonic() - cached[0] > TEXT_CACHE_SECONDS)
-        ):
+        scored = self._cached_scores(shop_id, sentiment.version.version)
+        if scored is None:
+            # Shared like a training: a big shop's scoring may outlast a caller's deadline.
+            scored = await self._shared(
+                f"texts {shop_id}", lambda: self._score_texts(shop_id, zone, sentiment)
+            )
+        return scored.sentiment_version, scored.frame
+
+    def _cached_texts(self, shop_id: str) -> ShopTexts | None:
+        texts = self._texts.get(shop_id)
+        if texts is None or time.monotonic() - texts.loaded_at > TEXT_CACHE_SECONDS:
+            return None
+        return texts
+
+    def _cached_scores(self, shop_id: str, sentiment_version: str) -> ScoredTexts | None:
+        texts = self._cached_texts(shop_id)
+        scored = self._scored.get(shop_id)
+        if texts is None or scored is None:
+            return None
+        if (scored.sentiment_version, scored.loaded_at) != (sentiment_version, texts.loaded_at):
+            return None
+        return scored
+
+    async def _score_texts(self, shop_id: str, zone: str, sentiment: Loaded) -> ScoredTexts:
+        texts = self._cached_texts(shop_id)
+        if texts is None:
             data = await self.repository.load_shop(shop_id, zone, ("review", "chat"))
-            self._texts[shop_id] = (time.monotonic(), sentiment.version.version, data)
-        data = self._texts[shop_id][2]
-        frame = await asyncio.to_thread(score_frame, sentiment.model, data)
-        return sentiment.version.version, frame
+            texts = ShopTexts(time.monotonic(), data)
+            self._texts.put(shop_id, texts)
+        frame = await asyncio.to_thread(score_frame, sentiment.model, texts.data)
+        scored = ScoredTexts(sentiment.version.version, texts.loaded_at, frame)
+        self._scored.put(shop_id, scored)
+        return scored
 
 
 def score_frame(model: SentimentModel, data: ShopData) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from shopee.insights.v1 import insights_pb2 as pb
 from shopee.insights.v1 import insights_pb2_grpc
+from shopee_common.events import MAX_AMOUNT_MINOR
 from shopee_common.grpc_server import FailedPrecondition, InvalidArgument, NotFound
 from shopee_insights.domain.marketing import (
     DISCOUNT_CAMPAIGNS,
@@ -52,6 +53,23 @@ SENTIMENTS = {
 def _shop_id(value: str) -> str:
     if not value.strip():
         raise InvalidArgument("shop_id: required")
+    return _query_text("shop_id", value)
+
+
+def _query_text(field: str, value: str) -> str:
+    """A request string that reaches a PostgreSQL query, whose text type cannot hold NUL."""
+    if "\x00" in value:
+        raise InvalidArgument(f"{field}: must not contain NUL (\\x00)")
+    return value
+
+
+def _money(field: str, value: int) -> int:
+    """An amount in minor units, 0 to the platform's cap: answers computed from it (prices,
+    budgets, revenues) then fit their int64 fields."""
+    if value < 0:
+        raise InvalidArgument(f"{field}: must not be negative, got {value}")
+    if value > MAX_AMOUNT_MINOR:
+        raise InvalidArgument(f"{field}: at most {MAX_AMOUNT_MINOR} minor units, got {value}")
     return value
 
 
@@ -156,10 +174,7 @@ class InsightsServicer(insights_pb2_grpc.InsightsServiceServicer):
         if not request.product_id:
             raise InvalidArgument("product_id: required")
         for field in ("min_price_minor", "max_price_minor", "unit_cost_minor"):
-            if getattr(request, field) < 0:
-                raise InvalidArgument(
-                    f"{field}: must not be negative, got {getattr(request, field)}"
-                )
+            _money(field, getattr(request, field))
         if (
             request.min_price_minor
             and request.max_price_minor
@@ -242,11 +257,14 @@ class InsightsServicer(insights_pb2_grpc.InsightsServiceServicer):
         self, request: pb.OptimizeMarketingRequest, context: grpc.aio.ServicerContext
     ) -> pb.OptimizeMarketingResponse:
         shop_id = _shop_id(request.shop_id)
-        total = float(request.total_budget_minor)
-        if total <= 0:
+        if request.total_budget_minor <= 0:
             raise InvalidArgument(
                 f"total_budget_minor: must be positive, got {request.total_budget_minor}"
             )
+        total = float(_money("total_budget_minor", request.total_budget_minor))
+        for i, channel in enumerate(request.channels):
+            _money(f"channels[{i}].min_budget_minor", channel.min_budget_minor)
+            _money(f"channels[{i}].max_budget_minor", channel.max_budget_minor)
         if request.mode not in (
             pb.ALLOCATION_MODE_UNSPECIFIED,
             pb.ALLOCATION_MODE_LINEAR_PROGRAM,
@@ -285,6 +303,7 @@ class InsightsServicer(insights_pb2_grpc.InsightsServiceServicer):
         self, request: pb.SentimentRequest, context: grpc.aio.ServicerContext
     ) -> pb.SentimentResponse:
         shop_id = _shop_id(request.shop_id)
+        _query_text("product_id", request.product_id)
         start = _parse_date("from_date", request.from_date)
         end = _parse_date("to_date", request.to_date)
         zone = await self.engine.time_zone(shop_id)
@@ -380,6 +399,7 @@ def _utc(moment: datetime) -> str:
 def _bounds(
     request: pb.OptimizeMarketingRequest, curves: ResponseCurves, total: float
 ) -> list[Bounds]:
+    """Each channel's budget range; the amounts themselves were checked (`_money`) first."""
     if not request.channels:
         return [Bounds(c, 0.0, total) for c in curves.channels]
     seen: set[str] = set()
@@ -394,8 +414,6 @@ def _bounds(
                 f"channels[{i}].channel: {_not_a_channel(name)}; known: "
                 f"{', '.join(curves.channels)}"
             )
-        if channel.min_budget_minor < 0 or channel.max_budget_minor < 0:
-            raise InvalidArgument(f"channels[{i}]: budgets must not be negative")
         if channel.max_budget_minor and channel.min_budget_minor > channel.max_budget_minor:
             raise InvalidArgument(
                 f"channels[{i}]: min_budget_minor {channel.min_budget_minor} is above "

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
-from typing import Any, TypeVar
 
 import asyncpg
 import orjson
@@ -11,9 +11,17 @@ import pandas as pd
 
 from shopee_insights.domain.shop_data import EVENT_KINDS, ShopData, build_shop_data, catalog_state
 
-T = TypeVar("T")
-# What a lost database raises: the gRPC server answers these UNAVAILABLE (the caller may retry).
-CONNECTION_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError)
+# What a lost, restarting or overloaded database raises: the gRPC server answers these
+# UNAVAILABLE (the caller may retry). InterfaceError: a connection closed under the pool;
+# OperatorInterventionError: shutdown, crash recovery, starting up (57xxx);
+# InsufficientResourcesError: too many connections, out of memory or disk (53xxx).
+CONNECTION_ERRORS = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,
+)
 
 
 class EventRepository:
@@ -35,22 +43,19 @@ class EventRepository:
         self, shop_id: str, time_zone: str, kinds: tuple[str, ...] = EVENT_KINDS
     ) -> ShopData:
         """Every event of the given kinds of one shop, as tables."""
-
-        async def fetch() -> list[tuple[str, datetime, Any]]:
-            async with self._pool.acquire() as connection, connection.transaction():
-                rows = []
-                async for row in connection.cursor(
-                    "SELECT kind, occurred_at, payload::text AS payload FROM raw_events "
-                    "WHERE shop_id = $1 AND kind = ANY($2::text[])",
-                    shop_id,
-                    list(kinds),
-                    prefetch=20_000,
-                ):
-                    rows.append((row["kind"], row["occurred_at"], orjson.loads(row["payload"])))
-                return rows
-
-        rows = await fetch()
-        return build_shop_data(shop_id, time_zone, rows)
+        rows: list[tuple[str, datetime, str]] = []
+        async with self._pool.acquire() as connection, connection.transaction():
+            async for row in connection.cursor(
+                "SELECT kind, occurred_at, payload::text AS payload FROM raw_events "
+                "WHERE shop_id = $1 AND kind = ANY($2::text[])",
+                shop_id,
+                list(kinds),
+                prefetch=20_000,
+            ):
+                rows.append((row["kind"], row["occurred_at"], row["payload"]))
+        # Parsing and building take seconds for a big shop: off the event loop, so other calls
+        # and the health checks are answered meanwhile.
+        return await asyncio.to_thread(_shop_data, shop_id, time_zone, rows)
 
     async def reviews_of_all_shops(self) -> list[tuple[str, int, str]]:
         """(text, stars, language) of every review with text: the sentiment training corpus."""
@@ -88,3 +93,9 @@ class EventRepository:
 
     async def ping(self) -> bool:
         return bool(await self._pool.fetchval("SELECT 1"))
+
+
+def _shop_data(shop_id: str, time_zone: str, rows: list[tuple[str, datetime, str]]) -> ShopData:
+    return build_shop_data(
+        shop_id, time_zone, ((kind, at, orjson.loads(payload)) for kind, at, payload in rows)
+    )

@@ -15,6 +15,7 @@ Each item carries its reason: the bought product whose ALS item vector is closes
 from __future__ import annotations
 
 import copy
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -176,19 +177,20 @@ class Recommender:
         order = np.argsort(-self.popularity, kind="stable")
         order = order[self.available[order]]
         if category is not None:
-            same = [i for i in order if self.categories[i] == category]
-            both = [i for i in same if self.price_bands[i] == price_band]
-            rest = [i for i in order if i not in set(same)]
-            ranked = both + [i for i in same if i not in set(both)] + rest
+            same = np.array([self.categories[i] == category for i in order], dtype=bool)
+            band = np.array([self.price_bands[i] == price_band for i in order], dtype=bool)
+            # Masks keep this linear in the catalogue: it runs inside a Recommend call.
+            grouped = np.concatenate([order[same & band], order[same & ~band], order[~same]])
+            ranked = grouped[:limit].tolist()
         else:
-            ranked = _round_robin(order.tolist(), self.categories, self.price_bands)
+            ranked = _round_robin(order.tolist(), self.categories, self.price_bands, limit)
         return [
             Suggestion(
                 self.product_ids[i],
                 float(self.popularity[i]),
                 f"popular in {self.categories[i] or 'this shop'}, {self.price_bands[i]} price band",
             )
-            for i in ranked[:limit]
+            for i in ranked
         ]
 
 
@@ -210,16 +212,19 @@ def _top(scores: FloatArray, limit: int) -> list[int]:
     return [int(i) for i in finite[np.argsort(-scores[finite], kind="stable")]]
 
 
-def _round_robin(order: list[int], categories: list[str], bands: list[str]) -> list[int]:
-    queues: dict[tuple[str, str], list[int]] = {}
+def _round_robin(
+    order: list[int], categories: list[str], bands: list[str], limit: int
+) -> list[int]:
+    """The first `limit` of `order` taking one from each (category, band) in turn."""
+    queues: dict[tuple[str, str], deque[int]] = {}
     for i in order:
-        queues.setdefault((categories[i], bands[i]), []).append(i)
+        queues.setdefault((categories[i], bands[i]), deque()).append(i)
     ranked: list[int] = []
-    while any(queues.values()):
-        for queue in queues.values():
-            if queue:
-                ranked.append(queue.pop(0))
-    return ranked
+    turn = list(queues.values())
+    while turn and len(ranked) < limit:
+        ranked += [queue.popleft() for queue in turn]
+        turn = [queue for queue in turn if queue]
+    return ranked[:limit]
 
 
 def price_bands(prices: pd.Series, categories: pd.Series) -> list[str]:

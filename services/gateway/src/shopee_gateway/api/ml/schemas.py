@@ -13,6 +13,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from shopee_common.events import MAX_AMOUNT_MINOR
+
 ShopId = Annotated[
     str, Field(min_length=1, max_length=128, examples=["glowlab-id"], description="A shop id.")
 ]
@@ -377,12 +379,14 @@ class OptimizePriceRequest(Body):
     shop_id: ShopId
     product_id: str = Field(min_length=1, max_length=128)
     min_price_minor: int | None = Field(
-        None, gt=0, description="Default: 70% of the current price."
+        None, gt=0, le=MAX_AMOUNT_MINOR, description="Default: 70% of the current price."
     )
     max_price_minor: int | None = Field(
-        None, gt=0, description="Default: 130% of the current price."
+        None, gt=0, le=MAX_AMOUNT_MINOR, description="Default: 130% of the current price."
     )
-    unit_cost_minor: int | None = Field(None, gt=0, description="Default: the catalogue cost.")
+    unit_cost_minor: int | None = Field(
+        None, gt=0, le=MAX_AMOUNT_MINOR, description="Default: the catalogue cost."
+    )
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -410,13 +414,15 @@ class OptimizePriceResponse(BaseModel):
 
 class ChannelBounds(Body):
     channel: str = Field(min_length=1, examples=["ads_search"])
-    min_budget_minor: int = Field(0, ge=0)
-    max_budget_minor: int | None = Field(None, gt=0, description="Default: no bound but the total.")
+    min_budget_minor: int = Field(0, ge=0, le=MAX_AMOUNT_MINOR)
+    max_budget_minor: int | None = Field(
+        None, gt=0, le=MAX_AMOUNT_MINOR, description="Default: no bound but the total."
+    )
 
 
 class OptimizeMarketingRequest(Body):
     shop_id: ShopId
-    total_budget_minor: int = Field(gt=0)
+    total_budget_minor: int = Field(gt=0, le=MAX_AMOUNT_MINOR)
     channels: list[ChannelBounds] = Field(
         default_factory=list, max_length=50, description="Empty: every channel with history."
     )
