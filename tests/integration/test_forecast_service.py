@@ -270,6 +270,9 @@ async def test_churn_scores_buyers_with_reasons_and_holdout_scores(running: Runn
     )
     assert [b.buyer_id for b in picked.buyers] == chosen
     assert picked.model_version == response.model_version
+    # Asked for within 7 days, the 14-day horizon stays in the scheduled retrain.
+    ttl = await running.app.redis.ttl(f"shopee:forecast:churn-asked:{shop}:14")
+    assert 6 * 24 * 3600 < ttl <= 7 * 24 * 3600
     status, details = await _status(
         running.stub.PredictChurn(
             forecast_pb2.ChurnRequest(shop_id=shop, horizon_days=14, buyer_ids=["ghost"])
@@ -421,7 +424,7 @@ async def test_a_job_cut_short_by_shutdown_says_it_was_interrupted(running: Runn
     started = await running.stub.Retrain(
         forecast_pb2.RetrainRequest(shop_id=running.world.long_shop)
     )
-    await running.app.runner.stop()
+    await running.app.stop()
     job = await running.stub.GetTrainingJob(
         forecast_pb2.GetTrainingJobRequest(job_id=started.job_id)
     )

@@ -13,7 +13,7 @@ from shopee.forecast.v1 import forecast_pb2, forecast_pb2_grpc
 from shopee_common.grpc_server import GrpcService, InvalidArgument, build_server
 from shopee_forecast.app import OUTAGES
 from shopee_forecast.domain.series import SeriesKey, Target
-from shopee_forecast.servicer import series_key, target_of
+from shopee_forecast.servicer import inventory_policy, series_key, target_of
 
 
 def _request(**fields: object) -> forecast_pb2.ForecastRequest:
@@ -91,6 +91,12 @@ async def _status_of(error: Exception) -> tuple[grpc.StatusCode, str]:
     [
         ConnectionRefusedError("refused"),
         asyncpg.CannotConnectNowError("starting up"),
+        asyncpg.exceptions.AdminShutdownError(
+            "terminating connection due to administrator command"
+        ),
+        asyncpg.exceptions.CrashShutdownError("terminating connection due to crash of another"),
+        asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already"),
+        asyncpg.InterfaceError("connection is closed"),
         redis.exceptions.ConnectionError("redis down"),
     ],
 )
@@ -104,3 +110,26 @@ async def test_other_errors_are_internal_with_an_error_id() -> None:
     code, details = await _status_of(KeyError("bug"))
     assert code == grpc.StatusCode.INTERNAL
     assert details.startswith("internal error ")
+
+
+def test_zero_in_an_inventory_request_means_the_default() -> None:
+    # proto3 sends 0 for a field the caller left out.
+    assert inventory_policy(forecast_pb2.InventoryRequest()) == (0.95, 7, 14)
+    assert inventory_policy(forecast_pb2.InventoryRequest(review_period_days=3)) == (0.95, 7, 3)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"review_period_days": 121}, "review_period_days: must be 1 to 120, got 121"),
+        ({"review_period_days": -1}, "review_period_days: must be 1 to 120, got -1"),
+        ({"lead_time_days": 121}, "lead_time_days: must be 1 to 120, got 121"),
+        ({"service_level": 0.3}, "service_level: must be 0.5 to 0.999, got 0.3"),
+    ],
+)
+def test_bad_inventory_requests_say_which_field_and_why(
+    fields: dict[str, object], message: str
+) -> None:
+    with pytest.raises(InvalidArgument) as raised:
+        inventory_policy(forecast_pb2.InventoryRequest(**fields))  # type: ignore[arg-type]
+    assert raised.value.message == message

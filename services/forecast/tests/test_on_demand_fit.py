@@ -59,3 +59,21 @@ async def test_a_fit_survives_an_impatient_caller_and_is_shared() -> None:
     )
     assert first == second == VERSION
     assert trainer.runs == 1
+
+
+async def test_shutdown_cancels_a_fit_in_flight() -> None:
+    registry = _Registry()
+    trainer = _SlowTrainer(registry)
+    predictor = Predictor(store=None, registry=registry, cache=None, trainer=trainer)  # type: ignore[arg-type]
+
+    async def train() -> Any:
+        return object()
+
+    caller = asyncio.create_task(predictor._trained(VERSION.model_name, train))
+    await asyncio.sleep(0.05)
+    predictor.cancel_fits()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    await asyncio.sleep(0.4)
+    assert registry.registered is None
+    assert predictor._fits == {}

@@ -117,7 +117,7 @@ async def test_forecasting_a_product_listed_three_days_ago_says_how_much_history
 
 async def test_inventory_advice_refuses_a_product_listed_three_days_ago(trainer: Trainer) -> None:
     predictor = Predictor(_Store(), _Registry(), cache=None, trainer=trainer)  # type: ignore[arg-type]
-    servicer = ForecastServicer(_Store(), predictor, jobs=None, runner=None)  # type: ignore[arg-type]
+    servicer = ForecastServicer(_Store(), predictor, jobs=None, runner=None, churn_requests=None)  # type: ignore[arg-type]
     with pytest.raises(FailedPrecondition) as raised:
         await servicer.AdviseInventory(
             forecast_pb2.InventoryRequest(shop_id="s1", product_ids=[OLD, NEW]),
@@ -136,7 +136,7 @@ async def test_training_skips_a_product_listed_three_days_ago_and_says_why(
     trainer: Trainer,
 ) -> None:
     jobs = _Jobs()
-    runner = JobRunner(_Store(), jobs, trainer)  # type: ignore[arg-type]
+    runner = JobRunner(_Store(), jobs, trainer, churn_requests=None)  # type: ignore[arg-type]
     await runner.start("s1", [Target.UNITS.value], "schedule")
     await runner.wait()
     assert jobs.error is None

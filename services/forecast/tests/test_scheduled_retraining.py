@@ -1,5 +1,6 @@
-"""The scheduled retrain refreshes every churn horizon a shop has an active model for, not only
-the default one: PredictChurn would otherwise serve the others' scores forever."""
+"""The scheduled retrain refreshes the default churn horizon and every other one a shop has an
+active model for that PredictChurn asked for lately; a horizon asked once is not refitted every
+day forever."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
+import redis.exceptions
 
+from shopee_forecast.adapters.churn_requests import ChurnRequests, asked_key
 from shopee_forecast.adapters.store import Shop
 from shopee_forecast.retraining import JobRunner
 from shopee_forecast.training import ChurnTask, Outcome, SeriesTask, Trainer, TrainingOptions
@@ -96,12 +99,31 @@ class _RecordingTrainer(Trainer):
         return []
 
 
-async def test_the_schedule_retrains_every_active_churn_horizon() -> None:
+class _Redis:
+    """The keys ChurnRequests reads, with their TTLs; or down."""
+
+    def __init__(self, keys: dict[str, int], down: bool = False) -> None:
+        self.keys = keys
+        self.down = down
+
+    async def set(self, key: str, value: int, ex: int) -> None:
+        self.keys[key] = ex
+
+    async def mget(self, keys: list[str]) -> list[bytes | None]:
+        if self.down:
+            raise redis.exceptions.ConnectionError("Error 111 connecting to redis")
+        return [b"1" if key in self.keys else None for key in keys]
+
+
+async def _scheduled_churn(redis: _Redis) -> list[tuple[str, int]]:
+    """The churn models the schedule retrains for two shops: s1 with active models for 30, 60
+    and 120 days (and a retired 90), s2 with none yet."""
     registry = _Registry(
         [
             _version("forecast/s1/churn", "active", 30),
             _version("forecast/s1/churn-60d", "active", 60),
             _version("forecast/s1/churn-90d", "retired", 90),
+            _version("forecast/s1/churn-120d", "active", 120),
             _version("forecast/s1/gmv", "active"),
             _version("forecast/s10/churn-14d", "active", 14),
         ]
@@ -109,13 +131,31 @@ async def test_the_schedule_retrains_every_active_churn_horizon() -> None:
     store: Any = _Store()
     trainer = _RecordingTrainer(store, registry, executor=None, options=TrainingOptions())  # type: ignore[arg-type]
     jobs = _Jobs()
-    runner = JobRunner(store, jobs, trainer)  # type: ignore[arg-type]
+    runner = JobRunner(store, jobs, trainer, ChurnRequests(redis))  # type: ignore[arg-type]
 
     assert await runner.start_scheduled(timedelta(days=1)) == "job-1"
     await runner.wait()
 
     assert jobs.error is None
     churn = [(t.shop_id, t.horizon_days) for t in trainer.ran if isinstance(t, ChurnTask)]
-    # s2 has no churn model yet: the default horizon, as before.
-    assert sorted(churn) == [("s1", 30), ("s1", 60), ("s2", 30)]
     assert jobs.series_total == len(churn)
+    return sorted(churn)
+
+
+async def test_the_schedule_retrains_the_churn_horizons_asked_for_lately() -> None:
+    redis = _Redis({})
+    await ChurnRequests(redis).record("s1", 60)  # type: ignore[arg-type]
+    assert redis.keys == {"shopee:forecast:churn-asked:s1:60": 7 * 24 * 3600}
+
+    # 120 days was not asked for within 7 days (its key expired): its model is left as it is.
+    # s2 has no churn model yet: the default horizon, as before.
+    assert await _scheduled_churn(redis) == [("s1", 30), ("s1", 60), ("s2", 30)]
+
+
+async def test_the_default_horizon_is_retrained_even_if_nobody_asked() -> None:
+    assert await _scheduled_churn(_Redis({})) == [("s1", 30), ("s2", 30)]
+
+
+async def test_without_redis_every_active_horizon_is_retrained() -> None:
+    redis = _Redis({asked_key("s1", 60): 1}, down=True)
+    assert await _scheduled_churn(redis) == [("s1", 30), ("s1", 60), ("s1", 120), ("s2", 30)]

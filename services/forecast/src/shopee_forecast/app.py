@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 
 import asyncpg
 import redis.exceptions
@@ -14,7 +15,8 @@ from redis.asyncio import Redis
 from shopee.forecast.v1 import forecast_pb2_grpc
 from shopee_common.grpc_server import GrpcService, serve
 from shopee_forecast.adapters.cache import ForecastCache
-from shopee_forecast.adapters.jobs import TrainingJobs
+from shopee_forecast.adapters.churn_requests import ChurnRequests
+from shopee_forecast.adapters.jobs import JobLeases, TrainingJobs
 from shopee_forecast.adapters.store import ForecastStore
 from shopee_forecast.predictions import Predictor
 from shopee_forecast.retraining import JobRunner, make_scheduler
@@ -28,11 +30,15 @@ log = structlog.get_logger("forecast")
 
 
 # What a database or Redis outage raises: the caller may retry, so UNAVAILABLE, not INTERNAL.
+# A PostgreSQL restart ends sessions with OperatorInterventionError (admin or crash shutdown,
+# "the database system is starting up"); an overloaded one refuses with
+# InsufficientResourcesError (too many connections, out of memory, disk full).
 OUTAGES = (
     OSError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
 )
@@ -48,6 +54,7 @@ class ForecastApp:
     store: ForecastStore
     registry: ModelRegistry
     trainer: Trainer
+    predictor: Predictor
     runner: JobRunner
     servicer: ForecastServicer
 
@@ -61,16 +68,20 @@ class ForecastApp:
             outages=OUTAGES,
         )
 
+    async def stop(self) -> None:
+        """At SIGTERM, after the last call: cancel the on-demand fits and the training jobs (each
+        recorded as failed) and kill the worker processes rather than wait for their fits."""
+        self.predictor.cancel_fits()
+        await self.runner.stop()
+
 
 @asynccontextmanager
 async def forecast_app(settings: ForecastSettings) -> AsyncIterator[ForecastApp]:
     """Open the database pool and Redis client, wire the service, close them on exit."""
-    pool = await asyncpg.create_pool(
-        settings.database_url.get_secret_value(),
-        min_size=1,
-        max_size=settings.forecast_db_pool_size,
-    )
+    dsn = settings.database_url.get_secret_value()
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=settings.forecast_db_pool_size)
     redis = Redis.from_url(settings.redis_url)
+    jobs = TrainingJobs(pool, JobLeases(partial(asyncpg.connect, dsn)))
     try:
         store = ForecastStore(pool)
         registry = ModelRegistry(pool, settings.forecast_artefact_root)
@@ -82,8 +93,8 @@ async def forecast_app(settings: ForecastSettings) -> AsyncIterator[ForecastApp]
                 settings.forecast_backtest_horizon_days, settings.forecast_backtest_folds
             ),
         )
-        jobs = TrainingJobs(pool)
-        runner = JobRunner(store, jobs, trainer)
+        churn_requests = ChurnRequests(redis)
+        runner = JobRunner(store, jobs, trainer, churn_requests)
         predictor = Predictor(
             store, registry, ForecastCache(redis, settings.forecast_cache_ttl_seconds), trainer
         )
@@ -94,10 +105,12 @@ async def forecast_app(settings: ForecastSettings) -> AsyncIterator[ForecastApp]
             store=store,
             registry=registry,
             trainer=trainer,
+            predictor=predictor,
             runner=runner,
-            servicer=ForecastServicer(store, predictor, jobs, runner),
+            servicer=ForecastServicer(store, predictor, jobs, runner, churn_requests),
         )
     finally:
+        await jobs.leases.close()
         await redis.aclose()
         await pool.close()
 
@@ -105,6 +118,9 @@ async def forecast_app(settings: ForecastSettings) -> AsyncIterator[ForecastApp]
 async def run(settings: ForecastSettings) -> None:
     """Serve until SIGTERM: gRPC, health and metrics, and the retrain schedule."""
     async with forecast_app(settings) as app:
+        abandoned = await app.runner.jobs.fail_abandoned()
+        if abandoned:
+            log.warning("training jobs of stopped replicas marked failed", jobs=abandoned)
         scheduler = make_scheduler(app.runner, settings.forecast_retrain_cron)
         if scheduler is not None:
             scheduler.start()
@@ -119,7 +135,7 @@ async def run(settings: ForecastSettings) -> None:
         async def stop_background() -> None:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
-            await app.runner.stop()
+            await app.stop()
 
         await serve(
             app.grpc_service(),

@@ -96,6 +96,11 @@ class Predictor:
             raise FailedPrecondition(f"{name}: {outcome.skipped}")
         return version
 
+    def cancel_fits(self) -> None:
+        """Cancel the on-demand fits in flight (at shutdown, once no call waits for them)."""
+        for fit in self._fits.values():
+            fit.cancel()
+
     def _forget_fit(self, fit: asyncio.Task[ModelVersion]) -> None:
         self._fits = {name: task for name, task in self._fits.items() if task is not fit}
         if not fit.cancelled():

@@ -7,15 +7,23 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+import redis.exceptions
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 
+from shopee_forecast.adapters.churn_requests import ChurnRequests
 from shopee_forecast.adapters.jobs import TrainingJobs
-from shopee_forecast.adapters.store import ForecastStore
+from shopee_forecast.adapters.store import ForecastStore, Shop
 from shopee_forecast.domain.series import Target
 from shopee_forecast.observability import TRAINING_JOB_SECONDS
-from shopee_forecast.training import ChurnTask, Outcome, SeriesTask, Trainer
+from shopee_forecast.training import (
+    DEFAULT_CHURN_HORIZON,
+    ChurnTask,
+    Outcome,
+    SeriesTask,
+    Trainer,
+)
 from shopee_models.registry import ModelVersion
 
 log = structlog.get_logger("forecast")
@@ -27,10 +35,17 @@ MAX_SKIPS_REPORTED = 5
 class JobRunner:
     """Runs training jobs as asyncio tasks; their state lives in forecast_training_jobs."""
 
-    def __init__(self, store: ForecastStore, jobs: TrainingJobs, trainer: Trainer) -> None:
+    def __init__(
+        self,
+        store: ForecastStore,
+        jobs: TrainingJobs,
+        trainer: Trainer,
+        churn_requests: ChurnRequests,
+    ) -> None:
         self.store = store
         self.jobs = jobs
         self.trainer = trainer
+        self.churn_requests = churn_requests
         self._running: set[asyncio.Task[None]] = set()
 
     async def start(self, shop_id: str | None, targets: Sequence[str], trigger: str) -> str:
@@ -60,10 +75,25 @@ class JobRunner:
             await asyncio.gather(*self._running, return_exceptions=True)
 
     async def stop(self) -> None:
-        """Cancel the jobs in flight; each records itself as failed (interrupted)."""
+        """Cancel the jobs in flight, each recording itself as failed (interrupted), and kill the
+        worker processes mid-fit: the process would otherwise wait for their fits at exit."""
         for task in self._running:
             task.cancel()
+        self.trainer.stop_workers()
         await self.wait()
+
+    async def churn_horizons(self, shop: Shop) -> list[int]:
+        """The default churn horizon, and each other one the shop has an active model for that
+        PredictChurn asked for lately (`ChurnRequests`): any horizon from 1 to 365 days may be
+        asked, and one asked once must not be refitted every day forever. If Redis cannot say,
+        every active one (retraining too much rather than letting answers go stale)."""
+        others = [h for h in await self.trainer.churn_horizons(shop) if h != DEFAULT_CHURN_HORIZON]
+        try:
+            asked = await self.churn_requests.recent(shop.shop_id, others)
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            log.warning("churn requests unknown, retraining every horizon", error=str(exc))
+            asked = set(others)
+        return sorted(asked | {DEFAULT_CHURN_HORIZON})
 
     async def _tasks(self, shop_id: str | None, targets: list[str]) -> list[SeriesTask | ChurnTask]:
         chosen = [Target(t) for t in targets if t != CHURN] if targets else list(ALL_TARGETS)
@@ -76,7 +106,7 @@ class JobRunner:
             keys = await self.trainer.shop_keys(shop, chosen)
             tasks += await self.trainer.series_tasks(shop, keys)
             if churn:
-                for horizon in await self.trainer.churn_horizons(shop):
+                for horizon in await self.churn_horizons(shop):
                     tasks.append(await self.trainer.churn_task(shop, horizon))
         return tasks
 

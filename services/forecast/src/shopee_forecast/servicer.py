@@ -7,9 +7,12 @@ from __future__ import annotations
 import time
 
 import grpc
+import redis.exceptions
+import structlog
 
 from shopee.forecast.v1 import forecast_pb2, forecast_pb2_grpc
 from shopee_common.grpc_server import FailedPrecondition, InvalidArgument, NotFound
+from shopee_forecast.adapters.churn_requests import ChurnRequests
 from shopee_forecast.adapters.jobs import TrainingJobs
 from shopee_forecast.adapters.store import ForecastStore, Shop
 from shopee_forecast.domain.churn import describe
@@ -34,6 +37,11 @@ JOB_STATES = {
     "failed": forecast_pb2.JOB_STATE_FAILED,
 }
 ACTIVE_PRODUCT = "PRODUCT_STATUS_ACTIVE"
+# proto3 cannot tell 0 from unset: 0 in these fields means the default.
+DEFAULT_SERVICE_LEVEL = 0.95
+DEFAULT_LEAD_TIME_DAYS = 7
+DEFAULT_REVIEW_PERIOD_DAYS = 14
+log = structlog.get_logger("forecast")
 
 
 def _in_range(field: str, value: float, low: float, high: float) -> None:
@@ -65,14 +73,32 @@ def series_key(request: forecast_pb2.ForecastRequest) -> SeriesKey:
     return SeriesKey(request.shop_id, target, request.product_id)
 
 
+def inventory_policy(request: forecast_pb2.InventoryRequest) -> tuple[float, int, int]:
+    """Service level, lead time and review period of an InventoryRequest, 0 (unset) read as the
+    default; so a review period of 0 days (continuous review) cannot be asked for."""
+    service_level = request.service_level or DEFAULT_SERVICE_LEVEL
+    _in_range("service_level", service_level, 0.5, 0.999)
+    lead_time = request.lead_time_days or DEFAULT_LEAD_TIME_DAYS
+    _in_range("lead_time_days", lead_time, 1, 120)
+    review = request.review_period_days or DEFAULT_REVIEW_PERIOD_DAYS
+    _in_range("review_period_days", review, 1, 120)
+    return service_level, lead_time, review
+
+
 class ForecastServicer(forecast_pb2_grpc.ForecastServiceServicer):
     def __init__(
-        self, store: ForecastStore, predictor: Predictor, jobs: TrainingJobs, runner: JobRunner
+        self,
+        store: ForecastStore,
+        predictor: Predictor,
+        jobs: TrainingJobs,
+        runner: JobRunner,
+        churn_requests: ChurnRequests,
     ) -> None:
         self.store = store
         self.predictor = predictor
         self.jobs = jobs
         self.runner = runner
+        self.churn_requests = churn_requests
 
     async def _shop(self, shop_id: str) -> Shop:
         if not shop_id:
@@ -108,6 +134,8 @@ class ForecastServicer(forecast_pb2_grpc.ForecastServiceServicer):
         limit = request.limit or 100
         _in_range("limit", limit, 1, 1000)
         shop = await self._shop(request.shop_id)
+        if horizon != DEFAULT_CHURN_HORIZON:
+            await self._record_churn_request(shop.shop_id, horizon)
         version, model = await self.predictor.churn_model(shop, horizon)
         scores = model.scores
         if request.buyer_ids:
@@ -151,16 +179,18 @@ class ForecastServicer(forecast_pb2_grpc.ForecastServiceServicer):
         PREDICTION_SECONDS.labels("PredictChurn", "none").observe(time.perf_counter() - started)
         return response
 
+    async def _record_churn_request(self, shop_id: str, horizon: int) -> None:
+        """Keep the horizon in the scheduled retrain; a Redis outage must not cost the answer."""
+        try:
+            await self.churn_requests.record(shop_id, horizon)
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            log.warning("churn request not recorded", shop_id=shop_id, error=str(exc))
+
     async def AdviseInventory(
         self, request: forecast_pb2.InventoryRequest, context: grpc.aio.ServicerContext
     ) -> forecast_pb2.InventoryResponse:
         started = time.perf_counter()
-        service_level = request.service_level or 0.95
-        _in_range("service_level", service_level, 0.5, 0.999)
-        lead_time = request.lead_time_days or 7
-        _in_range("lead_time_days", lead_time, 1, 120)
-        review = request.review_period_days or 14
-        _in_range("review_period_days", review, 0, 120)
+        service_level, lead_time, review = inventory_policy(request)
         shop = await self._shop(request.shop_id)
         if request.product_ids:
             stock = await self._check_products(shop, list(dict.fromkeys(request.product_ids)))

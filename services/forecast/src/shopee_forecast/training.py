@@ -6,14 +6,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
 import structlog
-from joblib.externals.loky import get_reusable_executor
+from joblib.externals.loky import ProcessPoolExecutor, get_reusable_executor
 
 from shopee_forecast.adapters.store import ForecastStore, Shop
 from shopee_forecast.domain.campaigns import REGRESSORS, Campaign, CampaignRegressors
@@ -120,9 +119,9 @@ def run_churn_task(task: ChurnTask) -> Outcome:
     return Outcome(name, CHURN_KIND, model, "", time.perf_counter() - started)
 
 
-def make_executor(workers: int) -> Executor:
+def make_executor(workers: int) -> ProcessPoolExecutor:
     """A reusable process pool (loky: survives a crashed worker, starts processes lazily)."""
-    executor: Executor = get_reusable_executor(
+    executor: ProcessPoolExecutor = get_reusable_executor(
         max_workers=workers if workers > 0 else None, timeout=300
     )
     return executor
@@ -152,13 +151,18 @@ class Trainer:
         self,
         store: ForecastStore,
         registry: ModelRegistry,
-        executor: Executor,
+        executor: ProcessPoolExecutor,
         options: TrainingOptions,
     ) -> None:
         self.store = store
         self.registry = registry
         self.executor = executor
         self.options = options
+
+    def stop_workers(self) -> None:
+        """Shut the pool down without waiting for the fits in flight: loky kills the worker
+        processes and fails the queued fits."""
+        self.executor.shutdown(wait=False, kill_workers=True)
 
     async def series_tasks(self, shop: Shop, keys: Sequence[SeriesKey]) -> list[SeriesTask]:
         bounds = await self.store.history_bounds(shop)
@@ -190,8 +194,7 @@ class Trainer:
         return keys
 
     async def churn_horizons(self, shop: Shop) -> list[int]:
-        """The default churn horizon and every other one the shop has an active model for:
-        PredictChurn serves any active version, however old, so each must be kept fresh."""
+        """The default churn horizon and every other one the shop has an active model for."""
         versions = await self.registry.versions(prefix=f"forecast/{shop.shop_id}/churn")
         active = {int(v.metadata["horizon_days"]) for v in versions if v.status == "active"}
         return sorted(active | {DEFAULT_CHURN_HORIZON})
