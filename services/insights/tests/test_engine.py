@@ -393,3 +393,18 @@ async def test_the_text_caches_keep_the_most_recently_used_shops(shop: ShopData)
         await engine.scored_texts(shop_id, shop.time_zone)
     # The first shop was evicted by the other: loaded and scored twice.
     assert (model.scored, repository.loads) == (3 * texts, 3)
+
+
+async def test_a_refresh_stops_before_its_next_shop_at_shutdown(
+    shop: ShopData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = engine_for({"a": shop, "b": shop, "c": shop})
+    trained: list[str] = []
+
+    async def train_shop(shop_id: str) -> None:
+        trained.append(shop_id)
+        engine.stop_refreshing()  # SIGTERM arrives while the first shop trains
+
+    monkeypatch.setattr(engine, "train_shop", train_shop)
+    await engine.refresh_all()
+    assert trained == ["a"]

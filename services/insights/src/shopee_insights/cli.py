@@ -57,6 +57,7 @@ async def _serve(settings: InsightsSettings) -> None:
             await wiring.engine.repository.ping()
 
         async def stop_scheduler() -> None:
+            wiring.engine.stop_refreshing()
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
 

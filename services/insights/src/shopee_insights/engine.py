@@ -153,6 +153,7 @@ class InsightsEngine:
         self._tasks: dict[str, asyncio.Task[Any]] = {}
         self._texts: LruCache[str, ShopTexts] = LruCache(options.cached_shops)
         self._scored: LruCache[str, ScoredTexts] = LruCache(options.cached_shops)
+        self._stopping = False
         # Per shop and model: the recommender's and the pricing model's.
         self._catalogs: LruCache[tuple[str, str], tuple[float, str, pd.DataFrame]] = LruCache(
             2 * options.cached_shops
@@ -274,10 +275,18 @@ class InsightsEngine:
         await self.refresh_all()
         return True
 
+    def stop_refreshing(self) -> None:
+        """At shutdown: a refresh under way stops before its next shop (the database is about to
+        close, and every shop left would fail and be logged as a failure)."""
+        self._stopping = True
+
     async def refresh_all(self) -> None:
         """Retrain every registered shop, every area, then the sentiment model; one failure does
         not stop the others."""
         for shop_id in await self.repository.shop_ids():
+            if self._stopping:
+                self.log.info("refresh stopped: the service is shutting down", next_shop=shop_id)
+                return
             try:
                 await self.train_shop(shop_id)
             except Exception:
