@@ -76,4 +76,4 @@ async def test_shutdown_cancels_a_fit_in_flight() -> None:
         await caller
     await asyncio.sleep(0.4)
     assert registry.registered is None
-    assert predictor._fits == {}
+    assert predictor._fits.running == []

@@ -15,6 +15,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from shopee.forecast.v1 import forecast_pb2
 from shopee_common.grpc_server import FailedPrecondition
+from shopee_common.shared_tasks import SharedTasks
 from shopee_forecast.adapters.cache import ForecastCache, cache_key
 from shopee_forecast.adapters.store import ForecastStore, Shop
 from shopee_forecast.domain.campaigns import CampaignRegressors
@@ -70,7 +71,7 @@ class Predictor:
         self.cache = cache
         self.trainer = trainer
         # One on-demand fit per model at a time; concurrent callers wait for the same one.
-        self._fits: dict[str, asyncio.Task[ModelVersion]] = {}
+        self._fits = SharedTasks()
 
     async def _trained(
         self, name: str, train: Callable[[], Awaitable[SeriesTask | ChurnTask]]
@@ -78,14 +79,7 @@ class Predictor:
         version = await self.registry.active(name)
         if version is not None:
             return version
-        fit = self._fits.get(name)
-        if fit is None:
-            fit = asyncio.create_task(self._fit(name, train), name=f"fit {name}")
-            self._fits[name] = fit
-            fit.add_done_callback(self._forget_fit)
-        # A caller that gives up (its deadline passed) must not cancel the fit: the next call
-        # then finds the model trained instead of starting over.
-        return await asyncio.shield(fit)
+        return await self._fits.run(name, lambda: self._fit(name, train))
 
     async def _fit(
         self, name: str, train: Callable[[], Awaitable[SeriesTask | ChurnTask]]
@@ -98,14 +92,7 @@ class Predictor:
 
     def cancel_fits(self) -> None:
         """Cancel the on-demand fits in flight (at shutdown, once no call waits for them)."""
-        for fit in self._fits.values():
-            fit.cancel()
-
-    def _forget_fit(self, fit: asyncio.Task[ModelVersion]) -> None:
-        self._fits = {name: task for name, task in self._fits.items() if task is not fit}
-        if not fit.cancelled():
-            # Mark a failure as seen even when every caller had given up waiting.
-            fit.exception()
+        self._fits.cancel_all()
 
     async def series_version(self, shop: Shop, key: SeriesKey) -> ModelVersion:
         """The series' active model version (registry metadata only), trained first if none."""

@@ -12,20 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar
 
 import pandas as pd
 import structlog
 from prometheus_client import Counter, Histogram
 
 from shopee_common.grpc_server import FailedPrecondition, NotFound
+from shopee_common.shared_tasks import SharedTasks
 from shopee_insights.adapters.corpora import LabelledTexts, amazon_sentences, prdect_id_reviews
 from shopee_insights.adapters.refresh_claims import RefreshClaims
 from shopee_insights.adapters.repository import EventRepository
@@ -149,8 +149,8 @@ class InsightsEngine:
         self.registry = registry
         self.options = options
         self.claims = claims
-        # Work in progress that outlives the requests waiting for it, by key (see `_shared`).
-        self._tasks: dict[str, asyncio.Task[Any]] = {}
+        # Trainings and scorings that outlive the requests waiting for them.
+        self._shared = SharedTasks()
         self._texts: LruCache[str, ShopTexts] = LruCache(options.cached_shops)
         self._scored: LruCache[str, ScoredTexts] = LruCache(options.cached_shops)
         self._stopping = False
@@ -188,7 +188,9 @@ class InsightsEngine:
         active = await self.registry.active(name)
         if active is not None and usable(active):
             return active
-        return await self._shared(f"train {name}", lambda: self._train_unless(name, usable, train))
+        return await self._shared.run(
+            f"train {name}", lambda: self._train_unless(name, usable, train)
+        )
 
     async def _train_unless(
         self,
@@ -201,24 +203,6 @@ class InsightsEngine:
         if active is not None and usable(active):
             return active
         return await train()
-
-    async def _shared(self, key: str, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
-        """The result of the task running under `key`, started from `work` if none is. Callers
-        share it, and one that gives up (its deadline passed) does not cancel it: it finishes,
-        its result is stored, and the next caller finds it done instead of starting over."""
-        task = self._tasks.get(key)
-        if task is None:
-            task = asyncio.create_task(work(), name=key)
-            self._tasks[key] = task
-            task.add_done_callback(functools.partial(self._forget_task, key))
-        return await asyncio.shield(cast("asyncio.Task[T]", task))
-
-    def _forget_task(self, key: str, task: asyncio.Task[Any]) -> None:
-        if self._tasks.get(key) is task:
-            del self._tasks[key]
-        if not task.cancelled():
-            # Mark a failure as seen even when every caller had given up waiting.
-            task.exception()
 
     async def train(self, shop_id: str, area: str, data: ShopData | None = None) -> ModelVersion:
         """Load the shop's events (unless given), fit the area's model and activate it."""
@@ -363,7 +347,7 @@ class InsightsEngine:
         scored = self._cached_scores(shop_id, sentiment.version.version)
         if scored is None:
             # Shared like a training: a big shop's scoring may outlast a caller's deadline.
-            scored = await self._shared(
+            scored = await self._shared.run(
                 f"texts {shop_id}", lambda: self._score_texts(shop_id, zone, sentiment)
             )
         return scored.sentiment_version, scored.frame
