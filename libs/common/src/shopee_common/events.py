@@ -228,6 +228,15 @@ def event_from_bytes(value: bytes, content_type: str | None = None) -> Event:
 
 
 # ------------------------------------------------------------------ meaning
+def zone_mismatch(shop_id: str, time_zone: str, registered: str) -> str | None:
+    """Why an event of the shop may not be in `time_zone`, or None when it is the zone the shop is
+    registered in: the stream job buckets a shop's hours and days in that zone, so ingest refuses
+    and the job dead-letters events in any other."""
+    if time_zone == registered:
+        return None
+    return f"{time_zone!r} is not the zone shop {shop_id!r} is registered in ({registered!r})"
+
+
 def payload_topic(event: Event) -> str:
     """The public topic an event belongs on, by its payload."""
     case = event.WhichOneof("payload")

@@ -21,7 +21,13 @@ from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 
-from shopee_common.events import Event, FieldError, InvalidEvent, event_from_bytes
+from shopee_common.events import (
+    Event,
+    FieldError,
+    InvalidEvent,
+    event_from_bytes,
+    zone_mismatch,
+)
 from shopee_metrics.adapters.dead_letters import DeadLetter, DeadLetterPublisher
 from shopee_metrics.adapters.store import AppliedBatch, KpiStore
 from shopee_metrics.domain.batch import Candidate, Position, candidate
@@ -161,15 +167,11 @@ def split(
         elif outcome.shop_id not in shop_zones:
             reason = "unknown shop"
             errors = [FieldError("shop_id", f"shop {outcome.shop_id!r} is not registered")]
-        elif outcome.time_zone != shop_zones[outcome.shop_id]:
+        elif wrong_zone := zone_mismatch(
+            outcome.shop_id, outcome.time_zone, shop_zones[outcome.shop_id]
+        ):
             reason = "invalid value: time_zone"
-            errors = [
-                FieldError(
-                    "time_zone",
-                    f"{outcome.time_zone!r} is not the zone shop {outcome.shop_id!r} is "
-                    f"registered in ({shop_zones[outcome.shop_id]!r})",
-                )
-            ]
+            errors = [FieldError("time_zone", wrong_zone)]
         else:
             position = Position(message.topic, message.partition, message.offset)
             candidates.append(candidate(outcome, position))

@@ -13,13 +13,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from shopee_common.events import zone_mismatch
 from shopee_common.http import problem
 from shopee_ingest.adapters.import_progress import MAX_REPORTED_ERRORS, ImportProgress
 from shopee_ingest.adapters.publisher import PublishFailed
 from shopee_ingest.api.deps import CallingProducer, Components, IngestComponents
 from shopee_ingest.domain.export_files import ExportFileError, read_export
 from shopee_ingest.domain.export_mapping import ImportOptions, map_export
-from shopee_ingest.domain.shop_zones import zone_mismatch
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"])
 log = structlog.get_logger("ingest.imports")

@@ -10,8 +10,7 @@ import orjson
 from google.protobuf.message import DecodeError
 
 from shopee.events.v1 import events_pb2
-from shopee_common.events import Event, InvalidEvent, event_from_json, validate
-from shopee_ingest.domain.shop_zones import zone_mismatch
+from shopee_common.events import Event, InvalidEvent, event_from_json, validate, zone_mismatch
 
 
 class BodyFormat(StrEnum):
