@@ -62,7 +62,9 @@ class EventRepository:
         rows = await self._pool.fetch(
             "SELECT payload->>'text' AS text, (payload->>'rating')::int AS rating, "
             "COALESCE(payload->>'language', '') AS language FROM raw_events "
-            "WHERE kind = 'review' AND COALESCE(payload->>'text', '') <> ''"
+            "WHERE kind = 'review' AND COALESCE(payload->>'text', '') <> '' "
+            # In a fixed order: the held-out split and so the model follow the rows' order.
+            "ORDER BY shop_id, event_id"
         )
         return [(str(r["text"]), int(r["rating"] or 0), str(r["language"])) for r in rows]
 
