@@ -1,17 +1,20 @@
 """Fixtures for tests against the real local stack (scripts/stack up --infra starts it).
 
 Each test gets its own topic prefix and consumer group, so tests never see each other's events.
+`browser` is a headless Chromium for tests of the dashboard (tests/integration/browser.py).
 """
 
 from __future__ import annotations
 
 import socket
 import uuid
+from collections.abc import Iterator
 
 import pytest
 
 from shopee_common.settings import PlatformSettings
 from shopee_common.topics import ALL_TOPICS, create_topics
+from tests.integration.browser import Browser, headless_chromium, require_chromium
 
 pytestmark = pytest.mark.integration
 
@@ -60,3 +63,11 @@ async def topic_prefix(kafka_bootstrap: str, unique_id: str) -> str:
     prefix = f"t{unique_id}."
     await create_topics(kafka_bootstrap, ALL_TOPICS, prefix=prefix)
     return prefix
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    """Headless Chromium for this test (tests/integration/browser.py); quits afterwards."""
+    require_chromium()
+    with headless_chromium() as started:
+        yield started
