@@ -198,6 +198,23 @@ async def test_a_forged_header_token_and_a_foreign_origin_are_refused_at_the_han
     assert foreign.value.response.status_code == 403
 
 
+async def test_the_gateways_own_pages_may_connect_without_being_listed(gateway: Gateway) -> None:
+    """The dashboard is served by the gateway: its Origin is the Host it connects to."""
+    own = gateway.url.replace("ws://", "http://").removesuffix("/ws/kpis")
+    async with connect(
+        gateway.url, subprotocols=protocols("shopee.kpis.v1", "bearer.viewer"), origin=Origin(own)
+    ) as ws:
+        assert (await next_message(ws))["type"] == "ready"
+    # Another port of the same host is another origin.
+    with pytest.raises(InvalidStatus) as other_port:
+        await connect(
+            gateway.url,
+            subprotocols=protocols("bearer.viewer"),
+            origin=Origin("http://127.0.0.1:1"),
+        )
+    assert other_port.value.response.status_code == 403
+
+
 async def test_without_kpis_read_the_session_ends_with_4403(gateway: Gateway) -> None:
     async with connect(gateway.url, subprotocols=protocols("bearer.no-kpis")) as ws:
         assert (await next_message(ws))["code"] == "forbidden"

@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from shopee_common.http import BodySizeLimit, health_router, instrument
-from shopee_gateway import live
+from shopee_gateway import dashboard, live
 from shopee_gateway.api import auth, exports, kpis, ml, users, views
 from shopee_gateway.cache import KpiCache
 from shopee_gateway.errors import install_error_handlers
@@ -157,6 +157,7 @@ def create_app(settings: GatewaySettings, keys: TokenKeys | None = None) -> Fast
     for module in EXTENSIONS:
         app.include_router(module.router)
     app.include_router(health_router())
+    dashboard.install(app)
     instrument(app, "gateway", registry)
     install_error_handlers(app)
     return app

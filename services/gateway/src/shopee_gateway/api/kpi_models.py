@@ -13,6 +13,40 @@ class PeriodAnswer(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
 
+class KpiDefinition(BaseModel):
+    """One KPI of the registry (`shopee_common.kpis`), as the dashboard labels and formats it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "conversion_rate",
+                    "title": "Conversion rate",
+                    "unit": "ratio",
+                    "rollup": "ratio",
+                    "formula": "paid_orders / unique_visitors",
+                    "per_product": False,
+                    "higher_is_better": True,
+                }
+            ]
+        }
+    )
+
+    name: str
+    title: str
+    unit: str = Field(
+        description="money_minor (integer minor units of the shop's currency: divide by 100), "
+        "count, ratio (0..1), seconds or score (a mean of 1..5 ratings)."
+    )
+    rollup: str = Field(
+        description="How buckets combine: sum, ratio (sum of numerators / sum of denominators) "
+        "or distinct (recounted per bucket size)."
+    )
+    formula: str
+    per_product: bool = Field(description="Also kept per product (hour and day buckets).")
+    higher_is_better: bool | None = Field(description="None where neither way is good news.")
+
+
 class Point(BaseModel):
     bucket: str = Field(description="Bucket start, ISO 8601 in the query's time zone.")
     value: float | None = Field(description="None where a ratio has nothing to divide by.")

@@ -11,11 +11,12 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ValidationError
 
-from shopee_common.kpis import KPI_BY_NAME, Rollup
+from shopee_common.kpis import KPI_BY_NAME, KPIS, Rollup
 from shopee_gateway.api.kpi_models import (
     FunnelResponse,
     FunnelStep,
     KpiChange,
+    KpiDefinition,
     ProductValue,
     SeriesResponse,
     ShopFunnel,
@@ -118,6 +119,24 @@ async def cached_json(
 def _repo(request: Request) -> KpiRepository:
     repo: KpiRepository = request.app.state.kpis
     return repo
+
+
+@router.get("/registry", response_model=list[KpiDefinition], summary="Every KPI and its formula")
+async def kpi_registry(principal: KpiReader) -> list[KpiDefinition]:
+    """The KPI registry the stream job computes from: names to ask for, titles, units, formulas
+    and how each rolls up. The dashboard labels and formats every number from it."""
+    return [
+        KpiDefinition(
+            name=kpi.name,
+            title=kpi.title,
+            unit=kpi.unit.value,
+            rollup=kpi.rollup.value,
+            formula=kpi.formula,
+            per_product=kpi.per_product,
+            higher_is_better=kpi.higher_is_better,
+        )
+        for kpi in KPIS
+    ]
 
 
 @router.get("", response_model=SeriesResponse, summary="KPI series per minute, hour or day")

@@ -8,6 +8,7 @@ import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import structlog
 from fastapi import APIRouter, WebSocket
@@ -47,13 +48,21 @@ class Closing(Exception):
         self.reason = reason
 
 
+def _same_origin(websocket: WebSocket) -> bool:
+    """Whether the page that opens the socket came from this gateway (its own dashboard): the
+    Origin's host and port are the Host the request was sent to. The scheme is not compared,
+    as a proxy in front may end TLS."""
+    origin_host = urlsplit(websocket.headers.get("origin", "")).netloc
+    return bool(origin_host) and origin_host == websocket.headers.get("host")
+
+
 @router.websocket("/ws/kpis", name="live_kpis")
 async def live_kpis(websocket: WebSocket) -> None:
     """Live KPI snapshots of the caller's shops; the protocol is in docs/gateway-live.md."""
     live: LiveState = websocket.app.state.live
     origin = websocket.headers.get("origin")
     # Browsers always send Origin; a page from another site must not ride the user's token.
-    if origin is not None and origin not in live.allowed_origins:
+    if origin is not None and origin not in live.allowed_origins and not _same_origin(websocket):
         live.metrics.disconnects.labels("origin").inc()
         await websocket.close(code=protocol.CLOSE_POLICY, reason="origin not allowed")
         return

@@ -1,0 +1,101 @@
+// Charts and small DOM helpers. uPlot is the global the vendored IIFE defines (index.html).
+
+import { formatValue } from "./format.js";
+
+const COLOURS = ["#ee4d2d", "#2d7fee", "#1a7f4b", "#8e44ad", "#e6a23c", "#16a5a5"];
+
+/** An element with attributes and children (strings become text nodes, never HTML). */
+export function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value !== undefined && value !== null && value !== false) node.setAttribute(name, value);
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined) node.append(child);
+  }
+  return node;
+}
+
+const DAY_SECONDS = 86_400;
+
+/**
+ * A time-series line chart of one or more KPIs of the same unit.
+ * `data` is {xs, columns} (series.js); `kpis` are registry entries; axes and the legend show
+ * values the registry's way, times in the shop's zone. `xRange`, if given, returns the x
+ * range to show in Unix seconds (a live window), instead of the data's own.
+ */
+export function lineChart(container, { data, kpis, currency, timeZone, title, interval, xRange }) {
+  const card = el("section", { class: "card", "data-chart": kpis.map((k) => k.name).join(",") });
+  card.append(el("h2", {}, title ?? kpis.map((k) => k.title).join(", ")));
+  const body = el("div", { class: "chart" });
+  card.append(body);
+  container.append(card);
+  if (data.xs.length === 0) {
+    body.append(el("p", { class: "empty" }, "No data in this period yet."));
+    return null;
+  }
+  const unit = kpis[0].unit;
+  const format = (value) => formatValue(value, unit, currency, { compact: true });
+  const daily = interval === "day";
+  const when = new Intl.DateTimeFormat("en-GB", daily
+    ? { timeZone, day: "numeric", month: "short" }
+    : { timeZone, hour: "2-digit", minute: "2-digit" });
+  const options = {
+    width: body.clientWidth || 600,
+    height: 240,
+    tzDate: (seconds) => globalThis.uPlot.tzDate(new Date(seconds * 1000), timeZone),
+    scales: { x: { time: true, ...(xRange ? { range: () => xRange() } : {}) } },
+    axes: [
+      {
+        space: 60,
+        // Day charts tick on whole local days only; minute charts at least a minute apart.
+        incrs: daily ? [1, 2, 7, 14, 30, 91].map((d) => d * DAY_SECONDS) : [60, 300, 600, 900, 1800, 3600],
+        values: (_, ticks) => ticks.map((t) => when.format(new Date(t * 1000))),
+      },
+      { values: (_, ticks) => ticks.map(format), size: 70 },
+    ],
+    series: [
+      { value: (_, t) => (t === null ? "–" : when.format(new Date(t * 1000))) },
+      ...kpis.map((kpi, i) => ({
+        label: kpi.title,
+        stroke: COLOURS[i % COLOURS.length],
+        width: 2,
+        value: (_, value) => formatValue(value, unit, currency),
+      })),
+    ],
+  };
+  const plot = new globalThis.uPlot(options, [data.xs, ...data.columns], body);
+  // Cards settle into the grid after the chart is drawn, and windows resize: follow the width.
+  new ResizeObserver(() => {
+    if (body.clientWidth > 0 && body.clientWidth !== plot.width) {
+      plot.setSize({ width: body.clientWidth, height: 240 });
+    }
+  }).observe(body);
+  return plot;
+}
+
+/** Horizontal bars, e.g. the funnel or the top products: rows of {label, value, text}. */
+export function barList(container, title, rows, note) {
+  const card = el("section", { class: "card" }, el("h2", {}, title));
+  const largest = Math.max(0, ...rows.map((r) => r.value));
+  const bars = el("div", { class: "bars" });
+  for (const row of rows) {
+    const fill = el("div", { class: "bar-fill" });
+    // CSSOM, not a style attribute: the page's CSP allows no inline styles.
+    fill.style.width = `${largest > 0 ? (100 * row.value) / largest : 0}%`;
+    bars.append(
+      el(
+        "div",
+        { class: "bar-row" },
+        el("span", { class: "label", title: row.label }, row.label),
+        el("div", { class: "bar-track" }, fill),
+        el("span", { class: "number" }, row.text),
+      ),
+    );
+  }
+  if (rows.length === 0) bars.append(el("p", { class: "empty" }, "Nothing in this period."));
+  card.append(bars);
+  if (note) card.append(el("p", { class: "note" }, note));
+  container.append(card);
+  return card;
+}

@@ -1,0 +1,83 @@
+// How a KPI value reads, from its registry unit (pure: no DOM, unit-tested with node --test).
+
+const MINOR_PER_MAJOR = 100; // money is stored in minor units (amount x 100)
+
+/** A KPI value as text: `unit` is the registry's, `currency` the shop's ISO code. */
+export function formatValue(value, unit, currency, { compact = false } = {}) {
+  if (value === null || value === undefined || Number.isNaN(value)) return "–";
+  switch (unit) {
+    case "money_minor":
+      return money(value / MINOR_PER_MAJOR, currency, compact);
+    case "ratio":
+      return percent(value);
+    case "seconds":
+      return duration(value);
+    case "score":
+      return `${value.toFixed(2)} / 5`;
+    default:
+      return count(value, compact);
+  }
+}
+
+function money(amount, currency, compact) {
+  const options = { style: "currency", currency: currency || "USD" };
+  if (compact) Object.assign(options, { notation: "compact", maximumFractionDigits: 1 });
+  else if (Math.abs(amount) >= 1000) options.maximumFractionDigits = 0;
+  try {
+    return new Intl.NumberFormat("en", options).format(amount);
+  } catch {
+    // An unknown currency code still shows the amount.
+    return `${count(amount, compact)} ${currency}`;
+  }
+}
+
+function count(value, compact) {
+  const options = compact
+    ? { notation: "compact", maximumFractionDigits: 1 }
+    : { maximumFractionDigits: Number.isInteger(value) ? 0 : 2 };
+  return new Intl.NumberFormat("en", options).format(value);
+}
+
+export function percent(ratio, digits = 1) {
+  return `${(ratio * 100).toFixed(digits)}%`;
+}
+
+export function duration(seconds) {
+  const total = Math.round(seconds);
+  if (total < 60) return `${total} s`;
+  const minutes = Math.floor(total / 60);
+  if (minutes < 60) return `${minutes} min ${total % 60} s`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+/**
+ * The change of a period summary's KPI (`/api/kpis/summary` item) as text and a tone:
+ * "good" or "bad" by the registry's `higher_is_better`, "neutral" when it has no direction or
+ * nothing changed. Ratios change in percentage points, everything else in percent.
+ */
+export function formatChange(change) {
+  const { current, previous, delta, delta_ratio: ratio, unit, higher_is_better: up } = change;
+  if (current === null || previous === null || delta === null) {
+    return { text: "no previous period", tone: "neutral" };
+  }
+  const tone = delta === 0 || up === null ? "neutral" : (delta > 0) === up ? "good" : "bad";
+  const arrow = delta > 0 ? "▲" : delta < 0 ? "▼" : "■";
+  if (unit === "ratio") {
+    const points = (delta * 100).toFixed(1);
+    return { text: `${arrow} ${delta > 0 ? "+" : ""}${points} pt`, tone };
+  }
+  if (ratio === null) return { text: `${arrow} from 0`, tone };
+  const sign = ratio > 0 ? "+" : "";
+  return { text: `${arrow} ${sign}${(ratio * 100).toFixed(1)}%`, tone };
+}
+
+/** A UTC instant as the shop's local date and time, e.g. "25 Nov 14:00". */
+export function localTime(iso, timeZone) {
+  return new Intl.DateTimeFormat("en-GB", {
+    timeZone,
+    day: "numeric",
+    month: "short",
+    hour: "2-digit",
+    minute: "2-digit",
+  }).format(new Date(iso));
+}

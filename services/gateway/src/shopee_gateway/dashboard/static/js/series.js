@@ -1,0 +1,103 @@
+// Periods in a shop's own days, and KPI answers turned into chart columns (pure).
+
+const DAY_MS = 86_400_000;
+
+/** Today's date (YYYY-MM-DD) in `timeZone`. */
+export function localDate(now, timeZone) {
+  // en-CA writes dates as YYYY-MM-DD.
+  return new Intl.DateTimeFormat("en-CA", { timeZone }).format(now);
+}
+
+export function addDays(isoDate, days) {
+  const shifted = new Date(Date.parse(`${isoDate}T00:00:00Z`) + days * DAY_MS);
+  return shifted.toISOString().slice(0, 10);
+}
+
+/**
+ * `days` local days ending on `end` (YYYY-MM-DD) or, without one, today in `timeZone`:
+ * {from, to}, both inclusive, as the summary routes take them.
+ */
+export function periodOf(days, timeZone, end = null, now = new Date()) {
+  const to = end || localDate(now, timeZone);
+  return { from: addDays(to, -(days - 1)), to };
+}
+
+/** Query parameters of `GET /api/kpis` for one shop's day series over `period`. */
+export function seriesParams(shop, kpis, period, interval = "day") {
+  return {
+    shops: [shop.id],
+    kpis,
+    from: `${period.from}T00:00:00`,
+    to: `${addDays(period.to, 1)}T00:00:00`,
+    interval,
+    time_zone: shop.time_zone,
+  };
+}
+
+/**
+ * A `GET /api/kpis` answer as uPlot columns: x in Unix seconds (the union of every series'
+ * buckets, in order) and one array per KPI of `kpis`, null where a bucket has no value.
+ */
+export function toColumns(answer, kpis) {
+  const byKpi = new Map(answer.series.map((s) => [s.kpi, s.points]));
+  const times = new Set();
+  for (const points of byKpi.values()) for (const p of points) times.add(Date.parse(p.bucket));
+  const xs = [...times].sort((a, b) => a - b);
+  const index = new Map(xs.map((t, i) => [t, i]));
+  const columns = kpis.map((kpi) => {
+    const values = new Array(xs.length).fill(null);
+    for (const p of byKpi.get(kpi) ?? []) values[index.get(Date.parse(p.bucket))] = p.value;
+    return values;
+  });
+  return { xs: xs.map((t) => t / 1000), columns };
+}
+
+/**
+ * The live buckets of one subscription, kept from `snapshot` messages of `WS /ws/kpis`.
+ * Snapshots carry absolute values, so a newer one simply overwrites its buckets.
+ */
+export class LiveBuckets {
+  constructor(keep = 120) {
+    this.keep = keep;
+    this.buckets = new Map(); // bucket start (ms) -> {kpi: value}
+    this.watermark = null;
+  }
+
+  apply(snapshot) {
+    for (const { bucket, kpis } of snapshot.buckets) {
+      const at = Date.parse(bucket);
+      const values = this.buckets.get(at) ?? {};
+      for (const [name, kpi] of Object.entries(kpis)) values[name] = kpi.value;
+      this.buckets.set(at, values);
+    }
+    if (snapshot.watermark && (!this.watermark || snapshot.watermark > this.watermark)) {
+      this.watermark = snapshot.watermark;
+    }
+    const times = [...this.buckets.keys()].sort((a, b) => a - b);
+    for (const old of times.slice(0, Math.max(0, times.length - this.keep))) {
+      this.buckets.delete(old);
+    }
+  }
+
+  /** The newest bucket's values (today, for a day subscription), or null before any. */
+  latest() {
+    if (this.buckets.size === 0) return null;
+    return this.buckets.get(Math.max(...this.buckets.keys()));
+  }
+
+  /**
+   * uPlot columns of `kpis` over the kept buckets, every `stepMs` from the first to the last;
+   * a bucket or KPI the stream never sent is `missing` (0 for counts and sums: nothing happened).
+   */
+  columns(kpis, stepMs, missing = 0) {
+    if (this.buckets.size === 0) return { xs: [], columns: kpis.map(() => []) };
+    const first = Math.min(...this.buckets.keys());
+    const last = Math.max(...this.buckets.keys());
+    const times = [];
+    for (let t = first; t <= last; t += stepMs) times.push(t);
+    return {
+      xs: times.map((t) => t / 1000),
+      columns: kpis.map((kpi) => times.map((t) => this.buckets.get(t)?.[kpi] ?? missing)),
+    };
+  }
+}

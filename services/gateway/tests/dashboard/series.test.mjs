@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { addDays, LiveBuckets, localDate, periodOf, seriesParams, toColumns } from "../../src/shopee_gateway/dashboard/static/js/series.js";
+
+test("a period is the last N local days of the shop, today included", () => {
+  // 17:30 UTC on 30 Nov is already 1 Dec in Jakarta (UTC+7), still 30 Nov in UTC.
+  const now = new Date("2026-11-30T17:30:00Z");
+  assert.equal(localDate(now, "Asia/Jakarta"), "2026-12-01");
+  assert.deepEqual(periodOf(7, "Asia/Jakarta", null, now), { from: "2026-11-25", to: "2026-12-01" });
+  assert.deepEqual(periodOf(1, "UTC", "", now), { from: "2026-11-30", to: "2026-11-30" });
+  assert.deepEqual(periodOf(30, "Asia/Jakarta", "2026-03-07", now), { from: "2026-02-06", to: "2026-03-07" });
+  assert.equal(addDays("2024-02-28", 1), "2024-02-29");
+  assert.equal(addDays("2026-03-01", -1), "2026-02-28");
+});
+
+test("a day series asks for whole local days in the shop's zone", () => {
+  const shop = { id: "glowlab-id", time_zone: "Asia/Jakarta" };
+  assert.deepEqual(seriesParams(shop, ["gmv"], { from: "2026-11-25", to: "2026-12-01" }), {
+    shops: ["glowlab-id"],
+    kpis: ["gmv"],
+    from: "2026-11-25T00:00:00",
+    to: "2026-12-02T00:00:00",
+    interval: "day",
+    time_zone: "Asia/Jakarta",
+  });
+});
+
+test("series become aligned columns over the union of their buckets", () => {
+  const answer = {
+    series: [
+      { kpi: "gmv", points: [{ bucket: "2026-11-25T00:00:00+07:00", value: 100 }, { bucket: "2026-11-26T00:00:00+07:00", value: 300 }] },
+      { kpi: "aov", points: [{ bucket: "2026-11-26T00:00:00+07:00", value: null }] },
+    ],
+  };
+  const { xs, columns } = toColumns(answer, ["gmv", "aov", "units"]);
+  assert.deepEqual(xs, [Date.parse("2026-11-24T17:00:00Z") / 1000, Date.parse("2026-11-25T17:00:00Z") / 1000]);
+  assert.deepEqual(columns, [[100, 300], [null, null], [null, null]]);
+});
+
+const snapshot = (bucket, gmv, watermark) => ({
+  buckets: [{ bucket, kpis: { gmv: { value: gmv, numerator: gmv, denominator: null } } }],
+  watermark,
+});
+
+test("live buckets are overwritten by newer snapshots, never added up", () => {
+  const live = new LiveBuckets(3);
+  live.apply(snapshot("2026-11-25T09:00:00Z", 100, "2026-11-25T09:00:10Z"));
+  live.apply(snapshot("2026-11-25T09:00:00Z", 250, "2026-11-25T09:00:40Z"));
+  live.apply(snapshot("2026-11-25T09:02:00Z", 50, "2026-11-25T09:02:05Z"));
+  assert.deepEqual(live.latest(), { gmv: 50 });
+  assert.equal(live.watermark, "2026-11-25T09:02:05Z");
+  const { xs, columns } = live.columns(["gmv", "paid_orders"], 60_000);
+  assert.equal(xs.length, 3); // 09:01 had no event: it is filled in
+  assert.deepEqual(columns, [[250, 0, 50], [0, 0, 0]]);
+});
+
+test("live buckets keep only the newest ones", () => {
+  const live = new LiveBuckets(2);
+  for (const minute of ["00", "01", "02"]) live.apply(snapshot(`2026-11-25T09:${minute}:00Z`, 1));
+  assert.deepEqual(live.columns(["gmv"], 60_000).xs, [Date.parse("2026-11-25T09:01:00Z") / 1000, Date.parse("2026-11-25T09:02:00Z") / 1000]);
+  assert.equal(new LiveBuckets().latest(), null);
+});

@@ -1,0 +1,166 @@
+"""The web dashboard end to end, the way a user meets it: a real browser (headless Chromium)
+signs in to the real gateway process, reads every page over the real database, and watches an
+order pushed into Kafka reach the live tiles through the real metrics job.
+
+The KPI rows are the generator's world of gateway_fixtures (six days of four shops), so the
+numbers checked come from the generator's events, not from the test.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
+
+from shopee.events.v1 import events_pb2
+from shopee_common.kafka import make_producer
+from tests.integration.browser import Browser
+from tests.integration.gateway_fixtures import (  # noqa: F401 - pytest fixtures
+    DAYS,
+    FIRST_DAY,
+    PASSWORD,
+    World,
+    signing_key_pem,
+    world_fixture,
+)
+from tests.integration.service_process import ServiceProcess, run_metrics, run_service
+
+pytestmark = pytest.mark.integration
+
+PAGE_IDS = ("overview", "traffic", "sales", "campaigns", "service", "products", "anomalies")
+
+
+def _wait(driver: WebDriver, seconds: float, condition: Callable[[WebDriver], object]) -> object:
+    return WebDriverWait(driver, seconds, poll_frequency=0.1).until(condition)
+
+
+def _page_ready(driver: WebDriver, page: str, shop: str) -> bool:
+    problem = driver.find_element(By.ID, "problem")
+    assert not problem.is_displayed(), f"{page}: {problem.text}"
+    found = driver.find_elements(
+        By.CSS_SELECTOR, f'main [data-page="{page}"][data-shop="{shop}"][data-ready="true"]'
+    )
+    return bool(found)
+
+
+def _open(browser: Browser, gateway: ServiceProcess, hash_: str, page: str, shop: str) -> None:
+    browser.driver.get(f"{gateway.url}/dashboard/#/{hash_}")
+    _wait(browser.driver, 20, lambda d: _page_ready(d, page, shop))
+
+
+def _day_total(world: World, shop: str, kpi: str) -> Decimal:
+    """The shop's whole-shop day rows of `kpi` summed over the world's days."""
+    return sum(
+        (
+            numerator
+            for (kind, row_shop, product, name, _), (numerator, _den) in world.rows.items()
+            if kind == "day" and row_shop == shop and product == "" and name == kpi
+        ),
+        Decimal(0),
+    )
+
+
+def _sign_in(browser: Browser, gateway: ServiceProcess, email: str) -> None:
+    driver = browser.driver
+    driver.get(f"{gateway.url}/dashboard/")
+    form = _wait(driver, 20, lambda d: d.find_element(By.ID, "sign-in-form").is_displayed())
+    assert form
+    driver.find_element(By.NAME, "username").send_keys(email)
+    driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+    driver.find_element(By.CSS_SELECTOR, "#sign-in-form button").click()
+    _wait(driver, 20, lambda d: d.find_element(By.ID, "shell").is_displayed())
+
+
+def _paid_order(shop: str, zone: str) -> events_pb2.Event:
+    event = events_pb2.Event(event_id=str(uuid.uuid4()), shop_id=shop, time_zone=zone)
+    event.occurred_at.FromDatetime(datetime.now(UTC))
+    event.order.order_id = event.event_id
+    event.order.status = events_pb2.ORDER_STATUS_PAID
+    event.order.currency = "IDR"
+    event.order.items.add(product_id="p-dashboard", quantity=2, unit_price_minor=125_000)
+    return event
+
+
+async def test_an_analyst_reads_every_page_and_sees_a_live_order_arrive(
+    world: World, browser: Browser, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    tenant = world.tenants["a"]
+    shop = tenant.shops[0]
+    other_tenants_shop = world.tenants["b"].shops[0]
+    end = FIRST_DAY + timedelta(days=DAYS - 1)
+    gateway_env = {
+        "SHOPEE_DATABASE_URL": world.dsn,
+        "SHOPEE_GATEWAY_JWT_SIGNING_KEY": signing_key_pem(),
+        "SHOPEE_GATEWAY_REDIS_PREFIX": f"gwdash{uuid.uuid4().hex[:8]}:",
+    }
+    with (
+        run_metrics(topic_prefix, world.dsn),
+        run_service(
+            "shopee_gateway", topic_prefix, "SHOPEE_GATEWAY_PORT", "gateway stopped", **gateway_env
+        ) as gateway,
+    ):
+        _sign_in(browser, gateway, tenant.emails["analyst"])
+        driver = browser.driver
+        shops = [
+            o.get_attribute("value") for o in driver.find_elements(By.CSS_SELECTOR, "#shop option")
+        ]
+        assert shops == tenant.shops, "only the organisation's own shops are offered"
+
+        # Every page renders from the API without an error, over the world's days.
+        for page in PAGE_IDS:
+            _open(browser, gateway, f"{page}?shop={shop}&days=7&end={end}", page, shop)
+        # The period's GMV and paid orders are the generator's events, summed by the database.
+        _open(browser, gateway, f"overview?shop={shop}&days=7&end={end}", "overview", shop)
+        for kpi in ("gmv", "paid_orders"):
+            tile = driver.find_element(By.CSS_SELECTOR, f'.tile[data-kpi="{kpi}"]')
+            assert Decimal(tile.get_attribute("data-value") or "nan") == _day_total(
+                world, shop, kpi
+            )
+            assert tile.find_element(By.CLASS_NAME, "value").text not in ("", "–")
+        assert len(driver.find_elements(By.CSS_SELECTOR, ".uplot")) >= 2, "the day charts drew"
+        _open(browser, gateway, f"products?shop={shop}&days=7&end={end}", "products", shop)
+        assert driver.find_elements(By.CSS_SELECTOR, ".bar-row"), "top products are listed"
+
+        # A shop of another organisation in the URL falls back to one's own.
+        _open(browser, gateway, f"sales?shop={other_tenants_shop}&days=7", "sales", tenant.shops[0])
+
+        # Live: an order pushed now reaches today's tiles through the stream job and the socket.
+        _open(browser, gateway, f"overview?shop={shop}", "overview", shop)
+        _wait(driver, 20, lambda d: d.find_element(By.ID, "live").text == "live")
+        producer = make_producer(kafka_bootstrap, client_id="dashboard-test", linger_ms=0)
+        await producer.start()
+        try:
+            order = _paid_order(shop, world.zones[shop])
+            sent = time.monotonic()
+            await producer.send_and_wait(
+                topic_prefix + "events.orders", order.SerializeToString(), key=shop.encode()
+            )
+        finally:
+            await producer.stop()
+        orders_tile = '[data-live-kpi="paid_orders"] .value'
+        _wait(
+            driver,
+            30,
+            lambda d: (
+                d.find_element(By.CSS_SELECTOR, orders_tile).get_attribute("data-value") == "1"
+            ),
+        )
+        print(f"order to live tile: {time.monotonic() - sent:.2f} s")
+        gmv = driver.find_element(By.CSS_SELECTOR, '[data-live-kpi="gmv"] .value')
+        assert gmv.get_attribute("data-value") == "250000"
+        today = datetime.now(ZoneInfo(world.zones[shop])).date()
+        assert today > end, "today's tile is not the world's history"
+
+        # Signing out forgets the session: a reload asks to sign in again.
+        driver.find_element(By.ID, "sign-out").click()
+        driver.refresh()
+        _wait(driver, 20, lambda d: d.find_element(By.ID, "sign-in-form").is_displayed())
+        assert browser.console_errors() == []
