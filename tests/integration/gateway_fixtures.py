@@ -56,7 +56,7 @@ class World:
     zones: dict[str, str]
 
 
-def _insert_tenant(
+def insert_tenant(
     connection: psycopg.Connection, name: str, shops: dict[str, str], hashed: str
 ) -> Tenant:
     slug = f"org-{name}-{uuid.uuid4().hex[:6]}"
@@ -121,8 +121,8 @@ def build_world(server_dsn: str) -> Iterator[World]:
         upgrade(dsn)
         with psycopg.connect(dsn) as connection:
             tenants = {
-                "a": _insert_tenant(connection, "a", {s: zones[s] for s in shops[:2]}, hashed),
-                "b": _insert_tenant(connection, "b", {s: zones[s] for s in shops[2:]}, hashed),
+                "a": insert_tenant(connection, "a", {s: zones[s] for s in shops[:2]}, hashed),
+                "b": insert_tenant(connection, "b", {s: zones[s] for s in shops[2:]}, hashed),
             }
             load_kpi_rows(connection, rows, zones)
         yield World(dsn, tenants, rows, zones)

@@ -87,6 +87,7 @@ def test_the_pages_name_only_registry_kpis() -> None:
     # Arrays of names only, e.g. ["gmv", "paid_orders"]: the KPIs of a chart or a summary.
     lists = re.findall(r'\[\s*(?:"[a-z_]+"\s*,?\s*)+\]', pages)
     named = {n for chunk in lists for n in re.findall(r'"([a-z_]+)"', chunk)}
+    named |= set(re.findall(r'\bkpi: "([a-z_]+)"', pages))
     assert named, "the pages name their KPIs in arrays"
     assert named <= known, named - known
 

@@ -78,3 +78,22 @@ test("a network failure during refresh keeps the session", async () => {
   await assert.rejects(api.refresh(), TypeError);
   assert.ok(api.signedIn);
 });
+
+test("a POST sends JSON with the token; a 503 says how long to wait", async () => {
+  const api = new Api("", new MemoryStorage());
+  globalThis.fetch = async () => json(200, { access_token: jwt(2e9), refresh_token: "r1" });
+  await api.signIn("ana@example.com", "secret");
+  let seen = null;
+  globalThis.fetch = async (url, init) => {
+    seen = { url, init };
+    return new Response(JSON.stringify({ detail: "the model is training" }), { status: 503, headers: { "Retry-After": "5" } });
+  };
+  await assert.rejects(
+    api.post("/api/predict/sales", { shop_id: "s", horizon_days: 30 }),
+    (error) => error.status === 503 && error.retryAfter === 5 && error.message === "the model is training",
+  );
+  assert.equal(seen.init.method, "POST");
+  assert.equal(seen.init.headers["Content-Type"], "application/json");
+  assert.equal(seen.init.headers.Authorization, `Bearer ${jwt(2e9)}`);
+  assert.deepEqual(JSON.parse(seen.init.body), { shop_id: "s", horizon_days: 30 });
+});

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { addDays, LiveBuckets, localDate, periodOf, seriesParams, toColumns } from "../../src/shopee_gateway/dashboard/static/js/series.js";
+import { addDays, forecastColumns, LiveBuckets, localDate, localMidnight, periodOf, seriesParams, toColumns } from "../../src/shopee_gateway/dashboard/static/js/series.js";
 
 test("a period is the last N local days of the shop, today included", () => {
   // 17:30 UTC on 30 Nov is already 1 Dec in Jakarta (UTC+7), still 30 Nov in UTC.
@@ -60,4 +60,26 @@ test("live buckets keep only the newest ones", () => {
   for (const minute of ["00", "01", "02"]) live.apply(snapshot(`2026-11-25T09:${minute}:00Z`, 1));
   assert.deepEqual(live.columns(["gmv"], 60_000).xs, [Date.parse("2026-11-25T09:01:00Z") / 1000, Date.parse("2026-11-25T09:02:00Z") / 1000]);
   assert.equal(new LiveBuckets().latest(), null);
+});
+
+test("a local date starts at its zone's midnight, across DST changes too", () => {
+  assert.equal(localMidnight("2026-11-25", "Asia/Jakarta"), Date.parse("2026-11-24T17:00:00Z") / 1000);
+  assert.equal(localMidnight("2026-11-25", "UTC"), Date.parse("2026-11-25T00:00:00Z") / 1000);
+  // New York: EST (-5) on 8 March 2026 at midnight, EDT (-4) from 2:00 that day.
+  assert.equal(localMidnight("2026-03-08", "America/New_York"), Date.parse("2026-03-08T05:00:00Z") / 1000);
+  assert.equal(localMidnight("2026-03-09", "America/New_York"), Date.parse("2026-03-09T04:00:00Z") / 1000);
+});
+
+test("history and forecast share one axis, each with its own columns", () => {
+  const zone = "Asia/Jakarta";
+  const day = (d) => localMidnight(d, zone);
+  const history = { xs: [day("2026-11-23"), day("2026-11-24")], columns: [[100, 120]] };
+  const point = (date, value) => ({ date, value, lower_95: value - 20, upper_95: value + 20, lower_80: value - 10, upper_80: value + 10, expected: value + 1 });
+  const forecast = { points: [point("2026-11-25", 110), point("2026-11-26", 130)] };
+  const { xs, columns } = forecastColumns(history, forecast, zone);
+  assert.deepEqual(xs, [day("2026-11-23"), day("2026-11-24"), day("2026-11-25"), day("2026-11-26")]);
+  assert.deepEqual(columns[0], [100, 120, null, null]);
+  assert.deepEqual(columns[1], [null, null, 110, 130]);
+  assert.deepEqual(columns[2], [null, null, 90, 110]);
+  assert.deepEqual(columns[5], [null, null, 120, 140]);
 });

@@ -1,5 +1,5 @@
 """The web dashboard: static pages (Overview, Traffic, Sales, Campaigns, Customer service,
-Products, Anomalies) that sign in and read the gateway's own API and `WS /ws/kpis`.
+Products, Customers, Anomalies) that sign in and read the gateway's own API and `WS /ws/kpis`.
 
 No server-side rendering and no build step: the pages are plain ES modules and the charts
 uPlot (vendored, see `static/vendor/uplot/README.md`). docs/dashboard.md says what each page

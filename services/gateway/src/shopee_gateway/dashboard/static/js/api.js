@@ -2,12 +2,16 @@
 
 const STORAGE_KEY = "shopee.session";
 
-/** A refused request, its message the RFC 9457 problem's detail (which names the fields). */
+/**
+ * A refused request, its message the RFC 9457 problem's detail (which names the fields);
+ * `retryAfter` is the seconds a 503 asks to wait (a model still training, say).
+ */
 export class ApiError extends Error {
-  constructor(status, problem) {
+  constructor(status, problem, retryAfter = null) {
     super(problem.detail || problem.title || `HTTP ${status}`);
     this.status = status;
     this.problem = problem;
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -92,12 +96,22 @@ export class Api {
   }
 
   /** GET `path` with `params`; an expired access token is refreshed once and the call repeated. */
-  async get(path, params = {}) {
-    const url = `${this.base}${path}${queryString(params)}`;
-    let response = await fetch(url, { headers: this.#auth() });
+  get(path, params = {}) {
+    return this.#call(`${this.base}${path}${queryString(params)}`, {});
+  }
+
+  /** POST a JSON `body` to `path`, refreshing an expired access token like `get`. */
+  post(path, body) {
+    const init = { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } };
+    return this.#call(`${this.base}${path}`, init);
+  }
+
+  async #call(url, init) {
+    const send = () => fetch(url, { ...init, headers: { ...init.headers, ...this.#auth() } });
+    let response = await send();
     if (response.status === 401 && this.session) {
       await this.refresh();
-      response = await fetch(url, { headers: this.#auth() });
+      response = await send();
     }
     return this.#json(response);
   }
@@ -108,7 +122,10 @@ export class Api {
 
   async #json(response) {
     const body = await response.json().catch(() => ({}));
-    if (!response.ok) throw new ApiError(response.status, body);
+    if (!response.ok) {
+      const retryAfter = Number(response.headers.get("Retry-After")) || null;
+      throw new ApiError(response.status, body, retryAfter);
+    }
     return body;
   }
 

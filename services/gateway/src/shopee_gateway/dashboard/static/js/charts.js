@@ -24,17 +24,56 @@ const DAY_SECONDS = 86_400;
  * values the registry's way, times in the shop's zone. `xRange`, if given, returns the x
  * range to show in Unix seconds (a live window), instead of the data's own.
  */
-export function lineChart(container, { data, kpis, currency, timeZone, title, interval, xRange }) {
-  const card = el("section", { class: "card", "data-chart": kpis.map((k) => k.name).join(",") });
-  card.append(el("h2", {}, title ?? kpis.map((k) => k.title).join(", ")));
+export function lineChart(container, { data, kpis, title, ...rest }) {
+  const series = kpis.map((kpi, i) => ({ label: kpi.title, stroke: COLOURS[i % COLOURS.length], width: 2 }));
+  return timeChart(container, {
+    ...rest,
+    data,
+    series,
+    unit: kpis[0].unit,
+    title: title ?? kpis.map((k) => k.title).join(", "),
+    name: kpis.map((k) => k.name).join(","),
+  });
+}
+
+/**
+ * The days behind and the forecast ahead: actual values, the forecast's median dashed, and
+ * its 80% and 95% intervals as bands. `data` is forecastColumns() (series.js).
+ */
+export function forecastChart(container, { data, kpi, ...rest }) {
+  const bound = (label) => ({ label, stroke: "transparent", points: { show: false } });
+  return timeChart(container, {
+    ...rest,
+    data,
+    unit: kpi.unit,
+    interval: "day",
+    name: `forecast:${kpi.name}`,
+    series: [
+      { label: "Actual", stroke: COLOURS[1], width: 2 },
+      { label: "Forecast (median)", stroke: COLOURS[0], width: 2, dash: [6, 4] },
+      bound("95% low"),
+      bound("95% high"),
+      bound("80% low"),
+      bound("80% high"),
+    ],
+    bands: [
+      { series: [4, 3], fill: "rgba(238, 77, 45, 0.10)" },
+      { series: [6, 5], fill: "rgba(238, 77, 45, 0.20)" },
+    ],
+  });
+}
+
+function timeChart(container, { data, series, bands, unit, currency, timeZone, title, name, interval, xRange, caption }) {
+  const card = el("section", { class: "card", "data-chart": name });
+  card.append(el("h2", {}, title));
   const body = el("div", { class: "chart" });
   card.append(body);
+  if (caption) card.append(el("p", { class: "note" }, caption));
   container.append(card);
   if (data.xs.length === 0) {
     body.append(el("p", { class: "empty" }, "No data in this period yet."));
     return null;
   }
-  const unit = kpis[0].unit;
   const format = (value) => formatValue(value, unit, currency, { compact: true });
   const daily = interval === "day";
   const when = new Intl.DateTimeFormat("en-GB", daily
@@ -56,13 +95,9 @@ export function lineChart(container, { data, kpis, currency, timeZone, title, in
     ],
     series: [
       { value: (_, t) => (t === null ? "–" : when.format(new Date(t * 1000))) },
-      ...kpis.map((kpi, i) => ({
-        label: kpi.title,
-        stroke: COLOURS[i % COLOURS.length],
-        width: 2,
-        value: (_, value) => formatValue(value, unit, currency),
-      })),
+      ...series.map((s) => ({ ...s, value: (_, value) => formatValue(value, unit, currency) })),
     ],
+    bands,
   };
   const plot = new globalThis.uPlot(options, [data.xs, ...data.columns], body);
   // Cards settle into the grid after the chart is drawn, and windows resize: follow the width.

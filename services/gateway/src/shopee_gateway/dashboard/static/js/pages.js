@@ -1,9 +1,9 @@
 // The pages: which KPIs each shows and from which route. Every KPI name is the registry's
 // (`GET /api/kpis/registry`), and every title, unit and direction comes from there too.
 
-import { barList, el, lineChart } from "./charts.js";
-import { formatChange, formatValue, localTime } from "./format.js";
-import { seriesParams, toColumns } from "./series.js";
+import { barList, el, forecastChart, lineChart } from "./charts.js";
+import { formatChange, formatValue, localTime, percent } from "./format.js";
+import { addDays, forecastColumns, seriesParams, toColumns } from "./series.js";
 
 export const LIVE_TODAY_KPIS = ["gmv", "paid_orders", "unique_visitors", "conversion_rate", "aov"];
 export const LIVE_MINUTE_KPIS = ["gmv", "paid_orders"];
@@ -15,6 +15,7 @@ export const PAGES = [
   { id: "campaigns", title: "Campaigns", render: campaigns },
   { id: "service", title: "Customer service", render: service },
   { id: "products", title: "Products", render: products },
+  { id: "customers", title: "Customers", render: customers },
   { id: "anomalies", title: "Anomalies", render: anomalies },
 ];
 
@@ -156,6 +157,9 @@ async function traffic(ctx) {
     })),
     "Each step's share of the step before it in brackets.",
   );
+  modelSection(ctx.main, "Traffic forecast", (holder) =>
+    forecasts(ctx, holder, "/api/predict/traffic", [{ target: "visitors", kpi: "unique_visitors" }]),
+  );
   await dayCharts(ctx, [["unique_visitors", "product_views"], ["conversion_rate", "add_to_cart_rate"]]);
 }
 
@@ -168,6 +172,12 @@ async function sales(ctx) {
     "cancellation_rate",
     "return_rate",
   ]);
+  modelSection(ctx.main, "Sales forecast", (holder) =>
+    forecasts(ctx, holder, "/api/predict/sales", [
+      { target: "gmv", kpi: "gmv" },
+      { target: "orders", kpi: "paid_orders" },
+    ]),
+  );
   await dayCharts(ctx, [["gmv"], ["paid_orders", "units"], ["aov"], ["cancellation_rate", "return_rate"]]);
 }
 
@@ -183,6 +193,7 @@ async function campaigns(ctx) {
 
 async function service(ctx) {
   await summary(ctx, "/api/kpis/customer-service", "Customer service");
+  modelSection(ctx.main, "Review and chat sentiment", (holder) => sentiment(ctx, holder));
   await dayCharts(ctx, [
     ["chat_response_rate"],
     ["avg_first_response_seconds"],
@@ -192,6 +203,7 @@ async function service(ctx) {
 }
 
 async function products(ctx) {
+  modelSection(ctx.main, "Stock to reorder", (holder) => inventory(ctx, holder));
   const grid = el("div", { class: "grid2" });
   ctx.main.append(grid);
   for (const name of ["gmv", "units", "product_views", "add_to_cart_rate"]) {
@@ -232,4 +244,176 @@ function anomalyList(ctx, items, heading) {
     );
   }
   return card;
+}
+
+const RETRIES = 60;
+
+/**
+ * A part of a page that a model service answers (forecast, insights). It loads on its own and
+ * keeps its failures to itself: while a model trains (503) it says so and tries again when the
+ * gateway says; too little data (409) and a role without the permission (403) are said plainly.
+ * `data-state` on the holder says where it stands.
+ */
+function modelSection(parent, title, load) {
+  const holder = el("div", { "data-model": title, "data-state": "loading" });
+  parent.append(holder);
+  const say = (state, text) => {
+    holder.dataset.state = state;
+    holder.replaceChildren(el("section", { class: "card" }, el("h2", {}, title), el("p", { class: "empty" }, text)));
+  };
+  const attempt = async (tries) => {
+    try {
+      const content = el("div", { class: "model-content" });
+      await load(content);
+      holder.replaceChildren(content);
+      holder.dataset.state = "ready";
+    } catch (error) {
+      if (!holder.isConnected) return;
+      if (error.status === 503 && tries < RETRIES) {
+        const wait = error.retryAfter ?? 5;
+        say("waiting", `The model is being prepared (models train on first use): ${error.message}. Trying again in ${wait} s.`);
+        setTimeout(() => holder.isConnected && attempt(tries + 1), wait * 1000);
+      } else if (error.status === 409) {
+        say("not-enough-data", `Not enough data yet: ${error.message}`);
+      } else if (error.status === 403) {
+        say("forbidden", "Your role does not include this.");
+      } else {
+        say("error", `Unavailable: ${error.message}`);
+      }
+    }
+  };
+  say("loading", "Loading…");
+  attempt(0);
+  return holder;
+}
+
+/**
+ * Each target of a forecast answer (its field, and the registry KPI it forecasts) against the
+ * 60 days before it, with its bands.
+ */
+async function forecasts(ctx, holder, path, targets) {
+  const answer = await ctx.api.post(path, { shop_id: ctx.shop.id, horizon_days: 30 });
+  const end = answer[targets[0].target].history_end;
+  const history = await ctx.api.get(
+    "/api/kpis",
+    seriesParams(ctx.shop, targets.map((t) => t.kpi), { from: addDays(end, -59), to: end }),
+  );
+  const grid = el("div", { class: "grid2" });
+  holder.append(grid);
+  for (const { target, kpi: name } of targets) {
+    const forecast = answer[target];
+    const definition = kpi(ctx, name);
+    const best = forecast.backtest.find((b) => b.model === forecast.model) ?? forecast.backtest[0];
+    const scores = best ? `; backtest MAPE ${best.mape.toFixed(1)}%, MASE ${best.mase.toFixed(2)}` : "";
+    const total = formatValue(forecast.expected_total, definition.unit, ctx.shop.currency);
+    forecastChart(grid, {
+      data: forecastColumns(toColumns(history, [name]), forecast, ctx.shop.time_zone),
+      kpi: definition,
+      title: `${definition.title}: the next ${answer.horizon_days} days`,
+      currency: ctx.shop.currency,
+      timeZone: ctx.shop.time_zone,
+      caption: `Expected total ${total}. Model ${forecast.model} (version ${forecast.model_version})${scores}. Bands: 80% and 95% intervals; history to ${end}.`,
+    });
+  }
+}
+
+async function inventory(ctx, holder) {
+  const advice = await ctx.api.post("/api/predict/inventory", { shop_id: ctx.shop.id });
+  const items = [...advice.items].sort((a, b) => Number(b.reorder_now) - Number(a.reorder_now));
+  const number = (value) => el("td", { class: "number" }, formatValue(value, "count"));
+  const table = el(
+    "table",
+    { "data-table": "inventory" },
+    el("thead", {}, el("tr", {}, ...["Product", "In stock", "Demand a day", "Reorder point", "Order", "Stock-out by", ""].map((h) => el("th", {}, h)))),
+    el(
+      "tbody",
+      {},
+      items.map((item) =>
+        el(
+          "tr",
+          { "data-product": item.product_id },
+          el("td", {}, item.product_id),
+          number(item.stock_on_hand),
+          number(Math.round(item.mean_daily_demand * 10) / 10),
+          number(Math.ceil(item.reorder_point)),
+          number(item.suggested_order_quantity),
+          el("td", {}, item.expected_stockout_date || "–"),
+          el("td", { class: item.reorder_now ? "bad" : "neutral" }, item.reorder_now ? "reorder now" : ""),
+        ),
+      ),
+    ),
+  );
+  const note = `Service level ${percent(advice.service_level, 0)}, supplier lead time ${advice.lead_time_days} days; from each product's demand forecast.`;
+  holder.append(el("section", { class: "card" }, el("h2", {}, "Stock to reorder"), table, el("p", { class: "note" }, note)));
+}
+
+async function sentiment(ctx, holder) {
+  const answer = await ctx.api.get("/api/insights/sentiment", {
+    shop_id: ctx.shop.id,
+    from_date: ctx.period.from,
+    to_date: ctx.period.to,
+  });
+  const overall = answer.overall;
+  const note = overall
+    ? `${formatValue(overall.texts, "count")} reviews and chats: ${percent(overall.positive_share)} positive, ${percent(overall.negative_share)} negative.`
+    : "No review or chat text in this period.";
+  barList(
+    holder,
+    "Sentiment by aspect (share of negative mentions)",
+    answer.aspects.map((a) => ({
+      label: `${a.aspect} (${formatValue(a.mentions, "count")})`,
+      value: a.negative_share,
+      text: percent(a.negative_share),
+    })),
+    note,
+  );
+}
+
+async function customers(ctx) {
+  modelSection(ctx.main, "Customer segments", async (holder) => {
+    const answer = await ctx.api.get("/api/insights/segments", { shop_id: ctx.shop.id });
+    const rows = answer.segments.map((segment) =>
+      el(
+        "tr",
+        { "data-segment": segment.name, title: segment.description },
+        el("td", {}, segment.name),
+        el("td", { class: "number" }, formatValue(segment.buyers, "count")),
+        el("td", { class: "number" }, percent(segment.revenue_share)),
+        el("td", { class: "number" }, `${Math.round(segment.median_recency_days)} days`),
+        el("td", { class: "number" }, formatValue(segment.median_frequency, "count")),
+        el("td", { class: "number" }, formatValue(segment.median_monetary_minor, "money_minor", ctx.shop.currency)),
+      ),
+    );
+    const head = ["Segment", "Buyers", "Revenue share", "Last bought (median)", "Orders (median)", "Spent (median)"];
+    holder.append(
+      el(
+        "section",
+        { class: "card" },
+        el("h2", {}, "Customer segments"),
+        el("table", {}, el("thead", {}, el("tr", {}, head.map((h) => el("th", {}, h)))), el("tbody", {}, rows)),
+        el("p", { class: "note" }, `RFM clusters (${answer.algorithm}, silhouette ${answer.silhouette.toFixed(2)}), model ${answer.model_version}.`),
+      ),
+    );
+  });
+  modelSection(ctx.main, "Buyers likely to churn", async (holder) => {
+    const answer = await ctx.api.post("/api/predict/churn", { shop_id: ctx.shop.id, horizon_days: 30, limit: 15 });
+    const rows = answer.buyers.map((buyer) =>
+      el(
+        "tr",
+        { "data-buyer": buyer.buyer_id },
+        el("td", {}, buyer.buyer_id),
+        el("td", { class: "number" }, percent(buyer.probability)),
+        el("td", {}, buyer.reasons.map((r) => r.description).join("; ")),
+      ),
+    );
+    holder.append(
+      el(
+        "section",
+        { class: "card" },
+        el("h2", {}, `Buyers likely not to buy in the next ${answer.horizon_days} days`),
+        el("table", {}, el("thead", {}, el("tr", {}, ["Buyer", "Probability", "Why"].map((h) => el("th", {}, h)))), el("tbody", {}, rows)),
+        el("p", { class: "note" }, `Calibrated gradient boosting; holdout ROC AUC ${answer.roc_auc.toFixed(3)} (recency alone ${answer.baseline_roc_auc.toFixed(3)}).`),
+      ),
+    );
+  });
 }

@@ -101,3 +101,48 @@ export class LiveBuckets {
     };
   }
 }
+
+function zoneOffsetMs(ms, timeZone) {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+    })
+      .formatToParts(new Date(ms))
+      .map((part) => [part.type, part.value]),
+  );
+  const wall = Date.UTC(+parts.year, +parts.month - 1, +parts.day, +parts.hour, +parts.minute, +parts.second);
+  return wall - ms;
+}
+
+/** The instant (Unix seconds) a local date (YYYY-MM-DD) starts in `timeZone`. */
+export function localMidnight(isoDate, timeZone) {
+  const wall = Date.parse(`${isoDate}T00:00:00Z`);
+  // The offset at the guess, then at the result: right across a DST change too.
+  const guess = wall - zoneOffsetMs(wall, timeZone);
+  return (wall - zoneOffsetMs(guess, timeZone)) / 1000;
+}
+
+/**
+ * History and forecast of one series on one time axis: columns actual, median, 95% low and
+ * high, 80% low and high (null where a day has no such value). `history` is toColumns() of the
+ * one KPI; `forecast` a SeriesForecast of the predict routes (days in the shop's zone).
+ */
+export function forecastColumns(history, forecast, timeZone) {
+  const rows = new Map();
+  history.xs.forEach((x, i) => rows.set(x, [history.columns[0][i], null, null, null, null, null]));
+  for (const p of forecast.points) {
+    const x = localMidnight(p.date, timeZone);
+    const row = rows.get(x) ?? [null, null, null, null, null, null];
+    row.splice(1, 5, p.value, p.lower_95, p.upper_95, p.lower_80, p.upper_80);
+    rows.set(x, row);
+  }
+  const xs = [...rows.keys()].sort((a, b) => a - b);
+  return { xs, columns: [0, 1, 2, 3, 4, 5].map((c) => xs.map((x) => rows.get(x)[c])) };
+}
