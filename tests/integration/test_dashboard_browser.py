@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -25,7 +25,6 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from shopee.events.v1 import events_pb2
 from shopee_common.kafka import make_producer
 from shopee_db import upgrade
 from shopee_db.testing import temporary_database
@@ -42,6 +41,7 @@ from tests.integration.gateway_fixtures import (  # noqa: F401 - pytest fixtures
     signing_key_pem,
     world_fixture,
 )
+from tests.integration.live_orders import paid_order
 from tests.integration.service_process import ServiceProcess, free_port, run_metrics, run_service
 
 pytestmark = pytest.mark.integration
@@ -154,16 +154,6 @@ def _sign_in(browser: Browser, gateway: ServiceProcess, email: str) -> None:
     _wait(driver, 20, lambda d: d.find_element(By.ID, "shell").is_displayed())
 
 
-def _paid_order(shop: str, zone: str) -> events_pb2.Event:
-    event = events_pb2.Event(event_id=str(uuid.uuid4()), shop_id=shop, time_zone=zone)
-    event.occurred_at.FromDatetime(datetime.now(UTC))
-    event.order.order_id = event.event_id
-    event.order.status = events_pb2.ORDER_STATUS_PAID
-    event.order.currency = "IDR"
-    event.order.items.add(product_id="p-dashboard", quantity=2, unit_price_minor=125_000)
-    return event
-
-
 async def test_an_analyst_reads_every_page_and_sees_a_live_order_arrive(
     world: World, browser: Browser, kafka_bootstrap: str, topic_prefix: str
 ) -> None:
@@ -210,7 +200,13 @@ async def test_an_analyst_reads_every_page_and_sees_a_live_order_arrive(
         producer = make_producer(kafka_bootstrap, client_id="dashboard-test", linger_ms=0)
         await producer.start()
         try:
-            order = _paid_order(shop, world.zones[shop])
+            order = paid_order(
+                shop,
+                world.zones[shop],
+                product_id="p-dashboard",
+                quantity=2,
+                unit_price_minor=125_000,
+            )
             sent = time.monotonic()
             await producer.send_and_wait(
                 topic_prefix + "events.orders", order.SerializeToString(), key=shop.encode()

@@ -32,10 +32,10 @@ from argon2 import PasswordHasher
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
-from shopee.events.v1 import events_pb2
 from shopee_common.kafka import make_producer
 from tests.integration.databases import migrated_database
 from tests.integration.gateway_fixtures import signing_key_pem
+from tests.integration.live_orders import paid_order
 from tests.integration.service_process import ServiceProcess, run_metrics, run_service
 
 pytestmark = pytest.mark.integration
@@ -87,16 +87,6 @@ def users(database_url: str) -> Iterator[Users]:
             )
             add_viewer(connection, org_b[0], "viewer@b.example.com")
         yield Users(dsn, "viewer@a.example.com", "viewer@b.example.com")
-
-
-def paid_order(shop: str) -> events_pb2.Event:
-    event = events_pb2.Event(event_id=str(uuid.uuid4()), shop_id=shop, time_zone=ZONE)
-    event.occurred_at.FromDatetime(datetime.now(UTC))
-    event.order.order_id = event.event_id
-    event.order.status = events_pb2.ORDER_STATUS_PAID
-    event.order.currency = "IDR"
-    event.order.items.add(product_id="p-1", quantity=1, unit_price_minor=10_000)
-    return event
 
 
 async def token(gateway: ServiceProcess, email: str) -> str:
@@ -214,7 +204,7 @@ async def test_events_reach_a_subscribed_socket_within_a_second_and_tenants_stay
             for index in range(EVENTS):
                 await asyncio.sleep(max(0.0, began + index * interval - time.monotonic()))
                 shop = SHOPS_A[index % len(SHOPS_A)]
-                value = paid_order(shop).SerializeToString()
+                value = paid_order(shop, ZONE).SerializeToString()
                 arrivals.sent_at[shop].append(time.time())
                 await producer.send(topic_prefix + "events.orders", value, key=shop.encode())
             await producer.flush()

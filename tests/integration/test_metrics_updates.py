@@ -6,19 +6,17 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import httpx
 import psycopg
 import pytest
 
-from shopee.events.v1 import events_pb2
 from shopee.metrics.v1 import metrics_pb2
 from shopee_common.kafka import make_consumer, make_producer
 from tests.integration.databases import migrated_database
+from tests.integration.live_orders import paid_order
 from tests.integration.service_process import run_metrics
 
 pytestmark = pytest.mark.integration
@@ -30,16 +28,6 @@ SHOPS = {"updates-a": "Asia/Jakarta", "updates-b": "Asia/Manila"}
 def database(database_url: str) -> Iterator[str]:
     with migrated_database(database_url, SHOPS) as dsn:
         yield dsn
-
-
-def paid_order(shop: str, index: int) -> events_pb2.Event:
-    event = events_pb2.Event(event_id=str(uuid.uuid4()), shop_id=shop, time_zone=SHOPS[shop])
-    event.occurred_at.FromDatetime(datetime.now(UTC))
-    event.order.order_id = f"{shop}-{index}"
-    event.order.status = events_pb2.ORDER_STATUS_PAID
-    event.order.currency = "IDR"
-    event.order.items.add(product_id="p-1", quantity=1, unit_price_minor=10_000)
-    return event
 
 
 async def test_snapshots_are_throttled_per_shop_and_match_the_database(
@@ -60,7 +48,7 @@ async def test_snapshots_are_throttled_per_shop_and_match_the_database(
         started = time.monotonic()
         while time.monotonic() - started < 5:
             for shop in SHOPS:
-                event = paid_order(shop, sent)
+                event = paid_order(shop, SHOPS[shop], order_id=f"{shop}-{sent}")
                 await producer.send_and_wait(
                     topic_prefix + "events.orders", event.SerializeToString(), key=shop.encode()
                 )
