@@ -1,8 +1,9 @@
 """Headless Chromium for browser tests of the dashboard, driven through Selenium.
 
-Debian's chromium and chromium-driver (scripts/stack setup installs them) are handed to Selenium
-by path: with a driver path in its Service, Selenium never runs Selenium Manager, the tool that
-would otherwise download a browser and a driver from the internet.
+Debian's chromium and chromium-driver (`scripts/stack browser` installs them; scripts/test runs
+it) are handed to Selenium by path: with a driver path in its Service, Selenium never runs
+Selenium Manager, the tool that would otherwise download a browser and a driver from the
+internet.
 """
 
 from __future__ import annotations
@@ -64,10 +65,10 @@ class Browser:
 
 def require_chromium() -> None:
     """Skip the test where Debian's chromium or chromedriver is missing, but fail in CI, whose
-    scripts/stack setup installs them: there a missing browser is a broken setup."""
+    scripts/test installs them: there a missing browser is a broken setup."""
     missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.is_file()]
     if missing:
-        reason = f"{', '.join(missing)} not installed; `scripts/stack setup` installs them"
+        reason = f"{', '.join(missing)} not installed; `scripts/stack browser` installs them"
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
