@@ -187,7 +187,8 @@ def member_rows(item: Candidate) -> tuple[MemberRow, ...]:
             if level is _MINUTE and product != SHOP:
                 continue
             seconds, minute = bucket_texts(start)
-            key = key_of(minute, f"{level.value}\0{shop}\0{product}\0{kpi}\0{seconds}\0{name}")
+            # A StrEnum formats as its value, without the Python-level `.value` property.
+            key = key_of(minute, f"{level}\0{shop}\0{product}\0{kpi}\0{seconds}\0{name}")
             rows.append(MemberRow(level, shop, product, kpi, start, key, end, source))
     return tuple(rows)
 
