@@ -8,12 +8,18 @@ Throughput: N generated events (3 busy shops) are written to private topics firs
 starts and the rate is N / (last commit - first commit) as PostgreSQL recorded them
 (`event_ids.first_seen_at` is the transaction time). Latency: events produced live at a steady
 rate with occurred_at = send time; an event's latency is when the first snapshot of its shop whose
-watermark reached it arrived, minus its send time. Needs the stack (`scripts/stack up --infra`).
+watermark reached it arrived, minus its send time. The live events go to the history's three shops
+(each then gets hundreds a second, and the job sends a shop's snapshot at most once a second, so an
+event waits up to a second for its shop's next one), or with `--live-shops N` to N other shops in
+turn (fewer than one event a second each: what is left is the pipeline). Needs the stack
+(`scripts/stack up --infra`).
 
 `--store-only`: instead, the same N events go straight through the job's `KpiStore` (prepare, then
 apply, one batch of 5,000 after another; no Kafka, no pipelining, the job's GC settings), printing
-the seconds of each SQL statement and the size of `kpi_members` afterwards: the database's share
-of the work without the noise of the broker and the other processes.
+the CPU per event of this process (the job's Python) and, when the server runs on this machine, of
+its PostgreSQL backend, the seconds of each SQL statement and the size of `kpi_members`
+afterwards: the database's share of the work without the noise of the broker and the other
+processes. CPU times vary less than wall times on a busy machine.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
 import statistics
 import time
 import uuid
@@ -28,6 +35,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -204,16 +212,35 @@ def timed_statements(seconds: dict[str, float]) -> Iterator[None]:
             setattr(asyncpg.Connection, name, original)
 
 
+def backend_cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """CPU seconds each PostgreSQL backend has used, from /proc; empty when the server is not on
+    this machine."""
+    used = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return {}
+        used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    return used
+
+
 async def store_only(dsn: str, events: list[events_pb2.Event], batch: int = 5_000) -> None:
     """Apply `events` through the job's store, serially; print where the time went."""
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+    backends: list[int] = []
+
+    async def remember_backend(connection: asyncpg.Connection) -> None:
+        backends.append(connection.get_server_pid())
+
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2, init=remember_backend)
     seconds: dict[str, float] = defaultdict(float)
     try:
         store = KpiStore(pool, timedelta(minutes=10))
-        prepared = applied = 0.0
+        backend_before = backend_cpu_seconds(backends)
+        prepared = applied = cpu_seconds = 0.0
         with timed_statements(seconds):
             for start in range(0, len(events), batch):
-                began = time.perf_counter()
+                began, cpu = time.perf_counter(), time.process_time()
                 candidates = [
                     candidate(event, Position("bench", 0, start + index))
                     for index, event in enumerate(events[start : start + batch])
@@ -221,8 +248,10 @@ async def store_only(dsn: str, events: list[events_pb2.Event], batch: int = 5_00
                 store.prepare(candidates)
                 written = time.perf_counter()
                 await store.apply(candidates)
+                cpu_seconds += time.process_time() - cpu
                 prepared += written - began
                 applied += time.perf_counter() - written
+        backend_after = backend_cpu_seconds(backends)
         size = await pool.fetchrow(
             "SELECT count(*), pg_relation_size('kpi_members'), pg_indexes_size('kpi_members') "
             "FROM kpi_members"
@@ -235,6 +264,11 @@ async def store_only(dsn: str, events: list[events_pb2.Event], batch: int = 5_00
         f"store only: prepare {prepared:.2f} s, apply {applied:.2f} s, "
         f"{count / (prepared + applied):,.0f} events/s serial ({count:,} events)"
     )
+    # This process's CPU alone (PostgreSQL is another process): the job's Python per event.
+    print(f"python CPU: {cpu_seconds:.2f} s, {cpu_seconds / count * 1e6:.1f} us an event")
+    if backend_after:
+        server = sum(used - backend_before.get(pid, 0.0) for pid, used in backend_after.items())
+        print(f"postgres backend CPU: {server:.2f} s, {server / count * 1e6:.1f} us an event")
     for label, spent in sorted(seconds.items(), key=lambda item: -item[1]):
         print(f"  {spent:6.2f} s  {label}")
     rows, heap, indexes = size
@@ -253,6 +287,14 @@ def main() -> None:
         "--live-rate", type=int, default=2_000, help="events/s in the latency phase"
     )
     parser.add_argument("--live-seconds", type=int, default=20)
+    parser.add_argument(
+        "--live-shops",
+        type=int,
+        default=0,
+        help="send the live events to this many other shops in turn (registered for the run) "
+        "instead of the history's three: with fewer than one event a second per shop, the job's "
+        "one-snapshot-a-second-per-shop limit does not bind and the latency is the pipeline's",
+    )
     parser.add_argument(
         "--store-only", action="store_true", help="time the store alone (see the docstring)"
     )
@@ -275,21 +317,25 @@ def main() -> None:
     asyncio.run(produce(bootstrap, prefix, events))
     raw = asyncio.run(raw_consume_rate(bootstrap, prefix, len(events)))
     print(f"raw aiokafka consumer (no decoding): {raw:,.0f} events/s")
+    live_shops = {f"live-{index:05d}": "Asia/Jakarta" for index in range(options.live_shops)}
     with (
-        migrated_database(settings.database_url.get_secret_value(), shops_of(events)) as dsn,
+        migrated_database(
+            settings.database_url.get_secret_value(), shops_of(events) | live_shops
+        ) as dsn,
         run_metrics(prefix, dsn),
     ):
         job = committed_rate(dsn, len({(e.shop_id, e.event_id) for e in events}), timeout=1800)
         print(f"stream job, topic to committed KPIs: {job:,.0f} events/s ({len(events):,} events)")
         print(f"ratio job / raw consumer: {job / raw:.3f}")
-        shops = sorted({(e.shop_id, e.time_zone) for e in events})
+        shops = sorted(live_shops.items()) or sorted({(e.shop_id, e.time_zone) for e in events})
         latencies = asyncio.run(
             live_latency(bootstrap, prefix, shops, options.live_rate, options.live_seconds)
         )
     covered = len(latencies) / (options.live_rate * options.live_seconds)
+    p50, p99 = percentile(latencies, 0.5) * 1000, percentile(latencies, 0.99) * 1000
     print(
-        f"event -> kpi.updates at {options.live_rate}/s live: p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
-        f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms ({covered:.1%} of events matched to a snapshot)"
+        f"event -> kpi.updates at {options.live_rate}/s live over {len(shops):,} shops: "
+        f"p50 {p50:.0f} ms, p99 {p99:.0f} ms ({covered:.1%} of events matched to a snapshot)"
     )
 
 
