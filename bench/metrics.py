@@ -4,9 +4,9 @@ rate of the same records as the ceiling (same script, same broker).
 
     uv run --frozen python -m bench.metrics --events 200000 --live-rate 2000 --live-seconds 20
 
-Throughput: N generated events (3 busy shops) are written to private topics first; the job then
-starts and the rate is N / (last commit - first commit) as PostgreSQL recorded them
-(`event_ids.first_seen_at` is the transaction time). Latency: events produced live at a steady
+Throughput: N generated events (3 busy shops, or `--history-shops` of ordinary size) are written
+to private topics first; the job then starts and the rate is N / (last commit - first commit) as
+PostgreSQL recorded them (`event_ids.first_seen_at` is the transaction time). Latency: events produced live at a steady
 rate with occurred_at = send time; an event's latency is when the first snapshot of its shop whose
 watermark reached it arrived, minus its send time. The live events go to the history's three shops
 (each then gets hundreds a second, and the job sends a shop's snapshot at most once a second, so an
@@ -56,10 +56,13 @@ from tests.integration.databases import migrated_database, shops_of
 from tests.integration.service_process import run_metrics
 
 
-def history(count: int) -> list[events_pb2.Event]:
+def history(count: int, shops: int = 3) -> list[events_pb2.Event]:
+    """The first `count` events of a generated history: three busy shops (scale 8), or more shops
+    of ordinary size (scale 1), whose events share fewer KPI rows each."""
+    scale = 8.0 if shops <= 3 else 1.0
     events = []
     for event in generate_history(
-        GeneratorConfig(start=date(2026, 9, 1), days=60, shops=3, scale=8.0, seed=7)
+        GeneratorConfig(start=date(2026, 9, 1), days=60, shops=shops, scale=scale, seed=7)
     ):
         events.append(event)
         if len(events) == count:
@@ -288,6 +291,13 @@ def main() -> None:
     )
     parser.add_argument("--live-seconds", type=int, default=20)
     parser.add_argument(
+        "--history-shops",
+        type=int,
+        default=3,
+        help="shops of the throughput phase's history (3 at 8x scale by default; more, up to 60, "
+        "at ordinary scale)",
+    )
+    parser.add_argument(
         "--live-shops",
         type=int,
         default=0,
@@ -304,7 +314,7 @@ def main() -> None:
     prefix = f"benchm{uuid.uuid4().hex[:6]}."
     print(f"machine: {describe_machine()}")
     if options.store_only:
-        events = history(options.events)
+        events = history(options.events, options.history_shops)
         # The job's own GC settings.
         gc.collect()
         gc.freeze()
@@ -313,7 +323,7 @@ def main() -> None:
             asyncio.run(store_only(dsn, events))
         return
     asyncio.run(create_topics(bootstrap, ALL_TOPICS, prefix=prefix))
-    events = history(options.events)
+    events = history(options.events, options.history_shops)
     asyncio.run(produce(bootstrap, prefix, events))
     raw = asyncio.run(raw_consume_rate(bootstrap, prefix, len(events)))
     print(f"raw aiokafka consumer (no decoding): {raw:,.0f} events/s")
