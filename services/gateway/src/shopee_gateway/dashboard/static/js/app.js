@@ -3,7 +3,7 @@
 // or shared within the organisation.
 
 import { Api } from "./api.js";
-import { el } from "./charts.js";
+import { destroyCharts, el } from "./charts.js";
 import { LiveStream, liveUrl } from "./live.js";
 import { LIVE_MINUTE_KPIS, LIVE_TODAY_KPIS, PAGES } from "./pages.js";
 import { LiveBuckets, periodOf } from "./series.js";
@@ -110,6 +110,7 @@ async function render() {
   $("end").value = end;
   streamShop(shop);
   const main = el("div", { "data-page": page.id, "data-shop": shop.id });
+  destroyCharts();
   $("page").replaceChildren(main);
   state.listeners.clear();
   showProblem(null);

@@ -17,6 +17,7 @@ export function el(tag, attributes = {}, ...children) {
 }
 
 const DAY_SECONDS = 86_400;
+const drawn = new Set(); // how to destroy each chart on the page
 
 /**
  * A time-series line chart of one or more KPIs of the same unit.
@@ -101,12 +102,26 @@ function timeChart(container, { data, series, bands, unit, currency, timeZone, t
   };
   const plot = new globalThis.uPlot(options, [data.xs, ...data.columns], body);
   // Cards settle into the grid after the chart is drawn, and windows resize: follow the width.
-  new ResizeObserver(() => {
+  const resizing = new ResizeObserver(() => {
     if (body.clientWidth > 0 && body.clientWidth !== plot.width) {
       plot.setSize({ width: body.clientWidth, height: 240 });
     }
-  }).observe(body);
+  });
+  resizing.observe(body);
+  drawn.add(() => {
+    resizing.disconnect();
+    plot.destroy();
+  });
   return plot;
+}
+
+/**
+ * Let go of every chart drawn so far, before a page replaces them: uPlot listens on the window,
+ * so a chart only taken out of the page would stay alive with every page shown after it.
+ */
+export function destroyCharts() {
+  for (const destroy of drawn) destroy();
+  drawn.clear();
 }
 
 /** Horizontal bars, e.g. the funnel or the top products: rows of {label, value, text}. */
