@@ -4,6 +4,7 @@ store, resume after a restart, data-incomplete signals opened once and resolved,
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,7 +12,13 @@ import numpy as np
 from prometheus_client import CollectorRegistry
 
 from shopee_metrics.adapters.anomaly_publisher import AnomalyPublisher
-from shopee_metrics.adapters.anomaly_runner import AnomalyMetrics, AnomalyRunner, RunnerSettings
+from shopee_metrics.adapters.anomaly_runner import (
+    SLICE_SECONDS,
+    AnomalyMetrics,
+    AnomalyRunner,
+    RunnerSettings,
+    Slicer,
+)
 from shopee_metrics.adapters.anomaly_store import AnomalyStore, ShopInfo
 from shopee_metrics.domain.anomalies import (
     AnomalyReport,
@@ -82,6 +89,7 @@ class FakeStore(AnomalyStore):
         return [SHOP]
 
     async def first_bucket(self, shop_id: str) -> datetime | None:
+        self.log.append("first bucket")
         return min(self.hours)
 
     async def hour_numerators(
@@ -195,7 +203,7 @@ def test_a_replay_is_judged_in_bounded_runs_published_before_stored_and_resumed(
     assert (anomaly.bucket_start, anomaly.bucket_end) == (OUTAGE, OUTAGE + 3 * HOUR)
     assert "created_orders" in anomaly.kpis
     # The anomaly grew over three hours of one run: three reports, sent before they are stored.
-    assert log == ["save 0", "save 0", "publish 3", "save 3"]
+    assert log == ["first bucket", "save 0", "save 0", "publish 3", "save 3"]
     assert store.states[SHOP.shop_id][0] == FIRST + 239 * HOUR
 
     # A restart: the new runner replays the saved span, then judges only what is new.
@@ -218,12 +226,12 @@ def test_a_replay_is_judged_in_bounded_runs_published_before_stored_and_resumed(
 def test_hours_wait_for_a_source_the_worker_has_not_finished_reading() -> None:
     log: list[str] = []
     store = FakeStore(numerators(DAYS), log)
-    # Traffic read to the end; orders counted up to day 3 an hour ago, the rest still unread.
-    orders_until = FIRST + 3 * 24 * HOUR
+    # Traffic read to the end; orders counted up to day 4 an hour ago, the rest still unread.
+    orders_until = FIRST + 4 * 24 * HOUR
     traffic = next(m for m in store.marks[SHOP.shop_id] if m.source == "traffic")
     store.marks[SHOP.shop_id] = [traffic, SourceMark("order", orders_until, NOW - HOUR)]
     reading = runner(store, log, unfinished=frozenset({"order"}))
-    assert asyncio.run(reading.run_once()) == 3 * 24 - 1
+    assert asyncio.run(reading.run_once()) == 4 * 24 - 1
     assert store.states[SHOP.shop_id][0] == orders_until - HOUR
     # Never counted and unread: nothing is judged at all.
     fresh = FakeStore(numerators(DAYS), log)
@@ -254,6 +262,59 @@ def test_shops_of_other_workers_are_left_alone() -> None:
     assert asyncio.run(runner(store, log, owns=False).run_once()) == 0
     assert store.reads == []
     assert log == []
+
+
+def test_a_shop_too_young_to_raise_anything_gets_no_detector_until_it_could() -> None:
+    log: list[str] = []
+    # Two days closed, and the detector needs three (min_history_hours=72 in `runner`).
+    young = {b: v for b, v in numerators(DAYS).items() if b < FIRST + 2 * 24 * HOUR}
+    store = FakeStore(young, log)
+    live = runner(store, log)
+    assert [asyncio.run(live.run_once()) for _ in range(3)] == [0, 0, 0]
+    assert store.reads == []  # no hours read back or judged
+    assert log == ["first bucket"]  # and asked once, not every run
+    assert store.states == {}
+
+    # Old enough: its hours are judged from its first, as if judged all along.
+    store.hours.update(numerators(DAYS))
+    store.marks = FakeStore(store.hours, log).marks
+    assert [asyncio.run(live.run_once()) for _ in range(4)] == [100, 100, 39, 0]
+    assert store.reads[0] == (FIRST, FIRST + 100 * HOUR)
+    (anomaly,) = store.anomalies.values()
+    assert (anomaly.bucket_start, anomaly.bucket_end) == (OUTAGE, OUTAGE + 3 * HOUR)
+
+
+def test_sliced_work_hands_the_loop_back_keeps_the_order_and_its_share() -> None:
+    def slow_double(value: int) -> list[int]:
+        until = time.perf_counter() + SLICE_SECONDS / 2
+        while time.perf_counter() < until:
+            pass
+        return [2 * value]
+
+    async def scenario(share: float) -> tuple[list[int], int, float]:
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0)
+                ticks += 1
+
+        task = asyncio.create_task(ticker())
+        await asyncio.sleep(0)
+        started, began = ticks, time.perf_counter()
+        results = await Slicer(share).map(range(40), slow_double)
+        took = time.perf_counter() - began
+        task.cancel()
+        return results, ticks - started, took
+
+    results, ticks, alone = asyncio.run(scenario(1.0))
+    assert results == [2 * value for value in range(40)]
+    assert ticks >= 10  # 40 items of half a slice each: the loop ran about every second item
+    results, _, shared = asyncio.run(scenario(0.25))
+    assert results == [2 * value for value in range(40)]
+    # 0.1 s of work with a quarter of the loop: about 0.4 s.
+    assert shared >= 3 * alone
 
 
 def test_a_checkout_outage_is_called_before_its_hour_closes_and_counted_once() -> None:

@@ -78,7 +78,11 @@ class Runtime:
         shops = ShopRegistry(self.pool, settings.metrics_shop_refresh_seconds)
         grace = timedelta(seconds=settings.metrics_late_grace_seconds)
         self.pruner = MemberPruner(
-            self.pool, grace, self.registry, chunk=settings.metrics_member_prune_chunk
+            self.pool,
+            grace,
+            self.registry,
+            chunk=settings.metrics_member_prune_chunk,
+            duty=settings.metrics_member_prune_duty,
         )
         self.source = source = EventSource(
             [prefix + spec.name for spec in EVENT_TOPICS],

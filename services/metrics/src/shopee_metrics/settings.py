@@ -41,13 +41,27 @@ class MetricsSettings(PlatformSettings):
         30.0, description="how often distinct-member rows past the late grace are deleted"
     )
     metrics_member_prune_chunk: int = Field(
-        10_000, description="most member rows deleted in one statement"
+        2_000, description="most member rows deleted in one statement"
+    )
+    metrics_member_prune_duty: float = Field(
+        0.25,
+        gt=0,
+        le=1,
+        description="share of the time the pruner may spend deleting while it catches up (it "
+        "rests between chunks)",
     )
 
     # Anomaly detection (docs/metrics.md, "Anomaly detection").
     metrics_anomaly_enabled: bool = Field(True, description="judge closed hours for anomalies")
     metrics_anomaly_interval_seconds: float = Field(
         10.0, description="how often the detection timer looks for newly closed hours"
+    )
+    metrics_anomaly_cpu_share: float = Field(
+        0.25,
+        gt=0,
+        le=1,
+        description="the most of the job's event loop that detection may take while it catches "
+        "up (judging a backlog, warming up after a start); counting events keeps the rest",
     )
     metrics_anomaly_max_hours_per_run: int = Field(
         168, description="most hours judged per shop per run (a replay catches up over runs)"

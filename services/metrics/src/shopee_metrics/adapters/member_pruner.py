@@ -5,11 +5,15 @@ An event counts when it is at most the late grace behind the newest event of its
 (the watermark, which only moves forward), so once a bucket ends more than the grace behind that
 watermark no counted event can fall in it again and its rows can go. Event time decides, never
 the wall clock: a replay of old history prunes as it advances. Rows go in bounded chunks, each its
-own short statement on rows no batch writes, so batches are never held up for long.
+own short statement on rows no batch writes, and the pruner rests between chunks so that it works
+at most `duty` of the time: after a backlog (a replay, a restart) deleting hundreds of thousands
+of rows back to back took the database from the batches long enough to put the p99 latency to
+`kpi.updates` over a second (BENCHMARKS.md, "Latency with many shops").
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import timedelta
 
@@ -45,13 +49,17 @@ class MemberPruner:
         pool: asyncpg.Pool,
         late_grace: timedelta,
         registry: CollectorRegistry,
-        chunk: int = 10_000,
-        max_chunks: int = 50,
+        chunk: int = 2_000,
+        max_chunks: int = 200,
+        duty: float = 0.25,
     ) -> None:
+        if not 0 < duty <= 1:
+            raise ValueError(f"duty must be in (0, 1], got {duty}")
         self._pool = pool
         self._grace = late_grace
         self._chunk = chunk
         self._max_chunks = max_chunks
+        self._rest_per_busy = (1 - duty) / duty
         self._pruned = Counter(
             "metrics_members_pruned_total",
             "kpi_members rows deleted because their bucket ended more than the late grace "
@@ -60,10 +68,12 @@ class MemberPruner:
         )
 
     async def prune(self) -> int:
-        """Delete prunable rows, at most `max_chunks` chunks in this call; returns how many."""
+        """Delete prunable rows, at most `max_chunks` chunks in this call, resting between them;
+        returns how many."""
         started = time.perf_counter()
         deleted = 0
         for _ in range(self._max_chunks):
+            chunk_started = time.perf_counter()
             async with self._pool.acquire() as connection:
                 status = await connection.execute(PRUNE_MEMBERS, self._grace, self._chunk)
             count = int(status.split()[-1])
@@ -71,6 +81,7 @@ class MemberPruner:
             self._pruned.inc(count)
             if count < self._chunk:
                 break
+            await asyncio.sleep((time.perf_counter() - chunk_started) * self._rest_per_busy)
         if deleted:
             log.info(
                 "pruned distinct-member rows",

@@ -16,7 +16,8 @@ from __future__ import annotations
 import copy
 import math
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -160,14 +161,32 @@ class ShopDetector:
                 reports.append(report)
         return reports
 
+    @property
+    def ready(self) -> bool:
+        """Whether it has the history to raise anything yet."""
+        return len(self._ring) >= self.config.min_history_hours
+
     def warm_up(self, hours: Sequence[ClosedHour]) -> None:
-        """Rebuild the recent history after a restart: the hours already judged go through the
-        same path, without reports and without teaching the calendar memory again."""
+        """Rebuild the recent history after a restart (see `replaying`)."""
+        with self.replaying() as replay:
+            for hour in hours:
+                replay(hour)
+
+    @contextmanager
+    def replaying(self) -> Iterator[Callable[[ClosedHour], None]]:
+        """A function that replays one hour already judged, oldest first: the hours go through
+        the same path, without reports and without teaching the calendar memory again. A
+        context, so that a caller can replay a few hours at a time between other work."""
         saved = self.episode
         self.episode = None  # whatever was open twelve weeks ago has long ended
-        for hour in hours:
+
+        def replay(hour: ClosedHour) -> None:
             self._judge_hour(hour, judgeable=True, replaying=True)
-        self.episode = saved
+
+        try:
+            yield replay
+        finally:
+            self.episode = saved
 
     def open_checkout_run(
         self,
@@ -182,7 +201,7 @@ class ShopDetector:
         run raises the same anomaly id (its window starts with the run's hour), which the
         hour's judgement then completes."""
         newest = self._ring.last_start()
-        if newest is None or len(self._ring) < self.config.min_history_hours:
+        if newest is None or not self.ready:
             return None
         open_hour = newest + HOUR
         run = copy.deepcopy(self._checkout_runs).add_minutes(
@@ -223,7 +242,7 @@ class ShopDetector:
         active = self.campaigns.active(hour.start, hour.start + HOUR)
         if active and kind in BASELINE_KINDS:
             kind = DayKind.CAMPAIGN
-        ready = len(self._ring) >= config.min_history_hours
+        ready = self.ready
         self._ring.append(
             hour,
             kind,

@@ -163,12 +163,17 @@ class ClosedHour:
         )
 
 
+SHIFT_HOURS = 7 * 24
+
+
 class HourRing:
     """The last `capacity` judged hours of a shop, contiguous in time, oldest first."""
 
     def __init__(self, capacity: int, windows: int, feature_count: int) -> None:
         self.capacity = capacity
-        room = 2 * capacity
+        # The oldest hours are dropped a week at a time: room for twice the capacity made the
+        # shifts rarer but cost a shop's detector 1.1 MB instead of 0.6.
+        room = capacity + SHIFT_HOURS
         self._start = np.zeros(room, dtype=np.float64)
         self._hour_of_week = np.zeros(room, dtype=np.int16)
         self._hour_of_day = np.zeros(room, dtype=np.int16)
