@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, cast
+from typing import NamedTuple, cast
 
 from aiokafka import ConsumerRecord, TopicPartition
 
@@ -32,15 +32,23 @@ def record(partition: int, offset: int) -> Record:
 
 
 class FakeSource:
-    def __init__(self, batches: list[list[Record]], log: list[str]) -> None:
+    """Hands out `batches` in turn; asked for what is already there (no wait), it hands out the
+    next one only if `arrives_during_writes`."""
+
+    def __init__(
+        self, batches: list[list[Record]], log: list[str], arrives_during_writes: bool = False
+    ) -> None:
         self._batches = batches
         self._log = log
+        self._arrives_during_writes = arrives_during_writes
         self.drained = asyncio.Event()
 
     def on_revoke(self, callback: Callable[[], Awaitable[None]]) -> None:
         pass
 
     async def next_batch(self, max_records: int, within_seconds: float) -> list[Record]:
+        if within_seconds == 0 and not self._arrives_during_writes:
+            return []
         if not self._batches:
             self.drained.set()
             await asyncio.sleep(0.01)
@@ -58,18 +66,26 @@ class FakeProcessor:
         self._log = log
         self.writing = False
 
-    async def prepare(self, messages: Sequence[Record]) -> Any:
+    async def prepare(self, messages: Sequence[Record]) -> Prepared:
         self._log.append(f"prepare {messages[0].offset}")
-        return messages
+        return Prepared(list(messages))
 
-    async def apply(self, prepared: Sequence[Record]) -> AppliedBatch:
+    async def apply(self, prepared: Prepared) -> AppliedBatch:
         assert not self.writing, "two batches written at once"
         self.writing = True
-        self._log.append(f"write {prepared[0].offset}")
+        offsets = ",".join(str(r.offset) for r in prepared.messages)
+        self._log.append(f"write {offsets}")
         await asyncio.sleep(0.02)
-        self._log.append(f"written {prepared[0].offset}")
+        self._log.append(f"written {offsets}")
         self.writing = False
         return AppliedBatch()
+
+
+class Prepared(NamedTuple):
+    messages: list[Record]
+
+    def then(self, later: Prepared) -> Prepared:
+        return Prepared(self.messages + later.messages)
 
 
 def test_next_offsets_are_one_past_the_newest_record_per_partition() -> None:
@@ -93,11 +109,33 @@ async def test_offsets_are_committed_only_after_their_batch_is_written() -> None
     await asyncio.wait_for(source.drained.wait(), 5)
     await loop.stop()
     position = {entry: index for index, entry in enumerate(log)}
-    assert [e for e in log if e.startswith("write ")] == ["write 0", "write 2", "write 3"]
+    assert [e for e in log if e.startswith("write ")] == ["write 0,1", "write 2", "write 3"]
     assert [e for e in log if e.startswith("commit")] == ["commit 2", "commit 3", "commit 4"]
-    for written, commit in (("written 0", "commit 2"), ("written 2", "commit 3")):
+    for written, commit in (("written 0,1", "commit 2"), ("written 2", "commit 3")):
         assert position[written] < position[commit]
     assert position["written 3"] < position["commit 4"]
     # The next batch is prepared while the previous one is being written.
-    assert position["prepare 2"] < position["written 0"]
+    assert position["prepare 2"] < position["written 0,1"]
     assert position["prepare 3"] < position["written 2"]
+
+
+async def test_what_arrives_while_a_batch_is_written_joins_the_next_one() -> None:
+    log: list[str] = []
+    batches = [[record(0, 0)], [record(0, 1)], [record(0, 2), record(0, 3)], [record(0, 4)]]
+    source = FakeSource(batches, log, arrives_during_writes=True)
+    loop = EventLoop(
+        cast(EventSource, source),
+        cast(BatchProcessor, FakeProcessor(log)),
+        batch_max=10,
+        within_seconds=0.01,
+    )
+    loop.start()
+    await asyncio.wait_for(source.drained.wait(), 5)
+    await loop.stop()
+    position = {entry: index for index, entry in enumerate(log)}
+    # What is there when a batch is about to be written joins it: batch 1 (already there when
+    # batch 0 was read) and batch 4 (arrived while "0,1" was written) each join the batch before.
+    assert [e for e in log if e.startswith("write ")] == ["write 0,1", "write 2,3,4"]
+    assert [e for e in log if e.startswith("commit")] == ["commit 2", "commit 5"]
+    assert position["prepare 2"] < position["written 0,1"] < position["prepare 4"]
+    assert position["prepare 4"] < position["write 2,3,4"]

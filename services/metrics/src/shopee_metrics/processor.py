@@ -121,6 +121,18 @@ class PreparedBatch:
     decoded: DecodedBatch
     seconds: float
 
+    def then(self, later: PreparedBatch) -> PreparedBatch:
+        """This batch followed by `later` (read after it), as one: what a loop that had read
+        them together would have prepared."""
+        return PreparedBatch(
+            [*self.messages, *later.messages],
+            DecodedBatch(
+                self.decoded.candidates + later.decoded.candidates,
+                self.decoded.dead_letters + later.decoded.dead_letters,
+            ),
+            self.seconds + later.seconds,
+        )
+
 
 def _headers(message: Message) -> list[tuple[str, bytes]]:
     raw = message.headers or []

@@ -3,7 +3,8 @@ write it; commit a batch's offsets only after its transaction committed.
 
 Batches are written strictly one after another, in the order read (lateness and watermarks see
 exactly the sequence a one-batch-at-a-time loop would); only the CPU work of preparing batch N+1
-overlaps the database work of batch N. A crash at any point replays from the last committed
+overlaps the database work of batch N, and what arrived meanwhile is added to batch N+1 before it
+is written. A crash at any point replays from the last committed
 offsets, and the replayed events that did commit are found in `event_ids` and add nothing.
 """
 
@@ -78,6 +79,15 @@ class EventLoop:
                 continue
             prepared = await self._processor.prepare(records)
             await self.finish_write()
+            if len(records) < self._batch_max:
+                # What arrived while the previous batch was written joins this one, instead of
+                # waiting a whole write more: with events of many small shops a write takes a
+                # good part of a second, and batches cut before it had left each event waiting
+                # for two or three writes in turn.
+                later = await self._source.next_batch(self._batch_max - len(records), 0.0)
+                if later:
+                    prepared = prepared.then(await self._processor.prepare(later))
+                    records = [*records, *later]
             self._writing_records = records
             self._writing = asyncio.ensure_future(self._processor.apply(prepared))
         await self.finish_write()
