@@ -19,8 +19,8 @@ turn (fewer than one event a second each: what is left is the pipeline). Needs t
 `--store-only`: instead, the same N events go straight through the job's `KpiStore` (prepare, then
 apply, one batch of 5,000 after another; no Kafka, no pipelining, the job's GC settings), printing
 the CPU per event of this process (the job's Python) and, when the server runs on this machine, of
-its PostgreSQL backend, the seconds of each SQL statement and the size of `kpi_members`
-afterwards: the database's share of the work without the noise of the broker and the other
+its PostgreSQL backend, the seconds of each SQL statement, the KPI rows upserted (per event and
+the time per row) and the size of `kpi_members` afterwards: the database's share of the work without the noise of the broker and the other
 processes. CPU times vary less than wall times on a busy machine.
 """
 
@@ -235,9 +235,9 @@ def percentile(values: list[float], share: float) -> float:
 
 
 @contextmanager
-def timed_statements(seconds: dict[str, float]) -> Iterator[None]:
-    """Add the time of every asyncpg fetch, execute and copy to `seconds`, by the statement's
-    first line."""
+def timed_statements(seconds: dict[str, float], rows: dict[str, int]) -> Iterator[None]:
+    """Add the time of every asyncpg fetch, execute and copy to `seconds`, and the length of its
+    first array argument (the rows of an unnest) to `rows`, by the statement's first line."""
     originals: dict[str, Callable[..., Awaitable[Any]]] = {
         name: getattr(asyncpg.Connection, name)
         for name in ("fetch", "execute", "copy_records_to_table")
@@ -251,6 +251,8 @@ def timed_statements(seconds: dict[str, float]) -> Iterator[None]:
             finally:
                 label = query.strip().splitlines()[0][:60] if query.strip() else query
                 seconds[label] += time.perf_counter() - started
+                if args and isinstance(args[0], list):
+                    rows[label] += len(args[0])
 
         return call
 
@@ -285,11 +287,12 @@ async def store_only(dsn: str, events: list[events_pb2.Event], batch: int = 5_00
 
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2, init=remember_backend)
     seconds: dict[str, float] = defaultdict(float)
+    rows: dict[str, int] = defaultdict(int)
     try:
         store = KpiStore(pool, timedelta(minutes=10))
         backend_before = backend_cpu_seconds(backends)
         prepared = applied = cpu_seconds = 0.0
-        with timed_statements(seconds):
+        with timed_statements(seconds, rows):
             for start in range(0, len(events), batch):
                 began, cpu = time.perf_counter(), time.process_time()
                 candidates = [
@@ -322,10 +325,16 @@ async def store_only(dsn: str, events: list[events_pb2.Event], batch: int = 5_00
         print(f"postgres backend CPU: {server:.2f} s, {server / count * 1e6:.1f} us an event")
     for label, spent in sorted(seconds.items(), key=lambda item: -item[1]):
         print(f"  {spent:6.2f} s  {label}")
-    rows, heap, indexes = size
+    upserts = sum(spent for label, spent in seconds.items() if label.startswith("WITH changed"))
+    kpi_rows = rows["WITH changed AS ("]
     print(
-        f"kpi_members: {rows:,} rows, heap {heap / 2**20:.1f} MiB + indexes "
-        f"{indexes / 2**20:.1f} MiB = {(heap + indexes) / max(rows, 1):.0f} bytes a row"
+        f"KPI rows upserted: {kpi_rows:,} ({kpi_rows / count:.1f} an event), "
+        f"{upserts / max(kpi_rows, 1) * 1e6:.1f} us a row"
+    )
+    members, heap, indexes = size
+    print(
+        f"kpi_members: {members:,} rows, heap {heap / 2**20:.1f} MiB + indexes "
+        f"{indexes / 2**20:.1f} MiB = {(heap + indexes) / max(members, 1):.0f} bytes a row"
     )
 
 
