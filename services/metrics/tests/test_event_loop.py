@@ -96,9 +96,8 @@ def test_next_offsets_are_one_past_the_newest_record_per_partition() -> None:
     }
 
 
-async def test_offsets_are_committed_only_after_their_batch_is_written() -> None:
-    log: list[str] = []
-    source = FakeSource([[record(0, 0), record(0, 1)], [record(0, 2)], [record(0, 3)]], log)
+async def run_until_drained(source: FakeSource, log: list[str]) -> dict[str, int]:
+    """Run the loop over everything `source` has; each log entry's position."""
     loop = EventLoop(
         cast(EventSource, source),
         cast(BatchProcessor, FakeProcessor(log)),
@@ -108,7 +107,13 @@ async def test_offsets_are_committed_only_after_their_batch_is_written() -> None
     loop.start()
     await asyncio.wait_for(source.drained.wait(), 5)
     await loop.stop()
-    position = {entry: index for index, entry in enumerate(log)}
+    return {entry: index for index, entry in enumerate(log)}
+
+
+async def test_offsets_are_committed_only_after_their_batch_is_written() -> None:
+    log: list[str] = []
+    source = FakeSource([[record(0, 0), record(0, 1)], [record(0, 2)], [record(0, 3)]], log)
+    position = await run_until_drained(source, log)
     assert [e for e in log if e.startswith("write ")] == ["write 0,1", "write 2", "write 3"]
     assert [e for e in log if e.startswith("commit")] == ["commit 2", "commit 3", "commit 4"]
     for written, commit in (("written 0,1", "commit 2"), ("written 2", "commit 3")):
@@ -123,16 +128,7 @@ async def test_what_arrives_while_a_batch_is_written_joins_the_next_one() -> Non
     log: list[str] = []
     batches = [[record(0, 0)], [record(0, 1)], [record(0, 2), record(0, 3)], [record(0, 4)]]
     source = FakeSource(batches, log, arrives_during_writes=True)
-    loop = EventLoop(
-        cast(EventSource, source),
-        cast(BatchProcessor, FakeProcessor(log)),
-        batch_max=10,
-        within_seconds=0.01,
-    )
-    loop.start()
-    await asyncio.wait_for(source.drained.wait(), 5)
-    await loop.stop()
-    position = {entry: index for index, entry in enumerate(log)}
+    position = await run_until_drained(source, log)
     # What is there when a batch is about to be written joins it: batch 1 (already there when
     # batch 0 was read) and batch 4 (arrived while "0,1" was written) each join the batch before.
     assert [e for e in log if e.startswith("write ")] == ["write 0,1", "write 2,3,4"]
