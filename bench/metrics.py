@@ -19,9 +19,10 @@ turn (fewer than one event a second each: what is left is the pipeline). Needs t
 `--store-only`: instead, the same N events go straight through the job's `KpiStore` (prepare, then
 apply, one batch of 5,000 after another; no Kafka, no pipelining, the job's GC settings), printing
 the CPU per event of this process (the job's Python) and, when the server runs on this machine, of
-its PostgreSQL backend, the seconds of each SQL statement, the KPI rows upserted (per event and
-the time per row) and the size of `kpi_members` afterwards: the database's share of the work without the noise of the broker and the other
-processes. CPU times vary less than wall times on a busy machine.
+its PostgreSQL backend, the seconds of each SQL statement, the KPI rows upserted (per event and the
+time per row) and the size of `kpi_members` afterwards: the database's share of the work without
+the noise of the broker and the other processes. CPU times vary less than wall times on a busy
+machine.
 """
 
 from __future__ import annotations

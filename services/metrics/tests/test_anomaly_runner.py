@@ -4,7 +4,6 @@ store, resume after a restart, data-incomplete signals opened once and resolved,
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,13 +11,7 @@ import numpy as np
 from prometheus_client import CollectorRegistry
 
 from shopee_metrics.adapters.anomaly_publisher import AnomalyPublisher
-from shopee_metrics.adapters.anomaly_runner import (
-    SLICE_SECONDS,
-    AnomalyMetrics,
-    AnomalyRunner,
-    RunnerSettings,
-    Slicer,
-)
+from shopee_metrics.adapters.anomaly_runner import AnomalyMetrics, AnomalyRunner, RunnerSettings
 from shopee_metrics.adapters.anomaly_store import AnomalyStore, ShopInfo
 from shopee_metrics.domain.anomalies import (
     AnomalyReport,
@@ -282,39 +275,6 @@ def test_a_shop_too_young_to_raise_anything_gets_no_detector_until_it_could() ->
     assert store.reads[0] == (FIRST, FIRST + 100 * HOUR)
     (anomaly,) = store.anomalies.values()
     assert (anomaly.bucket_start, anomaly.bucket_end) == (OUTAGE, OUTAGE + 3 * HOUR)
-
-
-def test_sliced_work_hands_the_loop_back_keeps_the_order_and_its_share() -> None:
-    def slow_double(value: int) -> list[int]:
-        until = time.perf_counter() + SLICE_SECONDS / 2
-        while time.perf_counter() < until:
-            pass
-        return [2 * value]
-
-    async def scenario(share: float) -> tuple[list[int], int, float]:
-        ticks = 0
-
-        async def ticker() -> None:
-            nonlocal ticks
-            while True:
-                await asyncio.sleep(0)
-                ticks += 1
-
-        task = asyncio.create_task(ticker())
-        await asyncio.sleep(0)
-        started, began = ticks, time.perf_counter()
-        results = await Slicer(share).map(range(40), slow_double)
-        took = time.perf_counter() - began
-        task.cancel()
-        return results, ticks - started, took
-
-    results, ticks, alone = asyncio.run(scenario(1.0))
-    assert results == [2 * value for value in range(40)]
-    assert ticks >= 10  # 40 items of half a slice each: the loop ran about every second item
-    results, _, shared = asyncio.run(scenario(0.25))
-    assert results == [2 * value for value in range(40)]
-    # 0.1 s of work with a quarter of the loop: about 0.4 s.
-    assert shared >= 3 * alone
 
 
 def test_a_checkout_outage_is_called_before_its_hour_closes_and_counted_once() -> None:

@@ -9,12 +9,11 @@ crash in between re-judges the same hours and re-sends the same anomaly ids (at 
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Awaitable, Callable, Collection, Iterable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -26,6 +25,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from shopee_common.topics import EVENT_TOPICS, TOPIC_BY_PAYLOAD
 from shopee_metrics.adapters.anomaly_publisher import AnomalyPublisher
 from shopee_metrics.adapters.anomaly_store import AnomalyStore, ShopInfo
+from shopee_metrics.adapters.pacing import DutyCycle, Slicer
 from shopee_metrics.domain.anomalies import (
     JUDGED_SOURCES,
     AnomalyReport,
@@ -49,14 +49,6 @@ HOUR = timedelta(hours=1)
 # PLANNED events come at most this long before their campaign (mega sales: 7 days).
 CAMPAIGN_LOOKBACK = timedelta(days=14)
 SHOP_REFRESH_SECONDS = 60.0
-T = TypeVar("T")
-R = TypeVar("R")
-# Detection is Python CPU work. Run in a thread, it held the GIL against the loop that writes the
-# batches (every socket call of theirs then waited for it): with 60 shops' history to judge, the
-# p99 latency to `kpi.updates` went from about 0.2 s to 1 to 4 s. On the loop, in slices this
-# long, a batch waits at most a slice at each of its awaits, and the rests after each slice keep
-# the batches' share of the loop (`RunnerSettings.cpu_share`).
-SLICE_SECONDS = 0.005
 
 
 class AnomalyMetrics:
@@ -136,7 +128,7 @@ class AnomalyRunner:
         self._shops: list[ShopInfo] = []
         self._shops_read = float("-inf")
         self._runs: dict[str, _ShopRun] = {}
-        self._slicer = Slicer(settings.cpu_share)
+        self._slicer = Slicer(DutyCycle(settings.cpu_share))
         # Shops too young for anything to be raised, and when they will not be: no detector is
         # kept for them until then (see `_load`).
         self._young_until: dict[str, datetime] = {}
@@ -370,33 +362,6 @@ async def _judge(
     return reports + await slicer.map(
         product_hours, lambda hour: run.products.judge((hour,), gaps, explained)
     )
-
-
-@dataclass(frozen=True)
-class Slicer:
-    """Runs CPU work on the loop in slices of `SLICE_SECONDS`, resting after each so that the
-    work takes at most `share` of the loop's time."""
-
-    share: float = 1.0
-
-    def __post_init__(self) -> None:
-        if not 0 < self.share <= 1:
-            raise ValueError(f"share must be in (0, 1], got {self.share}")
-
-    async def map(self, items: Iterable[T], work: Callable[[T], Iterable[R] | None]) -> list[R]:
-        """`work` on each item in order; what the calls return, concatenated."""
-        rest_per_busy = (1 - self.share) / self.share
-        results: list[R] = []
-        started = time.perf_counter()
-        for item in items:
-            found = work(item)
-            if found:
-                results.extend(found)
-            busy = time.perf_counter() - started
-            if busy >= SLICE_SECONDS:
-                await asyncio.sleep(busy * rest_per_busy)
-                started = time.perf_counter()
-        return results
 
 
 def _partition(shop_id: str, partitions: int) -> int:

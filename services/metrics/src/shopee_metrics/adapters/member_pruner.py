@@ -13,13 +13,14 @@ of rows back to back took the database from the batches long enough to put the p
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import timedelta
 
 import asyncpg
 import structlog
 from prometheus_client import CollectorRegistry, Counter
+
+from shopee_metrics.adapters.pacing import DutyCycle
 
 log = structlog.get_logger("metrics.members")
 
@@ -53,13 +54,11 @@ class MemberPruner:
         max_chunks: int = 200,
         duty: float = 0.25,
     ) -> None:
-        if not 0 < duty <= 1:
-            raise ValueError(f"duty must be in (0, 1], got {duty}")
         self._pool = pool
         self._grace = late_grace
         self._chunk = chunk
         self._max_chunks = max_chunks
-        self._rest_per_busy = (1 - duty) / duty
+        self._duty = DutyCycle(duty)
         self._pruned = Counter(
             "metrics_members_pruned_total",
             "kpi_members rows deleted because their bucket ended more than the late grace "
@@ -81,7 +80,7 @@ class MemberPruner:
             self._pruned.inc(count)
             if count < self._chunk:
                 break
-            await asyncio.sleep((time.perf_counter() - chunk_started) * self._rest_per_busy)
+            await self._duty.rest(time.perf_counter() - chunk_started)
         if deleted:
             log.info(
                 "pruned distinct-member rows",
