@@ -4,6 +4,9 @@ store, resume after a restart, data-incomplete signals opened once and resolved,
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,7 +14,12 @@ import numpy as np
 from prometheus_client import CollectorRegistry
 
 from shopee_metrics.adapters.anomaly_publisher import AnomalyPublisher
-from shopee_metrics.adapters.anomaly_runner import AnomalyMetrics, AnomalyRunner, RunnerSettings
+from shopee_metrics.adapters.anomaly_runner import (
+    AnomalyMetrics,
+    AnomalyRunner,
+    RunnerSettings,
+    in_background,
+)
 from shopee_metrics.adapters.anomaly_store import AnomalyStore, ShopInfo
 from shopee_metrics.domain.anomalies import (
     AnomalyReport,
@@ -161,6 +169,7 @@ def runner(
     owns: bool = True,
     unfinished: frozenset[str] = frozenset(),
     registry: CollectorRegistry | None = None,
+    ready: Callable[[], bool] = lambda: True,
 ) -> AnomalyRunner:
     settings = RunnerSettings(
         late_grace=timedelta(minutes=10),
@@ -182,6 +191,7 @@ def runner(
         AnomalyMetrics(registry or CollectorRegistry()),
         lambda _: owns,
         unfinished_sources,
+        ready,
     )
 
 
@@ -316,3 +326,34 @@ def test_a_checkout_outage_is_called_before_its_hour_closes_and_counted_once() -
         if sample.name == "metrics_anomalies_total" and sample.labels["kpi"] == "created_orders"
     )
     assert counted == 2  # the three-hour outage of day 8, and this one once
+
+
+def test_nothing_is_judged_until_the_outlier_library_has_loaded_in_the_background() -> None:
+    release = threading.Event()
+
+    def load() -> None:
+        release.wait(5)
+
+    ready = in_background(load)
+    log: list[str] = []
+    store = FakeStore(numerators(DAYS), log)
+    waiting = runner(store, log, ready=ready)
+    assert asyncio.run(waiting.run_once()) == 0
+    assert log == []
+    assert store.reads == []
+    release.set()
+    for _ in range(50):
+        if ready():
+            break
+        time.sleep(0.01)
+    assert asyncio.run(waiting.run_once()) == 100
+
+    def broken() -> None:
+        raise ImportError("no pyod")
+
+    failed = in_background(broken)
+    for _ in range(50):
+        if failed():
+            break
+        time.sleep(0.01)
+    assert failed()  # a failure does not hold detection back for ever

@@ -9,6 +9,7 @@ crash in between re-judges the same hours and re-sends the same anomaly ids (at 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field, replace
@@ -36,6 +37,7 @@ from shopee_metrics.domain.anomalies import (
     incompleteness,
 )
 from shopee_metrics.domain.anomalies.history import ClosedHour, hours_between
+from shopee_metrics.domain.anomalies.model import load_library
 from shopee_metrics.domain.anomalies.products import (
     ProductConfig,
     ProductHour,
@@ -118,8 +120,10 @@ class AnomalyRunner:
         metrics: AnomalyMetrics,
         owns: Callable[[str], bool],
         unfinished: Callable[[str], Awaitable[Collection[str]]],
+        ready: Callable[[], bool] = lambda: True,
     ) -> None:
         self._store = store
+        self._ready = ready
         self._publisher = publisher
         self._settings = settings
         self._metrics = metrics
@@ -145,7 +149,11 @@ class AnomalyRunner:
             log.exception("anomaly detection run failed; retrying at the next tick")
 
     async def run_once(self) -> int:
-        """One pass over the owned shops; returns the hours judged."""
+        """One pass over the owned shops; returns the hours judged (none until the outlier
+        model's library has loaded in a thread: importing it on the loop held the batches up
+        for about 6 s)."""
+        if not self._ready():
+            return 0
         started = time.perf_counter()
         now, marks = await self._store.watermarks()
         open_signals = await self._store.open_incomplete()
@@ -434,4 +442,22 @@ def anomaly_runner(
         metrics,
         owns,
         unfinished,
+        ready=in_background(load_library),
     )
+
+
+def in_background(load: Callable[[], None]) -> Callable[[], bool]:
+    """Start `load` in a thread; whether it has finished (failed or not: a failure is logged,
+    and the first fit then tries the import itself)."""
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            load()
+        except Exception:
+            log.exception("loading the outlier model's library failed")
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="outlier-library", daemon=True).start()
+    return done.is_set

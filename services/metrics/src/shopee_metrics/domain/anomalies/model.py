@@ -9,7 +9,8 @@ anomaly's score. It does not decide whether a window raises: measured on the gen
 incidents, requiring or accepting its confirmation cost precision or recall (docs/metrics.md).
 
 pyod is imported on first fit: it takes seconds to import (numba), which must not delay the
-job's start.
+job's start, and its first fit compiles (most of a second). The job runs `load_library` in a
+thread at start and judges nothing until it has finished, so neither happens on its event loop.
 """
 
 from __future__ import annotations
@@ -20,6 +21,15 @@ import numpy as np
 import numpy.typing as npt
 
 MIN_TRAINING_WINDOWS = 96
+
+
+def load_library() -> None:
+    """Import pyod and compile what a fit uses (one small fit): about 6 s here, then a fit takes
+    a millisecond or two."""
+    from pyod.models.ecod import ECOD  # type: ignore[import-untyped]
+
+    rows = np.random.default_rng(0).random((MIN_TRAINING_WINDOWS, 4))
+    ECOD().fit(rows)
 
 
 class OutlierModel:
@@ -35,7 +45,7 @@ class OutlierModel:
         self.fitted_at = now
         if len(features) < MIN_TRAINING_WINDOWS:
             return
-        from pyod.models.ecod import ECOD  # type: ignore[import-untyped]
+        from pyod.models.ecod import ECOD
 
         model = ECOD(contamination=self._contamination)
         model.fit(features)
