@@ -55,8 +55,9 @@ from shopee_common.settings import PlatformSettings
 from shopee_common.topics import ALL_TOPICS, EVENT_TOPICS, KPI_UPDATES, create_topics
 from shopee_generator.world import GeneratorConfig, generate_history
 from shopee_metrics.__main__ import GC_YOUNG_THRESHOLD
-from shopee_metrics.adapters.store import KpiStore
+from shopee_metrics.adapters.store import UPSERTS, KpiStore
 from shopee_metrics.domain.batch import Position, candidate
+from shopee_metrics.domain.buckets import Granularity
 from tests.integration.databases import migrated_database, shops_of
 from tests.integration.service_process import run_metrics
 
@@ -326,8 +327,9 @@ async def store_only(dsn: str, events: list[events_pb2.Event], batch: int = 5_00
         print(f"postgres backend CPU: {server:.2f} s, {server / count * 1e6:.1f} us an event")
     for label, spent in sorted(seconds.items(), key=lambda item: -item[1]):
         print(f"  {spent:6.2f} s  {label}")
-    upserts = sum(spent for label, spent in seconds.items() if label.startswith("WITH changed"))
-    kpi_rows = rows["WITH changed AS ("]
+    # The KPI upserts of every level share their first line (`store._upsert`).
+    upsert_label = UPSERTS[Granularity.MINUTE].strip().splitlines()[0]
+    upserts, kpi_rows = seconds[upsert_label], rows[upsert_label]
     print(
         f"KPI rows upserted: {kpi_rows:,} ({kpi_rows / count:.1f} an event), "
         f"{upserts / max(kpi_rows, 1) * 1e6:.1f} us a row"

@@ -4,8 +4,8 @@ write it; commit a batch's offsets only after its transaction committed.
 Batches are written strictly one after another, in the order read (lateness and watermarks see
 exactly the sequence a one-batch-at-a-time loop would); only the CPU work of preparing batch N+1
 overlaps the database work of batch N, and what arrived meanwhile is added to batch N+1 before it
-is written. A crash at any point replays from the last committed
-offsets, and the replayed events that did commit are found in `event_ids` and add nothing.
+is written. A crash at any point replays from the last committed offsets, and the replayed events
+that did commit are found in `event_ids` and add nothing.
 """
 
 from __future__ import annotations
