@@ -29,7 +29,7 @@ TABLES = {
     "data_incomplete", "stream_offsets", "dead_letters", "report_templates", "scheduled_reports",
     "report_history", "alert_rules", "alert_history", "notification_settings", "model_registry",
     "saved_views", "kpi_members", "stream_watermarks", "anomaly_detector_state",
-    "forecast_training_jobs",
+    "forecast_training_jobs", "anomaly_detector_checkpoints",
 }  # fmt: skip
 
 

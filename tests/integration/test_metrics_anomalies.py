@@ -38,6 +38,12 @@ START = date(2026, 10, 12)
 DAYS = 8
 OUTAGE_DAY = START + timedelta(days=6)
 DETECTION_SECONDS = 90
+# Judging every second once a shop has four days of history.
+ANOMALY_SETTINGS = {
+    "SHOPEE_METRICS_ANOMALY_INTERVAL_SECONDS": "1",
+    "SHOPEE_METRICS_ANOMALY_QUIET_SECONDS": "3",
+    "SHOPEE_METRICS_ANOMALY_MIN_HISTORY_HOURS": "96",
+}
 
 
 def world(
@@ -139,19 +145,11 @@ def anomaly_job(
     kafka_bootstrap: str,
     **env: str,
 ) -> Iterator[tuple[str, ServiceProcess]]:
-    """The real job on `events` (produced first), in a fresh database, judging every second
-    once a shop has four days of history."""
+    """The real job on `events` (produced first), in a fresh database, with ANOMALY_SETTINGS."""
     asyncio.run(produce(kafka_bootstrap, topic_prefix, events))
     with (
         migrated_database(database_url, shops_of(events)) as dsn,
-        run_metrics(
-            topic_prefix,
-            dsn,
-            SHOPEE_METRICS_ANOMALY_INTERVAL_SECONDS="1",
-            SHOPEE_METRICS_ANOMALY_QUIET_SECONDS="3",
-            SHOPEE_METRICS_ANOMALY_MIN_HISTORY_HOURS="96",
-            **env,
-        ) as metrics,
+        run_metrics(topic_prefix, dsn, **ANOMALY_SETTINGS, **env) as metrics,
     ):
         yield dsn, metrics
 
@@ -202,6 +200,37 @@ def test_a_checkout_outage_is_stored_published_and_explained(
     assert last.bucket_start.ToDatetime(tzinfo=UTC) == begin
     assert last.bucket_end.ToDatetime(tzinfo=UTC) == end
     assert "created_orders" in {o.kpi for o in last.observations}
+
+
+def test_a_restarted_job_resumes_detection_from_its_checkpoint(
+    database_url: str, topic_prefix: str, kafka_bootstrap: str
+) -> None:
+    events, _, end, _ = world()
+    asyncio.run(produce(kafka_bootstrap, topic_prefix, events))
+    topics = [topic_prefix + ANOMALIES.name]
+    with migrated_database(database_url, shops_of(events)) as dsn:
+        with run_metrics(topic_prefix, dsn, **ANOMALY_SETTINGS) as first:
+            wait_until_judged(dsn, len(events), end + timedelta(hours=6), first)
+        _, judged_until = progress(dsn)
+        with psycopg.connect(dsn) as connection:
+            checkpoints = connection.execute(
+                "SELECT shop_id, judged_until, length(detector) FROM anomaly_detector_checkpoints"
+            ).fetchall()
+        ((shop, checkpointed, size),) = checkpoints
+        assert shop == events[0].shop_id
+        assert isinstance(checkpointed, datetime)
+        assert judged_until is not None
+        assert checkpointed <= judged_until
+        assert 1_000 < int(str(size)) < 5_000_000
+        published = len(asyncio.run(read_topics(kafka_bootstrap, topics)))
+        assert published > 0
+        loaded = 'metrics_anomaly_detectors_loaded_total{source="checkpoint"} 1.0'
+        with run_metrics(topic_prefix, dsn, **ANOMALY_SETTINGS) as again:
+            wait_for(lambda: loaded in httpx.get(f"{again.url}/metrics", timeout=5).text, again)
+            assert "replaying" not in again.output()
+        assert len(anomaly_rows(dsn)) == 1
+    # The hours judged again after the checkpoint published nothing again.
+    assert len(asyncio.run(read_topics(kafka_bootstrap, topics))) == published
 
 
 def test_an_outage_across_an_hour_boundary_is_found_to_the_minute(

@@ -4,9 +4,13 @@ store, resume after a restart, data-incomplete signals opened once and resolved,
 from __future__ import annotations
 
 import asyncio
+import os
+import pickle
 import threading
 import time
+import zlib
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,7 +24,8 @@ from shopee_metrics.adapters.anomaly_runner import (
     RunnerSettings,
     in_background,
 )
-from shopee_metrics.adapters.anomaly_store import AnomalyStore, ShopInfo
+from shopee_metrics.adapters.anomaly_store import AnomalyStore, Checkpoint, ShopInfo
+from shopee_metrics.adapters.detector_checkpoints import code_version
 from shopee_metrics.domain.anomalies import (
     AnomalyReport,
     DetectorConfig,
@@ -37,6 +42,7 @@ FIRST = datetime(2026, 5, 10, 17, tzinfo=UTC)  # midnight in Jakarta
 DAYS = 10
 OUTAGE = FIRST + (8 * 24 + 12) * HOUR  # day 8, noon local
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
+DETECTOR = DetectorConfig(min_history_hours=72)
 
 
 def numerators(days: int) -> dict[datetime, dict[str, float]]:
@@ -82,6 +88,7 @@ class FakeStore(AnomalyStore):
         self.signals: dict[str, list[Any]] = {}
         self.reads: list[tuple[datetime, datetime]] = []
         self.minutes: dict[datetime, tuple[CheckoutMinute, ...]] = {}
+        self.checkpoints: list[Checkpoint] = []  # every one saved, oldest first
 
     async def watermarks(self) -> tuple[datetime, dict[str, list[SourceMark]]]:
         return self.now, self.marks
@@ -132,6 +139,13 @@ class FakeStore(AnomalyStore):
         self.states[shop_id] = (judged_until, state)
         self.anomalies.update({r.anomaly_id: r for r in reports})
 
+    async def load_checkpoint(self, shop_id: str) -> Checkpoint | None:
+        return self.checkpoints[-1] if self.checkpoints else None
+
+    async def save_checkpoint(self, shop_id: str, checkpoint: Checkpoint) -> None:
+        self.log.append("checkpoint")
+        self.checkpoints.append(checkpoint)
+
     async def open_incomplete(self) -> dict[str, datetime]:
         return {shop: s[0] for shop, s in self.signals.items() if s[1] is None}
 
@@ -170,6 +184,8 @@ def runner(
     unfinished: frozenset[str] = frozenset(),
     registry: CollectorRegistry | None = None,
     ready: Callable[[], bool] = lambda: True,
+    checkpoint_hours: int = 0,
+    detector: DetectorConfig = DETECTOR,
 ) -> AnomalyRunner:
     settings = RunnerSettings(
         late_grace=timedelta(minutes=10),
@@ -177,8 +193,9 @@ def runner(
         stall_after=timedelta(minutes=30),
         live_window=timedelta(hours=1),
         max_hours_per_run=100,
-        detector=DetectorConfig(min_history_hours=72),
+        detector=detector,
         products=ProductConfig(),
+        checkpoint_hours=checkpoint_hours,
     )
 
     async def unfinished_sources(shop_id: str) -> frozenset[str]:
@@ -209,14 +226,9 @@ def test_a_replay_is_judged_in_bounded_runs_published_before_stored_and_resumed(
     assert log == ["first bucket", "save 0", "save 0", "publish 3", "save 3"]
     assert store.states[SHOP.shop_id][0] == FIRST + 239 * HOUR
 
-    # A restart: the new runner replays the saved span, then judges only what is new.
-    store.hours.update(
-        {b + DAYS * 24 * HOUR: v for b, v in numerators(1).items()}  # one more ordinary day
-    )
-    newest = max(store.hours) + HOUR
-    store.marks[SHOP.shop_id] = [
-        SourceMark(m.source, newest, m.updated_at) for m in store.marks[SHOP.shop_id]
-    ]
+    # A restart without checkpoints: the new runner replays the saved span, then judges only
+    # what is new.
+    extend(store, later_day(DAYS))
     store.reads.clear()
     again = runner(store, log)
     assert asyncio.run(again.run_once()) == 24
@@ -224,6 +236,90 @@ def test_a_replay_is_judged_in_bounded_runs_published_before_stored_and_resumed(
     assert warm_up == (FIRST, FIRST + 239 * HOUR)
     assert judged == (FIRST + 239 * HOUR, FIRST + 263 * HOUR)
     assert len(store.anomalies) == 1
+
+
+def later_day(day: int, outage: bool = False) -> dict[datetime, dict[str, float]]:
+    """An ordinary day `day` days after FIRST, or with its checkout broken 12:00-15:00."""
+    hours = {b + day * 24 * HOUR: dict(v) for b, v in numerators(1).items()}
+    if outage:
+        broken = OUTAGE + (day - 8) * 24 * HOUR
+        for start in (broken, broken + HOUR, broken + 2 * HOUR):
+            hours[start].update(created_orders=0.0, paid_orders=0.0, gmv=0.0)
+    return hours
+
+
+def extend(store: FakeStore, hours: dict[datetime, dict[str, float]]) -> None:
+    """More hours, counted up to their end."""
+    store.hours.update(hours)
+    newest = max(store.hours) + HOUR
+    store.marks[SHOP.shop_id] = [
+        SourceMark(m.source, newest, m.updated_at) for m in store.marks[SHOP.shop_id]
+    ]
+
+
+def judge_all(live: AnomalyRunner) -> None:
+    while asyncio.run(live.run_once()):
+        pass
+
+
+def loaded(registry: CollectorRegistry, source: str) -> float | None:
+    return registry.get_sample_value("metrics_anomaly_detectors_loaded_total", {"source": source})
+
+
+def test_a_restart_resumes_from_a_checkpoint_and_judges_as_an_uninterrupted_run() -> None:
+    uninterrupted = FakeStore(numerators(DAYS) | later_day(DAYS, outage=True), [])
+    judge_all(runner(uninterrupted, uninterrupted.log, checkpoint_hours=24))
+    assert len(uninterrupted.anomalies) == 2
+
+    log: list[str] = []
+    store = FakeStore(numerators(DAYS), log)
+    judge_all(runner(store, log, checkpoint_hours=24))
+    assert log.count("checkpoint") == len(store.checkpoints) >= 2
+    assert store.checkpoints[0].judged_until == FIRST + 100 * HOUR  # after the first run
+    assert store.checkpoints[-1].judged_until == FIRST + 239 * HOUR
+    # The job dies; the checkpoints after its first were lost with it (say).
+    del store.checkpoints[1:]
+    extend(store, later_day(DAYS, outage=True))
+    log.clear()
+    store.reads.clear()
+    registry = CollectorRegistry()
+    judge_all(runner(store, log, checkpoint_hours=24, registry=registry))
+    # No twelve weeks read back: the hours after the checkpoint judged again, then the new ones.
+    assert store.reads == [
+        (FIRST + 100 * HOUR, FIRST + 239 * HOUR),
+        (FIRST + 239 * HOUR, FIRST + 263 * HOUR),
+    ]
+    # The first outage, judged again, is not published again; the new one is, as it would
+    # have been without the restart, and a checkpoint follows.
+    assert log == ["first bucket", "publish 3", "save 3", "checkpoint"]
+    assert store.anomalies == uninterrupted.anomalies
+    assert loaded(registry, "checkpoint") == 1
+
+
+def test_a_checkpoint_of_other_code_or_settings_or_damaged_is_replayed_over() -> None:
+    log: list[str] = []
+    store = FakeStore(numerators(DAYS), log)
+    judge_all(runner(store, log, checkpoint_hours=24))
+    good = store.checkpoints[-1]
+    foreign = zlib.compress(pickle.dumps(os.getcwd))  # a function: never built from a row
+    for checkpoint, detector in (
+        (replace(good, code_version="0123456789abcdef"), DETECTOR),
+        (good, DetectorConfig(min_history_hours=72, min_evidence=5.0)),
+        (replace(good, detector=b"not compressed"), DETECTOR),
+        (replace(good, detector=foreign), DETECTOR),
+    ):
+        store.checkpoints = [checkpoint]
+        store.reads.clear()
+        registry = CollectorRegistry()
+        judge_all(runner(store, log, checkpoint_hours=24, detector=detector, registry=registry))
+        assert store.reads[0] == (FIRST, FIRST + 239 * HOUR)  # the whole span replayed
+        assert loaded(registry, "replay") == 1
+        # Then checkpointed at once, so that the next start does not replay.
+        fresh = store.checkpoints[-1]
+        assert fresh.judged_until == FIRST + 239 * HOUR
+        assert fresh.code_version == code_version(detector, ProductConfig())
+        if detector == DETECTOR:
+            assert fresh.detector == good.detector  # the replay rebuilt the very same detector
 
 
 def test_hours_wait_for_a_source_the_worker_has_not_finished_reading() -> None:

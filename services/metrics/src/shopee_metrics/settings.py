@@ -63,6 +63,12 @@ class MetricsSettings(PlatformSettings):
         description="the most of the job's event loop that detection may take while it catches "
         "up (judging a backlog, warming up after a start); counting events keeps the rest",
     )
+    metrics_anomaly_checkpoint_hours: int = Field(
+        24,
+        ge=0,
+        description="a shop's detector is checkpointed to the database about once per this many "
+        "hours judged, and a start resumes from it instead of replaying 12 weeks (0: never)",
+    )
     metrics_anomaly_max_hours_per_run: int = Field(
         168, description="most hours judged per shop per run (a replay catches up over runs)"
     )

@@ -9,8 +9,10 @@ crash in between re-judges the same hours and re-sends the same anomaly ids (at 
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
+import zlib
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -25,7 +27,13 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from shopee_common.topics import EVENT_TOPICS, TOPIC_BY_PAYLOAD
 from shopee_metrics.adapters.anomaly_publisher import AnomalyPublisher
-from shopee_metrics.adapters.anomaly_store import AnomalyStore, ShopInfo
+from shopee_metrics.adapters.anomaly_store import AnomalyStore, Checkpoint, ShopInfo
+from shopee_metrics.adapters.detector_checkpoints import (
+    CheckpointError,
+    code_version,
+    freeze,
+    thaw,
+)
 from shopee_metrics.adapters.pacing import DutyCycle, Slicer
 from shopee_metrics.domain.anomalies import (
     JUDGED_SOURCES,
@@ -70,6 +78,18 @@ class AnomalyMetrics:
         self.hours_judged = Counter(
             "metrics_anomaly_hours_judged_total", "Closed shop hours judged", registry=registry
         )
+        self.detectors_loaded = Counter(
+            "metrics_anomaly_detectors_loaded_total",
+            "Shop detectors set up after a start: from a checkpoint, by replaying the weeks "
+            "before (no usable checkpoint), or new (a shop never judged)",
+            ["source"],
+            registry=registry,
+        )
+        self.checkpoints_saved = Counter(
+            "metrics_anomaly_checkpoints_saved_total",
+            "Checkpoints of shop detectors saved",
+            registry=registry,
+        )
         self.run_seconds = Histogram(
             "metrics_anomaly_run_seconds",
             "Time of one detection run over every owned shop",
@@ -89,6 +109,8 @@ class RunnerSettings:
     products: ProductConfig
     # The most of the job's loop that detection may take (it rests between slices).
     cpu_share: float = 1.0
+    # A shop's detector is checkpointed about once per this many hours judged (0: never).
+    checkpoint_hours: int = 24
 
 
 @dataclass
@@ -103,6 +125,8 @@ class _ShopRun:
     open_reports: dict[str, AnomalyReport] = field(default_factory=dict)
     # The open hour was last watched up to here: with no new complete minute, nothing to read.
     watched_until: datetime | None = None
+    # End of the hours of the newest checkpoint saved or loaded.
+    checkpointed_until: datetime | None = None
 
     def state(self) -> dict[str, Any]:
         return {
@@ -139,6 +163,7 @@ class AnomalyRunner:
         self._history_needed = HOUR * min(
             settings.detector.min_history_hours, settings.products.min_history_hours
         )
+        self._code_version = code_version(settings.detector, settings.products)
 
     async def run_safely(self) -> None:
         """A run for the timer: a failure (the database restarting, say) is logged and the next
@@ -223,9 +248,28 @@ class AnomalyRunner:
 
     async def _judge_hours(self, run: _ShopRun, hours: int) -> None:
         """Judge the shop's next `hours` closed hours; publish and store what they raise."""
+        end = run.judged_until + hours * HOUR
+        reports = await self._judge_stored(run, end)
+        # An anomaly first raised while its hour was open is not new when its hour closes.
+        reports = [
+            replace(r, first=False) if run.open_reports.pop(r.anomaly_id, None) else r
+            for r in reports
+        ]
+        if reports:
+            await self._publisher.anomalies(reports)
+        await self._store.save(run.info.shop_id, end, run.state(), reports)
+        run.judged_until = end
+        self._count(reports)
+        oldest = end - self._settings.detector.max_window_hours * HOUR
+        run.open_reports = {i: r for i, r in run.open_reports.items() if r.bucket_end > oldest}
+        if self._checkpoint_due(run):
+            await self._checkpoint(run)
+
+    async def _judge_stored(self, run: _ShopRun, end: datetime) -> list[AnomalyReport]:
+        """The shop's stored hours from the newest judged to `end`, judged; what they raise."""
         settings = self._settings
         shop = run.info
-        start, end = run.judged_until, run.judged_until + hours * HOUR
+        start = run.judged_until
         numerators = await self._store.hour_numerators(shop.shop_id, start, end)
         minutes = await self._store.checkout_minutes(shop.shop_id, start, end)
         # A campaign running before `end` was announced before it; late announcements still
@@ -246,18 +290,7 @@ class AnomalyRunner:
             gaps,
         )
         run.detector.campaigns.forget_before(end - CAMPAIGN_LOOKBACK)
-        # An anomaly first raised while its hour was open is not new when its hour closes.
-        reports = [
-            replace(r, first=False) if run.open_reports.pop(r.anomaly_id, None) else r
-            for r in reports
-        ]
-        if reports:
-            await self._publisher.anomalies(reports)
-        await self._store.save(shop.shop_id, end, run.state(), reports)
-        run.judged_until = end
-        self._count(reports)
-        oldest = end - settings.detector.max_window_hours * HOUR
-        run.open_reports = {i: r for i, r in run.open_reports.items() if r.bucket_end > oldest}
+        return reports
 
     async def _watch_open_hour(self, run: _ShopRun, complete_until: datetime) -> None:
         """A checkout outage in the hour not closed yet, from its minutes complete so far
@@ -285,8 +318,9 @@ class AnomalyRunner:
         self._count([report])
 
     async def _load(self, shop: ShopInfo, complete_until: datetime) -> _ShopRun | None:
-        """The shop's detector after a start: its saved memory, and the hours before its
-        progress replayed to rebuild the baselines (none for a shop never judged).
+        """The shop's detector after a start: from its checkpoint if there is one this code
+        can use, else rebuilt by replaying the weeks before its progress (nothing to replay for
+        a shop never judged).
 
         A shop never judged whose closed hours are fewer than any detector needs gets none yet:
         nothing could be raised or learned that judging its hours later from the first would
@@ -300,9 +334,68 @@ class AnomalyRunner:
             self._young_until[shop.shop_id] = first + self._history_needed
             return None
         self._young_until.pop(shop.shop_id, None)
-        judged_until, state = saved if saved is not None else (first, {})
-        config = self._settings.detector
         zone = ZoneInfo(shop.time_zone)
+        run = None if saved is None else await self._resume(shop, zone, saved[0])
+        source = "checkpoint"
+        if run is None:
+            source = "new" if saved is None else "replay"
+            run = await self._replay(shop, zone, first, *(saved or (first, {})))
+            if source == "replay" and self._settings.checkpoint_hours > 0:
+                await self._checkpoint(run)  # so that the next start need not replay
+        self._runs[shop.shop_id] = run
+        self._metrics.detectors_loaded.labels(source).inc()
+        log.info(
+            "anomaly detection ready",
+            shop=shop.shop_id,
+            judged_until=run.judged_until.isoformat(),
+            source=source,
+        )
+        return run
+
+    async def _resume(
+        self, shop: ShopInfo, zone: ZoneInfo, judged_until: datetime
+    ) -> _ShopRun | None:
+        """The shop's detector from its checkpoint, with the hours judged after the checkpoint
+        judged again as they were, silently (their anomalies were published then); None when
+        there is no checkpoint this code and these settings wrote."""
+        if self._settings.checkpoint_hours <= 0:
+            return None
+        checkpoint = await self._store.load_checkpoint(shop.shop_id)
+        oldest = judged_until - self._settings.detector.warm_up_hours * HOUR
+        if (
+            checkpoint is None
+            or checkpoint.code_version != self._code_version
+            or not oldest <= checkpoint.judged_until <= judged_until
+        ):
+            return None
+        try:
+            data = await asyncio.to_thread(_decompress, checkpoint.detector)
+            started = time.perf_counter()
+            detector, products = thaw(data)
+        except CheckpointError:
+            log.warning(
+                "detector checkpoint unreadable; replaying", shop=shop.shop_id, exc_info=True
+            )
+            return None
+        await self._slicer.duty.rest(time.perf_counter() - started)
+        since = checkpoint.judged_until
+        run = _ShopRun(shop, zone, detector, products, since, since, checkpointed_until=since)
+        if since < judged_until:
+            await self._judge_stored(run, judged_until)
+            run.judged_until = judged_until
+        return run
+
+    async def _replay(
+        self,
+        shop: ShopInfo,
+        zone: ZoneInfo,
+        first: datetime,
+        judged_until: datetime,
+        state: dict[str, Any],
+    ) -> _ShopRun:
+        """The shop's detector with its saved memory, and the hours before its progress
+        replayed to rebuild the baselines."""
+        config = self._settings.detector
         detector = ShopDetector(
             shop.shop_id, config, shop.currency, shop.market, state.get("detector")
         )
@@ -333,12 +426,32 @@ class AnomalyRunner:
         campaigns_until = datetime.fromisoformat(
             state.get("campaigns_until", judged_until.isoformat())
         )
-        run = _ShopRun(shop, zone, detector, products, judged_until, campaigns_until)
-        self._runs[shop.shop_id] = run
-        log.info(
-            "anomaly detection ready", shop=shop.shop_id, judged_until=judged_until.isoformat()
+        return _ShopRun(shop, zone, detector, products, judged_until, campaigns_until)
+
+    def _checkpoint_due(self, run: _ShopRun) -> bool:
+        every = self._settings.checkpoint_hours
+        if every <= 0:
+            return False
+        if run.checkpointed_until is None:
+            return True
+        shop_id = run.info.shop_id
+        return _checkpoint_period(shop_id, run.judged_until, every) > _checkpoint_period(
+            shop_id, run.checkpointed_until, every
         )
-        return run
+
+    async def _checkpoint(self, run: _ShopRun) -> None:
+        """Save the shop's detector as it is (pickling takes a few milliseconds of the loop,
+        rested after; compressing runs in a thread, which zlib lets run beside the loop)."""
+        started = time.perf_counter()
+        data = freeze(run.detector, run.products)
+        busy = time.perf_counter() - started
+        compressed = await asyncio.to_thread(zlib.compress, data, 1)
+        await self._store.save_checkpoint(
+            run.info.shop_id, Checkpoint(run.judged_until, self._code_version, compressed)
+        )
+        run.checkpointed_until = run.judged_until
+        self._metrics.checkpoints_saved.inc()
+        await self._slicer.duty.rest(busy)
 
     def _count(self, reports: list[AnomalyReport]) -> None:
         for report in reports:
@@ -370,6 +483,21 @@ async def _judge(
     return reports + await slicer.map(
         product_hours, lambda hour: run.products.judge((hour,), gaps, explained)
     )
+
+
+def _checkpoint_period(shop_id: str, until: datetime, every: int) -> int:
+    """Which of a shop's checkpoint periods of `every` hours `until` falls in. The periods of
+    shops are shifted by a hash of their id, so that shops judged together do not all save a
+    checkpoint in the same run."""
+    return (int(until.timestamp()) // 3600 + zlib.crc32(shop_id.encode()) % every) // every
+
+
+def _decompress(data: bytes) -> bytes:
+    """A checkpoint's pickle; its compression damaged reads as an unreadable checkpoint."""
+    try:
+        return zlib.decompress(data)
+    except zlib.error as exc:
+        raise CheckpointError(str(exc)) from exc
 
 
 def _partition(shop_id: str, partitions: int) -> int:
@@ -432,6 +560,7 @@ def anomaly_runner(
             live_window=timedelta(seconds=settings.metrics_anomaly_live_window_seconds),
             max_hours_per_run=settings.metrics_anomaly_max_hours_per_run,
             cpu_share=settings.metrics_anomaly_cpu_share,
+            checkpoint_hours=settings.metrics_anomaly_checkpoint_hours,
             detector=DetectorConfig(
                 min_evidence=settings.metrics_anomaly_min_evidence,
                 min_history_hours=settings.metrics_anomaly_min_history_hours,

@@ -70,6 +70,18 @@ ON CONFLICT (shop_id) DO UPDATE
 SET judged_until = excluded.judged_until, state = excluded.state, updated_at = now()
 """
 
+LOAD_CHECKPOINT = """
+SELECT judged_until, code_version, detector FROM anomaly_detector_checkpoints WHERE shop_id = $1
+"""
+
+SAVE_CHECKPOINT = """
+INSERT INTO anomaly_detector_checkpoints (shop_id, judged_until, code_version, detector, saved_at)
+VALUES ($1, $2, $3, $4, now())
+ON CONFLICT (shop_id) DO UPDATE
+SET judged_until = excluded.judged_until, code_version = excluded.code_version,
+    detector = excluded.detector, saved_at = now()
+"""
+
 UPSERT_ANOMALY = """
 INSERT INTO anomalies (id, shop_id, product_id, kpis, bucket_start, bucket_end, observed,
                        expected, expected_low, expected_high, score, severity, detector,
@@ -111,6 +123,15 @@ class ShopInfo:
     time_zone: str
     currency: str
     market: str
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A shop's stored detector (detector_checkpoints.py), as of the end of the hours judged."""
+
+    judged_until: datetime
+    code_version: str
+    detector: bytes  # compressed
 
 
 class AnomalyStore:
@@ -214,6 +235,19 @@ class AnomalyStore:
             await connection.execute(
                 SAVE_STATE, shop_id, judged_until, orjson.dumps(state).decode()
             )
+
+    async def load_checkpoint(self, shop_id: str) -> Checkpoint | None:
+        row = await self._pool.fetchrow(LOAD_CHECKPOINT, shop_id)
+        return None if row is None else Checkpoint(row[0], row[1], bytes(row[2]))
+
+    async def save_checkpoint(self, shop_id: str, checkpoint: Checkpoint) -> None:
+        await self._pool.execute(
+            SAVE_CHECKPOINT,
+            shop_id,
+            checkpoint.judged_until,
+            checkpoint.code_version,
+            checkpoint.detector,
+        )
 
     async def open_incomplete(self) -> dict[str, datetime]:
         """Shops with an unresolved data-incomplete signal, and since when."""

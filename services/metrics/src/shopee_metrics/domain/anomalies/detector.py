@@ -127,12 +127,22 @@ class ShopDetector:
         episode = state.get("episode")
         self.episode = Episode.from_json(episode) if episode else None
         self._ring = HourRing(config.ring_hours, config.max_window_hours, len(FEATURES) + 1)
-        self._models = [
-            OutlierModel(config.model_contamination) for _ in range(config.max_window_hours)
-        ]
+        self._models = _unfitted_models(config)
         # The single-hour components of the newest hours, newest first.
         self._singles: deque[dict[str, Component]] = deque(maxlen=config.max_window_hours)
         self._checkout_runs = CheckoutRuns(config.order_lag_minutes)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """For a checkpoint (adapters/detector_checkpoints.py): everything but the outlier
+        models, which are refit from the ring when next used, as after a replay (a fitted model
+        holds its training windows: about as large as the rest)."""
+        state = self.__dict__.copy()
+        del state["_models"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._models = _unfitted_models(self.config)
 
     @property
     def last_hour(self) -> datetime | None:
@@ -422,6 +432,11 @@ class ShopDetector:
             ),
             first=first,
         )
+
+
+def _unfitted_models(config: DetectorConfig) -> list[OutlierModel]:
+    """One outlier model per window length."""
+    return [OutlierModel(config.model_contamination) for _ in range(config.max_window_hours)]
 
 
 def _lift(learned: float, kind: DayKind) -> float:
