@@ -21,6 +21,10 @@ import numpy as np
 import numpy.typing as npt
 
 MIN_TRAINING_WINDOWS = 96
+# ECOD keeps four arrays of every score it computes (training windows included), each as large
+# as its training data, and computes them afresh each time: dropped after each use, they no
+# longer take most of a detector's memory (about 0.6 of 1.3 MB a shop).
+_ECOD_SCRATCH = ("U_l", "U_r", "U_skew", "O")
 
 
 def load_library() -> None:
@@ -49,6 +53,7 @@ class OutlierModel:
 
         model = ECOD(contamination=self._contamination)
         model.fit(features)
+        _drop_scratch(model)
         self._model = model
         self.trained_on = len(features)
 
@@ -58,4 +63,10 @@ class OutlierModel:
         if self._model is None:
             return None
         proba = self._model.predict_proba(vector.reshape(1, -1), method="unify")
+        _drop_scratch(self._model)
         return float(proba[0, 1])
+
+
+def _drop_scratch(model: Any) -> None:
+    for name in _ECOD_SCRATCH:
+        vars(model).pop(name, None)
