@@ -180,7 +180,7 @@ class FakePublisher(AnomalyPublisher):
 def runner(
     store: FakeStore,
     log: list[str],
-    owns: bool = True,
+    owns: bool | Callable[[str], bool] = True,
     unfinished: frozenset[str] = frozenset(),
     registry: CollectorRegistry | None = None,
     ready: Callable[[], bool] = lambda: True,
@@ -206,7 +206,7 @@ def runner(
         FakePublisher(log),
         settings,
         AnomalyMetrics(registry or CollectorRegistry()),
-        lambda _: owns,
+        owns if callable(owns) else lambda _: owns,
         unfinished_sources,
         ready,
     )
@@ -361,6 +361,23 @@ def test_shops_of_other_workers_are_left_alone() -> None:
     assert asyncio.run(runner(store, log, owns=False).run_once()) == 0
     assert store.reads == []
     assert log == []
+
+
+def test_a_shop_handed_to_another_worker_and_back_is_loaded_again() -> None:
+    log: list[str] = []
+    store = FakeStore(numerators(DAYS), log)
+    owned = [True]
+    live = runner(store, log, owns=lambda _: owned[0], checkpoint_hours=24)
+    assert asyncio.run(live.run_once()) == 100
+    owned[0] = False  # the partitions moved: another worker judges the shop meanwhile
+    assert asyncio.run(live.run_once()) == 0
+    judge_all(runner(store, log, checkpoint_hours=24))
+    owned[0] = True
+    store.reads.clear()
+    asyncio.run(live.run_once())
+    # Not the 100 hours it had judged, stale by now: the other worker's progress.
+    assert store.reads == []
+    assert store.states[SHOP.shop_id][0] == FIRST + 239 * HOUR
 
 
 def test_a_shop_too_young_to_raise_anything_gets_no_detector_until_it_could() -> None:

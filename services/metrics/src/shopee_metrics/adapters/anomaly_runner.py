@@ -185,6 +185,9 @@ class AnomalyRunner:
         judged = 0
         for shop in await self._known_shops():
             if not self._owns(shop.shop_id):
+                # Another worker judges it now (partitions moved): its detector here would go
+                # stale and hold memory; if the shop comes back, it is loaded from the database.
+                self._runs.pop(shop.shop_id, None)
                 continue
             shop_marks = marks.get(shop.shop_id, [])
             await self._completeness(shop.shop_id, shop_marks, now, open_signals)
