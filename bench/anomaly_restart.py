@@ -18,7 +18,9 @@ larger (12 weeks of hour rows per shop against one row of a few hundred kB).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
+import logging
 import math
 import statistics
 import time
@@ -27,16 +29,36 @@ from collections import deque
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
+import asyncpg
 import numpy as np
+import structlog
+from prometheus_client import CollectorRegistry
 
 from bench.anomaly_quality import DEFAULT_END, ShopSeries, closed_hours, load_series
 from bench.machine import describe_machine
+from shopee_common.settings import PlatformSettings
 from shopee_generator.world import DEFAULT_DAYS, DEFAULT_SEED, GeneratorConfig
+from shopee_metrics.adapters.anomaly_publisher import AnomalyPublisher
+from shopee_metrics.adapters.anomaly_runner import AnomalyMetrics, AnomalyRunner, RunnerSettings
+from shopee_metrics.adapters.anomaly_store import AnomalyStore
 from shopee_metrics.adapters.detector_checkpoints import freeze, thaw
-from shopee_metrics.domain.anomalies import AnomalyReport, DetectorConfig, ShopDetector
+from shopee_metrics.domain.anomalies import (
+    BASE_KPIS,
+    AnomalyReport,
+    DetectorConfig,
+    ShopDetector,
+)
 from shopee_metrics.domain.anomalies.history import ClosedHour
-from shopee_metrics.domain.anomalies.products import ProductHour, ProductWatch
+from shopee_metrics.domain.anomalies.products import (
+    PRODUCT_KPIS,
+    ProductConfig,
+    ProductHour,
+    ProductWatch,
+)
+from shopee_metrics.domain.contributions import SHOP
+from tests.integration.databases import migrated_database
 
 T = TypeVar("T")
 HOUR = timedelta(hours=1)
@@ -155,12 +177,123 @@ def _yes(flag: float) -> str:
     return {2.0: "same", 1.0: "same anomalies, other figures", 0.0: "DIFFERENT"}[flag]
 
 
+async def _job_restarts(dsn: str, shops: dict[str, ShopSeries], hours: int) -> None:
+    """The job's own path (AnomalyRunner, AnomalyStore, PostgreSQL): the shops' last `hours`
+    hours written to kpi_hour, judged cold to BEHIND_HOURS before their end with checkpoints on,
+    then to the end (the checkpoints from before are kept, as a crash would leave them); then
+    two starts timed, each a fresh runner's first run: from the checkpoints, and replaying."""
+    first_hour = {
+        shop: series.first_hour + (len(series.counts) - hours) * HOUR
+        for shop, series in shops.items()
+    }
+    rows = []
+    for shop, series in shops.items():
+        zone = ZoneInfo(series.time_zone)
+        for index in range(len(series.counts) - hours, len(series.counts)):
+            bucket = series.first_hour + index * HOUR
+            local = bucket.astimezone(zone).replace(tzinfo=None)
+            for kpi, value in zip(BASE_KPIS, series.counts[index], strict=True):
+                if value:
+                    rows.append((shop, SHOP, kpi, bucket, local, float(value), int(value)))
+            for product, counts in zip(series.products, series.product_counts[index], strict=True):
+                for kpi, value in zip(PRODUCT_KPIS, counts, strict=True):
+                    if value:
+                        rows.append((shop, product, kpi, bucket, local, float(value), int(value)))
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4)
+    assert pool is not None
+    try:
+        await pool.copy_records_to_table(
+            "kpi_hour",
+            records=rows,
+            columns=["shop_id", "product_id", "kpi", "bucket", "local_hour", "value", "numerator"],
+        )
+        print(f"job path: {len(shops)} shops, {hours:,} hours each, {len(rows):,} kpi_hour rows")
+
+        async def watermarks(behind: int) -> None:
+            await pool.executemany(
+                "INSERT INTO stream_watermarks (shop_id, source, watermark, updated_at) "
+                "VALUES ($1, $2, $3, now() - interval '1 hour') ON CONFLICT (shop_id, source) "
+                "DO UPDATE SET watermark = excluded.watermark, updated_at = excluded.updated_at",
+                [
+                    (shop, source, first_hour[shop] + (hours - behind) * HOUR)
+                    for shop in shops
+                    for source in ("order", "traffic")
+                ],
+            )
+
+        def runner(checkpoint_hours: int) -> AnomalyRunner:
+            async def nothing_unread(shop_id: str) -> set[str]:
+                return set()
+
+            settings = RunnerSettings(
+                late_grace=timedelta(0),
+                quiet=timedelta(0),
+                stall_after=timedelta(minutes=30),
+                live_window=timedelta(hours=1),
+                max_hours_per_run=hours,
+                detector=DetectorConfig(),
+                products=ProductConfig(),
+                checkpoint_hours=checkpoint_hours,
+            )
+            publisher = AnomalyPublisher(producer, "anomalies")
+            metrics = AnomalyMetrics(CollectorRegistry())
+            return AnomalyRunner(
+                AnomalyStore(pool), publisher, settings, metrics, lambda _: True, nothing_unread
+            )
+
+        producer = _CountingProducer()
+        await watermarks(BEHIND_HOURS)
+        cold = runner(24)
+        started = time.perf_counter()
+        judged = await cold.run_once()
+        print(f"cold: {judged:,} shop hours judged in {time.perf_counter() - started:.1f} s")
+        await pool.execute("CREATE TABLE kept AS SELECT * FROM anomaly_detector_checkpoints")
+        await watermarks(0)
+        await cold.run_once()
+        await pool.execute("DELETE FROM anomaly_detector_checkpoints")
+        await pool.execute("INSERT INTO anomaly_detector_checkpoints SELECT * FROM kept")
+        for name, checkpoint_hours in (("checkpoint", 24), ("replay", 0), ("checkpoint", 24)):
+            start = runner(checkpoint_hours)
+            published = producer.sent
+            wall, cpu = time.perf_counter(), time.process_time()
+            await start.run_once()
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            print(
+                f"start from {name:<10}: {wall:6.2f} s wall, {cpu:6.2f} s CPU of this process "
+                f"({wall / len(shops) * 1000:5.0f} ms a shop); published "
+                f"{producer.sent - published}"
+            )
+    finally:
+        await pool.close()
+
+
+class _CountingProducer:
+    """Counts what would be published: a start must publish nothing (its hours were judged
+    before)."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    async def send(self, *args: Any, **kwargs: Any) -> asyncio.Future[None]:
+        self.sent += 1
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
         "--history-weeks", type=int, default=20, help="weeks judged before the checkpoint"
+    )
+    parser.add_argument(
+        "--job-shops",
+        type=int,
+        default=0,
+        help="also time starts through the job's own runner and a throwaway database (needs "
+        "the stack's PostgreSQL): this many shops, the reference world's four cycled",
     )
     options = parser.parse_args()
     world = GeneratorConfig.ending(DEFAULT_END, days=DEFAULT_DAYS, shops=4, seed=DEFAULT_SEED)
@@ -187,6 +320,17 @@ def main() -> None:
         )
     ratio = statistics.median(r["replay"] / r["resume"] for r in results)
     print(f"median ratio replay / checkpoint: {ratio:.1f}x")
+    if options.job_shops:
+        # The runner logs every shop it sets up and every anomaly.
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+        series = list(load_series(world).values())
+        shops = {
+            f"{series[i % len(series)].shop_id}-{i:04d}": series[i % len(series)]
+            for i in range(options.job_shops)
+        }
+        server = PlatformSettings().database_url.get_secret_value()
+        with migrated_database(server, {s: v.time_zone for s, v in shops.items()}) as dsn:
+            asyncio.run(_job_restarts(dsn, shops, options.history_weeks * 7 * 24))
 
 
 if __name__ == "__main__":
