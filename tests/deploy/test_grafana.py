@@ -116,6 +116,13 @@ def test_operations_dashboard_covers_the_platform_signals() -> None:
         "metrics_batch_seconds_bucket",
         "metrics_last_commit_timestamp_seconds",
         "faust_metrics_messages_received_per_topic_total",  # records read per topic
+        # its anomaly detection
+        "metrics_anomalies_total",
+        "metrics_data_incomplete",
+        "metrics_anomaly_run_seconds_bucket",
+        "metrics_anomaly_hours_judged_total",
+        "metrics_anomaly_detectors_held",
+        "metrics_anomaly_detectors_loaded_total",
     ):
         assert signal in queries, signal
 

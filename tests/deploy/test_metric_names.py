@@ -111,6 +111,13 @@ def test_the_stream_job_serves_its_own_and_fausts_metrics_with_the_expected_name
         "faust_metrics_topic_partition_offset_commited",
         "faust_metrics_messages_received_per_topic_total",
         "http_request_duration_seconds_bucket",
+        "metrics_anomalies_total",
+        "metrics_data_incomplete",
+        "metrics_anomaly_run_seconds_bucket",
+        "metrics_anomaly_hours_judged_total",
+        "metrics_anomaly_detectors_held",
+        "metrics_anomaly_detectors_loaded_total",
+        "metrics_anomaly_checkpoints_saved_total",
     ):
         assert name in names, name
 

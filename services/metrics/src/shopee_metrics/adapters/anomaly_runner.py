@@ -85,6 +85,12 @@ class AnomalyMetrics:
             ["source"],
             registry=registry,
         )
+        self.detectors_held = Gauge(
+            "metrics_anomaly_detectors_held",
+            "Shop detectors this worker holds in memory (about 1 MB each; docs/metrics.md, "
+            "'Capacity')",
+            registry=registry,
+        )
         self.checkpoints_saved = Counter(
             "metrics_anomaly_checkpoints_saved_total",
             "Checkpoints of shop detectors saved",
@@ -193,6 +199,7 @@ class AnomalyRunner:
             await self._completeness(shop.shop_id, shop_marks, now, open_signals)
             judged += await self._judge(shop, shop_marks, now)
         self._metrics.hours_judged.inc(judged)
+        self._metrics.detectors_held.set(len(self._runs))
         self._metrics.run_seconds.observe(time.perf_counter() - started)
         return judged
 
