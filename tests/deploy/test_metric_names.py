@@ -118,6 +118,7 @@ def test_the_stream_job_serves_its_own_and_fausts_metrics_with_the_expected_name
         "metrics_anomaly_detectors_held",
         "metrics_anomaly_detectors_loaded_total",
         "metrics_anomaly_checkpoints_saved_total",
+        "metrics_anomaly_failures_total",
     ):
         assert name in names, name
 

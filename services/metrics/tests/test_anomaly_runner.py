@@ -380,6 +380,25 @@ def test_a_shop_handed_to_another_worker_and_back_is_loaded_again() -> None:
     assert store.states[SHOP.shop_id][0] == FIRST + 239 * HOUR
 
 
+def test_a_shop_whose_detection_fails_does_not_stop_the_others() -> None:
+    # PostgreSQL knows zones Python's zoneinfo may not: that shop cannot be judged.
+    broken = ShopInfo("shop-0", "Mars/Olympus_Mons", "IDR", "ID")
+
+    class TwoShops(FakeStore):
+        async def shops(self) -> list[ShopInfo]:
+            return [broken, SHOP]
+
+    log: list[str] = []
+    store = TwoShops(numerators(DAYS), log)
+    store.marks[broken.shop_id] = store.marks[SHOP.shop_id]
+    registry = CollectorRegistry()
+    live = runner(store, log, registry=registry)
+    assert [asyncio.run(live.run_once()) for _ in range(3)] == [100, 100, 39]
+    assert list(store.states) == [SHOP.shop_id]
+    failures = registry.get_sample_value("metrics_anomaly_failures_total", {"scope": "shop"})
+    assert failures == 3
+
+
 def test_a_shop_too_young_to_raise_anything_gets_no_detector_until_it_could() -> None:
     log: list[str] = []
     # Two days closed, and the detector needs three (min_history_hours=72 in `runner`).

@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import asyncpg
 import structlog
 from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -29,27 +28,13 @@ from shopee_common.events import (
     zone_mismatch,
 )
 from shopee_metrics.adapters.dead_letters import DeadLetter, DeadLetterPublisher
-from shopee_metrics.adapters.store import AppliedBatch, KpiStore
+from shopee_metrics.adapters.store import TRANSIENT, AppliedBatch, KpiStore
 from shopee_metrics.domain.batch import Candidate, Position, candidate
 
 log = structlog.get_logger("metrics.processor")
 SHUTDOWN_WRITE_SECONDS = 30.0
 EXIT_UNFINISHED_WRITE = 75
 
-# Worth retrying: the database is restarting or unreachable, or lost a race. Anything else is a
-# bug or a schema mismatch: the process exits without acknowledging the batch (see
-# _finish_even_if_cancelled), so nothing is lost and the crash is visible.
-TRANSIENT = (
-    asyncpg.PostgresConnectionError,
-    # Shutdown, crash recovery, a cancelled statement (CannotConnectNowError is one of these).
-    asyncpg.exceptions.OperatorInterventionError,
-    # Too many connections, out of memory or disk: outages too; exiting would not mend them.
-    asyncpg.exceptions.InsufficientResourcesError,
-    asyncpg.DeadlockDetectedError,
-    asyncpg.SerializationError,
-    ConnectionError,
-    TimeoutError,
-)
 EXIT_WRITE_FAILED = 70
 
 

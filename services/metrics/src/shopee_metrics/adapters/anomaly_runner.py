@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import structlog
 from aiokafka import TopicPartition
+from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -35,6 +36,7 @@ from shopee_metrics.adapters.detector_checkpoints import (
     thaw,
 )
 from shopee_metrics.adapters.pacing import DutyCycle, Slicer
+from shopee_metrics.adapters.store import TRANSIENT
 from shopee_metrics.domain.anomalies import (
     JUDGED_SOURCES,
     AnomalyReport,
@@ -55,6 +57,8 @@ from shopee_metrics.domain.anomalies.products import (
 from shopee_metrics.settings import MetricsSettings
 
 log = structlog.get_logger("metrics.anomalies")
+# The database or the broker unreachable: the whole run stops and the next tick retries.
+OUTAGES = (KafkaError, asyncpg.InterfaceError, *TRANSIENT)
 HOUR = timedelta(hours=1)
 # PLANNED events come at most this long before their campaign (mega sales: 7 days).
 CAMPAIGN_LOOKBACK = timedelta(days=14)
@@ -94,6 +98,13 @@ class AnomalyMetrics:
         self.checkpoints_saved = Counter(
             "metrics_anomaly_checkpoints_saved_total",
             "Checkpoints of shop detectors saved",
+            registry=registry,
+        )
+        self.failures = Counter(
+            "metrics_anomaly_failures_total",
+            "Detection that failed: a whole run (the database or the broker unreachable; retried "
+            "at the next tick) or one shop's part of a run (the other shops go on)",
+            ["scope"],
             registry=registry,
         )
         self.run_seconds = Histogram(
@@ -177,6 +188,7 @@ class AnomalyRunner:
         try:
             await self.run_once()
         except Exception:
+            self._metrics.failures.labels("run").inc()
             log.exception("anomaly detection run failed; retrying at the next tick")
 
     async def run_once(self) -> int:
@@ -196,8 +208,18 @@ class AnomalyRunner:
                 self._runs.pop(shop.shop_id, None)
                 continue
             shop_marks = marks.get(shop.shop_id, [])
-            await self._completeness(shop.shop_id, shop_marks, now, open_signals)
-            judged += await self._judge(shop, shop_marks, now)
+            try:
+                await self._completeness(shop.shop_id, shop_marks, now, open_signals)
+                judged += await self._judge(shop, shop_marks, now)
+            except OUTAGES:
+                raise
+            except Exception:
+                # One shop's bad data (a time zone Python does not know, say) must not stop
+                # the detection of every shop after it. Its detector may have taken hours it
+                # did not save: it is loaded again from the database at the next run.
+                self._runs.pop(shop.shop_id, None)
+                self._metrics.failures.labels("shop").inc()
+                log.exception("anomaly detection failed for a shop", shop=shop.shop_id)
         self._metrics.hours_judged.inc(judged)
         self._metrics.detectors_held.set(len(self._runs))
         self._metrics.run_seconds.observe(time.perf_counter() - started)

@@ -24,6 +24,21 @@ from shopee_metrics.domain.batch import (
 from shopee_metrics.domain.buckets import Granularity
 from shopee_metrics.domain.contributions import RATIO_KPIS
 
+# Worth retrying: the database is restarting or unreachable, or lost a race. Anything else is a
+# bug or a schema mismatch: the job exits without acknowledging the batch (processor.py), so
+# nothing is lost and the crash is visible.
+TRANSIENT = (
+    asyncpg.PostgresConnectionError,
+    # Shutdown, crash recovery, a cancelled statement (CannotConnectNowError is one of these).
+    asyncpg.exceptions.OperatorInterventionError,
+    # Too many connections, out of memory or disk: outages too; exiting would not mend them.
+    asyncpg.exceptions.InsufficientResourcesError,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+    ConnectionError,
+    TimeoutError,
+)
+
 INSERT_EVENT_IDS = """
 INSERT INTO event_ids (shop_id, event_id, occurred_at)
 SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
