@@ -18,7 +18,7 @@ import structlog
 
 from shopee_metrics.adapters.event_source import EventSource, Record
 from shopee_metrics.adapters.store import AppliedBatch
-from shopee_metrics.processor import BatchProcessor
+from shopee_metrics.processor import BatchProcessor, PreparedBatch
 
 log = structlog.get_logger("metrics.stream")
 EXIT_LOOP_FAILED = 71
@@ -89,5 +89,12 @@ class EventLoop:
                     prepared = prepared.then(await self._processor.prepare(later))
                     records = [*records, *later]
             self._writing_records = records
-            self._writing = asyncio.ensure_future(self._processor.apply(prepared))
+            self._writing = asyncio.ensure_future(self._write(prepared, records))
         await self.finish_write()
+
+    async def _write(self, prepared: PreparedBatch, records: Sequence[Record]) -> AppliedBatch:
+        applied = await self._processor.apply(prepared)
+        # Durable from here: consumer lag and detection's "read to the end" count it at once,
+        # not only once its offsets are committed after the next read (up to a read's wait later).
+        self._source.mark_stored(records)
+        return applied

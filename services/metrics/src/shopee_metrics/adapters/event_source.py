@@ -108,6 +108,11 @@ class EventSource:
             self._record_received(fetched)
         return records
 
+    def mark_stored(self, records: Sequence[Record]) -> None:
+        """`records` are durable in PostgreSQL (their offsets are committed to Kafka later)."""
+        for tp, offset in next_offsets(records).items():
+            self._stored[tp] = max(offset, self._stored.get(tp, 0))
+
     async def commit(self, records: Sequence[Record]) -> None:
         """Commit the offsets after `records`. A failure (a rebalance took the partition, the
         broker is restarting) is only logged: those records are read again and found duplicate."""
@@ -115,8 +120,7 @@ class EventSource:
         if not offsets:
             return
         # Stored in PostgreSQL whether or not the commit below succeeds.
-        for tp, offset in offsets.items():
-            self._stored[tp] = max(offset, self._stored.get(tp, 0))
+        self.mark_stored(records)
         try:
             await self._consumer.commit(offsets)
         except KafkaError as exc:
@@ -153,13 +157,17 @@ class EventSource:
         if not partitions:
             return {}
         ends = await self._consumer.end_offsets(partitions)
-        lag = {}
-        for tp in partitions:
-            stored = self._stored.get(tp)
-            if stored is None:
-                stored = await self._consumer.committed(tp) or 0
-            lag[tp] = max(0, int(ends[tp]) - stored)
-        return lag
+        committed = {
+            tp: await self._consumer.committed(tp) or 0
+            for tp in partitions
+            if tp not in self._stored
+        }
+        # What is stored is read after the last await: a batch stored during them would
+        # otherwise show as lag, and the gauge keep it until the next tick.
+        return {
+            tp: max(0, int(ends[tp]) - self._stored.get(tp, committed.get(tp, 0)))
+            for tp in partitions
+        }
 
     def end_offset(self, topic: str, partition: int) -> int | None:
         """The partition's end offset as the consumer last saw it (None before it fetched)."""
