@@ -32,6 +32,15 @@ PROMETHEUS = REPO / "deploy" / "prometheus"
 GRAFANA = REPO / "deploy" / "grafana"
 
 PLATFORM_SERVICES = ("ingest", "metrics", "forecast", "insights", "gateway")
+# The stream job's anomaly detection series the operations dashboard shows.
+ANOMALY_DETECTION_SERIES = (
+    "metrics_anomalies_total",
+    "metrics_data_incomplete",
+    "metrics_anomaly_run_seconds_bucket",
+    "metrics_anomaly_hours_judged_total",
+    "metrics_anomaly_detectors_held",
+    "metrics_anomaly_detectors_loaded_total",
+)
 # gRPC services: SHOPEE_<NAME>_GRPC_PORT, and /healthz, /readyz, /metrics on SHOPEE_<NAME>_HTTP_PORT.
 GRPC_SERVICES = ("forecast", "insights")
 # The one directory the image makes writable for uid 10001 (Dockerfile): volumes are mounted there.

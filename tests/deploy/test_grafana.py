@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 
 from shopee_common.kpis import KPI_BY_NAME, Unit
-from tests.deploy.manifests import GRAFANA, REPO, dashboards, load_yaml, panels
+from tests.deploy.manifests import (
+    ANOMALY_DETECTION_SERIES,
+    GRAFANA,
+    REPO,
+    dashboards,
+    load_yaml,
+    panels,
+)
 
 BUILTIN_VARIABLES = {"__timeFilter", "__rate_interval", "__interval", "__all", "__timeGroupAlias"}
 
@@ -116,13 +123,7 @@ def test_operations_dashboard_covers_the_platform_signals() -> None:
         "metrics_batch_seconds_bucket",
         "metrics_last_commit_timestamp_seconds",
         "faust_metrics_messages_received_per_topic_total",  # records read per topic
-        # its anomaly detection
-        "metrics_anomalies_total",
-        "metrics_data_incomplete",
-        "metrics_anomaly_run_seconds_bucket",
-        "metrics_anomaly_hours_judged_total",
-        "metrics_anomaly_detectors_held",
-        "metrics_anomaly_detectors_loaded_total",
+        *ANOMALY_DETECTION_SERIES,
     ):
         assert signal in queries, signal
 

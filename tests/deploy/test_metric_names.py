@@ -19,6 +19,7 @@ from shopee_ingest.settings import IngestSettings
 from shopee_metrics.app import create_app as create_metrics_app
 from shopee_metrics.settings import MetricsSettings
 from tests.deploy.manifests import (
+    ANOMALY_DETECTION_SERIES,
     PROMETHEUS,
     dashboards,
     load_yaml,
@@ -111,12 +112,7 @@ def test_the_stream_job_serves_its_own_and_fausts_metrics_with_the_expected_name
         "faust_metrics_topic_partition_offset_commited",
         "faust_metrics_messages_received_per_topic_total",
         "http_request_duration_seconds_bucket",
-        "metrics_anomalies_total",
-        "metrics_data_incomplete",
-        "metrics_anomaly_run_seconds_bucket",
-        "metrics_anomaly_hours_judged_total",
-        "metrics_anomaly_detectors_held",
-        "metrics_anomaly_detectors_loaded_total",
+        *ANOMALY_DETECTION_SERIES,
         "metrics_anomaly_checkpoints_saved_total",
         "metrics_anomaly_failures_total",
     ):
