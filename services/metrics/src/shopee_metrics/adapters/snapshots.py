@@ -9,17 +9,26 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
+import structlog
+
 from shopee.metrics.v1 import metrics_pb2
 from shopee_metrics.adapters.store import AppliedBatch, KpiRow
 from shopee_metrics.domain.buckets import Granularity
 from shopee_metrics.domain.contributions import SHOP
 
+log = structlog.get_logger("metrics.snapshots")
 GRANULARITY_PB = {
     Granularity.MINUTE: metrics_pb2.GRANULARITY_MINUTE,
     Granularity.HOUR: metrics_pb2.GRANULARITY_HOUR,
     Granularity.DAY: metrics_pb2.GRANULARITY_DAY,
 }
 PROTOBUF_HEADERS = [("content-type", b"application/x-protobuf")]
+# A snapshot larger than this goes as several, each with whole buckets: while the job catches up
+# on a busy shop's history, a second of batches changes thousands of its buckets, and one
+# message of them passed Kafka's 1 MB default and crashed the job.
+MAX_SNAPSHOT_BYTES = 256 * 1024
+
+Buckets = dict[tuple[Granularity, datetime], dict[str, KpiRow]]
 
 
 class SnapshotPublisher:
@@ -31,9 +40,7 @@ class SnapshotPublisher:
         self._producer = producer
         self._topic = topic
         self._interval = interval_seconds
-        self._pending: dict[str, dict[tuple[Granularity, datetime], dict[str, KpiRow]]] = (
-            defaultdict(lambda: defaultdict(dict))
-        )
+        self._pending: dict[str, Buckets] = defaultdict(lambda: defaultdict(dict))
         self._time_zones: dict[str, str] = {}
         self._watermarks: dict[str, datetime] = {}
         self._last_sent: dict[str, float] = {}
@@ -55,41 +62,53 @@ class SnapshotPublisher:
         )
 
     async def flush(self) -> int:
-        """Publish the due snapshots; return how many were sent. Safe to run concurrently: the
-        snapshots are taken before the first await."""
+        """Publish the due snapshots; return how many shops were sent. Safe to run
+        concurrently: the snapshots are taken before the first await. A shop whose send fails
+        (the broker unreachable) keeps its changes for the next flush, newer ones winning."""
         now = time.monotonic()
         due = [
             shop
             for shop in self._pending
             if now - self._last_sent.get(shop, -math.inf) >= self._interval
         ]
-        snapshots = []
+        taken = {shop: self._pending.pop(shop) for shop in due}
         for shop in due:
             self._last_sent[shop] = now
-            snapshots.append((shop, self._snapshot(shop, self._pending.pop(shop))))
-        sends = [
-            await self._producer.send(
-                self._topic,
-                key=shop.encode(),
-                value=snapshot.SerializeToString(),
-                partition=None,
-                timestamp=None,
-                headers=PROTOBUF_HEADERS,
-            )
-            for shop, snapshot in snapshots
-        ]
-        await asyncio.gather(*sends)
-        return len(sends)
+        failed = 0
+        for shop, buckets in taken.items():
+            try:
+                sends = [
+                    await self._producer.send(
+                        self._topic,
+                        key=shop.encode(),
+                        value=snapshot.SerializeToString(),
+                        partition=None,
+                        timestamp=None,
+                        headers=PROTOBUF_HEADERS,
+                    )
+                    for snapshot in self._snapshots(shop, buckets)
+                ]
+                await asyncio.gather(*sends)
+            except Exception as exc:
+                failed += 1
+                self._requeue(shop, buckets)
+                log.warning(
+                    "kpi.updates snapshot not sent; kept for the next", shop=shop, error=repr(exc)
+                )
+        return len(taken) - failed
 
-    def _snapshot(
-        self, shop: str, buckets: dict[tuple[Granularity, datetime], dict[str, KpiRow]]
-    ) -> metrics_pb2.KpiSnapshot:
-        snapshot = metrics_pb2.KpiSnapshot(shop_id=shop, time_zone=self._time_zones.get(shop, ""))
-        snapshot.updated_at.GetCurrentTime()
-        if shop in self._watermarks:
-            snapshot.watermark.FromDatetime(self._watermarks[shop])
+    def _requeue(self, shop: str, buckets: Buckets) -> None:
+        pending = self._pending[shop]
+        for key, rows in buckets.items():
+            pending[key] = {**rows, **pending.get(key, {})}
+        self._last_sent.pop(shop, None)
+
+    def _snapshots(self, shop: str, buckets: Buckets) -> list[metrics_pb2.KpiSnapshot]:
+        """The shop's changed buckets in time order, as one snapshot or, past
+        MAX_SNAPSHOT_BYTES, several (each bucket whole in one of them)."""
+        parts = [self._empty_snapshot(shop)]
         for (granularity, start), rows in sorted(buckets.items()):
-            bucket = snapshot.buckets.add(granularity=GRANULARITY_PB[granularity])
+            bucket = metrics_pb2.KpiBucket(granularity=GRANULARITY_PB[granularity])
             bucket.bucket.FromDatetime(start)
             for row in rows.values():
                 value = bucket.values.add(kpi=row.kpi, numerator=row.numerator)
@@ -97,4 +116,16 @@ class SnapshotPublisher:
                     value.value = row.value
                 if row.denominator is not None:
                     value.denominator = row.denominator
+            part = parts[-1]
+            if part.buckets and part.ByteSize() + bucket.ByteSize() > MAX_SNAPSHOT_BYTES:
+                part = self._empty_snapshot(shop)
+                parts.append(part)
+            part.buckets.append(bucket)
+        return parts
+
+    def _empty_snapshot(self, shop: str) -> metrics_pb2.KpiSnapshot:
+        snapshot = metrics_pb2.KpiSnapshot(shop_id=shop, time_zone=self._time_zones.get(shop, ""))
+        snapshot.updated_at.GetCurrentTime()
+        if shop in self._watermarks:
+            snapshot.watermark.FromDatetime(self._watermarks[shop])
         return snapshot
