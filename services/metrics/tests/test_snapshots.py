@@ -73,3 +73,28 @@ async def test_changes_the_broker_did_not_take_are_sent_at_the_next_flush() -> N
     (snapshot,) = producer.sent
     numerators = [b.values[0].numerator for b in snapshot.buckets]
     assert numerators == [5.0, 1.0]
+
+
+async def test_a_delivery_that_fails_keeps_only_that_shops_changes() -> None:
+    class OneShopUndelivered(Producer):
+        async def send(
+            self, topic: str, key: bytes, value: bytes, **_: Any
+        ) -> asyncio.Future[None]:
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            if key == b"shop-2":
+                done.set_exception(ConnectionError("not delivered"))
+            else:
+                self.sent.append(metrics_pb2.KpiSnapshot.FromString(value))
+                done.set_result(None)
+            return done
+
+    producer = OneShopUndelivered()
+    publisher = SnapshotPublisher(producer, "kpi.updates", interval_seconds=1.0)
+    publisher.record(batch(1, 1.0))
+    other = batch(1, 2.0)
+    publisher.record(
+        AppliedBatch(rows=[row._replace(shop_id="shop-2") for row in other.rows], time_zones={})
+    )
+    assert await publisher.flush() == 1
+    assert [s.shop_id for s in producer.sent] == ["shop-1"]
+    assert publisher.due()  # shop-2 is due again at once

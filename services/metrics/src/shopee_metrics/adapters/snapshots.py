@@ -74,28 +74,41 @@ class SnapshotPublisher:
         taken = {shop: self._pending.pop(shop) for shop in due}
         for shop in due:
             self._last_sent[shop] = now
-        failed = 0
+        queued: dict[str, list[Any]] = {}
+        failed: dict[str, BaseException] = {}
         for shop, buckets in taken.items():
             try:
-                sends = [
-                    await self._producer.send(
-                        self._topic,
-                        key=shop.encode(),
-                        value=snapshot.SerializeToString(),
-                        partition=None,
-                        timestamp=None,
-                        headers=PROTOBUF_HEADERS,
-                    )
-                    for snapshot in self._snapshots(shop, buckets)
-                ]
-                await asyncio.gather(*sends)
+                queued[shop] = await self._send(shop, buckets)
             except Exception as exc:
-                failed += 1
-                self._requeue(shop, buckets)
-                log.warning(
-                    "kpi.updates snapshot not sent; kept for the next", shop=shop, error=repr(exc)
-                )
-        return len(taken) - failed
+                failed[shop] = exc
+        # Every shop's sends are queued before any delivery is awaited: waiting shop by shop
+        # would put one broker round trip per shop in turn.
+        delivered = await asyncio.gather(
+            *(asyncio.gather(*sends) for sends in queued.values()), return_exceptions=True
+        )
+        for shop, outcome in zip(queued, delivered, strict=True):
+            if isinstance(outcome, BaseException):
+                failed[shop] = outcome
+        for shop, error in failed.items():
+            self._requeue(shop, taken[shop])
+            log.warning(
+                "kpi.updates snapshot not sent; kept for the next", shop=shop, error=repr(error)
+            )
+        return len(taken) - len(failed)
+
+    async def _send(self, shop: str, buckets: Buckets) -> list[Any]:
+        """Queue the shop's snapshot (or its parts); their deliveries, to await."""
+        return [
+            await self._producer.send(
+                self._topic,
+                key=shop.encode(),
+                value=snapshot.SerializeToString(),
+                partition=None,
+                timestamp=None,
+                headers=PROTOBUF_HEADERS,
+            )
+            for snapshot in self._snapshots(shop, buckets)
+        ]
 
     def _requeue(self, shop: str, buckets: Buckets) -> None:
         pending = self._pending[shop]
