@@ -40,6 +40,7 @@ ANOMALY_DETECTION_SERIES = (
     "metrics_anomaly_hours_judged_total",
     "metrics_anomaly_detectors_held",
     "metrics_anomaly_detectors_loaded_total",
+    "metrics_anomaly_shops_failing",
 )
 # gRPC services: SHOPEE_<NAME>_GRPC_PORT, and /healthz, /readyz, /metrics on SHOPEE_<NAME>_HTTP_PORT.
 GRPC_SERVICES = ("forecast", "insights")

@@ -186,6 +186,7 @@ def runner(
     ready: Callable[[], bool] = lambda: True,
     checkpoint_hours: int = 0,
     detector: DetectorConfig = DETECTOR,
+    clock: Callable[[], float] = lambda: 0.0,
 ) -> AnomalyRunner:
     settings = RunnerSettings(
         late_grace=timedelta(minutes=10),
@@ -209,6 +210,7 @@ def runner(
         owns if callable(owns) else lambda _: owns,
         unfinished_sources,
         ready,
+        clock,
     )
 
 
@@ -392,11 +394,50 @@ def test_a_shop_whose_detection_fails_does_not_stop_the_others() -> None:
     store = TwoShops(numerators(DAYS), log)
     store.marks[broken.shop_id] = store.marks[SHOP.shop_id]
     registry = CollectorRegistry()
-    live = runner(store, log, registry=registry)
+    seconds = [0.0]
+    live = runner(store, log, registry=registry, clock=lambda: seconds[0])
+
+    def failures() -> float | None:
+        return registry.get_sample_value("metrics_anomaly_failures_total", {"scope": "shop"})
+
     assert [asyncio.run(live.run_once()) for _ in range(3)] == [100, 100, 39]
     assert list(store.states) == [SHOP.shop_id]
-    failures = registry.get_sample_value("metrics_anomaly_failures_total", {"scope": "shop"})
-    assert failures == 3
+    # Tried once, then left alone until its back-off (30 s) is over.
+    assert failures() == 1
+    assert registry.get_sample_value("metrics_anomaly_shops_failing") == 1
+    seconds[0] = 30.0
+    asyncio.run(live.run_once())
+    assert failures() == 2
+    # The wait doubles with each failure in a row: 60 s now.
+    seconds[0] = 89.0
+    asyncio.run(live.run_once())
+    assert failures() == 2
+    seconds[0] = 90.0
+    asyncio.run(live.run_once())
+    assert failures() == 3
+
+
+def test_a_failed_shop_that_can_be_judged_again_is_no_longer_held_back() -> None:
+    log: list[str] = []
+    broken = [True]
+
+    class FlakyStore(FakeStore):
+        async def hour_numerators(self, *args: Any, **kwargs: Any) -> Any:
+            if broken[0]:
+                raise ValueError("a row the detector cannot take")
+            return await super().hour_numerators(*args, **kwargs)
+
+    store = FlakyStore(numerators(DAYS), log)
+    registry = CollectorRegistry()
+    seconds = [0.0]
+    live = runner(store, log, registry=registry, clock=lambda: seconds[0])
+    assert asyncio.run(live.run_once()) == 0
+    broken[0] = False
+    assert asyncio.run(live.run_once()) == 0  # still waiting
+    seconds[0] = 30.0
+    assert asyncio.run(live.run_once()) == 100
+    assert registry.get_sample_value("metrics_anomaly_shops_failing") == 0
+    assert [asyncio.run(live.run_once()) for _ in range(2)] == [100, 39]
 
 
 def test_a_shop_too_young_to_raise_anything_gets_no_detector_until_it_could() -> None:

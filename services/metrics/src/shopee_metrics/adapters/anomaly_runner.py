@@ -63,6 +63,11 @@ HOUR = timedelta(hours=1)
 # PLANNED events come at most this long before their campaign (mega sales: 7 days).
 CAMPAIGN_LOOKBACK = timedelta(days=14)
 SHOP_REFRESH_SECONDS = 60.0
+# A shop whose detection failed is tried again after this, doubling with each failure in a row
+# up to FAILED_SHOP_RETRY_MAX: under the 10 minutes over which `AnomalyDetectionFailing` looks
+# for failures, so the alert keeps firing while the shop keeps failing.
+FAILED_SHOP_RETRY_SECONDS = 30.0
+FAILED_SHOP_RETRY_MAX = 300.0
 
 
 class AnomalyMetrics:
@@ -105,6 +110,11 @@ class AnomalyMetrics:
             "Detection that failed: a whole run (the database or the broker unreachable; retried "
             "at the next tick) or one shop's part of a run (the other shops go on)",
             ["scope"],
+            registry=registry,
+        )
+        self.shops_failing = Gauge(
+            "metrics_anomaly_shops_failing",
+            "Shops whose detection failed at its last try, waiting to be tried again",
             registry=registry,
         )
         self.run_seconds = Histogram(
@@ -162,8 +172,10 @@ class AnomalyRunner:
         owns: Callable[[str], bool],
         unfinished: Callable[[str], Awaitable[Collection[str]]],
         ready: Callable[[], bool] = lambda: True,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
+        self._clock = clock
         self._ready = ready
         self._publisher = publisher
         self._settings = settings
@@ -181,6 +193,8 @@ class AnomalyRunner:
             settings.detector.min_history_hours, settings.products.min_history_hours
         )
         self._code_version = code_version(settings.detector, settings.products)
+        # Shops whose detection failed: failures in a row, and when to try again.
+        self._failing: dict[str, tuple[int, float]] = {}
 
     async def run_safely(self) -> None:
         """A run for the timer: a failure (the database restarting, say) is logged and the next
@@ -206,6 +220,10 @@ class AnomalyRunner:
                 # Another worker judges it now (partitions moved): its detector here would go
                 # stale and hold memory; if the shop comes back, it is loaded from the database.
                 self._runs.pop(shop.shop_id, None)
+                self._failing.pop(shop.shop_id, None)
+                continue
+            failed = self._failing.get(shop.shop_id)
+            if failed is not None and self._clock() < failed[1]:
                 continue
             shop_marks = marks.get(shop.shop_id, [])
             try:
@@ -214,16 +232,30 @@ class AnomalyRunner:
             except OUTAGES:
                 raise
             except Exception:
-                # One shop's bad data (a time zone Python does not know, say) must not stop
-                # the detection of every shop after it. Its detector may have taken hours it
-                # did not save: it is loaded again from the database at the next run.
-                self._runs.pop(shop.shop_id, None)
-                self._metrics.failures.labels("shop").inc()
-                log.exception("anomaly detection failed for a shop", shop=shop.shop_id)
+                self._shop_failed(shop.shop_id, failed[0] + 1 if failed else 1)
+            else:
+                self._failing.pop(shop.shop_id, None)
+        self._metrics.shops_failing.set(len(self._failing))
         self._metrics.hours_judged.inc(judged)
         self._metrics.detectors_held.set(len(self._runs))
         self._metrics.run_seconds.observe(time.perf_counter() - started)
         return judged
+
+    def _shop_failed(self, shop_id: str, in_a_row: int) -> None:
+        """One shop's bad data (a time zone Python does not know, say) must not stop the
+        detection of every shop after it, nor be read and logged again at every tick. Its
+        detector may have taken hours it did not save: it is loaded again from the database at
+        the next try."""
+        self._runs.pop(shop_id, None)
+        delay = min(FAILED_SHOP_RETRY_SECONDS * 2 ** (in_a_row - 1), FAILED_SHOP_RETRY_MAX)
+        self._failing[shop_id] = (in_a_row, self._clock() + delay)
+        self._metrics.failures.labels("shop").inc()
+        log.exception(
+            "anomaly detection failed for a shop",
+            shop=shop_id,
+            failures_in_a_row=in_a_row,
+            retry_in_seconds=delay,
+        )
 
     async def _known_shops(self) -> list[ShopInfo]:
         if time.monotonic() - self._shops_read > SHOP_REFRESH_SECONDS:
