@@ -3,6 +3,7 @@ what is rejected is answered precisely and never published."""
 
 from __future__ import annotations
 
+import gzip
 import time
 import uuid
 from collections.abc import Iterator
@@ -71,9 +72,12 @@ def post(
     body: bytes,
     content_type: str = "application/json",
     key: str | None = "default",
+    encoding: str | None = None,
     **params: str,
 ) -> httpx.Response:
     headers = {"content-type": content_type}
+    if encoding is not None:
+        headers["content-encoding"] = encoding
     if key is not None:
         headers["x-api-key"] = TEST_API_KEY if key == "default" else key
     return httpx.post(
@@ -184,6 +188,46 @@ async def test_bad_input_gets_its_documented_error_and_nothing_is_published(
         assert {"record": 0, "field": field} in [
             {"record": e["record"], "field": e["field"]} for e in problem["errors"]
         ]
+    assert await read_topics(kafka_bootstrap, event_topics(topic_prefix)) == []
+
+
+async def test_a_gzipped_body_is_published(
+    ingest: ServiceProcess, topic_prefix: str, kafka_bootstrap: str
+) -> None:
+    records = [order_event(i) for i in range(500)]
+    ndjson = b"\n".join(orjson.dumps(r) for r in records)
+    response = post(ingest, gzip.compress(ndjson), "application/x-ndjson", encoding="gzip")
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"] == len(records)
+    consumed = await read_topics(kafka_bootstrap, event_topics(topic_prefix), expected=500)
+    assert {events_pb2.Event.FromString(r.value).event_id for r in consumed} == {
+        r["event_id"] for r in records
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "encoding", "status", "detail"),
+    [
+        (orjson.dumps([order_event(1)]), "gzip", 400, "not valid gzip"),
+        (gzip.compress(orjson.dumps([order_event(1)])), "br", 415, "send gzip"),
+        # 20 kB of gzip that inflates past the 8 MiB body limit.
+        (gzip.compress(b" " * 9_000_000), "gzip", 413, "inflates to more than"),
+    ],
+    ids=["not-gzip", "brotli", "inflates-too-large"],
+)
+async def test_bad_encoding_gets_its_documented_error_and_nothing_is_published(
+    ingest: ServiceProcess,
+    topic_prefix: str,
+    kafka_bootstrap: str,
+    body: bytes,
+    encoding: str,
+    status: int,
+    detail: str,
+) -> None:
+    response = post(ingest, body, encoding=encoding)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert detail in response.json()["detail"]
     assert await read_topics(kafka_bootstrap, event_topics(topic_prefix)) == []
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -19,6 +19,7 @@ from shopee_ingest.domain.batch import (
     parse_batch,
     reject_other_zones,
 )
+from shopee_ingest.domain.encoding import InflatedTooLarge, UnsupportedEncoding, decoded_body
 
 router = APIRouter(prefix="/v1", tags=["events"])
 
@@ -75,11 +76,11 @@ REQUEST_BODY: dict[str, Any] = {
 }
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"description": "the body cannot be read (malformed JSON or protobuf)"},
+    400: {"description": "the body cannot be read (malformed JSON, protobuf or gzip)"},
     401: {"description": "missing or invalid API key"},
     403: {"description": "the key may not publish for a shop in the batch"},
-    413: {"description": "body larger than the limit, or too many records"},
-    415: {"description": "unsupported Content-Type"},
+    413: {"description": "body larger than the limit (once inflated too), or too many records"},
+    415: {"description": "unsupported Content-Type or Content-Encoding"},
     422: {
         "description": "records failed validation; `errors` names record and field; nothing published"
     },
@@ -104,7 +105,9 @@ def _errors_body(errors: list[RecordError]) -> list[dict[str, object]]:
         "**Mixed batches.** By default a batch is all-or-nothing: if any record is invalid the "
         "answer is 422 listing every bad record and field, and nothing is published, so the "
         "producer can fix and resend the whole batch. With `partial=true` the valid records are "
-        "published and the invalid ones are listed under `rejected` (200)."
+        "published and the invalid ones are listed under `rejected` (200).\n\n"
+        "**Compression.** A body may be sent gzipped (`Content-Encoding: gzip`); the body limit "
+        "applies to it inflated as well."
     ),
     response_model=AcceptedBatch,
     responses=ERROR_RESPONSES,
@@ -117,6 +120,10 @@ async def post_events(
     partial: Annotated[
         bool, Query(description="publish the valid records of a mixed batch")
     ] = False,
+    content_encoding: Annotated[
+        str | None,
+        Header(description="`gzip` for a gzipped body; none (or `identity`) otherwise"),
+    ] = None,
 ) -> Any:
     body_format = media_type(request.headers.get("content-type"))
     if body_format is None:
@@ -125,9 +132,17 @@ async def post_events(
             "Unsupported media type",
             "send application/json, application/x-ndjson or application/x-protobuf",
         )
-    body = await request.body()
     try:
+        body = decoded_body(
+            await request.body(),
+            content_encoding,
+            wired.settings.ingest_max_body_bytes,
+        )
         batch = parse_batch(body, body_format, wired.settings.ingest_max_records)
+    except UnsupportedEncoding as exc:
+        return problem(415, "Unsupported content encoding", str(exc))
+    except InflatedTooLarge as exc:
+        return problem(413, "Payload too large", str(exc))
     except TooManyRecords as exc:
         return problem(413, "Too many records", str(exc))
     except MalformedBody as exc:
