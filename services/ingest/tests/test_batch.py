@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from typing import Any
 
 import orjson
@@ -63,6 +64,19 @@ def test_ndjson_bad_line_is_an_error_of_that_record() -> None:
     assert batch.record_count == 3
     assert [e.record for e in batch.errors] == [1]
     assert "line 2" in batch.errors[0].message
+
+
+@pytest.mark.parametrize("body_format", [BodyFormat.JSON, BodyFormat.NDJSON])
+def test_a_utf8_byte_order_mark_is_ignored(body_format: BodyFormat) -> None:
+    events = [review("a"), review("b")]
+    body = (
+        orjson.dumps(events)
+        if body_format is BodyFormat.JSON
+        else b"\r\n".join(orjson.dumps(e) for e in events)
+    )
+    batch = parse_batch(codecs.BOM_UTF8 + body, body_format, max_records=10)
+    assert [index for index, _ in batch.accepted] == [0, 1]
+    assert not batch.errors
 
 
 @pytest.mark.parametrize("body", [b"[1, 2", b'"just a string"', b""])

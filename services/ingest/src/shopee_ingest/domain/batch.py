@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -99,6 +100,9 @@ class _UnreadableLine:
 
 
 def _json_records(body: bytes, body_format: BodyFormat) -> list[object]:
+    # Windows tools write UTF-8 with a byte order mark; RFC 8259 lets a parser ignore it, and the
+    # stream job's JSON decoder does.
+    body = body.removeprefix(codecs.BOM_UTF8)
     if body_format is BodyFormat.JSON:
         try:
             data = orjson.loads(body)
