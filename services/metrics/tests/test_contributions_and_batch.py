@@ -79,6 +79,27 @@ def test_late_is_judged_per_shop_and_source() -> None:
     assert result.late[0].lateness_seconds == 3600
 
 
+def test_an_event_stamped_ahead_of_the_clock_does_not_make_the_next_ones_late() -> None:
+    # The job's clock reads START + 1 h; one order comes stamped 20 minutes ahead of it.
+    now = START + timedelta(hours=1)
+    ahead = at(paid("o-ahead", 3600 + 20 * 60))
+    on_time = at(paid("o-on-time", 3600 - 30))
+    result = plan([ahead, on_time], {}, timedelta(minutes=10), now=now)
+    assert [c.event.event_id for c in result.counted] == ["o-ahead", "o-on-time"]
+    assert result.late == []
+    assert result.watermarks == {("s", "order"): now}
+    # Without the clock, the watermark is the newest event, and the order on time is late.
+    unclamped = plan([ahead, on_time], {}, timedelta(minutes=10))
+    assert [late.candidate.event.event_id for late in unclamped.late] == ["o-on-time"]
+
+
+def test_a_watermark_already_ahead_of_the_clock_does_not_move_back() -> None:
+    now = START + timedelta(hours=1)
+    stored = now + timedelta(minutes=5)
+    result = plan([at(paid("o", 3600 + 10 * 60))], {("s", "order"): stored}, timedelta(0), now=now)
+    assert result.watermarks == {("s", "order"): stored}
+
+
 def test_increments_equal_adding_every_part_to_every_bucket() -> None:
     events = [at(paid(str(i), i * 37)) for i in range(200)] + [
         at(view(f"v{i}", i * 11)) for i in range(300)

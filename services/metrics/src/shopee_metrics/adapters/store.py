@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 import asyncpg
@@ -202,7 +202,7 @@ class KpiStore:
             watermarks = {
                 (r[0], r[1]): r[2] for r in await connection.fetch(LOCK_WATERMARKS, shops)
             }
-            batch = plan(new_events, watermarks, self._grace)
+            batch = plan(new_events, watermarks, self._grace, now=datetime.now(UTC))
             new_members = await self._insert_members(connection, batch.members)
             totals = increments(batch, new_members)
             upserts = UPSERTS if fits_bigint(totals) else WIDE_UPSERTS

@@ -125,13 +125,21 @@ def unique_in_batch(candidates: list[Candidate]) -> list[Candidate]:
 
 
 def plan(
-    new_events: list[Candidate], watermarks: dict[tuple[str, str], datetime], grace: timedelta
+    new_events: list[Candidate],
+    watermarks: dict[tuple[str, str], datetime],
+    grace: timedelta,
+    now: datetime | None = None,
 ) -> BatchPlan:
     """Split the batch's new events into counted and late, advancing the watermark (newest event
     time seen) of each shop and source in batch order; list the distinct members to record.
 
     Watermarks are per source (orders, traffic, ...) because the topics are consumed at their
     own pace: a replay that reads all of one topic first must not make the others late.
+
+    With `now` (the job's clock), a watermark advances no further than now. An event stamped
+    ahead of it (a producer's clock running fast; validation lets up to an hour through) counts
+    in its own bucket, but does not make the shop's next events, stamped on time, late: one
+    order 20 minutes ahead would otherwise have left the shop's orders uncounted for 10 minutes.
     """
     result = BatchPlan(watermarks=dict(watermarks))
     marks = result.watermarks
@@ -149,7 +157,9 @@ def plan(
             result.late.append(LateEvent(item, mark))
             continue
         if mark is None or occurred > mark:
-            marks[source] = occurred
+            advanced = occurred if now is None or occurred <= now else now
+            if mark is None or advanced > mark:
+                marks[source] = advanced
         counted(item)
         buckets = item.buckets
         # Consecutive events mostly share their shop and (cached) buckets.
