@@ -9,6 +9,8 @@ if [ -n "${STACK_ENV:-}" ]; then
   source "$STACK_ENV"
 fi
 SHOPEE_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$KAFKA_PORT"
+# The CA that signs the broker's TLS listener (made by scripts/stack at the first start).
+KAFKA_TLS_DIR="$PWD/.run/kafka/tls"
 SHOPEE_DATABASE_URL="postgresql://$POSTGRES_USER:$POSTGRES_PASSWORD@127.0.0.1:$POSTGRES_PORT/$POSTGRES_DB"
 SHOPEE_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 set +a

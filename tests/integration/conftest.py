@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from shopee_common.settings import PlatformSettings
-from shopee_common.topics import ALL_TOPICS, create_topics
+from shopee_common.topics import ALL_TOPICS, create_topics, delete_topics
 from tests.integration.browser import Browser, headless_chromium, require_chromium
 
 pytestmark = pytest.mark.integration
@@ -58,11 +58,13 @@ def unique_id() -> str:
 
 
 @pytest.fixture
-async def topic_prefix(kafka_bootstrap: str, unique_id: str) -> str:
-    """A private copy of every platform topic, named `t<id>.<topic>`, created for this test."""
+async def topic_prefix(kafka_bootstrap: str, unique_id: str) -> AsyncIterator[str]:
+    """A private copy of every platform topic, named `t<id>.<topic>`, created for this test and
+    deleted after it."""
     prefix = f"t{unique_id}."
     await create_topics(kafka_bootstrap, ALL_TOPICS, prefix=prefix)
-    return prefix
+    yield prefix
+    await delete_topics(kafka_bootstrap, prefix)
 
 
 @pytest.fixture

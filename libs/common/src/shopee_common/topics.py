@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from shopee_common.kafka import client_security
 from shopee_common.settings import PlatformSettings
 
 DAY_MS = 24 * 3600 * 1000
@@ -72,12 +74,16 @@ async def create_topics(
     specs: tuple[TopicSpec, ...] = ALL_TOPICS,
     replication_factor: int = 1,
     prefix: str = "",
+    security: Mapping[str, object] | None = None,
 ) -> list[str]:
     """Create the topics that do not exist yet; return the names created.
 
-    `prefix` lets tests make a private copy of the topic set (a unique topic per test).
+    `prefix` lets tests make a private copy of the topic set (a unique topic per test);
+    `security` is `client_security(settings)` for a cluster that asks for TLS or SASL.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=30_000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, request_timeout_ms=30_000, **(security or {})
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -97,6 +103,27 @@ async def create_topics(
         await admin.close()
 
 
+async def delete_topics(
+    bootstrap_servers: str, prefix: str, security: Mapping[str, object] | None = None
+) -> list[str]:
+    """Delete every topic whose name starts with `prefix` (a test's or a benchmark's private
+    copy, `t<id>.`); return the names deleted. A broker keeps each partition's files open, so
+    copies left behind by thousands of test runs exhausted its file descriptors."""
+    if not prefix:
+        raise ValueError("a prefix is required: this never deletes the platform's own topics")
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, request_timeout_ms=30_000, **(security or {})
+    )
+    await admin.start()
+    try:
+        names = [name for name in await admin.list_topics() if name.startswith(prefix)]
+        if names:
+            await admin.delete_topics(names)
+        return names
+    finally:
+        await admin.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="shopee-topics", description=__doc__)
     parser.add_argument("action", choices=["create", "list"])
@@ -109,7 +136,9 @@ def main() -> None:
     settings = PlatformSettings()
     created = asyncio.run(
         create_topics(
-            settings.kafka_bootstrap_servers, replication_factor=options.replication_factor
+            settings.kafka_bootstrap_servers,
+            replication_factor=options.replication_factor,
+            security=client_security(settings),
         )
     )
     print(f"created {len(created)} topics: {', '.join(created) or '(all existed)'}")

@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from shopee_common.http import BodySizeLimit, health_router, instrument, problem
-from shopee_common.kafka import make_producer
+from shopee_common.kafka import client_security, make_producer
 from shopee_ingest.adapters.api_keys import ApiKeyAuthority, parse_static_keys
 from shopee_ingest.adapters.import_progress import ImportProgressStore
 from shopee_ingest.adapters.publisher import KafkaEventPublisher
@@ -36,7 +36,9 @@ def create_app(settings: IngestSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        producer = make_producer(settings.kafka_bootstrap_servers, client_id="ingest")
+        producer = make_producer(
+            settings.kafka_bootstrap_servers, client_id="ingest", **client_security(settings)
+        )
         await producer.start()
         pool = await asyncpg.create_pool(
             settings.database_url.get_secret_value(), min_size=1, max_size=4

@@ -17,6 +17,7 @@ from mode import Service
 from prometheus_client import CollectorRegistry
 
 from shopee_common.http import health_router, instrument
+from shopee_common.kafka import client_security, ssl_context
 from shopee_common.topics import ANOMALIES, DLQ, EVENT_TOPICS, KPI_UPDATES, TRAFFIC
 from shopee_metrics.adapters.anomaly_runner import (
     AnomalyMetrics,
@@ -90,6 +91,7 @@ class Runtime:
             group_id=settings.metrics_app_id,
             session_timeout_seconds=settings.metrics_session_timeout_seconds,
             faust_metrics=self.faust_metrics,
+            security=client_security(settings),
         )
         processor = BatchProcessor(
             store=KpiStore(self.pool, grace, settings.metrics_store_raw_events),
@@ -175,6 +177,22 @@ class Runtime:
             raise RuntimeError("no partitions assigned yet")
 
 
+def broker_credentials(settings: MetricsSettings) -> faust.types.auth.CredentialsT | None:
+    """Faust's producer (snapshots, anomalies, dead letters) connects as the event consumer
+    does (`client_security`)."""
+    if settings.kafka_security_protocol == "PLAINTEXT":
+        return None
+    context = ssl_context(settings)
+    if settings.kafka_security_protocol == "SSL":
+        return faust.SSLCredentials(context)
+    return faust.SASLCredentials(
+        username=settings.kafka_sasl_username,
+        password=settings.kafka_sasl_password.get_secret_value(),
+        ssl_context=context,
+        mechanism=settings.kafka_sasl_mechanism,
+    )
+
+
 def create_app(settings: MetricsSettings) -> faust.App:
     """The stream job: a batch consumer over every event topic, applying batches
     transactionally, with Faust running the worker (web endpoints, timers, producer)."""
@@ -182,6 +200,7 @@ def create_app(settings: MetricsSettings) -> faust.App:
     app = faust.App(
         settings.metrics_app_id,
         broker=[f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")],
+        broker_credentials=broker_credentials(settings),
         store="memory://",
         datadir=settings.metrics_data_dir,
         web_host=settings.metrics_web_host,

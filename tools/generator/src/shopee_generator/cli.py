@@ -23,6 +23,7 @@ from rich.progress import (
 )
 
 from shopee.events.v1 import events_pb2
+from shopee_common.kafka import client_security
 from shopee_common.settings import PlatformSettings
 from shopee_common.topics import EVENT_TOPICS, create_topics
 from shopee_generator.export.aggregate import collect
@@ -119,11 +120,13 @@ def _counted(
         yield event
 
 
-def _kafka(bootstrap: str | None, topic_prefix: str | None) -> tuple[str, str]:
+def _kafka(bootstrap: str | None, topic_prefix: str | None) -> tuple[str, str, dict[str, object]]:
+    """Brokers, topic prefix and connection security (SHOPEE_KAFKA_* as the services read it)."""
     settings = PlatformSettings()
     return (
         bootstrap or settings.kafka_bootstrap_servers,
         settings.topic_prefix if topic_prefix is None else topic_prefix,
+        client_security(settings),
     )
 
 
@@ -185,15 +188,17 @@ def history(
             write_ndjson_file(events, out)
             where = str(out)
         else:
-            servers, prefix = _kafka(bootstrap, topic_prefix)
-            asyncio.run(_publish_history(events, servers, prefix))
+            servers, prefix, security = _kafka(bootstrap, topic_prefix)
+            asyncio.run(_publish_history(events, servers, prefix, security))
             where = f"Kafka {servers} (prefix {prefix!r})"
     _summary(counts, time.perf_counter() - started, where)
 
 
-async def _publish_history(events: Iterator[events_pb2.Event], bootstrap: str, prefix: str) -> None:
-    await create_topics(bootstrap, EVENT_TOPICS, prefix=prefix)
-    producer = history_producer(bootstrap)
+async def _publish_history(
+    events: Iterator[events_pb2.Event], bootstrap: str, prefix: str, security: dict[str, object]
+) -> None:
+    await create_topics(bootstrap, EVENT_TOPICS, prefix=prefix, security=security)
+    producer = history_producer(bootstrap, security=security)
     await producer.start()
     try:
         await publish(producer, events, prefix)
@@ -227,13 +232,13 @@ def stream(
             "catching up with the history", total=config.days * config.shops, rate=""
         )
         catch_up(world, lambda: progress.update(task, advance=1))
-    servers, prefix = _kafka(bootstrap, topic_prefix)
+    servers, prefix, security = _kafka(bootstrap, topic_prefix)
     events = live_events(world, config.last_day + timedelta(days=1), run_key=int(time.time()))
     console.print(
         f"streaming {rate:g} events/s to Kafka {servers} (prefix {prefix!r}); Ctrl-C stops"
     )
     started = time.perf_counter()
-    sent = asyncio.run(_stream(events, servers, prefix, rate, duration))
+    sent = asyncio.run(_stream(events, servers, prefix, security, rate, duration))
     elapsed = time.perf_counter() - started
     console.print(
         f"[green]{sent:,} live events[/] in {elapsed:.1f} s ({sent / max(elapsed, 1e-9):,.1f} events/s)"
@@ -244,6 +249,7 @@ async def _stream(
     events: Iterator[events_pb2.Event],
     bootstrap: str,
     prefix: str,
+    security: dict[str, object],
     rate: float,
     duration: float | None,
 ) -> int:
@@ -251,8 +257,8 @@ async def _stream(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    await create_topics(bootstrap, EVENT_TOPICS, prefix=prefix)
-    producer = history_producer(bootstrap, client_id="shopee-generator-live")
+    await create_topics(bootstrap, EVENT_TOPICS, prefix=prefix, security=security)
+    producer = history_producer(bootstrap, client_id="shopee-generator-live", security=security)
     await producer.start()
     try:
         return await stream_live(producer, events, rate, stop, prefix, duration)

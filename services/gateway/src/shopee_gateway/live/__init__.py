@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from shopee_common.kafka import client_security
 from shopee_common.topics import KPI_UPDATES
 from shopee_gateway.live.consumer import KpiUpdatesReader
 from shopee_gateway.live.endpoint import LiveState, router
@@ -39,6 +40,7 @@ async def start(app: FastAPI) -> None:
         hub,
         metrics,
         app.state.kpi_cache.invalidate_shop,
+        security=client_security(settings),
     )
     await reader.start()
     app.state.live_reader = reader

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 import structlog
 from aiokafka import AIOKafkaConsumer
@@ -35,6 +35,7 @@ class KpiUpdatesReader:
         metrics: LiveMetrics,
         invalidate_shop: InvalidateShop,
         client_id: str = "gateway-live",
+        security: Mapping[str, object] | None = None,
     ) -> None:
         self._topic = topic
         self._hub = hub
@@ -47,6 +48,7 @@ class KpiUpdatesReader:
             client_id=client_id,
             auto_offset_reset="latest",
             fetch_max_wait_ms=100,
+            **(security or {}),
         )
         self._task: asyncio.Task[None] | None = None
 

@@ -10,7 +10,7 @@ Faust still runs the worker around it: the web server, timers, producer and sign
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeAlias
 
 import structlog
@@ -60,6 +60,7 @@ class EventSource:
         group_id: str,
         session_timeout_seconds: float,
         faust_metrics: FaustMetrics | None = None,
+        security: Mapping[str, object] | None = None,
     ) -> None:
         self._topics = list(topics)
         # Range assignment gives one worker the same partition numbers of the topics with the
@@ -72,6 +73,7 @@ class EventSource:
             session_timeout_ms=int(session_timeout_seconds * 1000),
             heartbeat_interval_ms=int(session_timeout_seconds * 1000 / 4),
             max_partition_fetch_bytes=4 * 1024 * 1024,
+            **(security or {}),
         )
         self._faust_metrics = faust_metrics
         self._on_revoke: Callable[[], Awaitable[None]] | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from aiokafka import AIOKafkaProducer
 
@@ -17,10 +17,18 @@ CHUNK = 5_000
 
 
 def history_producer(
-    bootstrap_servers: str, client_id: str = "shopee-generator"
+    bootstrap_servers: str,
+    client_id: str = "shopee-generator",
+    security: Mapping[str, object] | None = None,
 ) -> AIOKafkaProducer:
     """The platform's idempotent producer, with larger batches for bulk history."""
-    return make_producer(bootstrap_servers, client_id, linger_ms=50, max_batch_size=1024 * 1024)
+    return make_producer(
+        bootstrap_servers,
+        client_id,
+        linger_ms=50,
+        max_batch_size=1024 * 1024,
+        **(security or {}),
+    )
 
 
 async def send_event(
