@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from shopee_forecast.domain.campaigns import Campaign, campaign_regressors
+from shopee_forecast.domain.campaigns import Campaign, CampaignRegressors, campaign_regressors
 
 ZONE = "Asia/Jakarta"  # UTC+7
 DAYS = pd.date_range("2025-11-10", periods=3, freq="D")
@@ -60,3 +61,20 @@ def test_product_series_see_their_own_and_shop_wide_campaigns() -> None:
     assert campaign_regressors(DAYS, [named], ZONE)["campaign_share"].sum() > 0
     shop_wide = _campaign(start, end, start)
     assert campaign_regressors(DAYS, [shop_wide], ZONE, product_id="P2")["campaign_share"].sum() > 0
+
+
+def test_a_future_sale_day_gets_the_shops_usual_on_that_kind_of_day() -> None:
+    # A day-long 25% sale on each mega sale of the last year, announced a week ahead.
+    sales = []
+    for day in (date(2024, 11, 11), date(2024, 12, 12), date(2025, 9, 9), date(2025, 10, 10)):
+        start = datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(ZONE))
+        sales.append(
+            Campaign(
+                f"mega-{day}", start - timedelta(days=7), start, start + timedelta(days=1), 25.0
+            )
+        )
+    # On 1 November the 11.11 sale is not announced yet: it is a mega sale like the last four.
+    frame = CampaignRegressors(tuple(sales), ZONE)(DAYS, datetime(2025, 11, 1, tzinfo=UTC))
+    # The other days get the recent usual: one sale day (10.10) in the 28 days before.
+    assert frame["campaign_share"].round(4).tolist() == [round(1 / 28, 4), 1.0, round(1 / 28, 4)]
+    assert frame["campaign_discount"].iloc[1] == 0.25

@@ -8,7 +8,11 @@ shop's campaigns cover (a 2-hour flash sale adds 1/12, a day-long sale 1) and
 Future days see the campaigns announced so far, but shops keep announcing (a flash sale a few
 days ahead), so a day after the as-of time never gets less than the shop's recent usual: the
 mean of each regressor over the 28 days before it ("business as usual"). Without that, the
-future would look campaign-free and every forecast would be biased low.
+future would look campaign-free and every forecast would be biased low. A future marketplace
+sale day (a mega sale, another double date) also never gets less than the shop's mean over the
+same kind of day in the last year: a shop that ran campaigns on past sale days is likely to run
+them on the next, but announces them only days ahead (a week for a mega sale), and a sale day
+seen as an ordinary one loses the part of its lift the model learned from its campaigns.
 """
 
 from __future__ import annotations
@@ -19,10 +23,14 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+
+from shopee_common.marketplace import is_double_date, is_mega_sale
 
 REGRESSORS = ("campaign_share", "campaign_discount")
 USUAL_DAYS = 28
+SALE_DAYS_LOOKBACK = 365
 
 
 @dataclass(frozen=True)
@@ -86,7 +94,7 @@ class CampaignRegressors:
 
     def __call__(self, days: pd.DatetimeIndex, known_at: datetime | None) -> pd.DataFrame:
         """The regressors of `days` as known at `known_at` (None: now), with days after it
-        raised to the recent usual."""
+        raised to the recent usual, and sale days to the usual on their kind of day."""
         as_of = known_at or datetime.now(ZoneInfo("UTC"))
         frame = campaign_regressors(days, self.campaigns, self.time_zone, known_at, self.product_id)
         today = as_of.astimezone(ZoneInfo(self.time_zone)).date()
@@ -95,9 +103,26 @@ class CampaignRegressors:
             return frame
         recent = pd.date_range(today - timedelta(days=USUAL_DAYS - 1), today, freq="D")
         usual = campaign_regressors(recent, self.campaigns, self.time_zone, None, self.product_id)
+        past_days = pd.date_range(today - timedelta(days=SALE_DAYS_LOOKBACK - 1), today, freq="D")
+        past = campaign_regressors(past_days, self.campaigns, self.time_zone, None, self.product_id)
+        kinds, past_kinds = _sale_kinds(days), _sale_kinds(past_days)
         for column in REGRESSORS:
-            frame.loc[future, column] = np.maximum(frame.loc[future, column], usual[column].mean())
+            floor = np.full(len(days), usual[column].mean())
+            for kind in ("mega_sale", "double_date"):
+                same_kind = past[column][past_kinds == kind].mean()
+                floor[kinds == kind] = np.maximum(floor[kinds == kind], same_kind)
+            frame.loc[future, column] = np.maximum(frame.loc[future, column], floor[future])
         return frame
+
+
+def _sale_kinds(days: pd.DatetimeIndex) -> npt.NDArray[np.str_]:
+    """Per day, the kind of marketplace sale it is: "mega_sale", "double_date" or "" (none)."""
+    return np.array(
+        [
+            "mega_sale" if is_mega_sale(day) else "double_date" if is_double_date(day) else ""
+            for day in days.date
+        ]
+    )
 
 
 def no_regressors(days: pd.DatetimeIndex, known_at: datetime | None) -> pd.DataFrame:
