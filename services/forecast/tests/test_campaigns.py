@@ -41,6 +41,17 @@ def test_a_campaign_crossing_local_midnight_is_split_between_the_days() -> None:
     assert share == [round(2 / 24, 4), round(2 / 24, 4), 0.0]
 
 
+def test_a_campaign_ending_at_local_midnight_leaves_the_next_day_alone() -> None:
+    sale = _campaign(
+        datetime(2025, 11, 10, 17, tzinfo=UTC),  # 00:00 local on the 11th
+        datetime(2025, 11, 11, 17, tzinfo=UTC),  # 00:00 local on the 12th
+        datetime(2025, 11, 1, tzinfo=UTC),
+    )
+    frame = campaign_regressors(DAYS, [sale], ZONE)
+    assert frame["campaign_share"].tolist() == [0.0, 1.0, 0.0]
+    assert frame["campaign_discount"].tolist() == [0.0, 0.25, 0.0]
+
+
 def test_only_campaigns_announced_by_then_are_known() -> None:
     sale = _campaign(
         datetime(2025, 11, 11, 1, tzinfo=UTC),

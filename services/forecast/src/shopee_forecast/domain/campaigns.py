@@ -77,9 +77,11 @@ def campaign_regressors(
             if 0 <= index < len(days):
                 day_start = datetime(day.year, day.month, day.day, tzinfo=zone)
                 day_end = day_start + timedelta(days=1)
-                overlap = min(local_end, day_end) - max(local_start, day_start)
-                share[index] += max(overlap.total_seconds(), 0.0) / 86_400
-                discount[index] = max(discount[index], campaign.discount_percent / 100)
+                overlap = (min(local_end, day_end) - max(local_start, day_start)).total_seconds()
+                # A campaign ending at midnight touches the next day's date but none of its time.
+                if overlap > 0:
+                    share[index] += overlap / 86_400
+                    discount[index] = max(discount[index], campaign.discount_percent / 100)
             day += timedelta(days=1)
     return pd.DataFrame({"ds": days, "campaign_share": share, "campaign_discount": discount})
 
