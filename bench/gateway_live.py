@@ -39,7 +39,7 @@ from shopee.metrics.v1 import metrics_pb2
 from shopee_common.kafka import make_producer
 from shopee_common.kpis import KPIS
 from shopee_common.settings import PlatformSettings
-from shopee_common.topics import ALL_TOPICS, KPI_UPDATES, create_topics
+from shopee_common.topics import ALL_TOPICS, KPI_UPDATES, private_topics
 from tests.integration.databases import migrated_database
 from tests.integration.gateway_fixtures import signing_key_pem
 from tests.integration.service_process import ServiceProcess, run_service
@@ -216,9 +216,11 @@ def main() -> None:
         f"feed: {options.shops} shops x {options.rate_per_shop}/s for {options.seconds:.0f} s; "
         f"{options.shops_per_client} shops per client"
     )
-    asyncio.run(create_topics(settings.kafka_bootstrap_servers, ALL_TOPICS, prefix=prefix))
     server = settings.database_url.get_secret_value()
-    with migrated_database(server, dict.fromkeys(shops, "Asia/Jakarta")) as dsn:
+    with (
+        private_topics(settings.kafka_bootstrap_servers, ALL_TOPICS, prefix),
+        migrated_database(server, dict.fromkeys(shops, "Asia/Jakarta")) as dsn,
+    ):
         register_user(dsn)
         env = {
             "SHOPEE_DATABASE_URL": dsn,

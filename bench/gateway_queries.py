@@ -47,7 +47,7 @@ from bench.gateway_exports import measure_exports, print_exports
 from bench.gateway_setup import EMAIL, PASSWORD, ensure_user, load, private_database, register
 from bench.machine import describe_machine
 from shopee_common.settings import PlatformSettings
-from shopee_common.topics import KPI_UPDATES, create_topics
+from shopee_common.topics import KPI_UPDATES, private_topics
 from shopee_db import upgrade
 from shopee_gateway.cache import KpiCache
 from shopee_generator.world import GeneratorConfig
@@ -319,7 +319,6 @@ def main() -> None:
         ensure_user(dsn)
         data = read_data(dsn)
         prefix = f"benchgq{uuid.uuid4().hex[:6]}."
-        asyncio.run(create_topics(settings.kafka_bootstrap_servers, (KPI_UPDATES,), prefix=prefix))
         redis_prefix = f"benchgq{uuid.uuid4().hex[:8]}:"
         env = {
             "SHOPEE_DATABASE_URL": dsn,
@@ -329,9 +328,12 @@ def main() -> None:
             "SHOPEE_GATEWAY_RATE_LIMIT": "1000000/minute",
             "SHOPEE_GATEWAY_ACCESS_TOKEN_SECONDS": "7200",
         }
-        with run_service(
-            "shopee_gateway", prefix, "SHOPEE_GATEWAY_PORT", "gateway stopped", **env
-        ) as gateway:
+        with (
+            private_topics(settings.kafka_bootstrap_servers, (KPI_UPDATES,), prefix),
+            run_service(
+                "shopee_gateway", prefix, "SHOPEE_GATEWAY_PORT", "gateway stopped", **env
+            ) as gateway,
+        ):
             samples = asyncio.run(
                 measure_queries(
                     gateway.url,

@@ -21,7 +21,7 @@ from shopee.events.v1 import events_pb2
 from shopee_common.events import payload_topic
 from shopee_common.kafka import make_producer
 from shopee_common.settings import PlatformSettings
-from shopee_common.topics import ALL_TOPICS, create_topics
+from shopee_common.topics import ALL_TOPICS, private_topics
 from tests.integration.service_process import TEST_API_KEY, run_ingest
 
 
@@ -100,20 +100,20 @@ def main() -> None:
     options = parser.parse_args()
     settings = PlatformSettings()
     prefix = f"bench{uuid.uuid4().hex[:6]}."
-    asyncio.run(create_topics(settings.kafka_bootstrap_servers, ALL_TOPICS, prefix=prefix))
-    events = make_events(options.events)
-    print(f"machine: {describe_machine()}")
-    print(
-        f"events: {options.events}, batch {options.batch} per POST (protobuf), {options.clients} clients"
-    )
-    raw = asyncio.run(raw_producer_rate(settings.kafka_bootstrap_servers, prefix, events))
-    print(f"raw aiokafka producer (acks=all, idempotent): {raw:,.0f} events/s")
-    with run_ingest(prefix) as ingest:
-        through_ingest = asyncio.run(
-            ingest_rate(ingest.url, TEST_API_KEY, events, options.batch, options.clients)
+    with private_topics(settings.kafka_bootstrap_servers, ALL_TOPICS, prefix):
+        events = make_events(options.events)
+        print(f"machine: {describe_machine()}")
+        print(
+            f"events: {options.events}, batch {options.batch} per POST (protobuf), {options.clients} clients"
         )
-    print(f"through ingest (HTTP, validated, acked):     {through_ingest:,.0f} events/s")
-    print(f"ratio ingest / raw producer: {through_ingest / raw:.2f}")
+        raw = asyncio.run(raw_producer_rate(settings.kafka_bootstrap_servers, prefix, events))
+        print(f"raw aiokafka producer (acks=all, idempotent): {raw:,.0f} events/s")
+        with run_ingest(prefix) as ingest:
+            through_ingest = asyncio.run(
+                ingest_rate(ingest.url, TEST_API_KEY, events, options.batch, options.clients)
+            )
+        print(f"through ingest (HTTP, validated, acked):     {through_ingest:,.0f} events/s")
+        print(f"ratio ingest / raw producer: {through_ingest / raw:.2f}")
 
 
 if __name__ == "__main__":

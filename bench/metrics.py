@@ -52,7 +52,7 @@ from shopee.metrics.v1 import metrics_pb2
 from shopee_common.events import payload_topic
 from shopee_common.kafka import make_consumer, make_producer
 from shopee_common.settings import PlatformSettings
-from shopee_common.topics import ALL_TOPICS, EVENT_TOPICS, KPI_UPDATES, create_topics
+from shopee_common.topics import ALL_TOPICS, EVENT_TOPICS, KPI_UPDATES, private_topics
 from shopee_generator.world import GeneratorConfig, generate_history
 from shopee_metrics.__main__ import GC_YOUNG_THRESHOLD
 from shopee_metrics.adapters.store import UPSERTS, KpiStore
@@ -382,49 +382,51 @@ def main() -> None:
         with migrated_database(settings.database_url.get_secret_value(), shops_of(events)) as dsn:
             asyncio.run(store_only(dsn, events))
         return
-    asyncio.run(create_topics(bootstrap, BENCH_TOPICS, prefix=prefix))
-    events = history(options.events, options.history_shops)
-    asyncio.run(produce(bootstrap, prefix, events))
-    raw = asyncio.run(raw_consume_rate(bootstrap, prefix, len(events)))
-    print(f"raw aiokafka consumer (no decoding): {raw:,.0f} events/s")
-    live_shops = {f"live-{index:05d}": "Asia/Jakarta" for index in range(options.live_shops)}
-    with (
-        migrated_database(
-            settings.database_url.get_secret_value(), shops_of(events) | live_shops
-        ) as dsn,
-        run_metrics(prefix, dsn),
-    ):
-        job = committed_rate(dsn, len({(e.shop_id, e.event_id) for e in events}), timeout=1800)
-        print(f"stream job, topic to committed KPIs: {job:,.0f} events/s ({len(events):,} events)")
-        print(f"ratio job / raw consumer: {job / raw:.3f}")
-        shops = sorted(live_shops.items()) or sorted({(e.shop_id, e.time_zone) for e in events})
-        latencies = asyncio.run(
-            live_latency(bootstrap, prefix, shops, options.live_rate, options.live_seconds)
+    with private_topics(bootstrap, BENCH_TOPICS, prefix):
+        events = history(options.events, options.history_shops)
+        asyncio.run(produce(bootstrap, prefix, events))
+        raw = asyncio.run(raw_consume_rate(bootstrap, prefix, len(events)))
+        print(f"raw aiokafka consumer (no decoding): {raw:,.0f} events/s")
+        live_shops = {f"live-{index:05d}": "Asia/Jakarta" for index in range(options.live_shops)}
+        with (
+            migrated_database(
+                settings.database_url.get_secret_value(), shops_of(events) | live_shops
+            ) as dsn,
+            run_metrics(prefix, dsn),
+        ):
+            job = committed_rate(dsn, len({(e.shop_id, e.event_id) for e in events}), timeout=1800)
+            print(
+                f"stream job, topic to committed KPIs: {job:,.0f} events/s ({len(events):,} events)"
+            )
+            print(f"ratio job / raw consumer: {job / raw:.3f}")
+            shops = sorted(live_shops.items()) or sorted({(e.shop_id, e.time_zone) for e in events})
+            latencies = asyncio.run(
+                live_latency(bootstrap, prefix, shops, options.live_rate, options.live_seconds)
+            )
+        covered = len(latencies.appended) / (options.live_rate * options.live_seconds)
+        print(
+            f"live: {options.live_rate}/s over {len(shops):,} shops for {options.live_seconds} s, "
+            f"{covered:.1%} of events matched to a snapshot"
         )
-    covered = len(latencies.appended) / (options.live_rate * options.live_seconds)
-    print(
-        f"live: {options.live_rate}/s over {len(shops):,} shops for {options.live_seconds} s, "
-        f"{covered:.1%} of events matched to a snapshot"
-    )
-    for what, values in (
-        ("event -> appended to kpi.updates", latencies.appended),
-        ("event -> received from kpi.updates", latencies.received),
-        ("event -> appended to its own topic (bench and broker)", latencies.event_appended),
-    ):
-        p50, p99 = percentile(values, 0.5) * 1000, percentile(values, 0.99) * 1000
-        print(f"{what}: p50 {p50:.0f} ms, p99 {p99:.0f} ms")
-    # A stall shows as a few slow windows, a job that cannot keep up as every window slow.
-    windows: dict[int, list[float]] = defaultdict(list)
-    first = min(latencies.sent_at, default=0.0)
-    for sent, latency in zip(latencies.sent_at, latencies.appended, strict=True):
-        windows[int((sent - first) // 5)].append(latency)
-    print(
-        "appended p50 / p99 by 5 s of sending: "
-        + ", ".join(
-            f"{percentile(values, 0.5) * 1000:.0f} / {percentile(values, 0.99) * 1000:.0f} ms"
-            for _, values in sorted(windows.items())
+        for what, values in (
+            ("event -> appended to kpi.updates", latencies.appended),
+            ("event -> received from kpi.updates", latencies.received),
+            ("event -> appended to its own topic (bench and broker)", latencies.event_appended),
+        ):
+            p50, p99 = percentile(values, 0.5) * 1000, percentile(values, 0.99) * 1000
+            print(f"{what}: p50 {p50:.0f} ms, p99 {p99:.0f} ms")
+        # A stall shows as a few slow windows, a job that cannot keep up as every window slow.
+        windows: dict[int, list[float]] = defaultdict(list)
+        first = min(latencies.sent_at, default=0.0)
+        for sent, latency in zip(latencies.sent_at, latencies.appended, strict=True):
+            windows[int((sent - first) // 5)].append(latency)
+        print(
+            "appended p50 / p99 by 5 s of sending: "
+            + ", ".join(
+                f"{percentile(values, 0.5) * 1000:.0f} / {percentile(values, 0.99) * 1000:.0f} ms"
+                for _, values in sorted(windows.items())
+            )
         )
-    )
 
 
 if __name__ == "__main__":

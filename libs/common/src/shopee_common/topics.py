@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -122,6 +123,19 @@ async def delete_topics(
         return names
     finally:
         await admin.close()
+
+
+@contextmanager
+def private_topics(
+    bootstrap_servers: str, specs: tuple[TopicSpec, ...], prefix: str
+) -> Iterator[str]:
+    """A private copy of `specs` named `prefix<topic>` for the block, deleted after it (for
+    benchmarks, which run from synchronous code)."""
+    asyncio.run(create_topics(bootstrap_servers, specs, prefix=prefix))
+    try:
+        yield prefix
+    finally:
+        asyncio.run(delete_topics(bootstrap_servers, prefix))
 
 
 def main() -> None:
