@@ -5,13 +5,17 @@
     uv run --frozen python -m bench.forecast churn      # time-split holdout vs recency-only
     uv run --frozen python -m bench.forecast latency    # cached Forecast through the real server
     uv run --frozen python -m bench.forecast training   # 100+ shop and 1,000+ product series
+    uv run --frozen python -m bench.forecast intermittent  # products: the choice before/after TSB
 
 `accuracy` and `churn` read `.run/forecast-bench/history.ndjson`, written first with
 `shopee-generator history --out .run/forecast-bench/history.ndjson --end 2026-11-24` (4 shops,
 730 days, scale 1); `training` reads `.run/forecast-bench/scale.ndjson` (`--shops 34
 --products-per-shop 30 --days 400 --scale 0.25 --no-incidents`, same --end). The daily series
 are computed offline from the NDJSON with the KPI registry's definitions (bench/forecast_data.py).
-`latency` needs the local stack (PostgreSQL and Redis).
+`latency` needs the local stack (PostgreSQL and Redis). `intermittent` backtests the generator's
+products (`--products` per shop) and Online Retail's (`--retail-products`, of varied volume) and
+compares, on the same backtest, the choice before TSB and RMSSE for intermittent series (MASE
+among Prophet, ETS and seasonal-naive) with the choice now.
 """
 
 from __future__ import annotations
@@ -29,20 +33,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.forecast_data import GeneratedData, read_history
+from bench.forecast_data import GeneratedData, read_history, retail_product_units
 from bench.machine import describe_machine
 from shopee_common.marketplace import market_of
 from shopee_forecast.csv_series import CsvFormat, read_daily_series
+from shopee_forecast.domain.accuracy import Scores
 from shopee_forecast.domain.campaigns import REGRESSORS, CampaignRegressors, no_regressors
 from shopee_forecast.domain.churn import train_churn
-from shopee_forecast.domain.intervals import cross_fitted
 from shopee_forecast.domain.models import SEASONAL_NAIVE, SeriesContext
 from shopee_forecast.domain.selection import (
+    MIN_TRAIN_DAYS,
+    REGULAR_MODELS,
     Backtest,
     SeriesHistory,
     backtest,
     choose,
     plan_backtest,
+    served_folds,
 )
 from shopee_forecast.domain.series import SeriesKey, Target, daily_frame
 from shopee_forecast.training import (
@@ -63,6 +70,7 @@ PUBLIC_SERIES = (
     ("prophet-examples/example_pedestrians_covid.csv", CsvFormat.PROPHET, False),
     ("online-retail-uci-sample/online_retail_sample.csv", CsvFormat.ONLINE_RETAIL, False),
 )
+RETAIL = DATA / "online-retail-uci-sample/online_retail_sample.csv"
 
 
 @dataclass(frozen=True)
@@ -101,7 +109,9 @@ def run_job(job: Job) -> Result:
     result = backtest(job.history, plan_backtest(len(job.history.frame), job.horizon, job.folds))
     # The error on the horizon's total (what a seller plans stock and budgets with), each fold
     # calibrated on the others as the served forecast is.
-    folds = [f for f in cross_fitted(result.folds[choose(result.scores)]) if f["actual"].sum() > 0]
+    folds = [
+        f for f in served_folds(result.chosen, result.folds[result.chosen]) if f["actual"].sum() > 0
+    ]
     return Result(
         job.name,
         result,
@@ -174,7 +184,7 @@ def print_results(title: str, results: Sequence[Result]) -> None:
     )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for result in results:
-        chosen = choose(result.backtest.scores)
+        chosen = result.backtest.chosen
         for index, score in enumerate(result.backtest.scores):
             mark = f"**{score.model}**" if score.model == chosen else score.model
             totals = (
@@ -194,7 +204,7 @@ def summarise(results: Sequence[Result]) -> None:
     beats, chosen_scores = 0, []
     for result in results:
         scores = {s.model: s for s in result.backtest.scores}
-        best = scores[choose(result.backtest.scores)]
+        best = scores[result.backtest.chosen]
         chosen_scores.append(best)
         naive = scores[SEASONAL_NAIVE]
         beats += int(best.model != SEASONAL_NAIVE and best.mase < naive.mase)
@@ -284,6 +294,130 @@ def public(args: argparse.Namespace) -> None:
     summarise(results)
 
 
+@dataclass(frozen=True)
+class Choice:
+    """One series' chosen model under a choice rule, with its backtest as served."""
+
+    scores: Scores
+    folds: list[pd.DataFrame]
+
+    @staticmethod
+    def of(result: Backtest, model: str) -> Choice:
+        scores = {score.model: score for score in result.scores}
+        return Choice(scores[model], served_folds(model, result.folds[model]))
+
+
+def choice_before(result: Backtest) -> str:
+    """The choice before TSB: the lowest MASE among the three models, whatever the series."""
+    return choose([score for score in result.scores if score.model in REGULAR_MODELS])
+
+
+def _median(values: list[float]) -> float:
+    finite = [v for v in values if math.isfinite(v)]
+    return statistics.median(finite) if finite else float("nan")
+
+
+def choice_row(label: str, choices: Sequence[Choice]) -> str:
+    """A markdown row: the horizon totals of `expected` (mean abs % and bias over the folds that
+    sold, and the bias of all the folds' sum), 95% coverage, MASE and RMSSE (median)."""
+    folds = [fold for choice in choices for fold in choice.folds]
+    sold = [fold for fold in folds if fold["actual"].sum() > 0]
+    errors = _total_errors(sold, "expected")
+    forecast = sum(float(fold["expected"].sum()) for fold in folds)
+    actual = sum(float(fold["actual"].sum()) for fold in folds)
+    models = pd.Series([c.scores.model for c in choices]).value_counts().to_dict()
+    return (
+        f"| {label} | {len(choices)} | {', '.join(f'{m} {n}' for m, n in models.items())} | "
+        f"{_f(_mean_abs(errors))} ({len(errors)}) | "
+        f"{_f(statistics.mean(errors) if errors else math.nan, 1)} | "
+        f"{_f((forecast / actual - 1) * 100 if actual else math.nan)} | "
+        f"{_f(statistics.mean(c.scores.coverage_95 for c in choices) * 100)} | "
+        f"{_f(_median([c.scores.mase for c in choices]), 2)} | "
+        f"{_f(_median([c.scores.rmsse for c in choices]), 3)} |"
+    )
+
+
+def print_choices(title: str, results: Sequence[Result]) -> None:
+    """Before and after, for the intermittent series and the others, then series by series."""
+    print(f"\n### {title}\n")
+    print(
+        "| series | n | chosen | total APE % (folds that sold) | total bias % (same folds) | "
+        "bias of all folds' summed totals % | cover 95% | MASE median | RMSSE median |"
+    )
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|")
+    for kind, intermittent in (("intermittent", True), ("not intermittent", False)):
+        group = [r.backtest for r in results if r.backtest.intermittent == intermittent]
+        if group:
+            print(choice_row(f"{kind}, before", [Choice.of(b, choice_before(b)) for b in group]))
+            print(choice_row(f"{kind}, after", [Choice.of(b, b.chosen) for b in group]))
+    print("\n| series | demand days | actual units | before: model, expected | after |")
+    print("|---|---:|---:|---|---|")
+    for result in results:
+        if not result.backtest.intermittent:
+            continue
+        folds = next(iter(result.backtest.folds.values()))
+        actual = np.concatenate([fold["actual"].to_numpy() for fold in folds])
+        cells = []
+        for model in (choice_before(result.backtest), result.backtest.chosen):
+            expected = sum(f["expected"].sum() for f in Choice.of(result.backtest, model).folds)
+            cells.append(f"{model} {expected:.1f}")
+        print(
+            f"| {result.name} | {np.count_nonzero(actual)}/{len(actual)} | {actual.sum():.0f} | "
+            f"{cells[0]} | {cells[1]} |"
+        )
+
+
+def intermittent(args: argparse.Namespace) -> None:
+    data = read_history(Path(args.history))
+    generated = [
+        Job(
+            f"{shop} {product}",
+            shop_history(data, shop, "units", product),
+            args.horizon,
+            args.folds,
+        )
+        for shop in sorted(data.time_zones)
+        for product in top_products(data, shop, args.products)
+    ]
+    # Products spread evenly over the ranking by days with a sale, among those with the history
+    # for every fold and a few sales to learn from.
+    retail = retail_product_units(RETAIL)
+    eligible = sorted(
+        (
+            (code, frame)
+            for code, frame in retail.items()
+            if len(frame) >= plan_days(args) and (frame["y"] > 0).sum() >= args.retail_min_days
+        ),
+        key=lambda item: -int((item[1]["y"] > 0).sum()),
+    )
+    picks = np.unique(np.linspace(0, len(eligible) - 1, args.retail_products).round().astype(int))
+    public = [
+        Job(
+            f"retail {code}",
+            SeriesHistory(frame, SeriesContext(""), "UTC", no_regressors),
+            args.horizon,
+            args.folds,
+        )
+        for code, frame in (eligible[i] for i in picks)
+    ]
+    print(f"load average before: {os.getloadavg()}")
+    started = time.perf_counter()
+    results = run_parallel(make_executor(args.workers), generated + public)
+    print(f"{len(results)} series backtested in {time.perf_counter() - started:.0f} s")
+    print(f"load average after: {os.getloadavg()}")
+    print_choices(f"Generator products (top {args.products} per shop)", results[: len(generated)])
+    print_choices(
+        f"Online Retail products ({len(public)} of the {len(eligible)} with "
+        f">= {args.retail_min_days} days with a sale)",
+        results[len(generated) :],
+    )
+
+
+def plan_days(args: argparse.Namespace) -> int:
+    """Days of history for a backtest of every fold at the full horizon."""
+    return MIN_TRAIN_DAYS + args.folds * args.horizon
+
+
 def churn(args: argparse.Namespace) -> None:
     data = read_history(Path(args.history))
     print(
@@ -371,12 +505,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("section", choices=["accuracy", "public", "churn", "latency", "training"])
+    parser.add_argument(
+        "section", choices=["accuracy", "public", "churn", "latency", "training", "intermittent"]
+    )
     parser.add_argument("--history", default=str(BENCH_DIR / "history.ndjson"))
     parser.add_argument("--horizon", type=int, default=30)
     parser.add_argument("--horizons", type=int, nargs="+", default=[7, 30, 90])
     parser.add_argument("--folds", type=int, default=3)
-    parser.add_argument("--products", type=int, default=5, help="top products per shop (accuracy)")
+    parser.add_argument(
+        "--products", type=int, default=5, help="top products per shop (accuracy, intermittent)"
+    )
+    parser.add_argument("--retail-products", type=int, default=50, help="(intermittent)")
+    parser.add_argument(
+        "--retail-min-days", type=int, default=5, help="days with a sale (intermittent)"
+    )
     parser.add_argument("--kpis", nargs="+", default=list(SHOP_KPIS), choices=list(SHOP_KPIS))
     parser.add_argument("--workers", type=int, default=-1)
     parser.add_argument("--churn-horizon", type=int, default=30)
@@ -388,9 +530,13 @@ def main() -> None:
 
         latency(args)
     else:
-        {"accuracy": accuracy, "public": public, "churn": churn, "training": training}[
-            args.section
-        ](args)
+        {
+            "accuracy": accuracy,
+            "public": public,
+            "churn": churn,
+            "training": training,
+            "intermittent": intermittent,
+        }[args.section](args)
 
 
 if __name__ == "__main__":

@@ -141,3 +141,21 @@ def _campaign(
         discount_percent=float(str(campaign.get("discountPercent", 0.0))),
         product_ids=frozenset(str(p) for p in products),
     )
+
+
+def retail_product_units(path: Path) -> dict[str, pd.DataFrame]:
+    """UCI Online Retail's units sold per product and day: a `ds`/`y` table per stock code, from
+    the product's first sale to the file's last day (days without a sale, Saturdays among them,
+    are 0). Cancellations and the codes that are not products (postage, fees, manual lines: they
+    do not start with a digit) are left out."""
+    lines = pd.read_csv(path, dtype={"InvoiceNo": str, "StockCode": str})
+    lines = lines[~lines["InvoiceNo"].str.startswith("C") & lines["StockCode"].str[0].str.isdigit()]
+    lines = lines.assign(day=pd.to_datetime(lines["InvoiceDate"]).dt.normalize())
+    daily = lines.groupby(["StockCode", "day"])["Quantity"].sum().clip(lower=0)
+    last = lines["day"].max()
+    series = {}
+    for code, units in daily.groupby(level="StockCode"):
+        days = pd.date_range(units.index.get_level_values("day").min(), last, freq="D")
+        values = units.droplevel("StockCode").reindex(days, fill_value=0)
+        series[str(code)] = pd.DataFrame({"ds": days, "y": values.to_numpy(dtype="float64")})
+    return series

@@ -14,10 +14,9 @@ from rich.table import Table
 
 from shopee_common.logging import configure_logging
 from shopee_forecast.csv_series import CsvFormat, read_daily_series
-from shopee_forecast.domain.accuracy import Scores
 from shopee_forecast.domain.campaigns import no_regressors
 from shopee_forecast.domain.models import SeriesContext
-from shopee_forecast.domain.selection import SeriesHistory, backtest, choose, plan_backtest
+from shopee_forecast.domain.selection import Backtest, SeriesHistory, backtest, plan_backtest
 from shopee_forecast.domain.series import Target
 from shopee_forecast.settings import ForecastSettings
 
@@ -63,29 +62,35 @@ def _fmt(value: float, digits: int = 1) -> str:
     return "-" if not math.isfinite(value) else f"{value:.{digits}f}"
 
 
-def score_table(title: str, rows: list[tuple[str, list[Scores]]]) -> Table:
-    """A per-series report: every model's MAPE, sMAPE, MASE and coverage; * marks the choice."""
-    table = Table(title=title, caption="* the model the backtest chooses (lowest MASE)")
+def score_table(title: str, rows: list[tuple[str, Backtest | None]]) -> Table:
+    """A per-series report: every model's MAPE, sMAPE, MASE, RMSSE and coverage; * marks the
+    choice (None: a series that was skipped)."""
+    table = Table(
+        title=title,
+        caption="* the model the backtest chooses (lowest MASE; for intermittent series, "
+        "lowest RMSSE of the mean)",
+    )
     for column in (
         "series",
         "model",
         "MAPE %",
         "sMAPE %",
         "MASE",
+        "RMSSE",
         "cover 80%",
         "cover 95%",
         "folds x days",
     ):
         table.add_column(column, justify="left" if column in ("series", "model") else "right")
-    for series, scores in rows:
-        chosen = choose(scores)
-        for index, score in enumerate(scores):
+    for series, result in rows:
+        for index, score in enumerate(result.scores if result else []):
             table.add_row(
                 series if index == 0 else "",
-                score.model + (" *" if score.model == chosen else ""),
+                score.model + (" *" if result and score.model == result.chosen else ""),
                 _fmt(score.mape),
                 _fmt(score.smape),
                 _fmt(score.mase, 2),
+                _fmt(score.rmsse, 2),
                 _fmt(score.coverage_80 * 100, 0),
                 _fmt(score.coverage_95 * 100, 0),
                 f"{score.folds} x {score.horizon_days}",
@@ -162,9 +167,9 @@ def evaluate(
         history = SeriesHistory(frame, SeriesContext(market), "UTC", no_regressors)
         with _progress() as progress:
             task = progress.add_task(f"backtesting {csv.name}", total=1)
-            scores = backtest(history, plan_backtest(len(frame), horizon, folds)).scores
+            result = backtest(history, plan_backtest(len(frame), horizon, folds))
             progress.advance(task)
-        console.print(score_table(f"{csv.name}: {len(frame)} days", [(csv.name, scores)]))
+        console.print(score_table(f"{csv.name}: {len(frame)} days", [(csv.name, result)]))
         return
     from shopee_forecast.training_cli import evaluate_shops
 

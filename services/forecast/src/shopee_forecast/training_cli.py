@@ -11,8 +11,7 @@ import asyncpg
 from rich.progress import Progress
 
 from shopee_forecast.adapters.store import ForecastStore, Shop
-from shopee_forecast.domain.accuracy import Scores
-from shopee_forecast.domain.selection import NotEnoughHistory, backtest, plan_backtest
+from shopee_forecast.domain.selection import Backtest, NotEnoughHistory, backtest, plan_backtest
 from shopee_forecast.domain.series import Target
 from shopee_forecast.settings import ForecastSettings
 from shopee_forecast.training import (
@@ -97,13 +96,13 @@ async def evaluate_shops(
     horizon: int,
     folds: int,
     progress: Progress,
-) -> list[tuple[str, list[Scores]]]:
+) -> list[tuple[str, Backtest | None]]:
     """Backtest every model on each series of the shops (nothing registered)."""
     async with _trainer(settings) as trainer:
         tasks: list[SeriesTask] = []
         for shop in await _shops(trainer.store, shop_ids):
             tasks += await _tasks(trainer, shop, targets, products)
-        rows: list[tuple[str, list[Scores]]] = []
+        rows: list[tuple[str, Backtest | None]] = []
         loop = asyncio.get_running_loop()
         with progress:
             bar = progress.add_task("backtesting", total=len(tasks))
@@ -113,8 +112,8 @@ async def evaluate_shops(
                     result = await loop.run_in_executor(
                         trainer.executor, backtest, task.history, plan
                     )
-                    rows.append((task.key.model_name, result.scores))
+                    rows.append((task.key.model_name, result))
                 except NotEnoughHistory as exc:
-                    rows.append((f"{task.key.model_name} (skipped: {exc})", []))
+                    rows.append((f"{task.key.model_name} (skipped: {exc})", None))
                 progress.advance(bar)
         return rows

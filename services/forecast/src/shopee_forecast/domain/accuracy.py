@@ -1,5 +1,6 @@
 """Forecast accuracy: MAPE, sMAPE, MASE and interval coverage, as in Hyndman & Athanasopoulos,
-"Forecasting: Principles and Practice" (3rd ed.), section 5.8."""
+"Forecasting: Principles and Practice" (3rd ed.), section 5.8; RMSSE as in the M5 competition
+(Makridakis, Spiliotis & Assimakopoulos 2022)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ class Scores:
     """Backtest scores of one model on one series (means over every forecast day of every fold).
 
     `mape` ignores days whose actual is 0 (it is undefined there); NaN if every actual is 0.
+    `rmsse` scores the `expected` (mean) forecast, the others the median (`value`).
     """
 
     model: str
@@ -27,6 +29,7 @@ class Scores:
     coverage_95: float
     folds: int
     horizon_days: int
+    rmsse: float = float("nan")
 
     def as_dict(self) -> dict[str, float | int | str]:
         return asdict(self)
@@ -58,6 +61,21 @@ def naive_scale(history: FloatArray, season: int = SEASON) -> float:
         return float("nan")
     scale = float(np.mean(np.abs(history[season:] - history[:-season])))
     return scale if scale > 0 else float("nan")
+
+
+def naive_squared_scale(history: FloatArray, season: int = SEASON) -> float:
+    """In-sample mean squared error of the seasonal-naive forecast: RMSSE's denominator (M5 took
+    the one-day naive forecast; the weekly one keeps RMSSE on MASE's footing)."""
+    if len(history) <= season:
+        return float("nan")
+    scale = float(np.mean((history[season:] - history[:-season]) ** 2))
+    return scale if scale > 0 else float("nan")
+
+
+def rmsse(actual: FloatArray, predicted: FloatArray, squared_scale: float) -> float:
+    """Root mean squared scaled error. Squared error is least for the mean, where absolute error
+    (MASE) is least for the median: 0 on a series that sells on fewer than half of its days."""
+    return float(np.sqrt(np.mean((actual - predicted) ** 2) / squared_scale))
 
 
 def mase(actual: FloatArray, predicted: FloatArray, scale: float) -> float:

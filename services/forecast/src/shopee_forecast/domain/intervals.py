@@ -18,7 +18,14 @@ mean is taken from the calibrated forecast's 10, 50 and 90% points (MEAN_WEIGHTS
 the skew the intervals show and never leaves the 80% interval. Measured and rejected: a
 log-normal formula (the median times exp(sigma^2 / 2)) and a mean over the 2.5 to 97.5% points;
 on public series with zero days or a structural break, whose calibrated 95% bounds are many times
-the median, both multiplied the median several times over.
+the median, both multiplied the median several times over. A model that forecasts a distribution
+(TSB, models.DISTRIBUTION_MODELS) gives its own mean, and it is kept.
+
+TSB's intervals are not rescaled (ModelIntervals): they are quantiles of its fitted distribution,
+and the conformity score does not fit it. Its median and lower bounds are 0 while fewer than half
+the days see demand, so every day without demand scores 0 and the factor is set by the few demand
+days alone; when fewer than 5% of the days see demand, the 95% factor is 0 and would shrink the
+interval to [0, 0] again, the over-confidence TSB is there to remove.
 """
 
 from __future__ import annotations
@@ -83,8 +90,18 @@ class IntervalScale:
         return with_expected(scaled)
 
 
+class ModelIntervals(IntervalScale):
+    """The model's own intervals and mean, served as it forecast them (module docstring)."""
+
+    def apply(self, table: pd.DataFrame) -> pd.DataFrame:
+        return with_expected(table)
+
+
 def with_expected(table: pd.DataFrame) -> pd.DataFrame:
-    """The table with `expected`, each day's mean over its quantiles (module docstring)."""
+    """The table with `expected`, each day's mean: the model's own if it gave one, else the mean
+    over the quantiles (module docstring)."""
+    if "expected" in table.columns:
+        return table
     quantiles = table[list(MEAN_COLUMNS)].to_numpy(dtype=np.float64)
     return table.assign(expected=quantiles @ MEAN_WEIGHTS)
 

@@ -1,5 +1,6 @@
-"""The forecasters: Prophet with the marketplace calendar and campaign regressors, and two
-baselines kept beside it, ETS (statsmodels) and the seasonal-naive forecast.
+"""The forecasters: Prophet with the marketplace calendar and campaign regressors, two
+baselines kept beside it, ETS (statsmodels) and the seasonal-naive forecast, and TSB for
+intermittent demand (a product that sells on few days).
 
 Every model takes a daily history (`ds`, `y` and the regressor columns) and forecasts the days
 after it with the median and the 80% and 95% prediction intervals. Prophet and ETS work on
@@ -17,6 +18,7 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from shopee_forecast.domain.accuracy import SEASON, FloatArray
@@ -25,7 +27,11 @@ from shopee_forecast.domain.calendar import holiday_frame
 PROPHET = "prophet"
 ETS = "ets"
 SEASONAL_NAIVE = "seasonal_naive"
-MODEL_NAMES = (PROPHET, ETS, SEASONAL_NAIVE)
+TSB = "tsb"
+MODEL_NAMES = (PROPHET, ETS, SEASONAL_NAIVE, TSB)
+# Models whose quantiles and mean are those of a fitted predictive distribution: their intervals
+# are served as they are, without conformal rescaling (domain/intervals.py, ModelIntervals).
+DISTRIBUTION_MODELS = frozenset({TSB})
 # Quantiles of the intervals: 95% and 80% central intervals around the median.
 QUANTILES = (0.025, 0.1, 0.5, 0.9, 0.975)
 FORECAST_COLUMNS = ("ds", "value", "lower_80", "upper_80", "lower_95", "upper_95")
@@ -33,6 +39,11 @@ PROPHET_SAMPLES = 400
 # Trend changes may happen up to 5% before the end (Prophet: 20%): shops grow unevenly, and a
 # 30-day forecast must follow the recent slope, not the one of months ago.
 CHANGEPOINT_RANGE = 0.95
+# TSB's smoothing constants, chosen per series by in-sample squared error: of the probability of
+# a demand day (updated every day, so small values: at 0.005 a day half a year back still weighs
+# 40% of the last one), and of the size of a demand (updated on demand days only).
+TSB_PROBABILITY_ALPHAS = np.array([0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3])
+TSB_SIZE_ALPHAS = np.array([0.02, 0.05, 0.1, 0.2, 0.3])
 
 
 @dataclass(frozen=True)
@@ -73,7 +84,8 @@ class FittedModel(ABC):
     @abstractmethod
     def predict(self, future: pd.DataFrame) -> pd.DataFrame:
         """Forecast the days of `future` (`ds` = the days after history_end, in order, plus the
-        regressor columns); columns FORECAST_COLUMNS."""
+        regressor columns); columns FORECAST_COLUMNS, and `expected` (each day's mean) from a
+        model that knows its distribution (DISTRIBUTION_MODELS)."""
 
 
 @dataclass
@@ -105,6 +117,92 @@ class SeasonalNaive(FittedModel):
         spread = self.change_quantiles - self.change_quantiles[2]
         quantiles = point[:, None] + weeks_ahead[:, None] * spread[None, :]
         return _frame(future["ds"], quantiles)
+
+
+def _smoothed_levels(values: FloatArray, alphas: FloatArray, initial: float) -> FloatArray:
+    """Simple exponential smoothing of `values` with each of `alphas` (rows), from `initial`:
+    the level before each value, then the final level (len(values) + 1 columns)."""
+    levels = np.empty((len(alphas), len(values) + 1))
+    level = np.full(len(alphas), initial)
+    for index, value in enumerate(values):
+        levels[:, index] = level
+        level = level + alphas * (value - level)
+    levels[:, -1] = level
+    return levels
+
+
+@dataclass
+class Tsb(FittedModel):
+    """Teunter, Syntetos & Babai (2011): exponential smoothing of the probability that a day has
+    demand (every day, so it decays while a product does not sell, unlike Croston's method) and
+    of the size of a demand (on demand days). A day's forecast is a distribution: no demand with
+    probability 1 - p, else a size drawn from the recent demands, weighted as the smoothing
+    weighs them, so that its mean is the smoothed size and the day's mean is p x size."""
+
+    probability: float = 0.0
+    sizes: FloatArray = field(default_factory=lambda: np.zeros(0))
+    size_weights: FloatArray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def name(self) -> str:
+        return TSB
+
+    @classmethod
+    def fit(cls, history: pd.DataFrame) -> Tsb:
+        values: FloatArray = history["y"].to_numpy(dtype=np.float64)
+        history_end = history["ds"].iloc[-1].date()
+        demand = values > 0
+        sizes = values[demand]
+        if len(sizes) == 0:
+            return cls(history_end=history_end)
+        # Both smoothings start from the whole history's averages (a common initialisation):
+        # the first days then need no burn-in.
+        probabilities = _smoothed_levels(
+            demand.astype(np.float64), TSB_PROBABILITY_ALPHAS, float(demand.mean())
+        )
+        size_levels = _smoothed_levels(sizes, TSB_SIZE_ALPHAS, float(sizes.mean()))
+        # The size known before each day: the level after the demands of the days before it.
+        demands_before: npt.NDArray[np.int64] = np.cumsum(demand) - demand
+        size_before = size_levels[:, demands_before]
+        one_step = probabilities[:, None, :-1] * size_before[None, :, :]
+        # Squared error: the mean is what TSB forecasts, and absolute error would be minimised by
+        # forecasting no demand at all.
+        errors = np.mean((values[None, None, :] - one_step) ** 2, axis=2)
+        best_p, best_z = np.unravel_index(np.argmin(errors), errors.shape)
+        alpha = float(TSB_SIZE_ALPHAS[best_z])
+        # The smoothed size as a weighted mean of the sizes: alpha (1 - alpha)^age for each,
+        # plus the initial level's remaining weight spread evenly (it was their plain mean).
+        age = np.arange(len(sizes) - 1, -1, -1)
+        weights = alpha * (1 - alpha) ** age + (1 - alpha) ** len(sizes) / len(sizes)
+        return cls(
+            history_end=history_end,
+            probability=float(probabilities[best_p, -1]),
+            sizes=sizes,
+            size_weights=weights / weights.sum(),
+        )
+
+    @property
+    def mean(self) -> float:
+        """A day's expected demand: p x the smoothed size."""
+        return self.probability * float(self.sizes @ self.size_weights) if len(self.sizes) else 0.0
+
+    def quantiles(self, levels: FloatArray) -> FloatArray:
+        """A day's quantiles: 0 up to the probability of no demand, then the sizes' quantiles."""
+        if len(self.sizes) == 0 or self.probability <= 0:
+            return np.zeros(len(levels))
+        order = np.argsort(self.sizes, kind="stable")
+        sorted_sizes, cumulative = self.sizes[order], np.cumsum(self.size_weights[order])
+        within_sizes = (levels - (1 - self.probability)) / self.probability
+        # The first size whose cumulative weight reaches the level; a hair below it, so that a
+        # level equal to a cumulative weight is not pushed to the next size by rounding.
+        picked = np.searchsorted(cumulative, np.clip(within_sizes, 0.0, 1.0) - 1e-12)
+        size_quantiles = sorted_sizes[np.minimum(picked, len(sorted_sizes) - 1)]
+        return np.where(within_sizes > 0, size_quantiles, 0.0)
+
+    def predict(self, future: pd.DataFrame) -> pd.DataFrame:
+        days = len(future)
+        quantiles = np.tile(self.quantiles(np.array(QUANTILES)), (days, 1))
+        return _frame(future["ds"], quantiles).assign(expected=np.full(days, self.mean))
 
 
 @dataclass
@@ -237,4 +335,6 @@ def fit_model(
         return Ets.fit(history)
     if name == SEASONAL_NAIVE:
         return SeasonalNaive.fit(history)
+    if name == TSB:
+        return Tsb.fit(history)
     raise ValueError(f"unknown model {name!r}; known: {', '.join(MODEL_NAMES)}")

@@ -4,6 +4,13 @@ Each model is fitted on the history up to an origin and forecasts the next `hori
 with the campaigns known at that origin; origins step back `horizon_days` at a time. The model
 with the lowest MASE over all folds is refitted on the whole history and kept, with its
 intervals calibrated on the folds (domain/intervals.py).
+
+Intermittent series (demand on few days: most of a catalogue's products) are told apart by the
+Syntetos-Boylan rule and scored differently. MASE scores the median, and on a series that sells
+on fewer than half of its days the median is 0: the model that forecasts nothing wins, and the
+inventory advice orders nothing. For them TSB joins the candidates, and the choice is by RMSSE of
+the `expected` (mean) forecast, which rewards the right mean, as the M5 competition did for the
+same reason (Makridakis, Spiliotis & Assimakopoulos 2022).
 """
 
 from __future__ import annotations
@@ -18,11 +25,20 @@ import numpy as np
 import pandas as pd
 
 from shopee_forecast.domain import accuracy
-from shopee_forecast.domain.accuracy import Scores
-from shopee_forecast.domain.intervals import IntervalScale, cross_fitted, fit_scale
+from shopee_forecast.domain.accuracy import FloatArray, Scores
+from shopee_forecast.domain.intervals import (
+    IntervalScale,
+    ModelIntervals,
+    cross_fitted,
+    fit_scale,
+)
 from shopee_forecast.domain.models import (
+    DISTRIBUTION_MODELS,
+    ETS,
     MODEL_NAMES,
+    PROPHET,
     SEASONAL_NAIVE,
+    TSB,
     FittedModel,
     SeriesContext,
     fit_model,
@@ -32,6 +48,14 @@ MIN_TRAIN_DAYS = 56  # eight weeks: enough to see the weekly cycle and a paydays
 MIN_TEST_DAYS = 7
 MIN_HISTORY_DAYS = MIN_TRAIN_DAYS + MIN_TEST_DAYS
 MAX_HORIZON_DAYS = 90
+REGULAR_MODELS = (PROPHET, ETS, SEASONAL_NAIVE)
+INTERMITTENT_MODELS = MODEL_NAMES
+# Syntetos & Boylan (2005): demand is intermittent when the average interval between demand days
+# (ADI) exceeds 1.32 days, i.e. fewer than 76% of days see demand; counted over the last half
+# year, long enough to see a dozen demands of a product that sells every other week, recent
+# enough to follow one that has slowed down.
+ADI_CUTOFF = 1.32
+INTERMITTENCY_WINDOW_DAYS = 182
 
 # Regressor columns for days (shop-local), as known at the end of a given shop-local day.
 RegressorsAt = Callable[[pd.DatetimeIndex, datetime | None], pd.DataFrame]
@@ -44,6 +68,18 @@ class NotEnoughHistory(ValueError):
         super().__init__(f"needs at least {needed} days of history, has {available}")
         self.available = available
         self.needed = needed
+
+
+def average_demand_interval(values: FloatArray) -> float:
+    """Days per demand day over the last INTERMITTENCY_WINDOW_DAYS (inf if none had demand)."""
+    recent = values[-INTERMITTENCY_WINDOW_DAYS:]
+    demand_days = int(np.count_nonzero(recent > 0))
+    return len(recent) / demand_days if demand_days else math.inf
+
+
+def is_intermittent(values: FloatArray) -> bool:
+    """Whether a daily series has intermittent demand (Syntetos-Boylan: ADI > 1.32)."""
+    return average_demand_interval(values) > ADI_CUTOFF
 
 
 @dataclass(frozen=True)
@@ -116,45 +152,79 @@ def forecast_after(
     return model.predict(history.with_regressors(days, known_at))
 
 
+def interval_scale(name: str, folds: list[pd.DataFrame]) -> IntervalScale:
+    """Model `name`'s interval calibration from its backtest folds (none for a model that
+    forecasts a distribution: domain/intervals.py)."""
+    return ModelIntervals() if name in DISTRIBUTION_MODELS else fit_scale(folds)
+
+
+def served_folds(name: str, folds: list[pd.DataFrame]) -> list[pd.DataFrame]:
+    """Model `name`'s backtest folds as the service would have answered them: intervals
+    cross-fitted (each fold calibrated on the others) and `expected`."""
+    if name in DISTRIBUTION_MODELS:
+        return [ModelIntervals().apply(fold) for fold in folds]
+    return cross_fitted(folds)
+
+
 @dataclass(frozen=True)
 class Backtest:
     """Each model's scores (in the order asked), its interval calibration, and its forecasts of
-    each fold (value, intervals and `actual`; intervals as the model made them)."""
+    each fold (value, intervals and `actual`; intervals as the model made them), and whether the
+    series is intermittent (which decides how the scores choose)."""
 
     scores: list[Scores]
     scales: dict[str, IntervalScale]
     folds: dict[str, list[pd.DataFrame]]
+    intermittent: bool = False
+
+    @property
+    def chosen(self) -> str:
+        return choose(self.scores, self.intermittent)
 
 
 def backtest(
-    history: SeriesHistory, plan: BacktestPlan, models: Sequence[str] = MODEL_NAMES
+    history: SeriesHistory, plan: BacktestPlan, models: Sequence[str] | None = None
 ) -> Backtest:
-    """Rolling-origin scores of each model on the series, with calibrated intervals."""
+    """Rolling-origin scores of each model on the series, with calibrated intervals; `models`
+    by default the candidates for the series' kind (REGULAR_ or INTERMITTENT_MODELS)."""
     values = history.frame["y"].to_numpy(dtype=np.float64)
+    intermittent = is_intermittent(values)
+    if models is None:
+        models = INTERMITTENT_MODELS if intermittent else REGULAR_MODELS
     folds: dict[str, list[pd.DataFrame]] = {name: [] for name in models}
     scales: list[float] = []
+    squared_scales: list[float] = []
     for origin in plan.origins(len(values)):
         train = _training_frame(history, origin)
         actual = values[origin : origin + plan.horizon_days]
         scales.extend([accuracy.naive_scale(values[:origin])] * plan.horizon_days)
+        squared_scales.append(accuracy.naive_squared_scale(values[:origin]))
         known_at = history.end_of_day(train["ds"].iloc[-1].date())
         for name in models:
             fitted = fit_model(name, train, history.context, plan.horizon_days)
             predicted = forecast_after(history, fitted, plan.horizon_days, known_at)
             folds[name].append(predicted.assign(actual=actual))
     scale = float(np.nanmean(scales)) if not np.all(np.isnan(scales)) else float("nan")
+    squared_scale = (
+        float(np.nanmean(squared_scales)) if not np.all(np.isnan(squared_scales)) else math.nan
+    )
     return Backtest(
         scores=[
-            _scores(name, pd.concat(cross_fitted(folds[name])), scale, plan) for name in models
+            _scores(name, pd.concat(served_folds(name, folds[name])), scale, squared_scale, plan)
+            for name in models
         ],
-        scales={name: fit_scale(folds[name]) for name in models},
+        scales={name: interval_scale(name, folds[name]) for name in models},
         folds=folds,
+        intermittent=intermittent,
     )
 
 
-def _scores(name: str, table: pd.DataFrame, scale: float, plan: BacktestPlan) -> Scores:
+def _scores(
+    name: str, table: pd.DataFrame, scale: float, squared_scale: float, plan: BacktestPlan
+) -> Scores:
     actual = table["actual"].to_numpy(dtype=np.float64)
     predicted = table["value"].to_numpy(dtype=np.float64)
+    expected = table["expected"].to_numpy(dtype=np.float64)
     return Scores(
         model=name,
         mape=accuracy.mape(actual, predicted),
@@ -168,17 +238,34 @@ def _scores(name: str, table: pd.DataFrame, scale: float, plan: BacktestPlan) ->
         ),
         folds=plan.folds,
         horizon_days=plan.horizon_days,
+        rmsse=(
+            accuracy.rmsse(actual, expected, squared_scale)
+            if math.isfinite(squared_scale)
+            else math.nan
+        ),
     )
 
 
-def choose(scores: Sequence[Scores]) -> str:
+def choose(scores: Sequence[Scores], intermittent: bool = False) -> str:
     """The model with the lowest MASE (sMAPE when MASE is undefined, e.g. a flat history);
-    on a tie the simplest model, seasonal-naive, wins."""
+    on a tie the simplest model, seasonal-naive, wins. For an intermittent series, the lowest
+    RMSSE of the mean (then as above), and on a tie TSB, the model made for such series;
+    seasonal-naive is only scored there, for reference: repeating a week of sparse demand either
+    forecasts none at all or repeats a one-off sale every week, and over a backtest of a few
+    months without a sale the first scores best."""
+
+    def finite(value: float) -> float:
+        return value if math.isfinite(value) else math.inf
 
     def key(score: Scores) -> tuple[float, float, int]:
-        mase = score.mase if math.isfinite(score.mase) else math.inf
-        return (mase, score.smape, 0 if score.model == SEASONAL_NAIVE else 1)
+        return (finite(score.mase), score.smape, 0 if score.model == SEASONAL_NAIVE else 1)
 
+    def intermittent_key(score: Scores) -> tuple[float, int, tuple[float, float, int]]:
+        return (finite(score.rmsse), 0 if score.model == TSB else 1, key(score))
+
+    if intermittent:
+        candidates = [score for score in scores if score.model != SEASONAL_NAIVE] or scores
+        return min(candidates, key=intermittent_key).model
     return min(scores, key=key).model
 
 
@@ -186,12 +273,13 @@ def train_series(
     history: SeriesHistory,
     horizon_days: int = 30,
     folds: int = 3,
-    models: Sequence[str] = MODEL_NAMES,
+    models: Sequence[str] | None = None,
 ) -> TrainedSeries:
-    """Backtest `models` on the series, choose one, refit it on the whole history."""
+    """Backtest `models` (by default the candidates for the series' kind) on the series, choose
+    one, refit it on the whole history."""
     plan = plan_backtest(len(history.frame), horizon_days, folds)
     result = backtest(history, plan, models)
-    chosen = choose(result.scores)
+    chosen = result.chosen
     full = _training_frame(history, len(history.frame))
     model = fit_model(chosen, full, history.context, MAX_HORIZON_DAYS)
     ordered = sorted(result.scores, key=lambda score: score.model != chosen)
