@@ -3,6 +3,7 @@ of the mean for intermittent series only."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -31,6 +32,7 @@ from shopee_forecast.domain.selection import (
     plan_backtest,
     train_series,
 )
+from shopee_forecast.predictions import backtest_proto
 
 DAYS = 730
 
@@ -168,3 +170,20 @@ def test_a_slow_mover_is_backtested_with_tsb_and_served_its_mean() -> None:
     assert table["expected"].to_numpy() == pytest.approx(np.full(30, trained.model.mean))
     assert table["expected"].sum() == pytest.approx(3.0, rel=0.3)
     assert (table["upper_95"] > 0).all()
+
+
+def test_the_api_gives_rmsse_only_where_it_was_scored() -> None:
+    score = {
+        "model": "tsb",
+        "mape": 50.0,
+        "smape": 60.0,
+        "mase": 0.9,
+        "coverage_80": 0.8,
+        "coverage_95": 0.95,
+        "folds": 3,
+        "horizon_days": 30,
+    }
+    assert backtest_proto({**score, "rmsse": 0.83}).rmsse == 0.83
+    # Registered before RMSSE was kept, or a flat history: no value rather than NaN.
+    assert not backtest_proto(score).HasField("rmsse")
+    assert not backtest_proto({**score, "rmsse": math.nan}).HasField("rmsse")

@@ -4,6 +4,7 @@ and cache forecasts in Redis by model version."""
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
@@ -50,7 +51,9 @@ def timestamp(value: Any) -> Timestamp:
 
 
 def backtest_proto(score: dict[str, Any]) -> forecast_pb2.BacktestScores:
-    return forecast_pb2.BacktestScores(
+    """A registry score as the API gives it; RMSSE only where it was scored (models registered
+    before it was kept have none, and a flat history gives NaN)."""
+    scores = forecast_pb2.BacktestScores(
         model=str(score["model"]),
         mape=float(score["mape"]),
         smape=float(score["smape"]),
@@ -60,6 +63,10 @@ def backtest_proto(score: dict[str, Any]) -> forecast_pb2.BacktestScores:
         folds=int(score["folds"]),
         horizon_days=int(score["horizon_days"]),
     )
+    rmsse = float(score.get("rmsse", math.nan))
+    if math.isfinite(rmsse):
+        scores.rmsse = rmsse
+    return scores
 
 
 class Predictor:

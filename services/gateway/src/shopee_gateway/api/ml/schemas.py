@@ -109,6 +109,11 @@ class BacktestScores(BaseModel):
     coverage_95: float
     folds: int
     horizon_days: int
+    rmsse: float | None = Field(
+        None,
+        description="RMSSE of the mean forecast: slow movers (intermittent series) choose their "
+        "model by it, other series by MASE; null where it was not scored.",
+    )
 
 
 class SeriesForecast(BaseModel):
