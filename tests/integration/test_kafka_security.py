@@ -16,9 +16,10 @@ import pytest
 from shopee.metrics.v1 import metrics_pb2
 from shopee_common.kafka import client_security, make_consumer
 from shopee_common.settings import PlatformSettings
-from shopee_common.topics import ALL_TOPICS, create_topics, delete_topics
+from shopee_common.topics import ALL_TOPICS, KPI_UPDATES, create_topics, delete_topics
 from tests.integration.databases import migrated_database
-from tests.integration.service_process import TEST_API_KEY, run_ingest, run_metrics
+from tests.integration.gateway_fixtures import signing_key_pem
+from tests.integration.service_process import TEST_API_KEY, run_ingest, run_metrics, run_service
 
 pytestmark = pytest.mark.integration
 
@@ -124,6 +125,44 @@ async def test_events_flow_through_ingest_and_the_job_over_tls_and_scram(
         await updates.stop()
         await delete_topics(settings.kafka_bootstrap_servers, prefix, security)
     assert paid == ORDERS
+
+
+async def test_the_gateway_reads_kpi_updates_over_tls_and_scram(
+    secured: dict[str, str], database: str, unique_id: str
+) -> None:
+    # The gateway's live reader connects at start-up: a gateway that answers ready has it.
+    settings = PlatformSettings.model_validate(
+        {name.removeprefix("SHOPEE_").lower(): value for name, value in secured.items()}
+    )
+    prefix = f"t{unique_id}."
+    security = client_security(settings)
+    await create_topics(
+        settings.kafka_bootstrap_servers, (KPI_UPDATES,), prefix=prefix, security=security
+    )
+    env = {
+        **secured,
+        "SHOPEE_DATABASE_URL": database,
+        "SHOPEE_GATEWAY_JWT_SIGNING_KEY": signing_key_pem(),
+        "SHOPEE_GATEWAY_REDIS_PREFIX": f"tls{unique_id}:",
+    }
+    try:
+        with run_service(
+            "shopee_gateway", prefix, "SHOPEE_GATEWAY_PORT", "gateway stopped", **env
+        ) as gateway:
+            async with httpx.AsyncClient(timeout=10) as http:
+                ready = await http.get(f"{gateway.url}/readyz")
+            assert ready.status_code == 200, ready.text
+        wrong = {**env, "SHOPEE_KAFKA_SASL_PASSWORD": "not-the-password"}
+        with (
+            pytest.raises(RuntimeError) as refused,
+            run_service(
+                "shopee_gateway", prefix, "SHOPEE_GATEWAY_PORT", "gateway stopped", **wrong
+            ),
+        ):
+            pass
+        assert "Authentication failed" in str(refused.value), str(refused.value)[-2000:]
+    finally:
+        await delete_topics(settings.kafka_bootstrap_servers, prefix, security)
 
 
 def test_a_wrong_password_is_refused_by_name(secured: dict[str, str], unique_id: str) -> None:
