@@ -55,6 +55,8 @@ async def test_a_catch_up_of_thousands_of_buckets_goes_in_bounded_parts() -> Non
     assert await publisher.flush() == 1
     assert len(producer.sent) > 1
     assert all(part.ByteSize() <= MAX_SNAPSHOT_BYTES for part in producer.sent)
+    # Packed full: a part closes only when its next bucket would not fit.
+    assert all(part.ByteSize() > 0.9 * MAX_SNAPSHOT_BYTES for part in producer.sent[:-1])
     buckets = [b.bucket.ToDatetime(tzinfo=UTC) for part in producer.sent for b in part.buckets]
     assert buckets == [START + m * timedelta(minutes=1) for m in range(3_000)]
     assert all(len(b.values) == len(KPIS) for part in producer.sent for b in part.buckets)

@@ -120,6 +120,10 @@ class SnapshotPublisher:
         """The shop's changed buckets in time order, as one snapshot or, past
         MAX_SNAPSHOT_BYTES, several (each bucket whole in one of them)."""
         parts = [self._empty_snapshot(shop)]
+        # The part's size kept as buckets are added: asking the message for it each time walked
+        # every bucket of the part so far (a flush of 3,000 changed buckets held the loop for
+        # 0.77 s instead of 0.10 s).
+        size = parts[-1].ByteSize()
         for (granularity, start), rows in sorted(buckets.items()):
             bucket = metrics_pb2.KpiBucket(granularity=GRANULARITY_PB[granularity])
             bucket.bucket.FromDatetime(start)
@@ -129,11 +133,12 @@ class SnapshotPublisher:
                     value.value = row.value
                 if row.denominator is not None:
                     value.denominator = row.denominator
-            part = parts[-1]
-            if part.buckets and part.ByteSize() + bucket.ByteSize() > MAX_SNAPSHOT_BYTES:
-                part = self._empty_snapshot(shop)
-                parts.append(part)
-            part.buckets.append(bucket)
+            added = _repeated_field_size(bucket.ByteSize())
+            if parts[-1].buckets and size + added > MAX_SNAPSHOT_BYTES:
+                parts.append(self._empty_snapshot(shop))
+                size = parts[-1].ByteSize()
+            parts[-1].buckets.append(bucket)
+            size += added
         return parts
 
     def _empty_snapshot(self, shop: str) -> metrics_pb2.KpiSnapshot:
@@ -142,3 +147,9 @@ class SnapshotPublisher:
         if shop in self._watermarks:
             snapshot.watermark.FromDatetime(self._watermarks[shop])
         return snapshot
+
+
+def _repeated_field_size(message_size: int) -> int:
+    """Bytes an embedded message of `message_size` adds to its parent: a one-byte tag (field
+    numbers below 16), its length as a varint, then the message."""
+    return 1 + max(1, (message_size.bit_length() + 6) // 7) + message_size
