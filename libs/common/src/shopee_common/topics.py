@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -82,11 +82,7 @@ async def create_topics(
     `prefix` lets tests make a private copy of the topic set (a unique topic per test);
     `security` is `client_security(settings)` for a cluster that asks for TLS or SASL.
     """
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap_servers, request_timeout_ms=30_000, **(security or {})
-    )
-    await admin.start()
-    try:
+    async with _admin(bootstrap_servers, security) as admin:
         existing = set(await admin.list_topics())
         wanted = [spec for spec in specs if prefix + spec.name not in existing]
         created = []
@@ -100,8 +96,6 @@ async def create_topics(
             except TopicAlreadyExistsError:
                 pass
         return created
-    finally:
-        await admin.close()
 
 
 async def delete_topics(
@@ -112,15 +106,23 @@ async def delete_topics(
     copies left behind by thousands of test runs exhausted its file descriptors."""
     if not prefix:
         raise ValueError("a prefix is required: this never deletes the platform's own topics")
+    async with _admin(bootstrap_servers, security) as admin:
+        names = [name for name in await admin.list_topics() if name.startswith(prefix)]
+        if names:
+            await admin.delete_topics(names)
+        return names
+
+
+@asynccontextmanager
+async def _admin(
+    bootstrap_servers: str, security: Mapping[str, object] | None
+) -> AsyncIterator[AIOKafkaAdminClient]:
     admin = AIOKafkaAdminClient(
         bootstrap_servers=bootstrap_servers, request_timeout_ms=30_000, **(security or {})
     )
     await admin.start()
     try:
-        names = [name for name in await admin.list_topics() if name.startswith(prefix)]
-        if names:
-            await admin.delete_topics(names)
-        return names
+        yield admin
     finally:
         await admin.close()
 

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -57,18 +58,22 @@ def smape(actual: FloatArray, predicted: FloatArray) -> float:
 
 def naive_scale(history: FloatArray, season: int = SEASON) -> float:
     """In-sample mean absolute error of the seasonal-naive forecast: MASE's denominator."""
-    if len(history) <= season:
-        return float("nan")
-    scale = float(np.mean(np.abs(history[season:] - history[:-season])))
-    return scale if scale > 0 else float("nan")
+    return _naive_error(history, season, np.abs)
 
 
 def naive_squared_scale(history: FloatArray, season: int = SEASON) -> float:
     """In-sample mean squared error of the seasonal-naive forecast: RMSSE's denominator (M5 took
     the one-day naive forecast; the weekly one keeps RMSSE on MASE's footing)."""
+    return _naive_error(history, season, np.square)
+
+
+def _naive_error(
+    history: FloatArray, season: int, loss: Callable[[FloatArray], FloatArray]
+) -> float:
+    """The mean `loss` of the in-sample seasonal-naive errors; NaN if there are none or all 0."""
     if len(history) <= season:
         return float("nan")
-    scale = float(np.mean((history[season:] - history[:-season]) ** 2))
+    scale = float(np.mean(loss(history[season:] - history[:-season])))
     return scale if scale > 0 else float("nan")
 
 

@@ -204,10 +204,7 @@ def backtest(
             fitted = fit_model(name, train, history.context, plan.horizon_days)
             predicted = forecast_after(history, fitted, plan.horizon_days, known_at)
             folds[name].append(predicted.assign(actual=actual))
-    scale = float(np.nanmean(scales)) if not np.all(np.isnan(scales)) else float("nan")
-    squared_scale = (
-        float(np.nanmean(squared_scales)) if not np.all(np.isnan(squared_scales)) else math.nan
-    )
+    scale, squared_scale = _mean_or_nan(scales), _mean_or_nan(squared_scales)
     return Backtest(
         scores=[
             _scores(name, pd.concat(served_folds(name, folds[name])), scale, squared_scale, plan)
@@ -217,6 +214,11 @@ def backtest(
         folds=folds,
         intermittent=intermittent,
     )
+
+
+def _mean_or_nan(values: list[float]) -> float:
+    """The mean of the values that are not NaN (NaN when none is)."""
+    return float(np.nanmean(values)) if not np.all(np.isnan(values)) else math.nan
 
 
 def _scores(
