@@ -6,20 +6,29 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
 import orjson
 import pytest
+from google.protobuf.json_format import MessageToDict
 
 from shopee.metrics.v1 import metrics_pb2
 from shopee_common.kafka import client_security, make_consumer
 from shopee_common.settings import PlatformSettings
-from shopee_common.topics import ALL_TOPICS, KPI_UPDATES, create_topics, delete_topics
+from shopee_common.topics import ALL_TOPICS, create_topics, delete_topics
 from tests.integration.databases import migrated_database
 from tests.integration.gateway_fixtures import signing_key_pem
-from tests.integration.service_process import TEST_API_KEY, run_ingest, run_metrics, run_service
+from tests.integration.live_orders import paid_order
+from tests.integration.service_process import (
+    TEST_API_KEY,
+    ServiceProcess,
+    run_ingest,
+    run_metrics,
+    run_service,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -56,52 +65,61 @@ def secured() -> dict[str, str]:
     }
 
 
+@pytest.fixture(scope="module")
+def secured_settings(secured: dict[str, str]) -> PlatformSettings:
+    return PlatformSettings.model_validate(
+        {name.removeprefix("SHOPEE_").lower(): value for name, value in secured.items()}
+    )
+
+
+@pytest.fixture
+async def secured_prefix(secured_settings: PlatformSettings, unique_id: str) -> AsyncIterator[str]:
+    """The platform's topics, made and deleted through the TLS + SCRAM listener."""
+    prefix = f"t{unique_id}."
+    servers, security = secured_settings.kafka_bootstrap_servers, client_security(secured_settings)
+    await create_topics(servers, ALL_TOPICS, prefix=prefix, security=security)
+    yield prefix
+    await delete_topics(servers, prefix, security)
+
+
+def refused_by_name(service: AbstractContextManager[ServiceProcess]) -> None:
+    """The service, given a wrong password, stops at start-up saying why."""
+    with pytest.raises(RuntimeError) as refused, service:
+        pass
+    assert "Authentication failed" in str(refused.value), str(refused.value)[-2000:]
+
+
 @pytest.fixture
 def database(database_url: str) -> Iterator[str]:
     with migrated_database(database_url, {SHOP: ZONE}) as dsn:
         yield dsn
 
 
-def order(index: int) -> dict[str, object]:
-    return {
-        "event_id": f"00000000-0000-4000-8000-{index:012d}",
-        "shop_id": SHOP,
-        "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "time_zone": ZONE,
-        "order": {
-            "order_id": f"o-{index}",
-            "status": "ORDER_STATUS_PAID",
-            "currency": "IDR",
-            "items": [{"product_id": "p-1", "quantity": 1, "unit_price_minor": 10_000}],
-        },
-    }
-
-
 async def test_events_flow_through_ingest_and_the_job_over_tls_and_scram(
-    secured: dict[str, str], database: str, unique_id: str
+    secured: dict[str, str],
+    secured_settings: PlatformSettings,
+    secured_prefix: str,
+    database: str,
 ) -> None:
-    settings = PlatformSettings.model_validate(
-        {name.removeprefix("SHOPEE_").lower(): value for name, value in secured.items()}
-    )
-    security = client_security(settings)
-    prefix = f"t{unique_id}."
-    await create_topics(
-        settings.kafka_bootstrap_servers, ALL_TOPICS, prefix=prefix, security=security
-    )
+    prefix = secured_prefix
     updates = make_consumer(
         prefix + "kpi.updates",
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        bootstrap_servers=secured_settings.kafka_bootstrap_servers,
         group_id=None,
         client_id="tls-test",
-        **security,
+        **client_security(secured_settings),
     )
+    orders = [
+        MessageToDict(paid_order(SHOP, ZONE), preserving_proto_field_name=True)
+        for _ in range(ORDERS)
+    ]
     await updates.start()
     try:
         with run_metrics(prefix, database, **secured), run_ingest(prefix, **secured) as ingest:
             async with httpx.AsyncClient(timeout=30) as http:
                 response = await http.post(
                     f"{ingest.url}/v1/events",
-                    content=orjson.dumps([order(i) for i in range(ORDERS)]),
+                    content=orjson.dumps(orders),
                     headers={"content-type": "application/json", "x-api-key": TEST_API_KEY},
                 )
             assert response.status_code == 200, response.text
@@ -123,50 +141,33 @@ async def test_events_flow_through_ingest_and_the_job_over_tls_and_scram(
                         )
     finally:
         await updates.stop()
-        await delete_topics(settings.kafka_bootstrap_servers, prefix, security)
     assert paid == ORDERS
 
 
 async def test_the_gateway_reads_kpi_updates_over_tls_and_scram(
-    secured: dict[str, str], database: str, unique_id: str
+    secured: dict[str, str], secured_prefix: str, database: str, unique_id: str
 ) -> None:
     # The gateway's live reader connects at start-up: a gateway that answers ready has it.
-    settings = PlatformSettings.model_validate(
-        {name.removeprefix("SHOPEE_").lower(): value for name, value in secured.items()}
-    )
-    prefix = f"t{unique_id}."
-    security = client_security(settings)
-    await create_topics(
-        settings.kafka_bootstrap_servers, (KPI_UPDATES,), prefix=prefix, security=security
-    )
     env = {
         **secured,
         "SHOPEE_DATABASE_URL": database,
         "SHOPEE_GATEWAY_JWT_SIGNING_KEY": signing_key_pem(),
         "SHOPEE_GATEWAY_REDIS_PREFIX": f"tls{unique_id}:",
     }
-    try:
-        with run_service(
-            "shopee_gateway", prefix, "SHOPEE_GATEWAY_PORT", "gateway stopped", **env
-        ) as gateway:
-            async with httpx.AsyncClient(timeout=10) as http:
-                ready = await http.get(f"{gateway.url}/readyz")
-            assert ready.status_code == 200, ready.text
-        wrong = {**env, "SHOPEE_KAFKA_SASL_PASSWORD": "not-the-password"}
-        with (
-            pytest.raises(RuntimeError) as refused,
-            run_service(
-                "shopee_gateway", prefix, "SHOPEE_GATEWAY_PORT", "gateway stopped", **wrong
-            ),
-        ):
-            pass
-        assert "Authentication failed" in str(refused.value), str(refused.value)[-2000:]
-    finally:
-        await delete_topics(settings.kafka_bootstrap_servers, prefix, security)
+    with run_service(
+        "shopee_gateway", secured_prefix, "SHOPEE_GATEWAY_PORT", "gateway stopped", **env
+    ) as gateway:
+        async with httpx.AsyncClient(timeout=10) as http:
+            ready = await http.get(f"{gateway.url}/readyz")
+        assert ready.status_code == 200, ready.text
+    wrong = {**env, "SHOPEE_KAFKA_SASL_PASSWORD": "not-the-password"}
+    refused_by_name(
+        run_service(
+            "shopee_gateway", secured_prefix, "SHOPEE_GATEWAY_PORT", "gateway stopped", **wrong
+        )
+    )
 
 
 def test_a_wrong_password_is_refused_by_name(secured: dict[str, str], unique_id: str) -> None:
     wrong = {**secured, "SHOPEE_KAFKA_SASL_PASSWORD": "not-the-password"}
-    with pytest.raises(RuntimeError) as refused, run_ingest(f"t{unique_id}.", **wrong):
-        pass
-    assert "Authentication failed" in str(refused.value), str(refused.value)[-2000:]
+    refused_by_name(run_ingest(f"t{unique_id}.", **wrong))
