@@ -41,8 +41,7 @@ from shopee_common.kpis import KPIS
 from shopee_common.settings import PlatformSettings
 from shopee_common.topics import ALL_TOPICS, KPI_UPDATES, private_topics
 from tests.integration.databases import migrated_database
-from tests.integration.gateway_fixtures import signing_key_pem
-from tests.integration.service_process import ServiceProcess, run_service
+from tests.integration.service_process import ServiceProcess, run_gateway
 
 PASSWORD = "bench live password"  # noqa: S105 - a throwaway user of a throwaway database
 EMAIL = "bench@live.example.com"
@@ -222,14 +221,7 @@ def main() -> None:
         migrated_database(server, dict.fromkeys(shops, "Asia/Jakarta")) as dsn,
     ):
         register_user(dsn)
-        env = {
-            "SHOPEE_DATABASE_URL": dsn,
-            "SHOPEE_GATEWAY_JWT_SIGNING_KEY": signing_key_pem(),
-            "SHOPEE_GATEWAY_REDIS_PREFIX": f"bench{uuid.uuid4().hex[:8]}:",
-        }
-        with run_service(
-            "shopee_gateway", prefix, "SHOPEE_GATEWAY_PORT", "gateway stopped", **env
-        ) as gateway:
+        with run_gateway(prefix, dsn) as gateway:
             for clients in (1, options.clients):
                 asyncio.run(
                     run(

@@ -51,8 +51,7 @@ from shopee_common.topics import KPI_UPDATES, private_topics
 from shopee_db import upgrade
 from shopee_gateway.cache import KpiCache
 from shopee_generator.world import GeneratorConfig
-from tests.integration.gateway_fixtures import signing_key_pem
-from tests.integration.service_process import run_service
+from tests.integration.service_process import run_gateway
 
 DASHBOARD_KPIS = ["gmv", "paid_orders", "unique_visitors", "conversion_rate"]
 OVERVIEW_KPIS = [*DASHBOARD_KPIS, "aov", "product_views"]
@@ -320,9 +319,7 @@ def main() -> None:
         data = read_data(dsn)
         prefix = f"benchgq{uuid.uuid4().hex[:6]}."
         redis_prefix = f"benchgq{uuid.uuid4().hex[:8]}:"
-        env = {
-            "SHOPEE_DATABASE_URL": dsn,
-            "SHOPEE_GATEWAY_JWT_SIGNING_KEY": signing_key_pem(),
+        bench_env = {
             "SHOPEE_GATEWAY_REDIS_PREFIX": redis_prefix,
             # The bench is one caller asking thousands of questions a minute.
             "SHOPEE_GATEWAY_RATE_LIMIT": "1000000/minute",
@@ -330,9 +327,7 @@ def main() -> None:
         }
         with (
             private_topics(settings.kafka_bootstrap_servers, (KPI_UPDATES,), prefix),
-            run_service(
-                "shopee_gateway", prefix, "SHOPEE_GATEWAY_PORT", "gateway stopped", **env
-            ) as gateway,
+            run_gateway(prefix, dsn, **bench_env) as gateway,
         ):
             samples = asyncio.run(
                 measure_queries(

@@ -18,8 +18,6 @@ import httpx
 import psycopg
 import pytest
 from argon2 import PasswordHasher
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 
 from shopee_db import upgrade
@@ -29,6 +27,7 @@ from shopee_gateway.settings import GatewaySettings
 from shopee_generator.world import GeneratorConfig, generate_history
 from tests.integration.databases import shops_of
 from tests.integration.kpi_reference import Rows, reference_rows
+from tests.integration.service_process import signing_key_pem
 
 PASSWORD = "correct horse battery staple"
 ROLES = ("admin", "analyst", "viewer")
@@ -126,19 +125,6 @@ def build_world(server_dsn: str) -> Iterator[World]:
             }
             load_kpi_rows(connection, rows, zones)
         yield World(dsn, tenants, rows, zones)
-
-
-def signing_key_pem() -> str:
-    """A fresh Ed25519 private key in PEM."""
-    return (
-        Ed25519PrivateKey.generate()
-        .private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        .decode()
-    )
 
 
 def gateway_settings(dsn: str, **overrides: object) -> GatewaySettings:

@@ -9,12 +9,15 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
 
 import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 TEST_API_KEY = "sk_test_integration_key_0123456789abcdef"
 
@@ -134,3 +137,31 @@ def run_metrics(topic_prefix: str, database_url: str, **env: str) -> Iterator[Se
         "shopee_metrics", topic_prefix, "SHOPEE_METRICS_WEB_PORT", "metrics job stopped", **env
     ) as service:
         yield service
+
+
+@contextmanager
+def run_gateway(topic_prefix: str, database_url: str, **env: str) -> Iterator[ServiceProcess]:
+    """The gateway process with a signing key and Redis keys of its own (`env` may set them)."""
+    env = {
+        "SHOPEE_DATABASE_URL": database_url,
+        "SHOPEE_GATEWAY_JWT_SIGNING_KEY": signing_key_pem(),
+        "SHOPEE_GATEWAY_REDIS_PREFIX": f"gw{uuid.uuid4().hex[:10]}:",
+        **env,
+    }
+    with run_service(
+        "shopee_gateway", topic_prefix, "SHOPEE_GATEWAY_PORT", "gateway stopped", **env
+    ) as service:
+        yield service
+
+
+def signing_key_pem() -> str:
+    """A fresh Ed25519 private key in PEM."""
+    return (
+        Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
@@ -38,11 +37,16 @@ from tests.integration.gateway_fixtures import (  # noqa: F401 - pytest fixtures
     PASSWORD,
     World,
     insert_tenant,
-    signing_key_pem,
     world_fixture,
 )
 from tests.integration.live_orders import paid_order
-from tests.integration.service_process import ServiceProcess, free_port, run_metrics, run_service
+from tests.integration.service_process import (
+    ServiceProcess,
+    free_port,
+    run_gateway,
+    run_metrics,
+    run_service,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -83,13 +87,6 @@ def running_platform(dsn: str, topic_prefix: str, **forecast_env: str) -> Iterat
     """The metrics job, the forecast and insights services and the gateway as processes over
     `dsn`, as the platform runs them; yields the gateway."""
     forecast_port, insights_port = free_port(), free_port()
-    gateway_env = {
-        "SHOPEE_DATABASE_URL": dsn,
-        "SHOPEE_GATEWAY_JWT_SIGNING_KEY": signing_key_pem(),
-        "SHOPEE_GATEWAY_REDIS_PREFIX": f"gwdash{uuid.uuid4().hex[:8]}:",
-        "SHOPEE_GATEWAY_FORECAST_TARGET": f"127.0.0.1:{forecast_port}",
-        "SHOPEE_GATEWAY_INSIGHTS_TARGET": f"127.0.0.1:{insights_port}",
-    }
     with (
         tempfile.TemporaryDirectory() as artefacts,
         run_metrics(topic_prefix, dsn),
@@ -112,8 +109,11 @@ def running_platform(dsn: str, topic_prefix: str, **forecast_env: str) -> Iterat
             SHOPEE_INSIGHTS_GRPC_PORT=str(insights_port),
             SHOPEE_INSIGHTS_ARTEFACT_ROOT=f"{artefacts}/insights",
         ),
-        run_service(
-            "shopee_gateway", topic_prefix, "SHOPEE_GATEWAY_PORT", "gateway stopped", **gateway_env
+        run_gateway(
+            topic_prefix,
+            dsn,
+            SHOPEE_GATEWAY_FORECAST_TARGET=f"127.0.0.1:{forecast_port}",
+            SHOPEE_GATEWAY_INSIGHTS_TARGET=f"127.0.0.1:{insights_port}",
         ) as gateway,
     ):
         yield gateway

@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import statistics
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,9 +33,8 @@ from websockets.typing import Subprotocol
 
 from shopee_common.kafka import make_producer
 from tests.integration.databases import migrated_database
-from tests.integration.gateway_fixtures import signing_key_pem
 from tests.integration.live_orders import paid_order
-from tests.integration.service_process import ServiceProcess, run_metrics, run_service
+from tests.integration.service_process import ServiceProcess, run_gateway, run_metrics
 
 pytestmark = pytest.mark.integration
 
@@ -161,16 +159,9 @@ async def test_events_reach_a_subscribed_socket_within_a_second_and_tenants_stay
     frames_a: list[dict[str, Any]] = []
     frames_b: list[dict[str, Any]] = []
     started = datetime.now(UTC)
-    gateway_env = {
-        "SHOPEE_DATABASE_URL": users.dsn,
-        "SHOPEE_GATEWAY_JWT_SIGNING_KEY": signing_key_pem(),
-        "SHOPEE_GATEWAY_REDIS_PREFIX": f"gwlive{uuid.uuid4().hex[:8]}:",
-    }
     with (
         run_metrics(topic_prefix, users.dsn),
-        run_service(
-            "shopee_gateway", topic_prefix, "SHOPEE_GATEWAY_PORT", "gateway stopped", **gateway_env
-        ) as gateway,
+        run_gateway(topic_prefix, users.dsn) as gateway,
     ):
         token_a, token_b = await token(gateway, users.email_a), await token(gateway, users.email_b)
         async with open_socket(gateway, token_a) as ws_a, open_socket(gateway, token_b) as ws_b:

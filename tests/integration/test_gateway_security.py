@@ -29,10 +29,9 @@ from tests.integration.gateway_fixtures import (  # noqa: F401 - pytest fixtures
     gateway_settings,
     running,
     sign_in,
-    signing_key_pem,
     world_fixture,
 )
-from tests.integration.service_process import free_port
+from tests.integration.service_process import free_port, signing_key_pem
 
 pytestmark = pytest.mark.integration
 ISSUER, AUDIENCE = "shopee-gateway", "shopee-api"

@@ -20,14 +20,13 @@ from shopee_common.kafka import client_security, make_consumer
 from shopee_common.settings import PlatformSettings
 from shopee_common.topics import ALL_TOPICS, create_topics, delete_topics
 from tests.integration.databases import migrated_database
-from tests.integration.gateway_fixtures import signing_key_pem
 from tests.integration.live_orders import paid_order
 from tests.integration.service_process import (
     TEST_API_KEY,
     ServiceProcess,
+    run_gateway,
     run_ingest,
     run_metrics,
-    run_service,
 )
 
 pytestmark = pytest.mark.integration
@@ -148,24 +147,12 @@ async def test_the_gateway_reads_kpi_updates_over_tls_and_scram(
     secured: dict[str, str], secured_prefix: str, database: str, unique_id: str
 ) -> None:
     # The gateway's live reader connects at start-up: a gateway that answers ready has it.
-    env = {
-        **secured,
-        "SHOPEE_DATABASE_URL": database,
-        "SHOPEE_GATEWAY_JWT_SIGNING_KEY": signing_key_pem(),
-        "SHOPEE_GATEWAY_REDIS_PREFIX": f"tls{unique_id}:",
-    }
-    with run_service(
-        "shopee_gateway", secured_prefix, "SHOPEE_GATEWAY_PORT", "gateway stopped", **env
-    ) as gateway:
+    with run_gateway(secured_prefix, database, **secured) as gateway:
         async with httpx.AsyncClient(timeout=10) as http:
             ready = await http.get(f"{gateway.url}/readyz")
         assert ready.status_code == 200, ready.text
-    wrong = {**env, "SHOPEE_KAFKA_SASL_PASSWORD": "not-the-password"}
-    refused_by_name(
-        run_service(
-            "shopee_gateway", secured_prefix, "SHOPEE_GATEWAY_PORT", "gateway stopped", **wrong
-        )
-    )
+    wrong = {**secured, "SHOPEE_KAFKA_SASL_PASSWORD": "not-the-password"}
+    refused_by_name(run_gateway(secured_prefix, database, **wrong))
 
 
 def test_a_wrong_password_is_refused_by_name(secured: dict[str, str], unique_id: str) -> None:
