@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shopee_common.kpis import KPI_BY_NAME, Kpi, Rollup
+from shopee_gateway.list_params import CommaSeparated, list_description
 
 MAX_SHOPS = 50
 MAX_POINTS = 200_000
@@ -80,9 +81,17 @@ class KpiQuery(BaseModel):
 
     max_points: ClassVar[int | None] = MAX_POINTS
 
-    shops: list[ShopId] = Field(min_length=1, max_length=MAX_SHOPS)
-    kpis: Annotated[list[KpiName], AfterValidator(check_kpis)] = Field(
-        min_length=1, max_length=len(KPI_BY_NAME)
+    shops: Annotated[list[ShopId], CommaSeparated] = Field(
+        min_length=1,
+        max_length=MAX_SHOPS,
+        description=list_description(
+            f"Shop ids, at most {MAX_SHOPS}.", "shops", "shop-1", "shop-2"
+        ),
+    )
+    kpis: Annotated[list[KpiName], AfterValidator(check_kpis), CommaSeparated] = Field(
+        min_length=1,
+        max_length=len(KPI_BY_NAME),
+        description=list_description("KPI names (GET /api/kpis/registry).", "kpis", "gmv", "aov"),
     )
     start: datetime = Field(alias="from", description="Start, inclusive.")
     end: datetime = Field(alias="to", description="End, exclusive.")

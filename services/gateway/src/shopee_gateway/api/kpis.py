@@ -26,7 +26,8 @@ from shopee_gateway.api.kpi_models import (
 )
 from shopee_gateway.cache import KpiCache
 from shopee_gateway.errors import ProblemError, field_error, problem_responses
-from shopee_gateway.kpi_query import KpiQuery, Period, change, check_kpis, kpi_value
+from shopee_gateway.kpi_query import MAX_SHOPS, KpiQuery, Period, change, check_kpis, kpi_value
+from shopee_gateway.list_params import CommaSeparated, list_description
 from shopee_gateway.repositories.kpis import (
     KpiRepository,
     SeriesText,
@@ -73,7 +74,24 @@ PERIOD_NOTE = (
 )
 
 ShopsParam = Annotated[
-    list[str] | None, Query(max_length=50, description="Shop ids; default: all of yours.")
+    list[str] | None,
+    Query(
+        max_length=MAX_SHOPS,
+        description=list_description(
+            "Shop ids; default: all of yours.", "shops", "shop-1", "shop-2"
+        ),
+    ),
+    CommaSeparated,
+]
+SummaryKpisParam = Annotated[
+    list[str] | None,
+    Query(
+        max_length=30,
+        description=list_description(
+            f"KPI names; default: {', '.join(OVERVIEW_KPIS)}.", "kpis", "gmv", "aov"
+        ),
+    ),
+    CommaSeparated,
 ]
 FromDate = Annotated[date, Query(alias="from", description="First local day, inclusive.")]
 ToDate = Annotated[date, Query(alias="to", description="Last local day, inclusive.")]
@@ -282,7 +300,7 @@ async def summary(
     start: FromDate,
     end: ToDate,
     shops: ShopsParam = None,
-    kpis: Annotated[list[str] | None, Query(max_length=30)] = None,
+    kpis: SummaryKpisParam = None,
 ) -> Response:
     """Per shop and for all of them; the previous period has the same number of days."""
     try:

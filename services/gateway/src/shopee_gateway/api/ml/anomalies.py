@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from shopee_gateway.api.ml.schemas import Anomaly, AnomalyPage, Severity, ShopId
 from shopee_gateway.errors import field_error, problem_responses
+from shopee_gateway.list_params import CommaSeparated, list_description
 from shopee_gateway.security.dependencies import require, require_shop
 from shopee_gateway.security.principal import Principal
 
@@ -46,7 +47,15 @@ async def anomalies(
     to: Annotated[
         datetime | None, Query(description="Anomalies starting before this time.")
     ] = None,
-    severity: Annotated[list[Severity] | None, Query(description="One or more severities.")] = None,
+    severity: Annotated[
+        list[Severity] | None,
+        Query(
+            description=list_description(
+                "One or more severities.", "severity", "warning", "critical"
+            )
+        ),
+        CommaSeparated,
+    ] = None,
     kpi: Annotated[
         str | None, Query(max_length=64, description="Anomalies involving this KPI.")
     ] = None,
@@ -60,5 +69,7 @@ async def anomalies(
     if from_ is not None and to is not None and to <= from_:
         raise field_error("to", "must be after from")
     shops = [shop_id] if shop_id is not None else sorted(principal.shop_ids)
-    rows = await request.app.state.pool.fetch(ANOMALIES, shops, from_, to, severity, kpi, limit)
+    # `severity=` alone splits to no severities: not given, rather than matching none.
+    severities = severity or None
+    rows = await request.app.state.pool.fetch(ANOMALIES, shops, from_, to, severities, kpi, limit)
     return AnomalyPage(items=[Anomaly.model_validate(dict(row)) for row in rows])
