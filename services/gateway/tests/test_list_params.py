@@ -4,7 +4,7 @@ pool; no lifespan: no database or Redis)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import uuid4
@@ -20,8 +20,11 @@ from shopee_gateway.kpi_query import KpiQuery, Period
 from shopee_gateway.list_params import split_commas
 from shopee_gateway.repositories.kpis import SeriesText, TotalRow
 from shopee_gateway.security.principal import Principal
-from shopee_gateway.security.tokens import AuthenticationError
 from shopee_gateway.settings import GatewaySettings
+
+# The `sign_in` fixture (conftest.py): installs the callers an app knows, by access token.
+SignIn = Callable[[FastAPI, Mapping[str, Principal]], None]
+
 
 # One more shop than a question may name, all the caller's: a refusal is the count's, not a 404.
 SHOPS = [f"shop-{i}" for i in range(1, 52)]
@@ -75,24 +78,6 @@ class NoCache:
         return None
 
 
-class Tokens:
-    def __init__(self, principal: Principal) -> None:
-        self.principal = principal
-
-    async def principal_from_access_token(self, token: str) -> Principal:
-        if token != "analyst-token":
-            raise AuthenticationError("bad token")
-        return self.principal
-
-    async def principal_from_api_key(self, key: str) -> Principal:
-        raise AuthenticationError("no keys here")
-
-
-class NoLimits:
-    async def check_principal(self, principal: Principal) -> None:
-        return None
-
-
 @dataclass
 class Gateway:
     app: FastAPI
@@ -101,7 +86,7 @@ class Gateway:
 
 
 @pytest.fixture
-async def gateway() -> AsyncIterator[Gateway]:
+async def gateway(sign_in: SignIn) -> AsyncIterator[Gateway]:
     settings = GatewaySettings.model_validate(
         {"environment": "development", "database_url": "postgresql://unused@127.0.0.1:1/none"}
     )
@@ -114,8 +99,7 @@ async def gateway() -> AsyncIterator[Gateway]:
         frozenset({"kpis:read", "exports:create"}),
         frozenset(SHOPS),
     )
-    app.state.authenticator = Tokens(analyst)
-    app.state.rate_limits = NoLimits()
+    sign_in(app, {"analyst-token": analyst})
     app.state.kpis = Kpis(reads)
     app.state.kpi_cache = NoCache()
     app.state.pool = Pool(reads)

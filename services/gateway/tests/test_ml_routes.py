@@ -6,7 +6,7 @@ UNAVAILABLE, a stopped server and a slow one."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, NoReturn
@@ -33,7 +33,6 @@ from shopee_gateway.api import ml
 from shopee_gateway.clients.services import Upstreams
 from shopee_gateway.errors import install_error_handlers
 from shopee_gateway.security.principal import Principal
-from shopee_gateway.security.tokens import AuthenticationError
 
 OWN_SHOP, OTHER_SHOP = "own-shop", "other-tenant-shop"
 DEADLINE_SECONDS = 0.5
@@ -43,6 +42,9 @@ NEW_JOB, OTHER_JOB, ALL_SHOPS_JOB = (
     "6f1c2b9e-0000-4000-8000-000000000002",
     "6f1c2b9e-0000-4000-8000-000000000003",
 )
+
+# The `sign_in` fixture (conftest.py): installs the callers an app knows, by access token.
+SignIn = Callable[[FastAPI, Mapping[str, Principal]], None]
 
 
 @dataclass
@@ -228,26 +230,6 @@ class Stack:
     servers: list[grpc.aio.Server]
 
 
-class Tokens:
-    """The authenticator the routes see: one token for a viewer of OWN_SHOP."""
-
-    def __init__(self, principal: Principal) -> None:
-        self.principal = principal
-
-    async def principal_from_access_token(self, token: str) -> Principal:
-        if token != "viewer-token":
-            raise AuthenticationError("bad token")
-        return self.principal
-
-    async def principal_from_api_key(self, key: str) -> Principal:
-        raise AuthenticationError("no keys here")
-
-
-class NoLimits:
-    async def check_principal(self, principal: Principal) -> None:
-        return None
-
-
 @dataclass
 class TrainingJobs:
     """The jobs table as the gateway reads it: each job's shop (None: every shop)."""
@@ -279,7 +261,7 @@ async def _serve(name: str, full_name: str, register: Any) -> tuple[grpc.aio.Ser
 
 
 @pytest.fixture
-async def stack() -> AsyncIterator[Stack]:
+async def stack(sign_in: SignIn) -> AsyncIterator[Stack]:
     script = Script()
     forecast_server, forecast_port = await _serve(
         "forecast",
@@ -294,8 +276,7 @@ async def stack() -> AsyncIterator[Stack]:
     app = FastAPI()
     app.include_router(ml.router)
     install_error_handlers(app)
-    app.state.authenticator = Tokens(viewer(frozenset({"forecasts:read", "insights:read"})))
-    app.state.rate_limits = NoLimits()
+    sign_in(app, {"viewer-token": viewer(frozenset({"forecasts:read", "insights:read"}))})
     app.state.training_jobs = TrainingJobs(
         {NEW_JOB: OWN_SHOP, OTHER_JOB: OTHER_SHOP, ALL_SHOPS_JOB: None}
     )
@@ -426,8 +407,8 @@ async def test_another_tenants_shop_is_404_before_any_upstream_call(
     assert stack.script.calls == []
 
 
-async def test_missing_permission_is_403_and_no_token_is_401(stack: Stack) -> None:
-    stack.app.state.authenticator = Tokens(viewer(frozenset({"kpis:read"})))
+async def test_missing_permission_is_403_and_no_token_is_401(stack: Stack, sign_in: SignIn) -> None:
+    sign_in(stack.app, {"viewer-token": viewer(frozenset({"kpis:read"}))})
     forbidden = await stack.client.post("/api/predict/sales", json={"shop_id": OWN_SHOP})
     assert forbidden.status_code == 403
     anonymous = await stack.client.post(
@@ -688,9 +669,9 @@ async def test_inventory_advice_sends_the_documented_defaults(stack: Stack) -> N
     ],
 )
 async def test_bad_input_to_the_new_routes_is_422_naming_the_field(
-    stack: Stack, method: str, path: str, payload: dict[str, Any], field: str
+    stack: Stack, sign_in: SignIn, method: str, path: str, payload: dict[str, Any], field: str
 ) -> None:
-    stack.app.state.authenticator = Tokens(member("admin", ADMIN))
+    sign_in(stack.app, {"viewer-token": member("admin", ADMIN)})
     if method == "GET":
         response = await stack.client.get(path, params=payload)
     else:
@@ -701,8 +682,8 @@ async def test_bad_input_to_the_new_routes_is_422_naming_the_field(
     assert stack.script.calls == []
 
 
-async def test_an_admin_retrains_a_shop_and_follows_the_job(stack: Stack) -> None:
-    stack.app.state.authenticator = Tokens(member("admin", ADMIN))
+async def test_an_admin_retrains_a_shop_and_follows_the_job(stack: Stack, sign_in: SignIn) -> None:
+    sign_in(stack.app, {"viewer-token": member("admin", ADMIN)})
     started = await stack.client.post(
         "/api/models/retrain", json={"shop_id": OWN_SHOP, "targets": ["units", "gmv", "units"]}
     )
@@ -731,8 +712,10 @@ async def test_an_admin_retrains_a_shop_and_follows_the_job(stack: Stack) -> Non
     assert list(stack.script.calls[-1][1].targets) == [], "empty: every series, churn included"
 
 
-async def test_an_admin_lists_the_shops_models_without_storage_paths(stack: Stack) -> None:
-    stack.app.state.authenticator = Tokens(member("admin", ADMIN))
+async def test_an_admin_lists_the_shops_models_without_storage_paths(
+    stack: Stack, sign_in: SignIn
+) -> None:
+    sign_in(stack.app, {"viewer-token": member("admin", ADMIN)})
     response = await stack.client.get("/api/models", params={"shop_id": OWN_SHOP})
     assert response.status_code == 200, response.text
     [model] = response.json()["models"]
@@ -754,9 +737,9 @@ async def test_an_admin_lists_the_shops_models_without_storage_paths(stack: Stac
     ],
 )
 async def test_an_admin_never_reaches_another_tenants_models_or_jobs(
-    stack: Stack, method: str, path: str, payload: dict[str, Any]
+    stack: Stack, sign_in: SignIn, method: str, path: str, payload: dict[str, Any]
 ) -> None:
-    stack.app.state.authenticator = Tokens(member("admin", ADMIN))
+    sign_in(stack.app, {"viewer-token": member("admin", ADMIN)})
     if method == "GET":
         response = await stack.client.get(path, params=payload)
     else:
@@ -768,9 +751,9 @@ async def test_an_admin_never_reaches_another_tenants_models_or_jobs(
 
 @pytest.mark.parametrize(("role", "permissions"), [("analyst", ANALYST), ("viewer", VIEWER)])
 async def test_model_admin_is_for_shop_admins_only(
-    stack: Stack, role: str, permissions: set[str]
+    stack: Stack, sign_in: SignIn, role: str, permissions: set[str]
 ) -> None:
-    stack.app.state.authenticator = Tokens(member(role, permissions))
+    sign_in(stack.app, {"viewer-token": member(role, permissions)})
     responses = [
         await stack.client.post("/api/models/retrain", json={"shop_id": OWN_SHOP}),
         await stack.client.get("/api/models/jobs", params={"job_id": NEW_JOB}),
@@ -832,6 +815,7 @@ async def test_model_admin_is_for_shop_admins_only(
 )
 async def test_new_routes_map_grpc_statuses_to_problems(
     stack: Stack,
+    sign_in: SignIn,
     method: str,
     path: str,
     payload: dict[str, Any],
@@ -839,7 +823,7 @@ async def test_new_routes_map_grpc_statuses_to_problems(
     status: int,
     field: str | None,
 ) -> None:
-    stack.app.state.authenticator = Tokens(member("admin", ADMIN))
+    sign_in(stack.app, {"viewer-token": member("admin", ADMIN)})
     stack.script.errors.append(error)
     if method == "GET":
         response = await stack.client.get(path, params=payload)
@@ -863,9 +847,9 @@ async def test_new_routes_map_grpc_statuses_to_problems(
     ],
 )
 async def test_new_routes_answer_503_while_the_forecast_service_is_down(
-    stack: Stack, method: str, path: str, payload: dict[str, Any]
+    stack: Stack, sign_in: SignIn, method: str, path: str, payload: dict[str, Any]
 ) -> None:
-    stack.app.state.authenticator = Tokens(member("admin", ADMIN))
+    sign_in(stack.app, {"viewer-token": member("admin", ADMIN)})
     await stack.servers[0].stop(None)
     if method == "GET":
         response = await stack.client.get(path, params=payload)

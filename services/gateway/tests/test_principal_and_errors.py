@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Annotated
 from uuid import uuid4
 
@@ -11,7 +12,9 @@ from fastapi import Depends, FastAPI
 from shopee_gateway.errors import ProblemError, install_error_handlers
 from shopee_gateway.security.dependencies import require
 from shopee_gateway.security.principal import Principal
-from shopee_gateway.security.tokens import AuthenticationError
+
+# The `sign_in` fixture (conftest.py): installs the callers an app knows, by access token.
+SignIn = Callable[[FastAPI, Mapping[str, Principal]], None]
 
 
 def principal(permissions: set[str], subject: str | None = None) -> Principal:
@@ -35,28 +38,9 @@ def test_principal_scopes() -> None:
     assert key.user_id is None
 
 
-class FakeAuthenticator:
-    def __init__(self, known: dict[str, Principal]) -> None:
-        self.known = known
-
-    async def principal_from_access_token(self, token: str) -> Principal:
-        if token not in self.known:
-            raise AuthenticationError("invalid token")
-        return self.known[token]
-
-    async def principal_from_api_key(self, key: str) -> Principal:
-        raise AuthenticationError("unknown key")
-
-
-class NoLimits:
-    async def check_principal(self, principal: Principal) -> None:
-        return None
-
-
-def app_with(known: dict[str, Principal]) -> FastAPI:
+def app_with(sign_in: SignIn, known: dict[str, Principal]) -> FastAPI:
     app = FastAPI()
-    app.state.authenticator = FakeAuthenticator(known)
-    app.state.rate_limits = NoLimits()
+    sign_in(app, known)
     install_error_handlers(app)
 
     @app.get("/kpis")
@@ -70,9 +54,9 @@ def app_with(known: dict[str, Principal]) -> FastAPI:
     return app
 
 
-async def test_require_gives_401_403_or_the_principal() -> None:
+async def test_require_gives_401_403_or_the_principal(sign_in: SignIn) -> None:
     reader, other = principal({"kpis:read"}), principal({"insights:read"})
-    transport = httpx.ASGITransport(app=app_with({"r": reader, "o": other}))
+    transport = httpx.ASGITransport(app=app_with(sign_in, {"r": reader, "o": other}))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         anonymous = await client.get("/kpis")
         assert anonymous.status_code == 401
@@ -87,8 +71,8 @@ async def test_require_gives_401_403_or_the_principal() -> None:
         assert allowed.json() == {"subject": reader.subject}
 
 
-async def test_problems_for_our_errors_and_framework_errors() -> None:
-    transport = httpx.ASGITransport(app=app_with({}))
+async def test_problems_for_our_errors_and_framework_errors(sign_in: SignIn) -> None:
+    transport = httpx.ASGITransport(app=app_with(sign_in, {}))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         conflict = await client.get("/conflict")
         assert conflict.status_code == 409
