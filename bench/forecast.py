@@ -6,6 +6,8 @@
     uv run --frozen python -m bench.forecast latency    # cached Forecast through the real server
     uv run --frozen python -m bench.forecast training   # 100+ shop and 1,000+ product series
     uv run --frozen python -m bench.forecast intermittent  # products: the choice before/after TSB
+    uv run --frozen python -m bench.forecast inventory  # products: reorder points held?
+    uv run --frozen python -m bench.forecast inventory-latency  # advice on a whole catalogue
 
 `accuracy` and `churn` read `.run/forecast-bench/history.ndjson`, written first with
 `shopee-generator history --out .run/forecast-bench/history.ndjson --end 2026-11-24` (4 shops,
@@ -367,7 +369,10 @@ def print_choices(title: str, results: Sequence[Result]) -> None:
         )
 
 
-def intermittent(args: argparse.Namespace) -> None:
+def product_jobs(args: argparse.Namespace) -> tuple[list[Job], list[Job], int]:
+    """The generator's top `--products` of each shop, and `--retail-products` UCI Online Retail
+    products spread evenly over the ranking by days with a sale, among those with the history for
+    every fold and a few sales to learn from; and how many were eligible."""
     data = read_history(Path(args.history))
     generated = [
         Job(
@@ -379,8 +384,6 @@ def intermittent(args: argparse.Namespace) -> None:
         for shop in sorted(data.time_zones)
         for product in top_products(data, shop, args.products)
     ]
-    # Products spread evenly over the ranking by days with a sale, among those with the history
-    # for every fold and a few sales to learn from.
     retail = retail_product_units(RETAIL)
     eligible = sorted(
         (
@@ -400,6 +403,11 @@ def intermittent(args: argparse.Namespace) -> None:
         )
         for code, frame in (eligible[i] for i in picks)
     ]
+    return generated, public, len(eligible)
+
+
+def intermittent(args: argparse.Namespace) -> None:
+    generated, public, eligible = product_jobs(args)
     print(f"load average before: {os.getloadavg()}")
     started = time.perf_counter()
     results = run_parallel(make_executor(args.workers), generated + public)
@@ -407,7 +415,7 @@ def intermittent(args: argparse.Namespace) -> None:
     print(f"load average after: {os.getloadavg()}")
     print_choices(f"Generator products (top {args.products} per shop)", results[: len(generated)])
     print_choices(
-        f"Online Retail products ({len(public)} of the {len(eligible)} with "
+        f"Online Retail products ({len(public)} of the {eligible} with "
         f">= {args.retail_min_days} days with a sale)",
         results[len(generated) :],
     )
@@ -506,7 +514,17 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "section", choices=["accuracy", "public", "churn", "latency", "training", "intermittent"]
+        "section",
+        choices=[
+            "accuracy",
+            "public",
+            "churn",
+            "latency",
+            "training",
+            "intermittent",
+            "inventory",
+            "inventory-latency",
+        ],
     )
     parser.add_argument("--history", default=str(BENCH_DIR / "history.ndjson"))
     parser.add_argument("--horizon", type=int, default=30)
@@ -523,12 +541,23 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=-1)
     parser.add_argument("--churn-horizon", type=int, default=30)
     parser.add_argument("--requests", type=int, default=2000, help="cached calls (latency)")
+    parser.add_argument(
+        "--catalog", type=int, default=200, help="products of the shop (inventory-latency)"
+    )
     args = parser.parse_args()
     print(describe_machine())
     if args.section == "latency":
         from bench.forecast_latency import latency
 
         latency(args)
+    elif args.section == "inventory-latency":
+        from bench.forecast_latency import inventory_latency
+
+        inventory_latency(args)
+    elif args.section == "inventory":
+        from bench.forecast_inventory import inventory
+
+        inventory(args)
     else:
         {
             "accuracy": accuracy,

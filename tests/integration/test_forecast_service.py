@@ -308,7 +308,19 @@ async def test_inventory_advice_for_every_active_product(running: Running) -> No
         assert item.model_version
     # The product forecast earlier has a trained model; the others fall back to recent demand.
     versions = {i.product_id: i.model_version for i in response.items}
-    assert not versions[running.world.products[0]].startswith("baseline:")
+    trained = running.world.products[0]
+    assert not versions[trained].startswith("baseline:")
+    # Its demand is the 90-day forecast Forecast serves, which the advice read from the
+    # forecast cache or put there.
+    forecast = await running.stub.Forecast(
+        forecast_pb2.ForecastRequest(
+            shop_id=shop, target=forecast_pb2.TARGET_UNITS, product_id=trained, horizon_days=90
+        )
+    )
+    assert forecast.from_cache
+    [advice] = [i for i in response.items if i.product_id == trained]
+    lead_time_demand = sum(point.expected for point in forecast.points[:5])
+    assert advice.lead_time_demand == pytest.approx(lead_time_demand)
     status, details = await _status(
         running.stub.AdviseInventory(forecast_pb2.InventoryRequest(shop_id=shop, service_level=0.3))
     )

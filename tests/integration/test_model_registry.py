@@ -59,6 +59,13 @@ async def test_register_activate_load_and_rollback(pool: asyncpg.Pool, tmp_path:
     assert rolled_back.status == "active"
     statuses = {v.version: v.status for v in await registry.versions("forecast/shop-a/")}
     assert statuses == {first.version: "active", second.version: "retired"}
+    # One read of the active version of many models: each model's, none retired.
+    actives = await registry.active_versions("forecast/shop-")
+    assert {name: v.version for name, v in actives.items()} == {
+        "forecast/shop-a/gmv": first.version,
+        "forecast/shop-b/gmv": (await registry.versions("forecast/shop-b/"))[0].version,
+    }
+    assert await registry.active_versions("forecast/shop_") == {}
     with pytest.raises(LookupError):
         await registry.activate("forecast/shop-a/gmv", "no-such-version")
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
 import pytest
-from scipy.stats import norm  # type: ignore[import-untyped]
+from scipy.stats import nbinom, norm, poisson  # type: ignore[import-untyped]
 
 from shopee_forecast.domain.inventory import Z_95, DemandForecast, advise, stockout_date
 
@@ -19,17 +20,59 @@ def _flat(mean: float, sigma: float, days: int = 90) -> DemandForecast:
     return DemandForecast(END, means, means - Z_95 * sigma, means + Z_95 * sigma)
 
 
-def test_reorder_point_is_lead_time_demand_plus_z_sigma_root_l() -> None:
+def _negative_binomial(mean: float, variance: float, level: float) -> float:
+    return float(nbinom.ppf(level, mean * mean / (variance - mean), mean / variance))
+
+
+def test_reorder_point_is_the_service_levels_quantile_of_lead_time_demand() -> None:
     advice = advise(
-        _flat(10, 3), stock_on_hand=200, service_level=0.95, lead_time_days=9, review_period_days=14
+        _flat(10, 5), stock_on_hand=200, service_level=0.95, lead_time_days=9, review_period_days=14
     )
-    z = norm.ppf(0.95)
+    # Nine days of mean 10 and variance 25, independent: mean 90, variance 225.
+    expected = _negative_binomial(90, 225, 0.95)
     assert advice.lead_time_demand == pytest.approx(90)
-    assert advice.safety_stock == pytest.approx(z * 3 * math.sqrt(9))
-    assert advice.reorder_point == pytest.approx(90 + z * 9)
+    assert advice.reorder_point == expected
+    assert advice.safety_stock == pytest.approx(expected - 90)
+    assert expected > 90 + norm.ppf(0.95) * 15  # skewed: above the normal approximation
     assert advice.reorder_now is False
-    # Order up to 23 days of demand plus its safety stock, less what is on hand.
-    assert advice.suggested_order_quantity == math.ceil(230 + z * 3 * math.sqrt(23) - 200)
+    # Order up to the same quantile of 23 days' demand, less what is on hand.
+    up_to = _negative_binomial(230, 23 * 25, 0.95)
+    assert advice.suggested_order_quantity == math.ceil(up_to - 200)
+
+
+def test_a_count_varies_at_least_as_much_as_poisson() -> None:
+    advice = advise(_flat(10, 1), 0, 0.95, lead_time_days=9, review_period_days=14)
+    assert advice.reorder_point == poisson.ppf(0.95, 90)
+
+
+def test_lumpy_recent_demand_widens_what_the_forecast_alone_would_hold() -> None:
+    # Half a year of one order a week, alternately of 2 and of 40 units: the mean of 21 a week
+    # hides weeks of 40.
+    weeks = [np.array([0, 0, 0, size, 0, 0, 0]) for size in (2, 40) * 13]
+    recent = np.concatenate(weeks).astype(np.float64)
+    calm = _flat(3, 1)
+    lumpy = replace(calm, recent=recent)
+    without, with_recent = (advise(f, 0, 0.95, 7, 14) for f in (calm, lumpy))
+    assert without.reorder_point == poisson.ppf(0.95, 21)
+    sums = np.convolve(recent, np.ones(7), mode="valid")
+    variance = sums.var(ddof=1) * (21 / sums.mean()) ** 2
+    assert with_recent.reorder_point == _negative_binomial(21, variance, 0.95)
+    assert with_recent.reorder_point >= 40
+
+
+def test_a_slow_mover_with_an_interval_of_zero_still_keeps_a_unit() -> None:
+    # Sells on 2% of days: every daily quantile is 0, the mean 0.02.
+    means = np.full(90, 0.02)
+    slow = DemandForecast(END, means, np.zeros(90), np.zeros(90))
+    advice = advise(slow, 0, 0.95, lead_time_days=7, review_period_days=14)
+    assert advice.reorder_point == 1  # P(no sale in 7 days) = exp(-0.14) = 0.87 < 0.95
+    assert advice.reorder_now is True
+    assert advice.suggested_order_quantity >= 1
+
+
+def test_short_recent_history_is_not_used() -> None:
+    short = replace(_flat(10, 5), recent=np.array([0.0, 500.0] * 10))  # 20 days: too few
+    assert advise(short, 0, 0.95, 7, 14) == advise(_flat(10, 5), 0, 0.95, 7, 14)
 
 
 def test_stock_below_the_reorder_point_says_reorder_now() -> None:

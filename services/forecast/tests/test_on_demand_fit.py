@@ -71,7 +71,7 @@ async def test_shutdown_cancels_a_fit_in_flight() -> None:
 
     caller = asyncio.create_task(predictor._trained(VERSION.model_name, train))
     await asyncio.sleep(0.05)
-    predictor.cancel_fits()
+    predictor.cancel_shared_work()
     with pytest.raises(asyncio.CancelledError):
         await caller
     await asyncio.sleep(0.4)

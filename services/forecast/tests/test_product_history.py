@@ -33,6 +33,18 @@ class _Store:
     async def product_first_day(self, shop_id: str, product_id: str) -> date | None:
         return {NEW: LAST - timedelta(days=2), OLD: FIRST}.get(product_id)
 
+    async def product_first_days(self, shop_id: str, product_ids: list[str]) -> dict[str, date]:
+        firsts = {p: await self.product_first_day(shop_id, p) for p in product_ids}
+        return {p: first for p, first in firsts.items() if first is not None}
+
+    async def product_units_since(
+        self, shop_id: str, product_ids: list[str], since: date
+    ) -> dict[str, dict[date, float]]:
+        return {
+            p: {day: units for day, units in await self.daily_values(shop_id, p, "units")}
+            for p in product_ids
+        }
+
     async def daily_values(
         self, shop_id: str, product_id: str, kpi: str
     ) -> list[tuple[date, float]]:
@@ -59,6 +71,9 @@ class _Registry:
 
     async def active(self, name: str) -> None:
         return None
+
+    async def active_versions(self, prefix: str) -> dict[str, Any]:
+        return {}
 
 
 class _Jobs:

@@ -9,12 +9,14 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from prophet.serialize import model_from_json
 
 from shopee_forecast.domain.accuracy import Scores
 from shopee_forecast.domain.models import (
     ETS,
     PROPHET,
     SEASONAL_NAIVE,
+    ProphetModel,
     SeriesContext,
     fit_model,
 )
@@ -119,3 +121,27 @@ def test_a_prophet_artefact_survives_joblib_and_forecasts_the_same(
     np.random.seed(0)
     after = restored.predict(future)["value"].to_numpy()
     assert np.allclose(before, after, rtol=0.02)
+
+
+def test_a_prophet_forecast_reads_only_the_holidays_ahead_and_is_unchanged(
+    sales_frame: Callable[..., pd.DataFrame],
+) -> None:
+    train = sales_frame(400)
+    model = fit_model(PROPHET, train, SeriesContext("ID"), 90)
+    assert isinstance(model, ProphetModel)
+    full = model_from_json(model.model_json)  # as fitted: the calendar of the whole history
+    cut = ProphetModel(history_end=model.history_end, model_json=model.model_json)._prophet()
+    assert len(cut.holidays) < len(full.holidays) / 2
+    future = full.setup_dataframe(
+        pd.DataFrame({"ds": pd.date_range(train["ds"].iloc[-1] + pd.Timedelta(days=1), periods=90)})
+    )
+    features, priors, components, modes = full.make_all_seasonality_features(future)
+    cut_features, cut_priors, cut_components, cut_modes = cut.make_all_seasonality_features(future)
+    pd.testing.assert_frame_equal(features, cut_features)
+    pd.testing.assert_frame_equal(components, cut_components)
+    assert (priors, modes) == (cut_priors, cut_modes)
+    assert features.filter(like="_+0").to_numpy().sum() > 0  # sale days ahead are marked
+    np.random.seed(0)
+    expected = full.predictive_samples(future)["yhat"]
+    np.random.seed(0)
+    assert np.allclose(cut.predictive_samples(future)["yhat"], expected)

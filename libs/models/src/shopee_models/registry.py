@@ -51,6 +51,11 @@ def _json(value: Any) -> dict[str, Any]:
     return dict(json.loads(value)) if isinstance(value, str) else dict(value)
 
 
+def _like_escaped(prefix: str) -> str:
+    """`prefix` as a LIKE pattern's literal part (backslash is LIKE's default escape)."""
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _version_of(row: asyncpg.Record) -> ModelVersion:
     return ModelVersion(
         model_name=row["model_name"],
@@ -168,13 +173,23 @@ class ModelRegistry:
 
     async def versions(self, prefix: str = "") -> list[ModelVersion]:
         """Every version of the models whose name starts with `prefix`, newest first per model."""
-        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         rows = await self._pool.fetch(
             f"SELECT {COLUMNS} FROM model_registry WHERE model_name LIKE $1 || '%' "
             "ORDER BY model_name, trained_at DESC",
-            escaped,
+            _like_escaped(prefix),
         )
         return [_version_of(row) for row in rows]
+
+    async def active_versions(self, prefix: str) -> dict[str, ModelVersion]:
+        """The active version of each model whose name starts with `prefix`, by model name (one
+        read for many models, e.g. a catalogue's, without their retired versions)."""
+        rows = await self._pool.fetch(
+            f"SELECT DISTINCT ON (model_name) {COLUMNS} FROM model_registry "
+            "WHERE model_name LIKE $1 || '%' AND status = 'active' "
+            "ORDER BY model_name, trained_at DESC",
+            _like_escaped(prefix),
+        )
+        return {row["model_name"]: _version_of(row) for row in rows}
 
     async def activate(self, model_name: str, version: str) -> ModelVersion:
         """Make an earlier or candidate version the active one (a rollback)."""

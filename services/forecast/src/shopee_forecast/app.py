@@ -71,7 +71,7 @@ class ForecastApp:
     async def stop(self) -> None:
         """At SIGTERM, after the last call: cancel the on-demand fits and the training jobs (each
         recorded as failed) and kill the worker processes rather than wait for their fits."""
-        self.predictor.cancel_fits()
+        self.predictor.cancel_shared_work()
         await self.runner.stop()
 
 

@@ -4,9 +4,11 @@ and cache forecasts in Redis by model version."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -19,9 +21,10 @@ from shopee_common.grpc_server import FailedPrecondition
 from shopee_common.shared_tasks import SharedTasks
 from shopee_forecast.adapters.cache import ForecastCache, cache_key
 from shopee_forecast.adapters.store import ForecastStore, Shop
-from shopee_forecast.domain.campaigns import CampaignRegressors
+from shopee_forecast.domain.accuracy import FloatArray
+from shopee_forecast.domain.campaigns import Campaign, CampaignRegressors
 from shopee_forecast.domain.churn import ChurnModel
-from shopee_forecast.domain.inventory import Z_95, DemandForecast
+from shopee_forecast.domain.inventory import RECENT_DEMAND_WINDOW_DAYS, Z_95, DemandForecast
 from shopee_forecast.domain.selection import MAX_HORIZON_DAYS, NotEnoughHistory
 from shopee_forecast.domain.series import SeriesKey, Target
 from shopee_forecast.observability import PREDICTION_SECONDS
@@ -79,6 +82,8 @@ class Predictor:
         self.trainer = trainer
         # One on-demand fit per model at a time; concurrent callers wait for the same one.
         self._fits = SharedTasks()
+        # One read of a catalogue's demand at a time per product list, likewise.
+        self._demands = SharedTasks()
 
     async def _trained(
         self, name: str, train: Callable[[], Awaitable[SeriesTask | ChurnTask]]
@@ -97,9 +102,11 @@ class Predictor:
             raise FailedPrecondition(f"{name}: {outcome.skipped}")
         return version
 
-    def cancel_fits(self) -> None:
-        """Cancel the on-demand fits in flight (at shutdown, once no call waits for them)."""
+    def cancel_shared_work(self) -> None:
+        """Cancel the on-demand fits and demand reads in flight (at shutdown, once no call waits
+        for them)."""
         self._fits.cancel_all()
+        self._demands.cancel_all()
 
     async def series_version(self, shop: Shop, key: SeriesKey) -> ModelVersion:
         """The series' active model version (registry metadata only), trained first if none."""
@@ -117,9 +124,18 @@ class Predictor:
             version = await self._trained(key.model_name, train)
         return version
 
-    async def _predict(self, shop: Shop, artefact: ForecastArtefact, horizon: int) -> pd.DataFrame:
+    async def _predict(
+        self,
+        shop: Shop,
+        artefact: ForecastArtefact,
+        horizon: int,
+        campaigns: Sequence[Campaign] | None = None,
+    ) -> pd.DataFrame:
+        """The model's forecast of `horizon` days after its history, with the shop's campaigns
+        (read here unless given: a call that predicts many products reads them once)."""
         trained = artefact.trained
-        campaigns = await self.store.campaigns(shop.shop_id)
+        if campaigns is None:
+            campaigns = await self.store.campaigns(shop.shop_id)
         regressors = CampaignRegressors(tuple(campaigns), shop.time_zone, artefact.key.product_id)
         first = trained.model.history_end + timedelta(days=1)
         days = pd.date_range(first, periods=horizon, freq="D")
@@ -131,15 +147,29 @@ class Predictor:
     ) -> forecast_pb2.ForecastResponse:
         started = time.perf_counter()
         version = await self.series_version(shop, key)
+        response = await self._response(shop, key, version, horizon)
+        outcome = "hit" if response.from_cache else "miss"
+        PREDICTION_SECONDS.labels("Forecast", outcome).observe(time.perf_counter() - started)
+        return response
+
+    async def _response(
+        self,
+        shop: Shop,
+        key: SeriesKey,
+        version: ModelVersion,
+        horizon: int,
+        campaigns: Sequence[Campaign] | None = None,
+    ) -> forecast_pb2.ForecastResponse:
+        """A version's forecast of `horizon` days from the cache (`from_cache` set), or predicted
+        and cached."""
         cached_key = cache_key(version.model_name, version.version, horizon)
         cached = await self.cache.get(cached_key)
         if cached is not None:
             cached.from_cache = True
-            PREDICTION_SECONDS.labels("Forecast", "hit").observe(time.perf_counter() - started)
             return cached
         # Only a miss needs the artefact: loading it may read and unpickle it from storage.
         artefact: ForecastArtefact = await self.registry.load(version)
-        table = await self._predict(shop, artefact, horizon)
+        table = await self._predict(shop, artefact, horizon, campaigns)
         response = forecast_pb2.ForecastResponse(
             shop_id=shop.shop_id,
             target=TARGET_PROTO[key.target],
@@ -174,7 +204,6 @@ class Predictor:
             expected_total=float(table["expected"].sum()),
         )
         await self.cache.put(cached_key, response)
-        PREDICTION_SECONDS.labels("Forecast", "miss").observe(time.perf_counter() - started)
         return response
 
     async def churn_model(self, shop: Shop, horizon: int) -> tuple[ModelVersion, ChurnModel]:
@@ -185,50 +214,102 @@ class Predictor:
         model: ChurnModel = await self.registry.load(version)
         return version, model
 
-    async def demand(self, shop: Shop, product_id: str) -> tuple[DemandForecast, str]:
-        """90 days of a product's demand: its trained units model if it has one, else the mean
-        and spread of its last 28 days (a flat forecast, named as such in model_version);
-        FAILED_PRECONDITION for a product without a model that appeared less than 28 days ago."""
-        key = SeriesKey(shop.shop_id, Target.UNITS, product_id)
-        version = await self.registry.active(key.model_name)
-        if version is not None:
-            artefact: ForecastArtefact = await self.registry.load(version)
-            table = await self._predict(shop, artefact, MAX_HORIZON_DAYS)
-            return (
-                DemandForecast(
-                    history_end=artefact.trained.model.history_end,
-                    mean=table["expected"].to_numpy(dtype=np.float64),
-                    lower_95=table["lower_95"].to_numpy(dtype=np.float64),
-                    upper_95=table["upper_95"].to_numpy(dtype=np.float64),
-                ),
-                version.version,
-            )
-        return await self._recent_demand(shop, key), RECENT_DEMAND_VERSION
+    async def demands(
+        self, shop: Shop, product_ids: Sequence[str]
+    ) -> dict[str, ProductDemand | FailedPrecondition]:
+        """Each product's demand over the next 90 days: its trained units model's forecast (the
+        one Forecast serves at 90 days, from the same cache), else the mean and spread of its
+        last 28 days (a flat forecast, named as such in `model_version`); a FailedPrecondition
+        for a product without a model that appeared less than 28 days ago. Either way with the
+        product's recent daily demand, which the advice's spread uses.
 
-    async def _recent_demand(self, shop: Shop, key: SeriesKey) -> DemandForecast:
-        bounds = await self.store.history_bounds(shop)
-        appeared = await self.store.product_first_day(shop.shop_id, key.product_id)
-        days = (bounds[1] - appeared).days + 1 if bounds and appeared else 0
-        if bounds is None or days < RECENT_DEMAND_DAYS:
-            # Days before the product appeared would read as zero demand.
-            short = NotEnoughHistory(days, RECENT_DEMAND_DAYS)
-            raise FailedPrecondition(f"{key.model_name}: {short}")
-        last = bounds[1]
-        first = last - timedelta(days=RECENT_DEMAND_DAYS - 1)
-        values = dict(await self.store.daily_values(shop.shop_id, key.product_id, "units"))
-        recent = np.array(
-            [values.get(first + timedelta(days=i), 0.0) for i in range(RECENT_DEMAND_DAYS)]
+        A whole catalogue is many predictions: the registry, the campaigns and the products'
+        units are read once for all of them, and the work goes on in the background when the
+        caller gives up (the gateway's deadline), so that the next call finds the forecasts
+        cached."""
+        digest = hashlib.sha256("\n".join(product_ids).encode()).hexdigest()[:16]
+        return await self._demands.run(
+            f"demand/{shop.shop_id}/{digest}", lambda: self._read_demands(shop, product_ids)
         )
-        mean, spread = float(recent.mean()), float(recent.std(ddof=1))
-        return flat_demand(last, mean, spread)
+
+    async def _read_demands(
+        self, shop: Shop, product_ids: Sequence[str]
+    ) -> dict[str, ProductDemand | FailedPrecondition]:
+        prefix = SeriesKey(shop.shop_id, Target.UNITS, "").model_name + "/"
+        active = await self.registry.active_versions(prefix)
+        bounds = await self.store.history_bounds(shop)
+        ends = [date.fromisoformat(v.metadata["history_end"]) for v in active.values()]
+        if bounds is not None:
+            ends.append(bounds[1])
+        since = min(ends, default=date.max) - timedelta(days=RECENT_DEMAND_WINDOW_DAYS - 1)
+        units = await self.store.product_units_since(shop.shop_id, product_ids, since)
+        first_days = await self.store.product_first_days(shop.shop_id, product_ids)
+        campaigns: list[Campaign] | None = None
+        demands: dict[str, ProductDemand | FailedPrecondition] = {}
+        for product_id in product_ids:
+            key = SeriesKey(shop.shop_id, Target.UNITS, product_id)
+            sold = units.get(product_id, {})
+            appeared = first_days.get(product_id)
+            version = active.get(key.model_name)
+            if version is None:
+                demands[product_id] = recent_demand(key, bounds, sold, appeared)
+                continue
+            if campaigns is None:
+                campaigns = await self.store.campaigns(shop.shop_id)
+            response = await self._response(shop, key, version, MAX_HORIZON_DAYS, campaigns)
+            history_end = date.fromisoformat(response.history_end)
+            forecast = DemandForecast(
+                history_end=history_end,
+                mean=np.array([point.expected for point in response.points]),
+                lower_95=np.array([point.lower_95 for point in response.points]),
+                upper_95=np.array([point.upper_95 for point in response.points]),
+                recent=recent_units(sold, appeared, history_end),
+            )
+            demands[product_id] = ProductDemand(forecast, version.version)
+        return demands
 
 
-def flat_demand(history_end: date, mean: float, sigma: float) -> DemandForecast:
-    """A constant daily demand with a normal 95% interval."""
+@dataclass(frozen=True)
+class ProductDemand:
+    forecast: DemandForecast
+    model_version: str
+
+
+def recent_units(sold: Mapping[date, float], appeared: date | None, end: date) -> FloatArray:
+    """A product's daily units over the RECENT_DEMAND_WINDOW_DAYS up to `end`, from the day it
+    appeared (the days before it was listed are not days without sales)."""
+    if appeared is None or appeared > end:
+        return np.zeros(0)
+    first = max(appeared, end - timedelta(days=RECENT_DEMAND_WINDOW_DAYS - 1))
+    days = (end - first).days + 1
+    return np.array([sold.get(first + timedelta(days=i), 0.0) for i in range(days)])
+
+
+def recent_demand(
+    key: SeriesKey,
+    bounds: tuple[date, date] | None,
+    sold: Mapping[date, float],
+    appeared: date | None,
+) -> ProductDemand | FailedPrecondition:
+    """A product without a model: the mean and spread of its last 28 days, flat; or why not."""
+    recent = recent_units(sold, appeared, bounds[1]) if bounds else np.zeros(0)
+    if bounds is None or len(recent) < RECENT_DEMAND_DAYS:
+        short = NotEnoughHistory(len(recent), RECENT_DEMAND_DAYS)
+        return FailedPrecondition(f"{key.model_name}: {short}")
+    last_days = recent[-RECENT_DEMAND_DAYS:]
+    mean, spread = float(last_days.mean()), float(last_days.std(ddof=1))
+    return ProductDemand(flat_demand(bounds[1], mean, spread, recent), RECENT_DEMAND_VERSION)
+
+
+def flat_demand(
+    history_end: date, mean: float, sigma: float, recent: FloatArray | None = None
+) -> DemandForecast:
+    """A constant daily demand with a normal 95% interval (and the recent demand it came from)."""
     means = np.full(MAX_HORIZON_DAYS, mean)
     return DemandForecast(
         history_end=history_end,
         mean=means,
         lower_95=np.clip(means - Z_95 * sigma, 0.0, None),
         upper_95=means + Z_95 * sigma,
+        recent=np.zeros(0) if recent is None else recent,
     )

@@ -201,16 +201,16 @@ class ForecastServicer(forecast_pb2_grpc.ForecastServiceServicer):
                 raise FailedPrecondition(f"shop {shop.shop_id!r} has no active product")
         items = []
         too_new: list[FailedPrecondition] = []
+        demands = await self.predictor.demands(shop, list(stock))
         for product_id, on_hand in stock.items():
-            try:
-                demand, version = await self.predictor.demand(shop, product_id)
-            except FailedPrecondition as short:
+            demand = demands[product_id]
+            if isinstance(demand, FailedPrecondition):
                 # A product listed days ago must not withhold the advice on every other one.
                 if request.product_ids:
-                    raise
-                too_new.append(short)
+                    raise demand
+                too_new.append(demand)
                 continue
-            advice = advise(demand, on_hand, service_level, lead_time, review)
+            advice = advise(demand.forecast, on_hand, service_level, lead_time, review)
             items.append(
                 forecast_pb2.InventoryAdvice(
                     product_id=product_id,
@@ -226,7 +226,7 @@ class ForecastServicer(forecast_pb2_grpc.ForecastServiceServicer):
                         else ""
                     ),
                     reorder_now=advice.reorder_now,
-                    model_version=version,
+                    model_version=demand.model_version,
                 )
             )
         if not items:

@@ -8,6 +8,7 @@ as names and int64 as strings, as the stream job writes it.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -109,14 +110,37 @@ class ForecastStore:
 
     async def product_first_day(self, shop_id: str, product_id: str) -> date | None:
         """The shop-local day the product first had a KPI row (a view, a cart, a sale): when it
-        appeared; None if it has not yet. kpi_day's key leads with (shop_id, product_id), and
-        unlike raw_events it is never dropped by retention."""
-        first: date | None = await self._pool.fetchval(
-            "SELECT min(local_date) FROM kpi_day WHERE shop_id = $1 AND product_id = $2",
+        appeared; None if it has not yet."""
+        return (await self.product_first_days(shop_id, [product_id])).get(product_id)
+
+    async def product_first_days(self, shop_id: str, product_ids: Sequence[str]) -> dict[str, date]:
+        """`product_first_day` of each product that has appeared, in one round trip. kpi_day's
+        key leads with (shop_id, product_id), and unlike raw_events it is never dropped by
+        retention."""
+        rows = await self._pool.fetch(
+            "SELECT p AS product_id, (SELECT min(local_date) FROM kpi_day "
+            "WHERE shop_id = $1 AND product_id = p) AS first FROM unnest($2::text[]) AS p",
             shop_id,
-            product_id,
+            list(product_ids),
         )
-        return first
+        return {row["product_id"]: row["first"] for row in rows if row["first"] is not None}
+
+    async def product_units_since(
+        self, shop_id: str, product_ids: Sequence[str], since: date
+    ) -> dict[str, dict[date, float]]:
+        """Units sold per product and shop-local day from `since` (days without a row: none)."""
+        rows = await self._pool.fetch(
+            "SELECT product_id, local_date, coalesce(value, 0) AS value FROM kpi_day "
+            "WHERE shop_id = $1 AND kpi = 'units' AND product_id = ANY($2::text[]) "
+            "AND local_date >= $3",
+            shop_id,
+            list(product_ids),
+            since,
+        )
+        units: dict[str, dict[date, float]] = {}
+        for row in rows:
+            units.setdefault(row["product_id"], {})[row["local_date"]] = float(row["value"])
+        return units
 
     async def daily_values(
         self, shop_id: str, product_id: str, kpi: str

@@ -201,13 +201,17 @@ class InventoryAdvice(BaseModel):
         description="Expected units per day over the lead time and review period.", examples=[3.4]
     )
     lead_time_demand: float = Field(description="Expected units sold during the lead time.")
-    safety_stock: float = Field(description="Units held against demand above the expected.")
+    safety_stock: float = Field(
+        description="Units the reorder point holds above the expected lead-time demand."
+    )
     reorder_point: float = Field(
-        description="Order when stock on hand falls to this.", examples=[31.5]
+        description="Order when stock on hand falls to this: the lead time's demand is at or "
+        "below it with the requested service level's probability (a whole number of units).",
+        examples=[32],
     )
     suggested_order_quantity: int = Field(
-        description="Units that bring the stock up to the demand of the lead time and review "
-        "period, with its safety stock; 0 if the stock already covers it.",
+        description="Units that bring the stock up to the same service level's quantile of the "
+        "demand over the lead time and review period; 0 if the stock already covers it.",
         examples=[48],
     )
     expected_stockout_date: str = Field(
