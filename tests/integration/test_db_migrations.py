@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import asyncpg
 import psycopg
 import pytest
 from psycopg import errors
+from psycopg.types.json import Jsonb
 
 from shopee_db import downgrade, head_revision, upgrade
 from shopee_db.cli import main
@@ -29,7 +30,7 @@ TABLES = {
     "data_incomplete", "stream_offsets", "dead_letters", "report_templates", "scheduled_reports",
     "report_history", "alert_rules", "alert_history", "notification_settings", "model_registry",
     "saved_views", "kpi_members", "stream_watermarks", "anomaly_detector_state",
-    "forecast_training_jobs", "anomaly_detector_checkpoints",
+    "forecast_training_jobs", "anomaly_detector_checkpoints", "campaign_events",
 }  # fmt: skip
 
 
@@ -87,6 +88,44 @@ def test_downgrade_step_by_step_to_base_then_upgrade_again(database_url: str) ->
         upgrade(dsn)
         assert _top_level_tables(dsn) == TABLES
         assert main(["--database-url", dsn, "check"]) == 0
+
+
+def _insert_raw_event(dsn: str, event_id: str, kind: str, occurred_at: datetime) -> None:
+    with psycopg.connect(dsn) as connection:
+        connection.execute(
+            "INSERT INTO raw_events (shop_id, event_id, occurred_at, time_zone, kind, payload, "
+            "topic, kafka_partition, kafka_offset) VALUES ('shop-1', %s, %s, 'Asia/Jakarta', %s, "
+            "%s, 'events', 0, 1)",
+            (event_id, occurred_at, kind, Jsonb({"campaign_id": event_id})),
+        )
+
+
+def _campaign_event_ids(dsn: str) -> list[str]:
+    with psycopg.connect(dsn) as connection:
+        rows = connection.execute("SELECT event_id FROM campaign_events ORDER BY event_id")
+        return [event_id for (event_id,) in rows.fetchall()]
+
+
+def test_campaign_events_outlive_the_raw_events_retention(database_url: str) -> None:
+    later = datetime.now(UTC) - timedelta(days=1)
+    old = later - timedelta(days=200)
+    with temporary_database(database_url) as dsn:
+        upgrade(dsn, "0009")
+        _insert_raw_event(dsn, "c-before", "campaign", old)
+        upgrade(dsn)
+        # The migration copies the campaigns already there; the trigger every later one, and
+        # nothing else.
+        _insert_raw_event(dsn, "c-after", "campaign", later)
+        _insert_raw_event(dsn, "o-after", "order", later)
+        assert _campaign_event_ids(dsn) == ["c-after", "c-before"]
+        with psycopg.connect(dsn) as connection:
+            # What retention does on this path: the old event's month dropped.
+            [(partition,)] = connection.execute(
+                "SELECT tableoid::regclass::text FROM raw_events WHERE event_id = 'c-before'"
+            ).fetchall()
+            connection.execute(f"DROP TABLE {partition}")
+            assert connection.execute("SELECT count(*) FROM raw_events").fetchone() == (2,)
+        assert _campaign_event_ids(dsn) == ["c-after", "c-before"]
 
 
 def test_check_fails_before_the_database_is_migrated(

@@ -1,5 +1,6 @@
-"""Reads what the forecasts are made from: shops, daily KPI series (kpi_day), planned campaigns,
-catalog stock and buyers' orders and visits (raw_events), from PostgreSQL with asyncpg.
+"""Reads what the forecasts are made from: shops, daily KPI series (kpi_day), planned campaigns
+(campaign_events, kept as long as kpi_day), catalog stock and buyers' orders and visits
+(raw_events), from PostgreSQL with asyncpg.
 
 raw_events.payload is the proto3 JSON of the payload with proto field names (snake_case), enums
 as names and int64 as strings, as the stream job writes it.
@@ -26,8 +27,8 @@ SELECT payload->>'campaign_id' AS campaign_id,
        (array_agg(payload->>'ends_at' ORDER BY occurred_at DESC))[1] AS ends_at,
        max(coalesce((payload->>'discount_percent')::float8, 0)) AS discount_percent,
        (array_agg(payload->'product_ids' ORDER BY occurred_at DESC))[1] AS product_ids
-FROM raw_events
-WHERE shop_id = $1 AND kind = 'campaign'
+FROM campaign_events
+WHERE shop_id = $1
   AND payload->>'action' IN ('CAMPAIGN_ACTION_PLANNED', 'CAMPAIGN_ACTION_STARTED')
   AND coalesce(payload->>'kind', '') <> 'CAMPAIGN_KIND_ADS'
   AND payload ? 'starts_at'

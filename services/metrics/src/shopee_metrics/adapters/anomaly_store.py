@@ -54,10 +54,11 @@ SELECT bucket, product_id, kpi, numerator::float8 FROM kpi_hour
 WHERE shop_id = $1 AND product_id <> $2 AND kpi = ANY($3::text[]) AND bucket >= $4 AND bucket < $5
 """
 
-# raw_events keeps each payload as proto3 JSON with the proto field names (store.py).
+# campaign_events keeps raw_events' campaign payloads (proto3 JSON, proto field names, store.py)
+# beyond raw_events' retention.
 PLANNED_CAMPAIGNS = """
-SELECT payload FROM raw_events
-WHERE shop_id = $1 AND kind = 'campaign' AND occurred_at >= $2 AND occurred_at < $3
+SELECT payload FROM campaign_events
+WHERE shop_id = $1 AND occurred_at >= $2 AND occurred_at < $3
   AND payload->>'action' = 'CAMPAIGN_ACTION_PLANNED'
 """
 

@@ -1,0 +1,59 @@
+"""The forecast service's reads against the real PostgreSQL: a campaign is still known after its
+events have left raw_events (retention), since the series it explains are kept forever."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from shopee_forecast.adapters.store import ForecastStore
+from tests.integration.databases import migrated_database
+
+pytestmark = pytest.mark.integration
+
+SHOP, ZONE = "shop-campaigns", "Asia/Jakarta"
+
+
+async def test_a_campaign_is_known_after_raw_events_retention_dropped_it(
+    database_url: str,
+) -> None:
+    announced = datetime.now(UTC).replace(microsecond=0) - timedelta(days=200)
+    starts, ends = announced + timedelta(days=7), announced + timedelta(days=8)
+    payload = {
+        "campaign_id": "cmp-11-11",
+        "action": "CAMPAIGN_ACTION_PLANNED",
+        "kind": "CAMPAIGN_KIND_FLASH_SALE",
+        "starts_at": starts.isoformat().replace("+00:00", "Z"),
+        "ends_at": ends.isoformat().replace("+00:00", "Z"),
+        "discount_percent": 30.0,
+        "product_ids": ["P1", "P2"],
+    }
+    with migrated_database(database_url, {SHOP: ZONE}) as dsn:
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+        try:
+            await pool.execute(
+                "INSERT INTO raw_events (shop_id, event_id, occurred_at, time_zone, kind, "
+                "payload, topic, kafka_partition, kafka_offset) "
+                "VALUES ($1, 'evt-plan', $2, $3, 'campaign', $4::jsonb, 'events.campaigns', 0, 7)",
+                SHOP,
+                announced,
+                ZONE,
+                json.dumps(payload),
+            )
+            # Retention on the plain path: the month holding the event is dropped.
+            partition = await pool.fetchval(
+                "SELECT tableoid::regclass::text FROM raw_events WHERE event_id = 'evt-plan'"
+            )
+            await pool.execute(f"DROP TABLE {partition}")
+            assert await pool.fetchval("SELECT count(*) FROM raw_events") == 0
+            [campaign] = await ForecastStore(pool).campaigns(SHOP)
+        finally:
+            await pool.close()
+    assert campaign.campaign_id == "cmp-11-11"
+    assert campaign.announced_at == announced
+    assert (campaign.starts_at, campaign.ends_at) == (starts, ends)
+    assert campaign.discount_percent == 30.0
+    assert campaign.product_ids == frozenset({"P1", "P2"})
