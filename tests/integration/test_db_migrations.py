@@ -90,13 +90,16 @@ def test_downgrade_step_by_step_to_base_then_upgrade_again(database_url: str) ->
         assert main(["--database-url", dsn, "check"]) == 0
 
 
-def _insert_raw_event(dsn: str, event_id: str, kind: str, occurred_at: datetime) -> None:
+def _insert_raw_event(
+    dsn: str, event_id: str, kind: str, occurred_at: datetime, action: str = "PLANNED"
+) -> None:
+    payload = {"campaign_id": event_id, "action": f"CAMPAIGN_ACTION_{action}"}
     with psycopg.connect(dsn) as connection:
         connection.execute(
             "INSERT INTO raw_events (shop_id, event_id, occurred_at, time_zone, kind, payload, "
             "topic, kafka_partition, kafka_offset) VALUES ('shop-1', %s, %s, 'Asia/Jakarta', %s, "
             "%s, 'events', 0, 1)",
-            (event_id, occurred_at, kind, Jsonb({"campaign_id": event_id})),
+            (event_id, occurred_at, kind, Jsonb(payload)),
         )
 
 
@@ -112,10 +115,12 @@ def test_campaign_events_outlive_the_raw_events_retention(database_url: str) -> 
     with temporary_database(database_url) as dsn:
         upgrade(dsn, "0009")
         _insert_raw_event(dsn, "c-before", "campaign", old)
+        _insert_raw_event(dsn, "s-before", "campaign", old, action="SPEND")
         upgrade(dsn)
-        # The migration copies the campaigns already there; the trigger every later one, and
-        # nothing else.
-        _insert_raw_event(dsn, "c-after", "campaign", later)
+        # The migration copies the schedules already there; the trigger every later one (planned
+        # or started), and nothing else (ads spend, ends, other events).
+        _insert_raw_event(dsn, "c-after", "campaign", later, action="STARTED")
+        _insert_raw_event(dsn, "e-after", "campaign", later, action="ENDED")
         _insert_raw_event(dsn, "o-after", "order", later)
         assert _campaign_event_ids(dsn) == ["c-after", "c-before"]
         with psycopg.connect(dsn) as connection:
@@ -124,7 +129,7 @@ def test_campaign_events_outlive_the_raw_events_retention(database_url: str) -> 
                 "SELECT tableoid::regclass::text FROM raw_events WHERE event_id = 'c-before'"
             ).fetchall()
             connection.execute(f"DROP TABLE {partition}")
-            assert connection.execute("SELECT count(*) FROM raw_events").fetchone() == (2,)
+            assert connection.execute("SELECT count(*) FROM raw_events").fetchone() == (3,)
         assert _campaign_event_ids(dsn) == ["c-after", "c-before"]
 
 

@@ -1,4 +1,4 @@
-"""Campaign events kept beyond raw_events' retention.
+"""Campaign schedules kept beyond raw_events' retention.
 
 The forecasts learn what a campaign does from the whole daily KPI history (kpi_day is kept
 forever), and read the campaigns from their events. raw_events drops events after its retention
@@ -6,9 +6,11 @@ forever), and read the campaigns from their events. raw_events drops events afte
 with them the campaigns of the older days, which then looked like days without a campaign: the
 campaign regressors read 0 on past sale days, and their effect was learned too small.
 
-`campaign_events` holds a copy of every campaign event, written by a trigger on raw_events (so
-every writer of raw_events, the stream job's COPY included, keeps it whole) and filled from
-raw_events here. Campaign events are few (tens a month per shop).
+`campaign_events` holds a copy of the campaign events that say when a campaign runs (PLANNED and
+STARTED: what the forecasts and the anomaly detector read), written by a trigger on raw_events
+(so every writer of raw_events, the stream job's COPY included, keeps it whole) and filled from
+raw_events here. Those are few: in the demo's two years, about 3,500 of 2.1 million events. Ads
+spend and ENDED events, nine in ten campaign events, stay in raw_events only.
 
 Revision ID: 0010
 Revises: 0009
@@ -28,6 +30,10 @@ down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+SCHEDULE_ACTION = (
+    "{row}payload->>'action' IN ('CAMPAIGN_ACTION_PLANNED', 'CAMPAIGN_ACTION_STARTED')"
+)
+
 
 def upgrade() -> None:
     op.create_table(
@@ -37,7 +43,7 @@ def upgrade() -> None:
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("payload", postgresql.JSONB(), nullable=False, comment="as in raw_events"),
         sa.PrimaryKeyConstraint("shop_id", "event_id"),
-        comment="Every campaign event of raw_events, kept after raw_events' retention.",
+        comment="raw_events' PLANNED and STARTED campaign events, kept after its retention.",
     )
     op.create_index("campaign_events_shop_occurred", "campaign_events", ["shop_id", "occurred_at"])
     op.execute(
@@ -55,12 +61,13 @@ def upgrade() -> None:
     # On a hypertable or a partitioned table alike, the trigger reaches every chunk or partition.
     op.execute(
         "CREATE TRIGGER raw_events_keep_campaigns AFTER INSERT ON raw_events FOR EACH ROW "
-        "WHEN (NEW.kind = 'campaign') EXECUTE FUNCTION keep_campaign_event()"
+        f"WHEN (NEW.kind = 'campaign' AND {SCHEDULE_ACTION.format(row='NEW.')}) "
+        "EXECUTE FUNCTION keep_campaign_event()"
     )
     op.execute(
         "INSERT INTO campaign_events (shop_id, event_id, occurred_at, payload) "
-        "SELECT shop_id, event_id, occurred_at, payload FROM raw_events WHERE kind = 'campaign' "
-        "ON CONFLICT DO NOTHING"
+        "SELECT shop_id, event_id, occurred_at, payload FROM raw_events "
+        f"WHERE kind = 'campaign' AND {SCHEDULE_ACTION.format(row='')} ON CONFLICT DO NOTHING"
     )
 
 
