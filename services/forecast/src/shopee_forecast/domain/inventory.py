@@ -10,7 +10,7 @@ a month) with the forecast's mean and the larger of two variances:
   same coefficient of variation). Days are not independent (a slow week, a one-off wholesale
   order, a level that drifts), and a daily interval cannot see demand beyond its 97.5% point.
 With the days-independent normal approximation alone, reorder points at 95% covered 85 to 90%
-of the backtest's lead times, and 99% as little as 86% (BENCHMARKS.md, "Inventory advice").
+of the backtest's lead times, and 99% as little as 85% (BENCHMARKS.md, "Inventory advice").
 """
 
 from __future__ import annotations
