@@ -23,26 +23,26 @@ from shopee_forecast.training import ForecastArtefact
 from shopee_models.registry import ModelVersion
 
 SHOP = Shop("s1", "Asia/Jakarta", "ID")
-LAST = date(2026, 6, 30)
+LAST = date(2026, 6, 30)  # the shop's last complete day of data
 MODELLED = [f"P{i}" for i in range(8)]
 UNMODELLED, NEW = "P-flat", "P-new"
 
 
-def _version(product_id: str) -> ModelVersion:
+def _version(product_id: str, history_end: date) -> ModelVersion:
     return ModelVersion(
         model_name=SeriesKey(SHOP.shop_id, Target.UNITS, product_id).model_name,
         version=f"v-{product_id}",
         kind="demand_forecast",
         artefact_uri=f"memory://{product_id}",
-        metadata={"history_end": LAST.isoformat()},
+        metadata={"history_end": history_end.isoformat()},
         backtest_scores={},
         status="active",
         trained_at=datetime(2026, 7, 1, tzinfo=UTC),
     )
 
 
-def _artefact(product_id: str) -> ForecastArtefact:
-    days = pd.date_range(LAST - timedelta(days=27), LAST, freq="D")
+def _artefact(product_id: str, history_end: date) -> ForecastArtefact:
+    days = pd.date_range(history_end - timedelta(days=27), history_end, freq="D")
     history = pd.DataFrame({"ds": days, "y": np.tile([0.0, 1, 2, 3, 0, 1, 2], 4)})
     return ForecastArtefact(
         key=SeriesKey(SHOP.shop_id, Target.UNITS, product_id),
@@ -76,17 +76,22 @@ class _Store:
 
 
 class _Registry:
-    def __init__(self) -> None:
+    """The MODELLED products' models, trained on the history up to `history_end`."""
+
+    def __init__(self, history_end: date = LAST) -> None:
+        self.history_end = history_end
         self.loads = 0
 
     async def active_versions(self, prefix: str) -> dict[str, ModelVersion]:
         assert prefix == "forecast/s1/units/"
-        return {v.model_name: v for v in map(_version, MODELLED)}
+        versions = (_version(product, self.history_end) for product in MODELLED)
+        return {v.model_name: v for v in versions}
 
     async def load(self, version: ModelVersion) -> ForecastArtefact:
         self.loads += 1
         await asyncio.sleep(0.02)  # reading and unpickling an artefact takes a while
-        return _artefact(version.artefact_uri.removeprefix("memory://"))
+        product_id = version.artefact_uri.removeprefix("memory://")
+        return _artefact(product_id, self.history_end)
 
 
 class _Cache:
@@ -107,8 +112,8 @@ def _copy(response: forecast_pb2.ForecastResponse) -> forecast_pb2.ForecastRespo
     return copy
 
 
-def _predictor() -> tuple[Predictor, _Store, _Registry, _Cache]:
-    store, registry, cache = _Store(), _Registry(), _Cache()
+def _predictor(history_end: date = LAST) -> tuple[Predictor, _Store, _Registry, _Cache]:
+    store, registry, cache = _Store(), _Registry(history_end), _Cache()
     predictor = Predictor(store, registry, cache, trainer=None)  # type: ignore[arg-type]
     return predictor, store, registry, cache
 
@@ -155,3 +160,15 @@ async def test_concurrent_callers_share_one_read() -> None:
     assert first is second
     assert registry.loads == len(MODELLED)
     assert store.reads.count("campaigns") == 1
+
+
+async def test_the_advice_of_a_model_trained_days_ago_starts_after_the_last_data() -> None:
+    fresh = (await _predictor()[0].demands(SHOP, ["P0"]))["P0"]
+    stale = (await _predictor(LAST - timedelta(days=10))[0].demands(SHOP, ["P0"]))["P0"]
+    assert isinstance(fresh, ProductDemand)
+    assert isinstance(stale, ProductDemand)
+    # The ten days the stale model forecast have data now: its advice starts after them, like
+    # the fresh one's, and their demand is history.
+    assert stale.forecast.history_end == fresh.forecast.history_end == LAST
+    assert len(stale.forecast.mean) == len(fresh.forecast.mean) - 10
+    assert np.array_equal(stale.forecast.recent, fresh.forecast.recent)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pytest
@@ -100,3 +100,15 @@ def test_lead_times_beyond_the_forecast_carry_its_last_week_on() -> None:
     short = _flat(4, 1, days=30)
     advice = advise(short, 0, 0.95, lead_time_days=60, review_period_days=0)
     assert advice.lead_time_demand == pytest.approx(240)
+
+
+def test_a_forecast_drops_the_days_that_have_passed_but_keeps_a_week() -> None:
+    forecast = _flat(4, 1, days=30)
+    assert forecast.days_from(END + timedelta(days=1)) == 0  # starts on its first day
+    assert forecast.days_from(END) == 0
+    assert forecast.days_from(END + timedelta(days=11)) == 10
+    assert forecast.days_from(END + timedelta(days=200)) == 23  # seven days are left
+    later = forecast.skip(10, np.ones(5))
+    assert later.history_end == END + timedelta(days=10)
+    assert len(later.mean) == 20
+    assert later.recent.tolist() == [1.0] * 5

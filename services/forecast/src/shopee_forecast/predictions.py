@@ -257,14 +257,17 @@ class Predictor:
             if campaigns is None:
                 campaigns = await self.store.campaigns(shop.shop_id)
             response = await self._response(shop, key, version, MAX_HORIZON_DAYS, campaigns)
-            history_end = date.fromisoformat(response.history_end)
             forecast = DemandForecast(
-                history_end=history_end,
+                history_end=date.fromisoformat(response.history_end),
                 mean=np.array([point.expected for point in response.points]),
                 lower_95=np.array([point.lower_95 for point in response.points]),
                 upper_95=np.array([point.upper_95 for point in response.points]),
-                recent=recent_units(sold, appeared, history_end),
             )
+            # Advice starts after the last complete day of the shop's data: a model whose
+            # retrain has not run for days (a failed job) forecast days whose sales are known.
+            passed = forecast.days_from(bounds[1] + timedelta(days=1)) if bounds else 0
+            known_until = forecast.history_end + timedelta(days=passed)
+            forecast = forecast.skip(passed, recent_units(sold, appeared, known_until))
             demands[product_id] = ProductDemand(forecast, version.version)
         return demands
 

@@ -47,6 +47,23 @@ class DemandForecast:
     def sigma(self) -> FloatArray:
         return np.clip((self.upper_95 - self.lower_95) / (2 * Z_95), 0.0, None)
 
+    def days_from(self, first: date) -> int:
+        """How many of the forecast's days come before `first` (a model trained days before the
+        last data has forecast days whose demand is known), leaving at least a week of it."""
+        passed = (first - self.history_end).days - 1
+        return min(max(0, passed), max(0, len(self.mean) - 7))
+
+    def skip(self, days: int, recent: FloatArray) -> DemandForecast:
+        """The forecast without its first `days` days, with the demand known up to its new
+        start (`recent`)."""
+        return DemandForecast(
+            history_end=self.history_end + timedelta(days=days),
+            mean=self.mean[days:],
+            lower_95=self.lower_95[days:],
+            upper_95=self.upper_95[days:],
+            recent=recent,
+        )
+
 
 @dataclass(frozen=True)
 class Advice:
