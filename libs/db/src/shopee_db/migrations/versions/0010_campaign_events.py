@@ -4,7 +4,7 @@ The forecasts learn what a campaign does from the whole daily KPI history (kpi_d
 forever), and read the campaigns from their events. raw_events drops events after its retention
 (400 days by default on TimescaleDB, an operator's DROP of old months on plain PostgreSQL), and
 with them the campaigns of the older days, which then looked like days without a campaign: the
-campaign regressors read 0 on past sale days, and their effect was learned too small.
+campaign regressors read 0 on past campaign days, and were fitted on days labelled wrongly.
 
 `campaign_events` holds a copy of the campaign events that say when a campaign runs (PLANNED and
 STARTED: what the forecasts and the anomaly detector read), written by a trigger on raw_events
