@@ -304,15 +304,13 @@ def recent_demand(
     return ProductDemand(flat_demand(bounds[1], mean, spread, recent), RECENT_DEMAND_VERSION)
 
 
-def flat_demand(
-    history_end: date, mean: float, sigma: float, recent: FloatArray | None = None
-) -> DemandForecast:
-    """A constant daily demand with a normal 95% interval (and the recent demand it came from)."""
+def flat_demand(history_end: date, mean: float, sigma: float, recent: FloatArray) -> DemandForecast:
+    """A constant daily demand with a normal 95% interval, and the recent demand it came from."""
     means = np.full(MAX_HORIZON_DAYS, mean)
     return DemandForecast(
         history_end=history_end,
         mean=means,
         lower_95=np.clip(means - Z_95 * sigma, 0.0, None),
         upper_95=means + Z_95 * sigma,
-        recent=np.zeros(0) if recent is None else recent,
+        recent=recent,
     )
