@@ -31,6 +31,7 @@ TABLES = {
     "report_history", "alert_rules", "alert_history", "notification_settings", "model_registry",
     "saved_views", "kpi_members", "stream_watermarks", "anomaly_detector_state",
     "forecast_training_jobs", "anomaly_detector_checkpoints", "campaign_events",
+    "product_catalog",
 }  # fmt: skip
 
 
@@ -131,6 +132,69 @@ def test_campaign_events_outlive_the_raw_events_retention(database_url: str) -> 
             connection.execute(f"DROP TABLE {partition}")
             assert connection.execute("SELECT count(*) FROM raw_events").fetchone() == (3,)
         assert _campaign_event_ids(dsn) == ["c-after", "c-before"]
+
+
+def _insert_event(
+    dsn: str, event_id: str, kind: str, occurred_at: datetime, payload: dict[str, str]
+) -> None:
+    with psycopg.connect(dsn) as connection:
+        connection.execute(
+            "INSERT INTO raw_events (shop_id, event_id, occurred_at, time_zone, kind, payload, "
+            "topic, kafka_partition, kafka_offset) VALUES ('shop-1', %s, %s, 'Asia/Jakarta', %s, "
+            "%s, 'events', 0, 1)",
+            (event_id, occurred_at, kind, Jsonb(payload)),
+        )
+
+
+def _kept_catalog(dsn: str) -> dict[str, tuple[str, str]]:
+    """product_id -> (event_id, stock) of product_catalog."""
+    with psycopg.connect(dsn) as connection:
+        rows = connection.execute(
+            "SELECT product_id, event_id, payload->>'stock' FROM product_catalog"
+        ).fetchall()
+    return {product: (event_id, stock) for product, event_id, stock in rows}
+
+
+def test_product_catalog_keeps_each_products_latest_state_after_the_raw_events_retention(
+    database_url: str,
+) -> None:
+    later = datetime.now(UTC) - timedelta(days=1)
+    old = later - timedelta(days=200)
+    hour = timedelta(hours=1)
+    with temporary_database(database_url) as dsn:
+        upgrade(dsn, "0010")
+        _insert_event(dsn, "p1-first", "catalog", old - hour, {"product_id": "P1", "stock": "3"})
+        _insert_event(dsn, "p1-latest", "catalog", old, {"product_id": "P1", "stock": "5"})
+        _insert_event(dsn, "p2-old", "catalog", old, {"product_id": "P2", "stock": "9"})
+        _insert_event(dsn, "view-old", "traffic", old, {"product_id": "P4"})
+        _insert_event(dsn, "no-product-old", "catalog", old, {"stock": "4"})
+        upgrade(dsn, "0011")
+        # The migration keeps the latest event of each product already there, of catalog events
+        # naming one only.
+        assert _kept_catalog(dsn) == {"P1": ("p1-latest", "5"), "P2": ("p2-old", "9")}
+        # The trigger: a later event replaces the kept one, an earlier one arriving after it does
+        # not, and events at the same time are ordered by event id, whatever their arrival order.
+        _insert_event(dsn, "p2-new", "catalog", later, {"product_id": "P2", "stock": "7"})
+        _insert_event(dsn, "p2-late", "catalog", later - hour, {"product_id": "P2", "stock": "8"})
+        _insert_event(dsn, "p3-b", "catalog", later, {"product_id": "P3", "stock": "2"})
+        _insert_event(dsn, "p3-a", "catalog", later, {"product_id": "P3", "stock": "1"})
+        # Other kinds of events, and a catalog event naming no product, are not kept.
+        _insert_event(dsn, "view", "traffic", later, {"product_id": "P4"})
+        _insert_event(dsn, "no-product", "catalog", later, {"stock": "4"})
+        with psycopg.connect(dsn) as connection:
+            # What retention does on this path: the old events' months dropped.
+            partitions = connection.execute(
+                "SELECT DISTINCT tableoid::regclass::text FROM raw_events WHERE occurred_at <= %s",
+                (old,),
+            ).fetchall()
+            for (partition,) in partitions:
+                connection.execute(f"DROP TABLE {partition}")
+            assert connection.execute("SELECT count(*) FROM raw_events").fetchone() == (6,)
+        assert _kept_catalog(dsn) == {
+            "P1": ("p1-latest", "5"),
+            "P2": ("p2-new", "7"),
+            "P3": ("p3-b", "2"),
+        }
 
 
 def test_check_fails_before_the_database_is_migrated(

@@ -1,5 +1,6 @@
 """The forecast service's reads against the real PostgreSQL: a campaign is still known after its
-events have left raw_events (retention), since the series it explains are kept forever."""
+events have left raw_events (retention), since the series it explains are kept forever; and so is
+a product's stock and status, from its latest catalog event."""
 
 from __future__ import annotations
 
@@ -57,3 +58,42 @@ async def test_a_campaign_is_known_after_raw_events_retention_dropped_it(
     assert (campaign.starts_at, campaign.ends_at) == (starts, ends)
     assert campaign.discount_percent == 30.0
     assert campaign.product_ids == frozenset({"P1", "P2"})
+
+
+async def test_stock_and_status_are_known_after_raw_events_retention_dropped_them(
+    database_url: str,
+) -> None:
+    changed = datetime.now(UTC) - timedelta(days=200)
+    events = [
+        ("evt-stocked", changed - timedelta(days=1), {"product_id": "P1", "stock": "40"}),
+        (
+            "evt-sold",
+            changed,
+            {"product_id": "P1", "stock": "12", "status": "PRODUCT_STATUS_ACTIVE"},
+        ),
+    ]
+    with migrated_database(database_url, {SHOP: ZONE}) as dsn:
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+        try:
+            for event_id, occurred_at, payload in events:
+                await pool.execute(
+                    "INSERT INTO raw_events (shop_id, event_id, occurred_at, time_zone, kind, "
+                    "payload, topic, kafka_partition, kafka_offset) "
+                    "VALUES ($1, $2, $3, $4, 'catalog', $5::jsonb, 'events.catalog', 0, 1)",
+                    SHOP,
+                    event_id,
+                    occurred_at,
+                    ZONE,
+                    json.dumps(payload),
+                )
+            # Retention on the plain path: the months holding the events are dropped.
+            partitions = await pool.fetch(
+                "SELECT DISTINCT tableoid::regclass::text AS partition FROM raw_events"
+            )
+            for row in partitions:
+                await pool.execute(f"DROP TABLE {row['partition']}")
+            assert await pool.fetchval("SELECT count(*) FROM raw_events") == 0
+            catalog = await ForecastStore(pool).catalog(SHOP)
+        finally:
+            await pool.close()
+    assert catalog == {"P1": (12, "PRODUCT_STATUS_ACTIVE")}

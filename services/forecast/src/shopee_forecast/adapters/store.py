@@ -1,6 +1,7 @@
 """Reads what the forecasts are made from: shops, daily KPI series (kpi_day), planned campaigns
-(campaign_events, kept as long as kpi_day), catalog stock and buyers' orders and visits
-(raw_events), from PostgreSQL with asyncpg.
+(campaign_events, kept as long as kpi_day), catalog stock (product_catalog, each product's latest
+catalog event, kept after raw_events' retention) and buyers' orders and visits (raw_events), from
+PostgreSQL with asyncpg.
 
 raw_events.payload is the proto3 JSON of the payload with proto field names (snake_case), enums
 as names and int64 as strings, as the stream job writes it.
@@ -35,12 +36,11 @@ WHERE shop_id = $1
 GROUP BY 1
 """
 STOCK_SQL = """
-SELECT DISTINCT ON (payload->>'product_id') payload->>'product_id' AS product_id,
+SELECT product_id,
        coalesce((payload->>'stock')::bigint, 0) AS stock,
        coalesce(payload->>'status', '') AS status
-FROM raw_events
-WHERE shop_id = $1 AND kind = 'catalog'
-ORDER BY payload->>'product_id', occurred_at DESC
+FROM product_catalog
+WHERE shop_id = $1
 """
 ORDERS_SQL = """
 SELECT payload->>'buyer_id' AS buyer_id,

@@ -1,4 +1,5 @@
-"""Reading a shop's events and registration from PostgreSQL (asyncpg)."""
+"""Reading a shop's events, its products' latest catalogue state and its registration from
+PostgreSQL (asyncpg)."""
 
 from __future__ import annotations
 
@@ -23,9 +24,19 @@ CONNECTION_ERRORS = (
     asyncpg.exceptions.InsufficientResourcesError,
 )
 
+SHOP_EVENTS_SQL = """
+SELECT kind, occurred_at, payload::text AS payload FROM raw_events
+WHERE shop_id = $1 AND kind = ANY($2::text[])
+UNION ALL
+SELECT 'catalog', occurred_at, payload::text FROM product_catalog AS latest
+WHERE shop_id = $1 AND 'catalog' = ANY($2::text[])
+  AND NOT EXISTS (SELECT 1 FROM raw_events WHERE shop_id = latest.shop_id
+                  AND event_id = latest.event_id AND occurred_at = latest.occurred_at)
+"""
+
 
 class EventRepository:
-    """Shops and their raw events."""
+    """Shops, their raw events and their products' latest catalogue state."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -42,15 +53,18 @@ class EventRepository:
     async def load_shop(
         self, shop_id: str, time_zone: str, kinds: tuple[str, ...] = EVENT_KINDS
     ) -> ShopData:
-        """Every event of the given kinds of one shop, as tables."""
+        """Every event of the given kinds of one shop, as tables.
+
+        With catalogue events, the latest catalogue event of each product that raw_events no
+        longer holds is added from product_catalog, so `products` keeps every product's latest
+        state after raw_events' retention. That event is also a true point of the price history
+        (the list price ever since), so `catalog` stays one table of events, each once: what
+        raw_events holds, plus the latest states it lost.
+        """
         rows: list[tuple[str, datetime, str]] = []
         async with self._pool.acquire() as connection, connection.transaction():
             async for row in connection.cursor(
-                "SELECT kind, occurred_at, payload::text AS payload FROM raw_events "
-                "WHERE shop_id = $1 AND kind = ANY($2::text[])",
-                shop_id,
-                list(kinds),
-                prefetch=20_000,
+                SHOP_EVENTS_SQL, shop_id, list(kinds), prefetch=20_000
             ):
                 rows.append((row["kind"], row["occurred_at"], row["payload"]))
         # Parsing and building take seconds for a big shop: off the event loop, so other calls
@@ -69,25 +83,21 @@ class EventRepository:
         return [(str(r["text"]), int(r["rating"] or 0), str(r["language"])) for r in rows]
 
     async def catalog_changes(self, shop_id: str, since: datetime) -> pd.DataFrame:
-        """The latest state of each product with catalogue events from `since` on (indexed by
-        product_id, columns of `current_products`). Bounded by time, so a request reads the few
-        hours since its model's snapshot instead of the shop's whole history."""
+        """The latest state of each product whose latest catalogue event is from `since` on
+        (indexed by product_id, columns of `current_products`). Bounded by time, so a request
+        reads the products changed since its model's snapshot instead of the whole catalogue."""
         rows = await self._pool.fetch(
-            "SELECT DISTINCT ON (product) "
-            "COALESCE(payload->>'product_id', payload->>'productId') AS product, occurred_at, "
-            "payload::text AS payload FROM raw_events "
-            "WHERE shop_id = $1 AND kind = 'catalog' AND occurred_at >= $2 "
-            "ORDER BY product, occurred_at DESC",
+            "SELECT occurred_at, payload::text AS payload FROM product_catalog "
+            "WHERE shop_id = $1 AND occurred_at >= $2",
             shop_id,
             since,
         )
         return catalog_state((row["occurred_at"], orjson.loads(row["payload"])) for row in rows)
 
     async def product_exists(self, shop_id: str, product_id: str) -> bool:
-        """Whether the shop's catalogue or orders ever named the product."""
+        """Whether the shop's catalogue ever named the product (its orders are not looked at)."""
         found = await self._pool.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM raw_events WHERE shop_id = $1 AND kind = 'catalog' "
-            "AND COALESCE(payload->>'product_id', payload->>'productId') = $2)",
+            "SELECT EXISTS (SELECT 1 FROM product_catalog WHERE shop_id = $1 AND product_id = $2)",
             shop_id,
             product_id,
         )
