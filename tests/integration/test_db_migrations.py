@@ -31,7 +31,7 @@ TABLES = {
     "report_history", "alert_rules", "alert_history", "notification_settings", "model_registry",
     "saved_views", "kpi_members", "stream_watermarks", "anomaly_detector_state",
     "forecast_training_jobs", "anomaly_detector_checkpoints", "campaign_events",
-    "product_catalog",
+    "product_catalog", "forecast_training_shops",
 }  # fmt: skip
 
 

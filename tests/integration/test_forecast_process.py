@@ -1,10 +1,12 @@
 """`python -m shopee_forecast` as the platform runs it: ready only with its database and Redis,
 gRPC health and reflection, Prometheus metrics, a precise error status, and a drain on SIGTERM;
-at start-up, jobs a killed replica left running are marked failed."""
+at start-up, a scheduled job a killed replica left running is taken up, and other jobs it left
+running are marked failed."""
 
 from __future__ import annotations
 
 import tempfile
+import time
 
 import grpc
 import httpx
@@ -25,7 +27,8 @@ def test_the_service_process_serves_reports_and_drains(platform_settings: Platfo
     server = platform_settings.database_url.get_secret_value()
     grpc_port = free_port()
     with migrated_database(server, {"proc-shop": "Asia/Manila"}) as dsn:
-        orphan = _orphan_job(dsn)
+        orphan = _orphan_job(dsn, "rpc")
+        scheduled = _orphan_job(dsn, "schedule")
         with (
             tempfile.TemporaryDirectory() as root,
             run_service(
@@ -52,6 +55,10 @@ def test_the_service_process_serves_reports_and_drains(platform_settings: Platfo
                     forecast_pb2.GetTrainingJobRequest(job_id=orphan), timeout=10
                 )
                 assert (job.state, job.error) == (forecast_pb2.JOB_STATE_FAILED, ABANDONED)
+                # Tonight's scheduled job, whose replica was killed, is taken up and finished.
+                job = _finished(stub, scheduled)
+                assert job.state == forecast_pb2.JOB_STATE_SUCCEEDED
+                assert (job.series_done, job.series_total) == (1, 1)  # the churn model
                 with pytest.raises(grpc.RpcError) as raised:
                     stub.Forecast(
                         forecast_pb2.ForecastRequest(
@@ -69,14 +76,31 @@ def test_the_service_process_serves_reports_and_drains(platform_settings: Platfo
             assert "forecast_training_seconds" in metrics
             assert '"retrain scheduled"' in service.output()
             assert '"training jobs of stopped replicas marked failed"' in service.output()
+            assert '"joined the running scheduled retrain"' in service.output()
 
 
-def _orphan_job(dsn: str) -> str:
-    """A job left running by a replica that was killed (no one holds its owner lock)."""
+def _orphan_job(dsn: str, trigger: str) -> str:
+    """A job with one shop left running by a replica that was killed (no one holds its locks)."""
     with psycopg.connect(dsn) as connection:
         row = connection.execute(
-            "INSERT INTO forecast_training_jobs (shop_id, trigger, state, started_at) "
-            "VALUES ('proc-shop', 'rpc', 'running', now()) RETURNING id"
+            "INSERT INTO forecast_training_jobs (shop_id, trigger, state, started_at, series_total) "
+            "VALUES ('proc-shop', %s, 'running', now(), 1) RETURNING id",
+            (trigger,),
         ).fetchone()
-    assert row is not None
+        assert row is not None
+        connection.execute(
+            "INSERT INTO forecast_training_shops (job_id, shop_id, state, series_total) "
+            "VALUES (%s, 'proc-shop', 'running', 1)",
+            (row[0],),
+        )
     return str(row[0])
+
+
+def _finished(stub: forecast_pb2_grpc.ForecastServiceStub, job_id: str) -> forecast_pb2.TrainingJob:
+    request = forecast_pb2.GetTrainingJobRequest(job_id=job_id)
+    deadline = time.monotonic() + 60
+    job: forecast_pb2.TrainingJob = stub.GetTrainingJob(request, timeout=10)
+    while job.state == forecast_pb2.JOB_STATE_RUNNING and time.monotonic() < deadline:
+        time.sleep(0.2)
+        job = stub.GetTrainingJob(request, timeout=10)
+    return job

@@ -1,49 +1,80 @@
-"""Training jobs with several replicas: each fires the schedule and exactly one claims the
-firing; a job whose replica died (its owner lock gone with its connection) ends as failed, one
-whose replica lives stays running."""
+"""Training jobs with several replicas: each fires the schedule, exactly one records the firing's
+job, and every replica trains its shops, one shop each at a time; a shop whose replica died is
+trained by another; a job nobody works on any more (its owner locks gone with their connections)
+ends as failed, one a live replica works on stays running."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import partial
 
 import asyncpg
 import pytest
+from redis.asyncio import Redis
 
+from shopee_forecast.adapters.churn_requests import ChurnRequests
 from shopee_forecast.adapters.jobs import ABANDONED, JobLeases, TrainingJobs
+from shopee_forecast.adapters.store import ForecastStore
+from shopee_forecast.retraining import JobRunner
+from shopee_forecast.training import Trainer, TrainingOptions
+from shopee_models.registry import ModelRegistry
 from tests.integration.databases import migrated_database
 
 pytestmark = pytest.mark.integration
 DAY = timedelta(days=1)
+PLAN = {"shop-1": 2, "shop-2": 3, "shop-3": 1}
 
 
 def training_jobs(dsn: str, pool: asyncpg.Pool) -> TrainingJobs:
     return TrainingJobs(pool, JobLeases(partial(asyncpg.connect, dsn)))
 
 
+async def planned(shops: Mapping[str, int] = PLAN) -> Mapping[str, int]:
+    return shops
+
+
 async def claims(dsn: str, replicas: int) -> list[str | None]:
-    pools = [await asyncpg.create_pool(dsn, min_size=1, max_size=1) for _ in range(replicas)]
+    pools = [await asyncpg.create_pool(dsn, min_size=1, max_size=2) for _ in range(replicas)]
     jobs = [training_jobs(dsn, pool) for pool in pools]
     try:
-        return await asyncio.gather(*(job.claim_scheduled([], DAY / 2) for job in jobs))
+        return await asyncio.gather(*(job.claim_scheduled([], DAY / 2, planned) for job in jobs))
     finally:
         for job, pool in zip(jobs, pools, strict=True):
             await job.leases.close()
             await pool.close()
 
 
-def test_one_replica_claims_each_firing_of_the_schedule(database_url: str) -> None:
+def test_one_replica_records_each_firing_of_the_schedule(database_url: str) -> None:
     with migrated_database(database_url, {}) as dsn:
         # A job a user started just before does not take the schedule's place.
         asyncio.run(start_rpc_job(dsn))
         first = asyncio.run(claims(dsn, 3))
         assert len([job for job in first if job is not None]) == 1
-        # A day later (the jobs moved back in time): the next firing is claimed again, once.
+        # A day later (the jobs moved back in time): the next firing is recorded again, once.
         asyncio.run(age_jobs(dsn, DAY))
         second = asyncio.run(claims(dsn, 2))
         assert len([job for job in second if job is not None]) == 1
         assert set(second) - {None} != set(first) - {None}
+        assert asyncio.run(shop_rows(dsn)) == [
+            (job, shop, "queued", 0, n)
+            for job in sorted({str(j) for j in first + second if j is not None})
+            for shop, n in PLAN.items()
+        ]
+
+
+async def shop_rows(dsn: str) -> list[tuple[str, str, str, int, int]]:
+    connection = await asyncpg.connect(dsn)
+    try:
+        rows = await connection.fetch(
+            "SELECT job_id::text, shop_id, state, series_done, series_total "
+            "FROM forecast_training_shops ORDER BY 1, 2"
+        )
+    finally:
+        await connection.close()
+    return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
 async def start_rpc_job(dsn: str) -> None:
@@ -66,6 +97,126 @@ async def age_jobs(dsn: str, by: timedelta) -> None:
         await connection.close()
 
 
+async def replicas_share_a_job(dsn: str) -> None:
+    first_pool, second_pool = [
+        await asyncpg.create_pool(dsn, min_size=1, max_size=2) for _ in range(2)
+    ]
+    doomed_locks = await asyncpg.connect(dsn)  # the first replica's lock connection
+
+    async def doomed_connection() -> asyncpg.Connection:
+        return doomed_locks
+
+    doomed = TrainingJobs(first_pool, JobLeases(doomed_connection))
+    survivor = training_jobs(dsn, second_pool)
+    try:
+        job = await doomed.claim_scheduled([], DAY / 2, planned)
+        assert job is not None
+        assert await survivor.claim_scheduled([], DAY / 2, planned) is None
+        joined = await survivor.open_scheduled(DAY / 2)
+        assert joined is not None
+        assert (joined.job_id, joined.series_total) == (job, 6)
+        await survivor.join(job)
+
+        assert await doomed.take_shop(job, "first") == "shop-1"
+        assert await survivor.take_shop(job, "second") == "shop-2"
+        await doomed.shop_started(job, "shop-1", 4)  # a product sold since the plan
+        await doomed.shop_progress(job, "shop-1", 1)
+        assert await survivor.trained_elsewhere(job) == 2  # shop-1 there, shop-3 queued
+        row = await survivor.get(job)
+        assert row is not None
+        assert (row.state, row.series_done, row.series_total) == ("running", 1, 8)
+
+        doomed_locks.terminate()  # kill -9 of the first replica mid-shop
+        await asyncio.sleep(0.5)
+        # The shop it was training is taken again, from the start; the job goes on.
+        assert await survivor.take_shop(job, "second") == "shop-1"
+        row = await survivor.get(job)
+        assert row is not None
+        assert (row.state, row.series_done) == ("running", 0)
+        await survivor.finish_shop(job, "shop-1", ["forecast/shop-1/units/P: too short"])
+        await survivor.finish_shop(job, "shop-2", [], "RuntimeError: boom")
+        assert await survivor.take_shop(job, "second") == "shop-3"
+        await survivor.shop_progress(job, "shop-3", 1)
+        await survivor.finish_shop(job, "shop-3", [])
+        assert await survivor.take_shop(job, "second") is None
+        assert await survivor.trained_elsewhere(job) == 0
+        assert [(s.shop_id, s.state) for s in await survivor.shops(job)] == [
+            ("shop-1", "succeeded"),
+            ("shop-2", "failed"),
+            ("shop-3", "succeeded"),
+        ]
+        assert await survivor.close(job, False, "1 of 3 shops failed")
+        assert not await survivor.close(job, True)  # another replica ending it too: once
+        row = await survivor.get(job)
+        assert row is not None
+        assert (row.state, row.error, row.series_done, row.series_total) == (
+            "failed",
+            "1 of 3 shops failed",
+            1,
+            8,
+        )
+    finally:
+        doomed_locks.terminate()
+        await survivor.leases.close()
+        await first_pool.close()
+        await second_pool.close()
+
+
+def test_replicas_share_a_jobs_shops_and_take_over_a_dead_ones(database_url: str) -> None:
+    with migrated_database(database_url, {}) as dsn:
+        asyncio.run(replicas_share_a_job(dsn))
+
+
+async def two_runners_train_the_schedule(dsn: str, redis_url: str) -> None:
+    """Two real runners (each its pool, lock connection and threads) on shops without history:
+    every shop's churn model is tried once, by one of them, and the job ends once."""
+    pools = [await asyncpg.create_pool(dsn, min_size=1, max_size=4) for _ in range(2)]
+    redis = Redis.from_url(redis_url)
+    runners = []
+    try:
+        with ThreadPoolExecutor(2) as executor:
+            for name, pool in zip(("first", "second"), pools, strict=True):
+                store = ForecastStore(pool)
+                trainer = Trainer(
+                    store, ModelRegistry(pool, "memory://models"), executor, TrainingOptions()
+                )
+                runner = JobRunner(
+                    store,
+                    training_jobs(dsn, pool),
+                    trainer,
+                    ChurnRequests(redis),
+                    shop_workers=2,
+                    poll=timedelta(seconds=0.2),
+                )
+                runner.replica = name
+                runners.append(runner)
+            job = await runners[0].start_scheduled(DAY)
+            assert await runners[1].start_scheduled(DAY) == job
+            await asyncio.gather(*(runner.wait() for runner in runners))
+        assert job is not None
+        row = await runners[0].jobs.get(job)
+        assert row is not None
+        assert (row.state, row.series_done, row.series_total) == ("succeeded", 5, 5)
+        assert row.error.startswith("5 skipped: forecast/")  # no orders: nothing to learn from
+        replicas = await pools[0].fetch(
+            "SELECT replica, count(*) FROM forecast_training_shops GROUP BY replica"
+        )
+        assert sum(r["count"] for r in replicas) == 5
+        assert {r["replica"] for r in replicas} <= {"first", "second"}
+    finally:
+        for runner in runners:
+            await runner.jobs.leases.close()
+        await redis.aclose()
+        for pool in pools:
+            await pool.close()
+
+
+def test_two_replicas_train_the_scheduled_job_together(database_url: str, redis_url: str) -> None:
+    shops = {f"shop-{n}": "Asia/Jakarta" for n in range(5)}
+    with migrated_database(database_url, shops) as dsn:
+        asyncio.run(two_runners_train_the_schedule(dsn, redis_url))
+
+
 async def replica_dies_mid_job(dsn: str) -> None:
     living, reader = [await asyncpg.create_pool(dsn, min_size=1, max_size=1) for _ in range(2)]
     owner = await asyncpg.connect(dsn)  # the dying replica's lock connection
@@ -77,13 +228,14 @@ async def replica_dies_mid_job(dsn: str) -> None:
     survivor = training_jobs(dsn, living)
     try:
         lost = await doomed.create("shop-1", [], "rpc")
-        await doomed.start(lost, 4)
-        await doomed.progress(lost, 1)
+        await doomed.plan(lost, {"shop-1": 4})
+        assert await doomed.take_shop(lost, "doomed") == "shop-1"
+        await doomed.shop_progress(lost, "shop-1", 1)
         queued = await doomed.create("shop-2", [], "rpc")
         running = await survivor.create("shop-3", [], "rpc")
-        await survivor.start(running, 2)
+        await survivor.plan(running, {"shop-3": 2})
         done = await survivor.create("shop-4", [], "rpc")
-        await survivor.finish_succeeded(done)
+        await survivor.close(done, True)
         jobs = training_jobs(dsn, reader)
         assert await jobs.fail_abandoned() == 0
         assert (await jobs.get(lost)).state == "running"  # type: ignore[union-attr]
@@ -105,17 +257,25 @@ async def replica_dies_mid_job(dsn: str) -> None:
         assert (await jobs.get(running)).state == "running"  # type: ignore[union-attr]
         assert (await jobs.get(done)).state == "succeeded"  # type: ignore[union-attr]
 
-        # A database restart drops the live replica's lock connection: its next progress takes
-        # the lock again, and the job still reads as running.
+        # A database restart drops the live replica's lock connection: a read before its next
+        # progress takes the locks again marks the job abandoned, but the replica goes on, and
+        # the job's end records what really happened.
+        assert await survivor.take_shop(running, "survivor") == "shop-3"
         await reader.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
             "AND objid = hashtext($1)::oid",
             running,
         )
         await asyncio.sleep(0.5)
-        await survivor.progress(running, 1)
-        assert (await jobs.get(running)).state == "running"  # type: ignore[union-attr]
-        await survivor.finish_succeeded(running)
+        assert (await jobs.get(running)).error == ABANDONED  # type: ignore[union-attr]
+        await survivor.shop_progress(running, "shop-3", 1)
+        await survivor.finish_shop(running, "shop-3", [])
+        assert await survivor.take_shop(running, "survivor") is None
+        assert await survivor.trained_elsewhere(running) == 0
+        assert await survivor.close(running, True)
+        ended = await jobs.get(running)
+        assert ended is not None
+        assert (ended.state, ended.error, ended.series_done) == ("succeeded", "", 1)
     finally:
         owner.terminate()
         await survivor.leases.close()

@@ -1,6 +1,7 @@
-"""The owner locks of running jobs (`JobLeases`): taken before a job's row exists, dropped once it
-is finished, and taken again on a new connection when the database dropped theirs. A job without
-its lock reads as failed (tests/integration/test_forecast_schedule.py has the real PostgreSQL)."""
+"""The locks of the jobs and shops a replica works on (`JobLeases`): a job's taken before its row
+exists and dropped once the replica leaves it, a shop's taken once, and both taken again on a new
+connection when the database dropped theirs. A job without its lock reads as failed
+(tests/integration/test_forecast_schedule.py has the real PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -9,25 +10,37 @@ from typing import Any
 import asyncpg
 import pytest
 
-from shopee_forecast.adapters.jobs import JobLeases, TrainingJobs
+from shopee_forecast.adapters.jobs import JobLeases, TrainingJobs, shop_lock
 
 
 class _Connection:
-    def __init__(self, log: list[str]) -> None:
+    """Advisory locks by their key (the second argument), as one PostgreSQL session holds them."""
+
+    def __init__(self, log: list[str], taken_elsewhere: set[str]) -> None:
         self.log = log
         self.locks: set[str] = set()
         self.closed = False
+        self.taken_elsewhere = taken_elsewhere
 
     async def execute(self, sql: str, *args: Any) -> str:
         if self.closed:
             raise asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed")
-        if "pg_advisory_lock(" in sql:
-            self.locks.add(args[0])
-            self.log.append(f"lock {args[0]}")
-        elif "pg_advisory_unlock(" in sql:
-            self.locks.discard(args[0])
-            self.log.append(f"unlock {args[0]}")
+        if "advisory_unlock" in sql:
+            self.locks.discard(args[1])
+            self.log.append(f"unlock {args[1]}")
+        elif "advisory_lock" in sql:
+            await self.fetchval(sql, *args)
         return "SELECT 1"
+
+    async def fetchval(self, sql: str, *args: Any) -> bool:
+        if "try_advisory_lock" in sql and args[1] in self.taken_elsewhere:
+            return False
+        self.locks.add(args[1])
+        self.log.append(f"lock {args[1]}")
+        return True
+
+    def get_server_pid(self) -> int:
+        return 1
 
     def is_closed(self) -> bool:
         return self.closed
@@ -46,9 +59,10 @@ class _Pool:
         self.log: list[str] = []
         self.connections: list[_Connection] = []
         self.refuse = refuse
+        self.taken_elsewhere: set[str] = set()
 
     async def connect(self) -> _Connection:
-        connection = _Connection(self.log)
+        connection = _Connection(self.log, self.taken_elsewhere)
         self.connections.append(connection)
         return connection
 
@@ -63,7 +77,7 @@ class _Pool:
         return "UPDATE 1"
 
 
-async def test_a_job_is_locked_before_its_row_exists_and_unlocked_once_finished() -> None:
+async def test_a_job_is_locked_before_its_row_exists_and_unlocked_once_left() -> None:
     pool = _Pool()
     jobs = TrainingJobs(pool, JobLeases(pool.connect))  # type: ignore[arg-type]
     first = await jobs.create("s1", [], "rpc")
@@ -72,27 +86,43 @@ async def test_a_job_is_locked_before_its_row_exists_and_unlocked_once_finished(
     assert len(pool.connections) == 1
     assert pool.connections[0].locks == {first, second}
 
-    await jobs.finish_succeeded(first)
-    await jobs.finish(second, "interrupted: the service stopped")
+    await jobs.leave(first)
+    await jobs.leave(second)
     assert pool.log[4:] == [
-        "update forecast_training_jobs",
         f"unlock {first}",
-        "update forecast_training_jobs",
-        "closed",  # the last job: no lock connection is kept open
+        "closed",  # the last lock: no lock connection is kept open
     ]
     assert pool.open == 0
 
 
-async def test_locks_lost_with_their_connection_are_taken_again_at_the_next_progress() -> None:
+async def test_a_shop_is_taken_once_by_a_replica_and_not_while_another_holds_it() -> None:
+    pool = _Pool()
+    leases = JobLeases(pool.connect)  # type: ignore[arg-type]
+    job = "6c1f4c8e-4a55-4b7d-9d5e-0a4f6b1c2d3e"
+    # One PostgreSQL session may take its own advisory lock twice: two of this replica's shop
+    # workers must not both train the shop.
+    assert await leases.try_hold(shop_lock(job, "s1"))
+    assert not await leases.try_hold(shop_lock(job, "s1"))
+    pool.taken_elsewhere.add(f"{job}/s2")
+    assert not await leases.try_hold(shop_lock(job, "s2"))
+    assert leases.holds(shop_lock(job, "s1"))
+    assert not leases.holds(shop_lock(job, "s2"))
+
+
+async def test_locks_lost_with_their_connection_are_taken_again_when_renewed() -> None:
+    """Every series a shop trains renews them (`TrainingJobs.shop_progress`)."""
     pool = _Pool()
     jobs = TrainingJobs(pool, JobLeases(pool.connect))  # type: ignore[arg-type]
     job = await jobs.create("s1", [], "rpc")
+    assert await jobs.leases.try_hold(shop_lock(job, "s1"))
+    assert await jobs.leases.try_hold(shop_lock(job, "s2"))
     pool.connections[0].closed = True  # a database restart
+    pool.taken_elsewhere.add(f"{job}/s2")  # meanwhile another replica took a shop
 
-    await jobs.progress(job, 1)
+    await jobs.leases.renew()
 
     assert len(pool.connections) == 2
-    assert pool.connections[1].locks == {job}
+    assert pool.connections[1].locks == {job, f"{job}/s1"}
     assert pool.open == 1
 
 

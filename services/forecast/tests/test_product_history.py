@@ -76,27 +76,6 @@ class _Registry:
         return {}
 
 
-class _Jobs:
-    def __init__(self) -> None:
-        self.note: str | None = None
-        self.error: str | None = None
-
-    async def create(self, shop_id: str | None, targets: list[str], trigger: str) -> str:
-        return "job-1"
-
-    async def start(self, job_id: str, series_total: int) -> None:
-        pass
-
-    async def progress(self, job_id: str, series_done: int) -> None:
-        pass
-
-    async def finish(self, job_id: str, error: str) -> None:
-        self.error = error
-
-    async def finish_succeeded(self, job_id: str, note: str = "") -> None:
-        self.note = note
-
-
 @pytest.fixture
 def trainer() -> Any:
     # A short series is rejected before any model is fitted: threads are enough.
@@ -148,13 +127,12 @@ async def test_inventory_advice_refuses_a_product_listed_three_days_ago(trainer:
 
 
 async def test_training_skips_a_product_listed_three_days_ago_and_says_why(
-    trainer: Trainer,
+    trainer: Trainer, memory_jobs: Any
 ) -> None:
-    jobs = _Jobs()
-    runner = JobRunner(_Store(), jobs, trainer, churn_requests=None)  # type: ignore[arg-type]
+    runner = JobRunner(_Store(), memory_jobs, trainer, churn_requests=None)  # type: ignore[arg-type]
     await runner.start("s1", [Target.UNITS.value], "schedule")
     await runner.wait()
-    assert jobs.error is None
-    assert jobs.note == (
+    assert memory_jobs.succeeded
+    assert memory_jobs.text == (
         "1 skipped: forecast/s1/units/P-new: needs at least 63 days of history, has 3"
     )

@@ -1,6 +1,6 @@
 """The scheduled retrain refreshes the default churn horizon and every other one a shop has an
 active model for that PredictChurn asked for lately; a horizon asked once is not refitted every
-day forever."""
+day forever; a shop that fails is named in the job's error, and the others are still trained."""
 
 from __future__ import annotations
 
@@ -64,38 +64,17 @@ class _Store:
         return pd.DataFrame(columns=["visitor_id", "date", "visits"])
 
 
-class _Jobs:
-    def __init__(self) -> None:
-        self.series_total: int | None = None
-        self.error: str | None = None
-
-    async def claim_scheduled(self, targets: list[str], within: timedelta) -> str | None:
-        return "job-1"
-
-    async def start(self, job_id: str, series_total: int) -> None:
-        self.series_total = series_total
-
-    async def progress(self, job_id: str, series_done: int) -> None:
-        pass
-
-    async def finish(self, job_id: str, error: str) -> None:
-        self.error = error
-
-    async def finish_succeeded(self, job_id: str, note: str = "") -> None:
-        pass
-
-
 class _RecordingTrainer(Trainer):
     """The real trainer's task choice; records the tasks instead of fitting them."""
 
-    ran: list[SeriesTask | ChurnTask]
+    ran: tuple[SeriesTask | ChurnTask, ...] = ()
 
     async def run(
         self,
         tasks: Sequence[SeriesTask | ChurnTask],
         on_done: Callable[[Outcome, ModelVersion | None], Awaitable[None]] | None = None,
     ) -> list[tuple[Outcome, ModelVersion | None]]:
-        self.ran = list(tasks)
+        self.ran += tuple(tasks)
         return []
 
 
@@ -115,7 +94,7 @@ class _Redis:
         return [b"1" if key in self.keys else None for key in keys]
 
 
-async def _scheduled_churn(redis: _Redis) -> list[tuple[str, int]]:
+async def _scheduled_churn(redis: _Redis, jobs: Any) -> list[tuple[str, int]]:
     """The churn models the schedule retrains for two shops: s1 with active models for 30, 60
     and 120 days (and a retired 90), s2 with none yet."""
     registry = _Registry(
@@ -130,32 +109,72 @@ async def _scheduled_churn(redis: _Redis) -> list[tuple[str, int]]:
     )
     store: Any = _Store()
     trainer = _RecordingTrainer(store, registry, executor=None, options=TrainingOptions())  # type: ignore[arg-type]
-    jobs = _Jobs()
-    runner = JobRunner(store, jobs, trainer, ChurnRequests(redis))  # type: ignore[arg-type]
+    runner = JobRunner(store, jobs, trainer, ChurnRequests(redis), shop_workers=2)  # type: ignore[arg-type]
 
     assert await runner.start_scheduled(timedelta(days=1)) == "job-1"
     await runner.wait()
 
-    assert jobs.error is None
+    assert jobs.succeeded
     churn = [(t.shop_id, t.horizon_days) for t in trainer.ran if isinstance(t, ChurnTask)]
+    # Planned before the shops were trained: the same series.
     assert jobs.series_total == len(churn)
+    assert {row.state for row in jobs.shop_rows.values()} == {"succeeded"}
     return sorted(churn)
 
 
-async def test_the_schedule_retrains_the_churn_horizons_asked_for_lately() -> None:
+async def test_the_schedule_retrains_the_churn_horizons_asked_for_lately(memory_jobs: Any) -> None:
     redis = _Redis({})
     await ChurnRequests(redis).record("s1", 60)  # type: ignore[arg-type]
     assert redis.keys == {"shopee:forecast:churn-asked:s1:60": 7 * 24 * 3600}
 
     # 120 days was not asked for within 7 days (its key expired): its model is left as it is.
     # s2 has no churn model yet: the default horizon, as before.
-    assert await _scheduled_churn(redis) == [("s1", 30), ("s1", 60), ("s2", 30)]
+    assert await _scheduled_churn(redis, memory_jobs) == [("s1", 30), ("s1", 60), ("s2", 30)]
 
 
-async def test_the_default_horizon_is_retrained_even_if_nobody_asked() -> None:
-    assert await _scheduled_churn(_Redis({})) == [("s1", 30), ("s2", 30)]
+async def test_the_default_horizon_is_retrained_even_if_nobody_asked(memory_jobs: Any) -> None:
+    assert await _scheduled_churn(_Redis({}), memory_jobs) == [("s1", 30), ("s2", 30)]
 
 
-async def test_without_redis_every_active_horizon_is_retrained() -> None:
+async def test_without_redis_every_active_horizon_is_retrained(memory_jobs: Any) -> None:
     redis = _Redis({asked_key("s1", 60): 1}, down=True)
-    assert await _scheduled_churn(redis) == [("s1", 30), ("s1", 60), ("s1", 120), ("s2", 30)]
+    assert await _scheduled_churn(redis, memory_jobs) == [
+        ("s1", 30),
+        ("s1", 60),
+        ("s1", 120),
+        ("s2", 30),
+    ]
+
+
+class _FailingOnS1(_RecordingTrainer):
+    async def run(
+        self,
+        tasks: Sequence[SeriesTask | ChurnTask],
+        on_done: Callable[[Outcome, ModelVersion | None], Awaitable[None]] | None = None,
+    ) -> list[tuple[Outcome, ModelVersion | None]]:
+        if any(task.shop_id == "s1" for task in tasks if isinstance(task, ChurnTask)):
+            raise RuntimeError("the registry's disk is full")
+        return await super().run(tasks, on_done)
+
+
+async def test_a_shop_that_fails_is_named_and_the_others_are_still_trained(
+    memory_jobs: Any,
+) -> None:
+    store: Any = _Store()
+    trainer = _FailingOnS1(store, _Registry([]), executor=None, options=TrainingOptions())  # type: ignore[arg-type]
+    runner = JobRunner(store, memory_jobs, trainer, ChurnRequests(_Redis({})))  # type: ignore[arg-type]
+
+    await runner.start_scheduled(timedelta(days=1))
+    await runner.wait()
+
+    assert [(t.shop_id, t.horizon_days) for t in trainer.ran if isinstance(t, ChurnTask)] == [
+        ("s2", 30)
+    ]
+    assert {s: row.state for s, row in memory_jobs.shop_rows.items()} == {
+        "s1": "failed",
+        "s2": "succeeded",
+    }
+    assert (memory_jobs.succeeded, memory_jobs.text) == (
+        False,
+        "1 of 2 shops failed: s1: RuntimeError: the registry's disk is full",
+    )

@@ -1,4 +1,5 @@
-"""SIGTERM: training jobs in flight are recorded as interrupted and their worker processes are
+"""SIGTERM: training jobs in flight give their shops back and are recorded as interrupted (no other
+replica works on them here), and their worker processes are
 killed mid-fit (the process used to wait for every running fit at exit); on-demand fits are
 cancelled."""
 
@@ -28,21 +29,6 @@ class _Store:
         return None
 
 
-class _Jobs:
-    def __init__(self) -> None:
-        self.running = asyncio.Event()
-        self.error: str | None = None
-
-    async def create(self, shop_id: str | None, targets: list[str], trigger: str) -> str:
-        return "job-1"
-
-    async def start(self, job_id: str, series_total: int) -> None:
-        self.running.set()
-
-    async def finish(self, job_id: str, error: str) -> None:
-        self.error = error
-
-
 class _MinuteLongFit(Trainer):
     """Every job is one fit that takes a minute in a worker process."""
 
@@ -63,21 +49,25 @@ def _alive(pid: int) -> bool:
     return "\nState:\tZ" not in status
 
 
-async def test_stop_records_the_job_interrupted_and_kills_its_worker() -> None:
+async def test_stop_records_the_job_interrupted_and_kills_its_worker(memory_jobs: Any) -> None:
     executor = ProcessPoolExecutor(max_workers=1)
     try:
         worker = await asyncio.get_running_loop().run_in_executor(executor, os.getpid)
         store: Any = _Store()
         trainer = _MinuteLongFit(store, registry=None, executor=executor, options=TrainingOptions())  # type: ignore[arg-type]
-        jobs = _Jobs()
-        runner = JobRunner(store, jobs, trainer, churn_requests=None)  # type: ignore[arg-type]
+        runner = JobRunner(store, memory_jobs, trainer, churn_requests=None)  # type: ignore[arg-type]
         await runner.start("s1", ["gmv"], "rpc")
-        await asyncio.wait_for(jobs.running.wait(), 5)
+        await asyncio.wait_for(memory_jobs.shop_training.wait(), 5)
         await asyncio.sleep(0.2)  # the fit has reached the worker
 
         await asyncio.wait_for(runner.stop(), 5)
 
-        assert jobs.error == "interrupted: the service stopped"
+        assert (memory_jobs.succeeded, memory_jobs.text) == (
+            False,
+            "interrupted: the service stopped",
+        )
+        # The shop is given back for another replica to train.
+        assert memory_jobs.shop_rows["s1"].state == "queued"
         for _ in range(50):
             if not _alive(worker):
                 break

@@ -19,7 +19,7 @@ from shopee_forecast.adapters.churn_requests import ChurnRequests
 from shopee_forecast.adapters.jobs import JobLeases, TrainingJobs
 from shopee_forecast.adapters.store import ForecastStore
 from shopee_forecast.predictions import Predictor
-from shopee_forecast.retraining import JobRunner, make_scheduler
+from shopee_forecast.retraining import JobRunner, start_schedule
 from shopee_forecast.servicer import ForecastServicer
 from shopee_forecast.settings import ForecastSettings
 from shopee_forecast.training import Trainer, TrainingOptions, make_executor
@@ -88,13 +88,15 @@ async def forecast_app(settings: ForecastSettings) -> AsyncIterator[ForecastApp]
         trainer = Trainer(
             store,
             registry,
-            make_executor(settings.forecast_train_workers),
+            make_executor(settings.train_processes),
             TrainingOptions(
                 settings.forecast_backtest_horizon_days, settings.forecast_backtest_folds
             ),
         )
         churn_requests = ChurnRequests(redis)
-        runner = JobRunner(store, jobs, trainer, churn_requests)
+        runner = JobRunner(
+            store, jobs, trainer, churn_requests, shop_workers=settings.train_processes
+        )
         predictor = Predictor(
             store, registry, ForecastCache(redis, settings.forecast_cache_ttl_seconds), trainer
         )
@@ -118,13 +120,13 @@ async def forecast_app(settings: ForecastSettings) -> AsyncIterator[ForecastApp]
 async def run(settings: ForecastSettings) -> None:
     """Serve until SIGTERM: gRPC, health and metrics, and the retrain schedule."""
     async with forecast_app(settings) as app:
+        # The schedule first: the sweep would end a scheduled job this replica can take up.
+        scheduler = await start_schedule(app.runner, settings.forecast_retrain_cron)
+        if scheduler is not None:
+            log.info("retrain scheduled", cron=settings.forecast_retrain_cron)
         abandoned = await app.runner.jobs.fail_abandoned()
         if abandoned:
             log.warning("training jobs of stopped replicas marked failed", jobs=abandoned)
-        scheduler = make_scheduler(app.runner, settings.forecast_retrain_cron)
-        if scheduler is not None:
-            scheduler.start()
-            log.info("retrain scheduled", cron=settings.forecast_retrain_cron)
 
         async def database() -> None:
             await app.store.ping()

@@ -12,7 +12,7 @@ TRAINING_SECONDS = Histogram(
 )
 TRAINING_JOB_SECONDS = Histogram(
     "forecast_training_job_seconds",
-    "Wall time of a training job (every series it covers)",
+    "Wall time this replica worked on a training job (its shops, and waiting for the last ones)",
     ["trigger"],
     buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from joblib.externals.loky import cpu_count
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -28,3 +29,8 @@ class ForecastSettings(PlatformSettings):
     forecast_backtest_horizon_days: int = Field(30, description="forecast days per backtest fold")
     forecast_backtest_folds: int = Field(3, description="rolling origins of the backtest")
     forecast_db_pool_size: int = Field(8, description="most PostgreSQL connections")
+
+    @property
+    def train_processes(self) -> int:
+        """The fitting processes: as set, or one per core this process may use."""
+        return self.forecast_train_workers if self.forecast_train_workers > 0 else cpu_count()

@@ -34,7 +34,7 @@ async def _trainer(settings: ForecastSettings) -> AsyncIterator[Trainer]:
         yield Trainer(
             store,
             ModelRegistry(pool, settings.forecast_artefact_root),
-            make_executor(settings.forecast_train_workers),
+            make_executor(settings.train_processes),
             TrainingOptions(
                 settings.forecast_backtest_horizon_days, settings.forecast_backtest_folds
             ),

@@ -14,7 +14,8 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 
 from shopee.insights.v1 import insights_pb2_grpc
 from shopee_common.grpc_server import GrpcService
-from shopee_insights.adapters.refresh_claims import RefreshClaims, replica_name
+from shopee_common.replica import replica_name
+from shopee_insights.adapters.refresh_claims import RefreshClaims
 from shopee_insights.adapters.repository import CONNECTION_ERRORS, EventRepository
 from shopee_insights.engine import REFRESH_ANCHOR, EngineOptions, InsightsEngine
 from shopee_insights.servicer import InsightsServicer

@@ -7,17 +7,11 @@ that claimed, updated_at: when), so no table of the insights' own is needed.
 
 from __future__ import annotations
 
-import os
-import socket
 from datetime import timedelta
 
 import asyncpg
 
 CLAIM_KEY = "insights.scheduled_refresh"
-
-
-def replica_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 class RefreshClaims:
