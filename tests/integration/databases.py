@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
 
+import asyncpg
 import psycopg
 
 from shopee.events.v1 import events_pb2
@@ -40,3 +44,35 @@ def migrated_database(server_dsn: str, shops: dict[str, str]) -> Iterator[str]:
         upgrade(dsn)
         register_shops(dsn, shops)
         yield dsn
+
+
+RawEvent = tuple[str, datetime, str, dict[str, Any]]  # event_id, occurred_at, kind, payload
+
+
+async def store_raw_events(
+    pool: asyncpg.Pool, shop_id: str, time_zone: str, events: Iterable[RawEvent]
+) -> None:
+    """Rows of raw_events as the stream job writes them (its triggers fire as for the job's)."""
+    for event_id, occurred_at, kind, payload in events:
+        await pool.execute(
+            "INSERT INTO raw_events (shop_id, event_id, occurred_at, time_zone, kind, payload, "
+            "topic, kafka_partition, kafka_offset) "
+            "VALUES ($1, $2, $3, $4, $5, $6::jsonb, 'events', 0, 1)",
+            shop_id,
+            event_id,
+            occurred_at,
+            time_zone,
+            kind,
+            json.dumps(payload),
+        )
+
+
+async def drop_months_of(pool: asyncpg.Pool, event_ids: list[str]) -> None:
+    """Retention on the plain PostgreSQL path: the monthly partitions holding the events dropped."""
+    partitions = await pool.fetch(
+        "SELECT DISTINCT tableoid::regclass::text AS partition FROM raw_events "
+        "WHERE event_id = ANY($1::text[])",
+        event_ids,
+    )
+    for row in partitions:
+        await pool.execute(f"DROP TABLE {row['partition']}")

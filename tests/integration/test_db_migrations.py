@@ -92,9 +92,8 @@ def test_downgrade_step_by_step_to_base_then_upgrade_again(database_url: str) ->
 
 
 def _insert_raw_event(
-    dsn: str, event_id: str, kind: str, occurred_at: datetime, action: str = "PLANNED"
+    dsn: str, event_id: str, kind: str, occurred_at: datetime, payload: dict[str, str]
 ) -> None:
-    payload = {"campaign_id": event_id, "action": f"CAMPAIGN_ACTION_{action}"}
     with psycopg.connect(dsn) as connection:
         connection.execute(
             "INSERT INTO raw_events (shop_id, event_id, occurred_at, time_zone, kind, payload, "
@@ -102,6 +101,10 @@ def _insert_raw_event(
             "%s, 'events', 0, 1)",
             (event_id, occurred_at, kind, Jsonb(payload)),
         )
+
+
+def _campaign(event_id: str, action: str = "PLANNED") -> dict[str, str]:
+    return {"campaign_id": event_id, "action": f"CAMPAIGN_ACTION_{action}"}
 
 
 def _campaign_event_ids(dsn: str) -> list[str]:
@@ -115,14 +118,14 @@ def test_campaign_events_outlive_the_raw_events_retention(database_url: str) -> 
     old = later - timedelta(days=200)
     with temporary_database(database_url) as dsn:
         upgrade(dsn, "0009")
-        _insert_raw_event(dsn, "c-before", "campaign", old)
-        _insert_raw_event(dsn, "s-before", "campaign", old, action="SPEND")
+        _insert_raw_event(dsn, "c-before", "campaign", old, _campaign("c-before"))
+        _insert_raw_event(dsn, "s-before", "campaign", old, _campaign("s-before", "SPEND"))
         upgrade(dsn)
         # The migration copies the schedules already there; the trigger every later one (planned
         # or started), and nothing else (ads spend, ends, other events).
-        _insert_raw_event(dsn, "c-after", "campaign", later, action="STARTED")
-        _insert_raw_event(dsn, "e-after", "campaign", later, action="ENDED")
-        _insert_raw_event(dsn, "o-after", "order", later)
+        _insert_raw_event(dsn, "c-after", "campaign", later, _campaign("c-after", "STARTED"))
+        _insert_raw_event(dsn, "e-after", "campaign", later, _campaign("e-after", "ENDED"))
+        _insert_raw_event(dsn, "o-after", "order", later, {})
         assert _campaign_event_ids(dsn) == ["c-after", "c-before"]
         with psycopg.connect(dsn) as connection:
             # What retention does on this path: the old event's month dropped.
@@ -132,18 +135,6 @@ def test_campaign_events_outlive_the_raw_events_retention(database_url: str) -> 
             connection.execute(f"DROP TABLE {partition}")
             assert connection.execute("SELECT count(*) FROM raw_events").fetchone() == (3,)
         assert _campaign_event_ids(dsn) == ["c-after", "c-before"]
-
-
-def _insert_event(
-    dsn: str, event_id: str, kind: str, occurred_at: datetime, payload: dict[str, str]
-) -> None:
-    with psycopg.connect(dsn) as connection:
-        connection.execute(
-            "INSERT INTO raw_events (shop_id, event_id, occurred_at, time_zone, kind, payload, "
-            "topic, kafka_partition, kafka_offset) VALUES ('shop-1', %s, %s, 'Asia/Jakarta', %s, "
-            "%s, 'events', 0, 1)",
-            (event_id, occurred_at, kind, Jsonb(payload)),
-        )
 
 
 def _kept_catalog(dsn: str) -> dict[str, tuple[str, str]]:
@@ -163,24 +154,28 @@ def test_product_catalog_keeps_each_products_latest_state_after_the_raw_events_r
     hour = timedelta(hours=1)
     with temporary_database(database_url) as dsn:
         upgrade(dsn, "0010")
-        _insert_event(dsn, "p1-first", "catalog", old - hour, {"product_id": "P1", "stock": "3"})
-        _insert_event(dsn, "p1-latest", "catalog", old, {"product_id": "P1", "stock": "5"})
-        _insert_event(dsn, "p2-old", "catalog", old, {"product_id": "P2", "stock": "9"})
-        _insert_event(dsn, "view-old", "traffic", old, {"product_id": "P4"})
-        _insert_event(dsn, "no-product-old", "catalog", old, {"stock": "4"})
+        _insert_raw_event(
+            dsn, "p1-first", "catalog", old - hour, {"product_id": "P1", "stock": "3"}
+        )
+        _insert_raw_event(dsn, "p1-latest", "catalog", old, {"product_id": "P1", "stock": "5"})
+        _insert_raw_event(dsn, "p2-old", "catalog", old, {"product_id": "P2", "stock": "9"})
+        _insert_raw_event(dsn, "view-old", "traffic", old, {"product_id": "P4"})
+        _insert_raw_event(dsn, "no-product-old", "catalog", old, {"stock": "4"})
         upgrade(dsn, "0011")
         # The migration keeps the latest event of each product already there, of catalog events
         # naming one only.
         assert _kept_catalog(dsn) == {"P1": ("p1-latest", "5"), "P2": ("p2-old", "9")}
         # The trigger: a later event replaces the kept one, an earlier one arriving after it does
         # not, and events at the same time are ordered by event id, whatever their arrival order.
-        _insert_event(dsn, "p2-new", "catalog", later, {"product_id": "P2", "stock": "7"})
-        _insert_event(dsn, "p2-late", "catalog", later - hour, {"product_id": "P2", "stock": "8"})
-        _insert_event(dsn, "p3-b", "catalog", later, {"product_id": "P3", "stock": "2"})
-        _insert_event(dsn, "p3-a", "catalog", later, {"product_id": "P3", "stock": "1"})
+        _insert_raw_event(dsn, "p2-new", "catalog", later, {"product_id": "P2", "stock": "7"})
+        _insert_raw_event(
+            dsn, "p2-late", "catalog", later - hour, {"product_id": "P2", "stock": "8"}
+        )
+        _insert_raw_event(dsn, "p3-b", "catalog", later, {"product_id": "P3", "stock": "2"})
+        _insert_raw_event(dsn, "p3-a", "catalog", later, {"product_id": "P3", "stock": "1"})
         # Other kinds of events, and a catalog event naming no product, are not kept.
-        _insert_event(dsn, "view", "traffic", later, {"product_id": "P4"})
-        _insert_event(dsn, "no-product", "catalog", later, {"stock": "4"})
+        _insert_raw_event(dsn, "view", "traffic", later, {"product_id": "P4"})
+        _insert_raw_event(dsn, "no-product", "catalog", later, {"stock": "4"})
         with psycopg.connect(dsn) as connection:
             # What retention does on this path: the old events' months dropped.
             partitions = connection.execute(

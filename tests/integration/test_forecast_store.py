@@ -4,14 +4,13 @@ a product's stock and status, from its latest catalog event."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 
 from shopee_forecast.adapters.store import ForecastStore
-from tests.integration.databases import migrated_database
+from tests.integration.databases import drop_months_of, migrated_database, store_raw_events
 
 pytestmark = pytest.mark.integration
 
@@ -35,20 +34,8 @@ async def test_a_campaign_is_known_after_raw_events_retention_dropped_it(
     with migrated_database(database_url, {SHOP: ZONE}) as dsn:
         pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
         try:
-            await pool.execute(
-                "INSERT INTO raw_events (shop_id, event_id, occurred_at, time_zone, kind, "
-                "payload, topic, kafka_partition, kafka_offset) "
-                "VALUES ($1, 'evt-plan', $2, $3, 'campaign', $4::jsonb, 'events.campaigns', 0, 7)",
-                SHOP,
-                announced,
-                ZONE,
-                json.dumps(payload),
-            )
-            # Retention on the plain path: the month holding the event is dropped.
-            partition = await pool.fetchval(
-                "SELECT tableoid::regclass::text FROM raw_events WHERE event_id = 'evt-plan'"
-            )
-            await pool.execute(f"DROP TABLE {partition}")
+            await store_raw_events(pool, SHOP, ZONE, [("evt-plan", announced, "campaign", payload)])
+            await drop_months_of(pool, ["evt-plan"])
             assert await pool.fetchval("SELECT count(*) FROM raw_events") == 0
             [campaign] = await ForecastStore(pool).campaigns(SHOP)
         finally:
@@ -65,33 +52,24 @@ async def test_stock_and_status_are_known_after_raw_events_retention_dropped_the
 ) -> None:
     changed = datetime.now(UTC) - timedelta(days=200)
     events = [
-        ("evt-stocked", changed - timedelta(days=1), {"product_id": "P1", "stock": "40"}),
+        (
+            "evt-stocked",
+            changed - timedelta(days=1),
+            "catalog",
+            {"product_id": "P1", "stock": "40"},
+        ),
         (
             "evt-sold",
             changed,
+            "catalog",
             {"product_id": "P1", "stock": "12", "status": "PRODUCT_STATUS_ACTIVE"},
         ),
     ]
     with migrated_database(database_url, {SHOP: ZONE}) as dsn:
         pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
         try:
-            for event_id, occurred_at, payload in events:
-                await pool.execute(
-                    "INSERT INTO raw_events (shop_id, event_id, occurred_at, time_zone, kind, "
-                    "payload, topic, kafka_partition, kafka_offset) "
-                    "VALUES ($1, $2, $3, $4, 'catalog', $5::jsonb, 'events.catalog', 0, 1)",
-                    SHOP,
-                    event_id,
-                    occurred_at,
-                    ZONE,
-                    json.dumps(payload),
-                )
-            # Retention on the plain path: the months holding the events are dropped.
-            partitions = await pool.fetch(
-                "SELECT DISTINCT tableoid::regclass::text AS partition FROM raw_events"
-            )
-            for row in partitions:
-                await pool.execute(f"DROP TABLE {row['partition']}")
+            await store_raw_events(pool, SHOP, ZONE, events)
+            await drop_months_of(pool, [event_id for event_id, *_ in events])
             assert await pool.fetchval("SELECT count(*) FROM raw_events") == 0
             catalog = await ForecastStore(pool).catalog(SHOP)
         finally:

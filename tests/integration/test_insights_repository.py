@@ -4,7 +4,6 @@ of passing for a product seen only in orders (cost 0, unknown category)."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,7 +11,7 @@ import asyncpg
 import pytest
 
 from shopee_insights.adapters.repository import EventRepository
-from tests.integration.databases import migrated_database
+from tests.integration.databases import drop_months_of, migrated_database, store_raw_events
 
 pytestmark = pytest.mark.integration
 
@@ -63,23 +62,8 @@ async def test_catalogue_state_outlives_the_raw_events_retention(database_url: s
     with migrated_database(database_url, {SHOP: ZONE}) as dsn:
         pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
         try:
-            for event_id, occurred_at, kind, payload in EVENTS:
-                await pool.execute(
-                    "INSERT INTO raw_events (shop_id, event_id, occurred_at, time_zone, kind, "
-                    "payload, topic, kafka_partition, kafka_offset) "
-                    "VALUES ($1, $2, $3, $4, $5, $6::jsonb, 'events', 0, 1)",
-                    SHOP,
-                    event_id,
-                    occurred_at,
-                    ZONE,
-                    kind,
-                    json.dumps(payload),
-                )
-            # Retention on the plain path: the month of the listings is dropped.
-            partition = await pool.fetchval(
-                "SELECT tableoid::regclass::text FROM raw_events WHERE event_id = 'listed-p1'"
-            )
-            await pool.execute(f"DROP TABLE {partition}")
+            await store_raw_events(pool, SHOP, ZONE, EVENTS)
+            await drop_months_of(pool, ["listed-p1"])  # the month of the listings
             repository = EventRepository(pool)
             data = await repository.load_shop(SHOP, ZONE)
             without_catalogue = await repository.load_shop(SHOP, ZONE, ("order",))
