@@ -95,17 +95,18 @@ class MemoryRepository:
 
 
 class MemoryClaims:
-    """The claim row of `RefreshClaims`, on a clock the test moves."""
+    """The claim rows of `RefreshClaims`, on a clock the test moves."""
 
     def __init__(self) -> None:
         self.now = datetime(2026, 1, 1, tzinfo=UTC)
-        self.claimed_at: datetime | None = None
+        self.claimed_at: dict[str, datetime] = {}
 
-    async def claim(self, within: timedelta) -> bool:
+    async def claim(self, within: timedelta, subject: str) -> bool:
         await asyncio.sleep(0)  # both replicas get this far before either decides
-        if self.claimed_at is not None and self.now - self.claimed_at < within:
+        last = self.claimed_at.get(subject)
+        if last is not None and self.now - last < within:
             return False
-        self.claimed_at = self.now
+        self.claimed_at[subject] = self.now
         return True
 
 
@@ -165,12 +166,12 @@ async def test_unknown_shops_and_thin_shops_get_precise_errors(shop: ShopData) -
         await engine.model("thin", "marketing")
 
 
-def small_shop(shop: ShopData) -> ShopData:
+def small_shop(shop: ShopData, shop_id: str = "small") -> ShopData:
     """Orders of 40 buyers and the catalogue: segments, recommender and pricing train in a
     second; marketing declines (no ads spend), sentiment too (no reviews)."""
     buyers = shop.orders["buyer_id"].drop_duplicates().head(40)
     return ShopData(
-        shop_id="small",
+        shop_id=shop_id,
         time_zone="UTC",
         orders=shop.orders[shop.orders["buyer_id"].isin(buyers)],
         traffic=shop.traffic.head(0),
@@ -188,7 +189,7 @@ async def test_two_replicas_racing_for_one_firing_train_once(shop: ShopData) -> 
 
     refreshed = await asyncio.gather(*(r.scheduled_refresh(GAP) for r in replicas))
 
-    assert sorted(refreshed) == [False, True]
+    assert sum(refreshed) == 2  # the shop and the sentiment model, each by one replica
     assert repository.loads == 1
     assert sorted(registry.registered) == [
         "insights/small/pricing",
@@ -198,16 +199,29 @@ async def test_two_replicas_racing_for_one_firing_train_once(shop: ShopData) -> 
     # The next firing, one gap later: claimed again, once.
     claims.now += GAP
     refreshed = await asyncio.gather(*(r.scheduled_refresh(GAP) for r in replicas))
-    assert sorted(refreshed) == [False, True]
+    assert sum(refreshed) == 2
     assert repository.loads == 2
+
+
+async def test_the_replicas_share_a_firings_shops(shop: ShopData) -> None:
+    shops = {name: small_shop(shop, name) for name in ("a", "b", "c", "d")}
+    repository, registry, claims = MemoryRepository(shops), MemoryRegistry(), MemoryClaims()
+    replicas = [engine_for(shops, None, repository, registry, claims) for _ in range(2)]
+
+    refreshed = await asyncio.gather(*(r.scheduled_refresh(GAP) for r in replicas))
+
+    assert sum(refreshed) == 5  # four shops and the sentiment model, each once
+    assert min(refreshed) > 0  # while one replica trains a shop, the other takes the next
+    assert repository.loads == 4
+    assert len(registry.registered) == len(set(registry.registered)) == 12
 
 
 async def test_a_firing_within_half_a_gap_of_a_claimed_one_is_skipped(shop: ShopData) -> None:
     claims = MemoryClaims()
     engine = engine_for({"small": small_shop(shop)}, claims=claims)
-    assert await engine.scheduled_refresh(GAP)
+    assert await engine.scheduled_refresh(GAP) == 2
     claims.now += GAP / 2 - timedelta(seconds=1)
-    assert not await engine.scheduled_refresh(GAP)
+    assert await engine.scheduled_refresh(GAP) == 0
     assert engine.repository.loads == 1  # type: ignore[attr-defined]
 
 

@@ -77,8 +77,8 @@ async def wired(settings: InsightsSettings, seed: int | None = None) -> AsyncIte
 
 
 def refresh_scheduler(engine: InsightsEngine, every: timedelta) -> AsyncIOScheduler:
-    """Retrain every shop's models at each multiple of `every` since REFRESH_ANCHOR, on the
-    replica that claims the firing (one run at a time, late runs merged)."""
+    """Retrain every shop's models at each multiple of `every` since REFRESH_ANCHOR, each shop on
+    the replica that claims it for the firing (one run at a time, late runs merged)."""
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
         engine.scheduled_refresh,

@@ -5,7 +5,8 @@ insights/_platform/sentiment (one model for every shop). A model trained on dema
 background task per model: concurrent requests wait for the same one, and it is registered even
 when every request gave up (the gateway's deadline cancels the request, not the training). A
 shop's scored texts are computed the same way and cached. The refresh schedule fires on every
-replica; only the replica that claims a firing retrains.
+replica, and each shop (and the sentiment model) is retrained by the replica that claims it for
+the firing.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import asyncio
 import contextlib
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -67,6 +68,7 @@ TEXT_CACHE_SECONDS = 300.0
 # Refreshes fire on multiples of the interval since this instant, on every replica alike: the
 # replicas that fire together race for the same claim, and anyone can tell when the next one is.
 REFRESH_ANCHOR = datetime(1970, 1, 1, tzinfo=UTC)
+SENTIMENT_CLAIM = "_platform/sentiment"  # claimed after the shops, as a shop id would be
 # "Since the beginning": for models that recorded no catalogue snapshot time.
 EARLIEST = datetime.min.replace(tzinfo=UTC)
 T = TypeVar("T")
@@ -250,37 +252,49 @@ class InsightsEngine:
             except FailedPrecondition as exc:
                 self.log.info("not trained", shop_id=shop_id, area=area, reason=exc.message)
 
-    async def scheduled_refresh(self, firing_gap: timedelta) -> bool:
-        """One firing of the refresh schedule (firings `firing_gap` apart): `refresh_all` if this
-        replica is the first to claim it, else nothing. Returns whether it refreshed."""
-        if not await self.claims.claim(firing_gap / 2):
-            self.log.info("scheduled refresh already claimed by another replica")
-            return False
-        await self.refresh_all()
-        return True
+    async def scheduled_refresh(self, firing_gap: timedelta) -> int:
+        """One firing of the refresh schedule (firings `firing_gap` apart), run by every replica:
+        each shop, then the sentiment model, is retrained by the first replica to claim it for
+        this firing, so the replicas share the work, and one that stops leaves the rest to the
+        others. Returns how many this replica retrained."""
+        within = firing_gap / 2
+
+        async def claim(subject: str) -> bool:
+            return await self.claims.claim(within, subject)
+
+        return await self.refresh_all(claim)
 
     def stop_refreshing(self) -> None:
         """At shutdown: a refresh under way stops before its next shop (the database is about to
         close, and every shop left would fail and be logged as a failure)."""
         self._stopping = True
 
-    async def refresh_all(self) -> None:
-        """Retrain every registered shop, every area, then the sentiment model; one failure does
-        not stop the others."""
+    async def refresh_all(self, claim: Callable[[str], Awaitable[bool]] | None = None) -> int:
+        """Retrain every registered shop, every area, then the sentiment model, each only if
+        `claim` (of the shop id, or SENTIMENT_CLAIM) says so; one failure does not stop the
+        others. Returns how many were retrained."""
+        trained = 0
         for shop_id in await self.repository.shop_ids():
             if self._stopping:
                 self.log.info("refresh stopped: the service is shutting down", next_shop=shop_id)
-                return
+                return trained
+            if claim is not None and not await claim(shop_id):
+                continue
+            trained += 1
             try:
                 await self.train_shop(shop_id)
             except Exception:
                 self.log.exception("refresh failed", shop_id=shop_id)
+        if claim is not None and not await claim(SENTIMENT_CLAIM):
+            return trained
+        trained += 1
         try:
             await self.train_sentiment()
         except FailedPrecondition as exc:
             self.log.info("sentiment not trained", reason=exc.message)
         except Exception:
             self.log.exception("sentiment refresh failed")
+        return trained
 
     async def catalog_changes(self, shop_id: str, version: ModelVersion) -> pd.DataFrame:
         """The current state of the shop's products whose catalogue changed since the model's

@@ -1,8 +1,9 @@
-"""Claims of the refresh schedule's firings in PostgreSQL: every replica's scheduler fires, the
-first to claim a firing retrains the models, the others skip it.
+"""Claims of what the refresh schedule retrains, in PostgreSQL: every replica's scheduler fires
+and goes through the shops, and the first to claim a shop for the firing retrains it, the others
+skip it.
 
-The claim is one row of `platform_meta` (key `insights.scheduled_refresh`, value: the replica
-that claimed, updated_at: when), so no table of the insights' own is needed.
+A claim is one row of `platform_meta` per subject (key `insights.scheduled_refresh:<shop id>`,
+value: the replica that claimed, updated_at: when), so no table of the insights' own is needed.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ class RefreshClaims:
         self._pool = pool
         self._claimant = claimant
 
-    async def claim(self, within: timedelta) -> bool:
-        """Claim the current firing, unless a replica claimed one less than `within` ago."""
+    async def claim(self, within: timedelta, subject: str) -> bool:
+        """Claim the subject (a shop) for the current firing, unless a replica claimed it less
+        than `within` ago."""
         # One statement: replicas upserting together queue on the row's lock, and each checks
         # the claim time the one before it committed, so exactly one wins (no advisory lock).
         won = await self._pool.fetchval(
@@ -28,7 +30,7 @@ class RefreshClaims:
             "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now() "
             "WHERE platform_meta.updated_at <= now() - $3::interval "
             "RETURNING true",
-            CLAIM_KEY,
+            f"{CLAIM_KEY}:{subject}",
             self._claimant,
             within,
         )
