@@ -65,6 +65,37 @@ def test_one_replica_records_each_firing_of_the_schedule(database_url: str) -> N
         ]
 
 
+async def a_long_job_spans_firings(dsn: str) -> None:
+    first_pool, second_pool = [
+        await asyncpg.create_pool(dsn, min_size=1, max_size=2) for _ in range(2)
+    ]
+    first, second = training_jobs(dsn, first_pool), training_jobs(dsn, second_pool)
+    try:
+        job = await first.claim_scheduled([], DAY / 2, planned)
+        assert job is not None
+        await age_jobs(dsn, DAY)
+        # The next firing while the first replica still works on the job: no second job; the
+        # firing's replicas join the one there is.
+        assert await second.claim_scheduled([], DAY / 2, planned) is None
+        joined = await second.open_scheduled(DAY / 2)
+        assert joined is not None
+        assert joined.job_id == job
+        # Once nobody works on it (and it is older than a firing), the next firing records anew.
+        await first.leave(job)
+        assert await second.open_scheduled(DAY / 2) is None
+        assert await second.claim_scheduled([], DAY / 2, planned) not in (None, job)
+    finally:
+        await first.leases.close()
+        await second.leases.close()
+        await first_pool.close()
+        await second_pool.close()
+
+
+def test_a_firing_while_the_last_firings_job_runs_joins_it(database_url: str) -> None:
+    with migrated_database(database_url, {}) as dsn:
+        asyncio.run(a_long_job_spans_firings(dsn))
+
+
 async def shop_rows(dsn: str) -> list[tuple[str, str, str, int, int]]:
     connection = await asyncpg.connect(dsn)
     try:

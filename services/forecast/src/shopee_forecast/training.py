@@ -228,12 +228,18 @@ class Trainer:
             for task in tasks
         ]
         results = []
-        for future in asyncio.as_completed(futures):
-            outcome = await future
-            version = await self.register(outcome)
-            results.append((outcome, version))
-            if on_done is not None:
-                await on_done(outcome, version)
+        try:
+            for future in asyncio.as_completed(futures):
+                outcome = await future
+                version = await self.register(outcome)
+                results.append((outcome, version))
+                if on_done is not None:
+                    await on_done(outcome, version)
+        finally:
+            # Cancelled or failed: the fits not started are dropped, and the ones a shutdown of
+            # the pool fails are not reported as exceptions nobody retrieved.
+            for future in futures:
+                future.cancel()
         return results
 
     async def register(self, outcome: Outcome) -> ModelVersion | None:

@@ -233,7 +233,8 @@ class TrainingJobs:
         """Record the scheduled job of this firing with its shops (`plan`: series planned per
         shop), unless another replica already did: every replica runs the schedule, the first to
         claim the firing (under a transaction-scoped advisory lock) records it, and the others get
-        None and join it (`open_scheduled`). A firing is one `within` of the last."""
+        None and join it (`open_scheduled`). A firing is one `within` of the last. While the last
+        firing's job is still worked on, a firing records none (its replicas join that one)."""
         job_id = str(uuid.uuid4())
         await self.leases.hold(job_lock(job_id))
         try:
@@ -242,8 +243,9 @@ class TrainingJobs:
                     "SELECT pg_advisory_xact_lock(hashtext('forecast_training_jobs.schedule'))"
                 )
                 claimed = await connection.fetchval(
-                    "SELECT EXISTS (SELECT 1 FROM forecast_training_jobs "
-                    "WHERE trigger = 'schedule' AND created_at > now() - $1::interval)",
+                    "SELECT EXISTS (SELECT 1 FROM forecast_training_jobs AS job "
+                    "WHERE trigger = 'schedule' AND (created_at > now() - $1::interval "
+                    f"OR (state = 'running' AND EXISTS ({JOB_HELD}))))",
                     within,
                 )
                 if not claimed:
@@ -283,10 +285,12 @@ class TrainingJobs:
         )
 
     async def open_scheduled(self, within: timedelta) -> TrainingJobRow | None:
-        """The schedule's job recorded less than `within` ago, if it is still running."""
+        """The schedule's running job that a replica works on, or that was recorded less than
+        `within` ago (whose replicas may all have stopped: a restarted one takes it up)."""
         record = await self._pool.fetchrow(
-            f"SELECT {COLUMNS} FROM forecast_training_jobs WHERE trigger = 'schedule' "
-            "AND created_at > now() - $1::interval AND state = 'running' "
+            f"SELECT {COLUMNS} FROM forecast_training_jobs AS job WHERE trigger = 'schedule' "
+            "AND state = 'running' "
+            f"AND (created_at > now() - $1::interval OR EXISTS ({JOB_HELD})) "
             "ORDER BY created_at DESC LIMIT 1",
             within,
         )
