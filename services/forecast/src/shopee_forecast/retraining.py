@@ -70,13 +70,15 @@ class JobRunner:
     async def start_scheduled(self, firing_gap: timedelta) -> str | None:
         """The schedule's retrain of every shop: recorded by the first replica to claim this
         firing (firings are `firing_gap` apart), worked on by each; returns the job id, or None
-        when there is nothing to join."""
+        when there is nothing to join or this replica works on it already."""
         job_id = await self.jobs.claim_scheduled([], firing_gap / 2, partial(self._plan, None, []))
         if job_id is not None:
             self._launch(job_id, [], "schedule")
             return job_id
-        log.info("scheduled retrain recorded by another replica: joining it")
-        return await self.join_scheduled(firing_gap / 2)
+        joined = await self.join_scheduled(firing_gap / 2)
+        if joined is not None:
+            log.info("joined the scheduled retrain another replica recorded", job_id=joined)
+        return joined
 
     async def join_scheduled(self, within: timedelta) -> str | None:
         """Work on the schedule's job recorded less than `within` ago, if it still runs."""
