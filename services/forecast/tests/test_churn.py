@@ -118,6 +118,17 @@ def test_the_model_learns_churn_and_explains_the_riskiest_buyers() -> None:
     assert describe(feature, riskiest[feature], model.typical[feature])
 
 
+def test_a_shop_without_visitor_traffic_still_gets_a_churn_model() -> None:
+    """Orders only (a seller importing Seller Centre order files): the visit features have no
+    value at all, which scikit-learn's gradient boosting cannot bin on its own."""
+    orders, visits, last = _population(buyers=1200, days=needed_history_days(30) + 60, seed=4)
+    model = train_churn(orders, visits.head(0), last, 30)
+    assert model.holdout.roc_auc > 0.65
+    reasons = {feature for reasons in model.scores["reasons"] for feature, _ in reasons}
+    assert reasons
+    assert not reasons & {"days_since_visit", "visits_30d"}
+
+
 def test_too_little_history_says_how_much_is_needed() -> None:
     orders = _orders([("ana", 10, PAID, 1), ("ben", 3, PAID, 1)])
     needed = needed_history_days(30)

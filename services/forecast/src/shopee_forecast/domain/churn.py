@@ -21,10 +21,12 @@ from datetime import date, timedelta
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin  # type: ignore[import-untyped]
 from sklearn.calibration import CalibratedClassifierCV  # type: ignore[import-untyped]
 from sklearn.ensemble import HistGradientBoostingClassifier  # type: ignore[import-untyped]
 from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 from sklearn.metrics import brier_score_loss, roc_auc_score  # type: ignore[import-untyped]
+from sklearn.pipeline import make_pipeline  # type: ignore[import-untyped]
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from shopee_forecast.domain.accuracy import FloatArray
@@ -137,9 +139,34 @@ def _stack(
     return pd.concat(features), pd.concat(labels)
 
 
+class EmptyColumnsAsZero(BaseEstimator, TransformerMixin):  # type: ignore[misc]
+    """Sets the columns that had no value in any row it was fitted on to 0.
+
+    A shop whose buyers have no visitor-level traffic (orders from Seller Centre files only) has
+    no visit features at all, and scikit-learn's HistGradientBoosting fails on a column without
+    a single value ("window shape cannot be larger than input array shape" from binning it). A
+    column constant while fitting is never split on, so the model is otherwise unchanged."""
+
+    def fit(self, x: pd.DataFrame, y: object = None) -> EmptyColumnsAsZero:
+        self.empty_ = np.isnan(np.asarray(x, dtype=np.float64)).all(axis=0)
+        return self
+
+    def transform(self, x: pd.DataFrame) -> FloatArray:
+        values = np.array(x, dtype=np.float64)
+        values[:, self.empty_] = 0.0
+        return values
+
+
 def _classifier(rows: int) -> CalibratedClassifierCV:
-    boosted = HistGradientBoostingClassifier(
-        max_iter=200, learning_rate=0.05, max_leaf_nodes=15, l2_regularization=1.0, random_state=0
+    boosted = make_pipeline(
+        EmptyColumnsAsZero(),
+        HistGradientBoostingClassifier(
+            max_iter=200,
+            learning_rate=0.05,
+            max_leaf_nodes=15,
+            l2_regularization=1.0,
+            random_state=0,
+        ),
     )
     # Isotonic needs plenty of rows per fold; Platt scaling is safer on small shops.
     return CalibratedClassifierCV(boosted, method="isotonic" if rows >= 3000 else "sigmoid", cv=3)
