@@ -152,6 +152,7 @@ async def collect(ws: ClientConnection, frames: list[dict[str, Any]], on_frame: 
             on_frame(frame, time.time())
 
 
+@pytest.mark.exclusive
 async def test_events_reach_a_subscribed_socket_within_a_second_and_tenants_stay_apart(
     users: Users, topic_prefix: str, kafka_bootstrap: str
 ) -> None:

@@ -179,6 +179,7 @@ def test_kpis_equal_offline_recomputation(
     assert_exact(database, shops, scenario)
 
 
+@pytest.mark.exclusive
 def test_exact_through_three_kills_and_a_broker_restart(
     scenario: Scenario, database: str, topic_prefix: str, kafka_bootstrap: str
 ) -> None:
