@@ -6,6 +6,7 @@ UNAVAILABLE, a stopped server and a slow one."""
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -99,7 +100,11 @@ class Forecasts(forecast_pb2_grpc.ForecastServiceServicer):
                 expected=value + 0.5,
             )
         response.expected_total = sum(point.expected for point in response.points)
-        response.backtest.add(model="prophet", mape=0.1, folds=3, horizon_days=request.horizon_days)
+        # A product that sold nothing in its backtest has no MAPE: the forecast service sends NaN.
+        mape = math.nan if request.target == forecast_pb2.TARGET_UNITS else 0.1
+        response.backtest.add(
+            model="prophet", mape=mape, folds=3, horizon_days=request.horizon_days
+        )
         return response
 
     async def PredictChurn(self, request: Any, context: Any) -> forecast_pb2.ChurnResponse:
@@ -586,6 +591,7 @@ async def test_demand_forecast_asks_for_the_products_units(stack: Stack) -> None
         first["value"] + 2,
     )
     assert units["expected_total"] == sum(p["expected"] for p in units["points"])
+    assert units["backtest"][0]["mape"] is None
 
 
 async def test_inventory_advice_passes_the_policy_and_keeps_int64_quantities(stack: Stack) -> None:

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { duration, formatChange, formatValue, localTime } from "../../src/shopee_gateway/dashboard/static/js/format.js";
+import { backtestScores, duration, formatChange, formatValue, localTime } from "../../src/shopee_gateway/dashboard/static/js/format.js";
 
 // Intl puts a no-break space between a currency code and the amount.
 const money = (...args) => formatValue(...args).replace(/\u00a0/g, " ");
@@ -58,4 +58,13 @@ test("ratios change in percentage points; from zero and without a previous perio
 test("times are the shop's local times", () => {
   assert.equal(localTime("2026-11-25T07:00:00Z", "Asia/Jakarta"), "25 Nov, 14:00");
   assert.equal(localTime("2026-11-25T17:30:00Z", "Asia/Manila"), "26 Nov, 01:30");
+});
+
+test("backtest scores read without a MAPE when nothing sold in the backtest", () => {
+  assert.equal(backtestScores({ mape: 12.345, mase: 0.8123 }), "backtest MAPE 12.3%, MASE 0.81");
+  assert.equal(
+    backtestScores({ mape: null, mase: 0 }),
+    "backtest MAPE undefined (no sales in the backtest), MASE 0.00",
+  );
+  assert.equal(backtestScores(undefined), "");
 });

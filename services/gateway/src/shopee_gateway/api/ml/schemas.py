@@ -102,7 +102,10 @@ class ForecastPoint(BaseModel):
 
 class BacktestScores(BaseModel):
     model: str = Field(examples=["prophet"])
-    mape: float
+    mape: float | None = Field(
+        description="Mean absolute percentage error over the days with sales; null when no day "
+        "of the backtest sold anything (a percentage of 0 is undefined)."
+    )
     smape: float
     mase: float
     coverage_80: float

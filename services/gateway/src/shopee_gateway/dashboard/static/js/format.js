@@ -81,3 +81,13 @@ export function localTime(iso, timeZone) {
     minute: "2-digit",
   }).format(new Date(iso));
 }
+
+/**
+ * A forecast model's backtest scores (a `backtest` item of a forecast answer) for a caption.
+ * MAPE is null when every day the backtest scored sold nothing (a percentage of 0 is undefined).
+ */
+export function backtestScores(scores) {
+  if (!scores) return "";
+  const mape = scores.mape === null ? "MAPE undefined (no sales in the backtest)" : `MAPE ${scores.mape.toFixed(1)}%`;
+  return `backtest ${mape}, MASE ${scores.mase.toFixed(2)}`;
+}

@@ -2,7 +2,7 @@
 // (`GET /api/kpis/registry`), and every title, unit and direction comes from there too.
 
 import { barList, el, forecastChart, lineChart } from "./charts.js";
-import { formatChange, formatValue, localTime, percent } from "./format.js";
+import { backtestScores, formatChange, formatValue, localTime, percent } from "./format.js";
 import { addDays, forecastColumns, seriesParams, toColumns } from "./series.js";
 
 export const LIVE_TODAY_KPIS = ["gmv", "paid_orders", "unique_visitors", "conversion_rate", "aov"];
@@ -304,7 +304,7 @@ async function forecasts(ctx, holder, path, targets) {
     const forecast = answer[target];
     const definition = kpi(ctx, name);
     const best = forecast.backtest.find((b) => b.model === forecast.model) ?? forecast.backtest[0];
-    const scores = best ? `; backtest MAPE ${best.mape.toFixed(1)}%, MASE ${best.mase.toFixed(2)}` : "";
+    const scores = best ? `; ${backtestScores(best)}` : "";
     const total = formatValue(forecast.expected_total, definition.unit, ctx.shop.currency);
     forecastChart(grid, {
       data: forecastColumns(toColumns(history, [name]), forecast, ctx.shop.time_zone),
