@@ -1,10 +1,12 @@
 """A generated world loaded into a migrated database the way the stream job leaves it: every
-event in raw_events, and the daily KPI rows the forecast service reads (kpi_day), computed by the
-independent offline reference (kpi_reference), for the forecast service's tests and benchmark."""
+event in raw_events, the daily KPI rows the forecast service reads (kpi_day), computed by the
+independent offline reference (kpi_reference), and the job's watermarks, for the forecast
+service's tests and benchmark."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -18,7 +20,9 @@ FORECAST_KPIS = frozenset({"gmv", "paid_orders", "units", "unique_visitors"})
 
 
 def load_world(dsn: str, events: Iterable[events_pb2.Event]) -> None:
-    """Insert the events into raw_events and their daily forecast KPIs into kpi_day."""
+    """Insert the events into raw_events, their daily forecast KPIs into kpi_day, and each shop
+    and source's watermark into stream_watermarks, as the stream job leaves them after counting
+    the events live, each as it happened."""
     events = list(events)
     zones = {event.shop_id: ZoneInfo(event.time_zone) for event in events}
     with psycopg.connect(dsn) as connection, connection.cursor() as cursor:
@@ -57,3 +61,13 @@ def load_world(dsn: str, events: Iterable[events_pb2.Event]) -> None:
         ) as copy:
             for row in day_rows:
                 copy.write_row(row)
+        watermarks: dict[tuple[str, str], datetime] = {}
+        for event in events:
+            key = (event.shop_id, event.WhichOneof("payload") or "")
+            occurred = event.occurred_at.ToDatetime(tzinfo=ZoneInfo("UTC"))
+            watermarks[key] = max(watermarks.get(key, occurred), occurred)
+        cursor.executemany(
+            "INSERT INTO stream_watermarks (shop_id, source, watermark, updated_at) "
+            "VALUES (%s, %s, %s, %s)",
+            [(shop, source, mark, mark) for (shop, source), mark in watermarks.items()],
+        )

@@ -56,7 +56,7 @@ class _Store:
     def __init__(self) -> None:
         self.reads: list[str] = []
 
-    async def history_bounds(self, shop: Shop) -> tuple[date, date]:
+    async def history_bounds(self, shop: Shop, source: str | None = None) -> tuple[date, date]:
         self.reads.append("bounds")
         return LAST - timedelta(days=400), LAST
 

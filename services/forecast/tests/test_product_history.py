@@ -27,7 +27,9 @@ UNSEEN = "P-unseen"  # listed, never viewed or sold
 
 
 class _Store:
-    async def history_bounds(self, shop: Shop) -> tuple[date, date] | None:
+    async def history_bounds(
+        self, shop: Shop, source: str | None = None
+    ) -> tuple[date, date] | None:
         return FIRST, LAST
 
     async def product_first_day(self, shop_id: str, product_id: str) -> date | None:

@@ -51,7 +51,9 @@ class _Store:
     async def sold_products(self, shop_id: str) -> list[str]:
         return []
 
-    async def history_bounds(self, shop: Shop) -> tuple[date, date] | None:
+    async def history_bounds(
+        self, shop: Shop, source: str | None = None
+    ) -> tuple[date, date] | None:
         return None
 
     async def orders(self, shop_id: str) -> pd.DataFrame:

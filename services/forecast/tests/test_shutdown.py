@@ -25,7 +25,9 @@ class _Store:
     async def shop(self, shop_id: str) -> Shop | None:
         return Shop(shop_id, "Asia/Jakarta", "ID")
 
-    async def history_bounds(self, shop: Shop) -> tuple[date, date] | None:
+    async def history_bounds(
+        self, shop: Shop, source: str | None = None
+    ) -> tuple[date, date] | None:
         return None
 
 

@@ -237,7 +237,7 @@ class Predictor:
     ) -> dict[str, ProductDemand | FailedPrecondition]:
         prefix = SeriesKey(shop.shop_id, Target.UNITS, "").model_name + "/"
         active = await self.registry.active_versions(prefix)
-        bounds = await self.store.history_bounds(shop)
+        bounds = await self.store.history_bounds(shop, Target.UNITS.source)
         ends = [date.fromisoformat(v.metadata["history_end"]) for v in active.values()]
         if bounds is not None:
             ends.append(bounds[1])

@@ -134,7 +134,8 @@ def series_history(
     bounds: tuple[date, date],
     campaigns: Sequence[Campaign],
 ) -> SeriesHistory:
-    """The series from its first day to the shop's last complete day (missing days are 0)."""
+    """The series over `bounds`, its first day to the last day its source is counted to
+    (missing days are 0)."""
     frame = daily_frame(values, bounds[0], bounds[1])
     return SeriesHistory(
         frame=frame,
@@ -165,15 +166,23 @@ class Trainer:
         self.executor.shutdown(wait=False, kill_workers=True)
 
     async def series_tasks(self, shop: Shop, keys: Sequence[SeriesKey]) -> list[SeriesTask]:
+        """Each series' history, from its start to the last day its source is counted to (a
+        series whose source has nothing counted has no history, and says how much it needs)."""
         bounds = await self.store.history_bounds(shop)
         if bounds is None:
             return []
+        counted = {
+            source: await self.store.history_bounds(shop, source)
+            for source in {key.target.source for key in keys}
+        }
         campaigns = await self.store.campaigns(shop.shop_id)
         tasks = []
         for key in keys:
             first = await self.series_start(shop, key, bounds)
+            source_bounds = counted[key.target.source]
+            last = first - timedelta(days=1) if source_bounds is None else source_bounds[1]
             values = await self.store.daily_values(shop.shop_id, key.product_id, key.target.value)
-            history = series_history(key, shop, values, (first, bounds[1]), campaigns)
+            history = series_history(key, shop, values, (first, last), campaigns)
             tasks.append(SeriesTask(key, history, self.options))
         return tasks
 
@@ -200,9 +209,14 @@ class Trainer:
         return sorted(active | {DEFAULT_CHURN_HORIZON})
 
     async def churn_task(self, shop: Shop, horizon_days: int) -> ChurnTask:
-        bounds = await self.store.history_bounds(shop)
+        """The shop's buyers as of the last day both their orders and, if the shop has traffic,
+        their visits are counted to."""
+        last_day = shop.today() - timedelta(days=1)
+        for source in (Target.GMV.source, Target.VISITORS.source):
+            bounds = await self.store.history_bounds(shop, source)
+            if bounds is not None:
+                last_day = min(last_day, bounds[1])
         orders = await self.store.orders(shop.shop_id)
-        last_day = bounds[1] if bounds else shop.today() - timedelta(days=1)
         orders = orders[orders["date"] <= last_day]
         since = datetime.combine(
             last_day - timedelta(days=needed_history_days(horizon_days) + 31), datetime.min.time()

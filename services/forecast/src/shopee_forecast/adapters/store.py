@@ -20,6 +20,7 @@ import pandas as pd
 
 from shopee_common.marketplace import market_of
 from shopee_forecast.domain.campaigns import Campaign
+from shopee_forecast.domain.completeness import SourceMark, last_counted_day
 
 CAMPAIGNS_SQL = """
 SELECT payload->>'campaign_id' AS campaign_id,
@@ -35,6 +36,14 @@ WHERE shop_id = $1
   AND payload ? 'starts_at'
 GROUP BY 1
 """
+# The shop's first and last day of KPIs, and the stream job's watermark of one source.
+BOUNDS_SQL = """
+SELECT d.first, d.last, w.watermark, w.updated_at
+FROM (SELECT min(local_date) AS first, max(local_date) AS last FROM kpi_day
+      WHERE shop_id = $1 AND product_id = '') AS d
+LEFT JOIN stream_watermarks AS w ON w.shop_id = $1 AND w.source = $2
+"""
+
 STOCK_SQL = """
 SELECT product_id,
        coalesce((payload->>'stock')::bigint, 0) AS stock,
@@ -96,17 +105,26 @@ class ForecastStore:
     async def shop_ids(self) -> list[str]:
         return [row["id"] for row in await self._pool.fetch("SELECT id FROM shops ORDER BY id")]
 
-    async def history_bounds(self, shop: Shop) -> tuple[date, date] | None:
-        """(first day, last complete day) of the shop's daily KPIs; None if it has none."""
-        row = await self._pool.fetchrow(
-            "SELECT min(local_date) AS first, max(local_date) AS last FROM kpi_day "
-            "WHERE shop_id = $1 AND product_id = ''",
-            shop.shop_id,
-        )
+    async def history_bounds(
+        self, shop: Shop, source: str | None = None, now: datetime | None = None
+    ) -> tuple[date, date] | None:
+        """(first day, last complete day) of the shop's daily KPIs; None if it has none. With a
+        `source` (order, traffic, ...), the last day is also one whose events of that source the
+        stream job has counted (domain/completeness.py), and None if it has counted none."""
+        row = await self._pool.fetchrow(BOUNDS_SQL, shop.shop_id, source or "")
         if row is None or row["first"] is None:
             return None
+        now = now or datetime.now(UTC)
         # Today's row is still filling up: the last complete day is yesterday at the latest.
-        last = min(row["last"], shop.today() - timedelta(days=1))
+        last: date = min(row["last"], shop.today(now) - timedelta(days=1))
+        if source is not None:
+            mark = None
+            if row["watermark"] is not None:
+                mark = SourceMark(row["watermark"], row["updated_at"])
+            counted = last_counted_day(mark, last, shop.time_zone, now)
+            if counted is None:
+                return None
+            last = counted
         return (row["first"], last) if last >= row["first"] else None
 
     async def product_first_day(self, shop_id: str, product_id: str) -> date | None:

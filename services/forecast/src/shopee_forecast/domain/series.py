@@ -18,6 +18,11 @@ class Target(StrEnum):
     VISITORS = "unique_visitors"
     UNITS = "units"
 
+    @property
+    def source(self) -> str:
+        """The stream job's source of the events the series counts (`stream_watermarks.source`)."""
+        return "traffic" if self is Target.VISITORS else "order"
+
 
 SHOP_TARGETS = (Target.GMV, Target.ORDERS, Target.VISITORS)
 
