@@ -1,4 +1,5 @@
-"""Throwaway, migrated databases with registered shops, for tests and benchmarks of the stream job."""
+"""Throwaway, migrated databases with registered shops, and events written into them as the stream
+job writes them, for tests and benchmarks."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
+import orjson
 import psycopg
+from google.protobuf import json_format
 
 from shopee.events.v1 import events_pb2
 from shopee_db import upgrade
@@ -76,3 +80,30 @@ async def drop_months_of(pool: asyncpg.Pool, event_ids: list[str]) -> None:
     )
     for row in partitions:
         await pool.execute(f"DROP TABLE {row['partition']}")
+
+
+def copy_raw_events(cursor: psycopg.Cursor[Any], events: Iterable[events_pb2.Event]) -> None:
+    """The events into raw_events, as the stream job writes them (its triggers fire: catalogue
+    events also reach product_catalog)."""
+    with cursor.copy(
+        "COPY raw_events (shop_id, event_id, occurred_at, time_zone, kind, payload, topic, "
+        "kafka_partition, kafka_offset) FROM STDIN"
+    ) as copy:
+        for offset, event in enumerate(events):
+            kind = event.WhichOneof("payload") or ""
+            payload = json_format.MessageToDict(
+                getattr(event, kind), preserving_proto_field_name=True
+            )
+            copy.write_row(
+                (
+                    event.shop_id,
+                    event.event_id,
+                    event.occurred_at.ToDatetime(tzinfo=ZoneInfo("UTC")),
+                    event.time_zone,
+                    kind,
+                    orjson.dumps(payload).decode(),
+                    "tests.world",
+                    0,
+                    offset,
+                )
+            )

@@ -9,11 +9,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import orjson
 import psycopg
-from google.protobuf import json_format
 
 from shopee.events.v1 import events_pb2
+from tests.integration.databases import copy_raw_events
 from tests.integration.kpi_reference import reference_rows
 
 FORECAST_KPIS = frozenset({"gmv", "paid_orders", "units", "unique_visitors"})
@@ -26,28 +25,7 @@ def load_world(dsn: str, events: Iterable[events_pb2.Event]) -> None:
     events = list(events)
     zones = {event.shop_id: ZoneInfo(event.time_zone) for event in events}
     with psycopg.connect(dsn) as connection, connection.cursor() as cursor:
-        with cursor.copy(
-            "COPY raw_events (shop_id, event_id, occurred_at, time_zone, kind, payload, topic, "
-            "kafka_partition, kafka_offset) FROM STDIN"
-        ) as copy:
-            for offset, event in enumerate(events):
-                kind = event.WhichOneof("payload") or ""
-                payload = json_format.MessageToDict(
-                    getattr(event, kind), preserving_proto_field_name=True
-                )
-                copy.write_row(
-                    (
-                        event.shop_id,
-                        event.event_id,
-                        event.occurred_at.ToDatetime(tzinfo=ZoneInfo("UTC")),
-                        event.time_zone,
-                        kind,
-                        orjson.dumps(payload).decode(),
-                        "tests.forecast",
-                        0,
-                        offset,
-                    )
-                )
+        copy_raw_events(cursor, events)
         day_rows = [
             (shop, product, kpi, bucket, bucket.astimezone(zones[shop]).date(), float(num), num)
             for (granularity, shop, product, kpi, bucket), (num, _den) in reference_rows(

@@ -25,7 +25,7 @@ from shopee_db.testing import temporary_database
 from shopee_gateway.app import create_app
 from shopee_gateway.settings import GatewaySettings
 from shopee_generator.world import GeneratorConfig, generate_history
-from tests.integration.databases import shops_of
+from tests.integration.databases import copy_raw_events, shops_of
 from tests.integration.kpi_reference import Rows, reference_rows
 from tests.integration.service_process import signing_key_pem
 
@@ -53,6 +53,7 @@ class World:
     tenants: dict[str, Tenant]
     rows: Rows
     zones: dict[str, str]
+    names: dict[tuple[str, str], str]  # (shop, product) -> name in its latest catalogue event
 
 
 def insert_tenant(
@@ -124,7 +125,11 @@ def build_world(server_dsn: str) -> Iterator[World]:
                 "b": insert_tenant(connection, "b", {s: zones[s] for s in shops[2:]}, hashed),
             }
             load_kpi_rows(connection, rows, zones)
-        yield World(dsn, tenants, rows, zones)
+            catalog = [e for e in events if e.HasField("catalog")]
+            copy_raw_events(connection.cursor(), catalog)
+        latest = sorted(catalog, key=lambda e: (e.occurred_at.ToDatetime(), e.event_id))
+        names = {(e.shop_id, e.catalog.product_id): e.catalog.name for e in latest}
+        yield World(dsn, tenants, rows, zones, names)
 
 
 def gateway_settings(dsn: str, **overrides: object) -> GatewaySettings:

@@ -188,6 +188,11 @@ async def test_funnel_top_products_campaigns_service(
             product_gmv[(shop, product)] += num
     best = sorted(product_gmv.values(), reverse=True)[:5]
     assert [p["value"] for p in products] == [float(v) for v in best]
+    # Named as the seller named them in the catalogue (its latest event).
+    assert [p["name"] for p in products] == [
+        world.names[(p["shop_id"], p["product_id"])] for p in products
+    ]
+    assert all(p["name"] for p in products)
     shop_only = await gateway.get(
         "/api/kpis/top-products", params={**period, "kpi": "aov"}, headers=headers
     )

@@ -245,6 +245,14 @@ class TrainingJobs:
         return self.shops.get(str(job_id)) in set(shop_ids)
 
 
+class Catalog:
+    """product_catalog as the gateway reads it: names of the own shop's products."""
+
+    async def names(self, shop_id: str, product_ids: Iterable[str]) -> dict[str, str]:
+        named = {"P1": "Hydrating Serum 30ml"} if shop_id == OWN_SHOP else {}
+        return {p: named[p] for p in product_ids if p in named}
+
+
 def viewer(permissions: frozenset[str]) -> Principal:
     return Principal(str(uuid4()), uuid4(), "viewer", permissions, frozenset({OWN_SHOP}))
 
@@ -285,6 +293,7 @@ async def stack(sign_in: SignIn) -> AsyncIterator[Stack]:
     app.state.training_jobs = TrainingJobs(
         {NEW_JOB: OWN_SHOP, OTHER_JOB: OTHER_SHOP, ALL_SHOPS_JOB: None}
     )
+    app.state.catalog = Catalog()
     upstreams = Upstreams.connect(
         f"127.0.0.1:{forecast_port}", f"127.0.0.1:{insights_port}", DEADLINE_SECONDS
     )
@@ -612,6 +621,7 @@ async def test_inventory_advice_passes_the_policy_and_keeps_int64_quantities(sta
     assert request.service_level == pytest.approx(0.9)
     items = response.json()["items"]
     assert [item["product_id"] for item in items] == ["P1", "P2"]
+    assert [item["name"] for item in items] == ["Hydrating Serum 30ml", ""]
     assert items[1]["stock_on_hand"] == 10**12 + 1  # int64 kept exact, as a JSON number
     assert [item["suggested_order_quantity"] for item in items] == [30, 31]
     assert [item["expected_stockout_date"] for item in items] == ["2025-12-20", ""]

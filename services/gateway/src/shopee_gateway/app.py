@@ -22,6 +22,7 @@ from shopee_gateway.cache import KpiCache
 from shopee_gateway.errors import install_error_handlers
 from shopee_gateway.ratelimit import RateLimits
 from shopee_gateway.repositories.accounts import AccountsRepository
+from shopee_gateway.repositories.catalog import CatalogRepository
 from shopee_gateway.repositories.kpis import KpiRepository
 from shopee_gateway.repositories.members import MembersRepository
 from shopee_gateway.repositories.training_jobs import TrainingJobsRepository
@@ -103,6 +104,7 @@ def create_app(settings: GatewaySettings, keys: TokenKeys | None = None) -> Fast
         app.state.redis = redis
         app.state.members = MembersRepository(pool)
         app.state.kpis = KpiRepository(pool)
+        app.state.catalog = CatalogRepository(pool)
         app.state.views = ViewsRepository(pool)
         app.state.training_jobs = TrainingJobsRepository(pool)
         app.state.authenticator = Authenticator(

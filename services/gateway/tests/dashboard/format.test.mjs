@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { backtestScores, duration, formatChange, formatValue, localTime } from "../../src/shopee_gateway/dashboard/static/js/format.js";
+import { backtestScores, duration, formatChange, formatValue, localTime, tileValue } from "../../src/shopee_gateway/dashboard/static/js/format.js";
 
 // Intl puts a no-break space between a currency code and the amount.
 const money = (...args) => formatValue(...args).replace(/\u00a0/g, " ");
@@ -67,4 +67,12 @@ test("backtest scores read without a MAPE when nothing sold in the backtest", ()
     "backtest MAPE undefined (no sales in the backtest), MASE 0.00",
   );
   assert.equal(backtestScores(undefined), "");
+});
+
+test("a tile shows an amount too long for it compact, with the full amount as its tooltip", () => {
+  const shown = tileValue(10_770_381_500, "money_minor", "IDR");
+  assert.equal(shown.text.replace(/\u00a0/g, " "), "IDR 107.7M");
+  assert.equal(shown.title.replace(/\u00a0/g, " "), "IDR 107,703,815");
+  assert.deepEqual(tileValue(7_861_600, "money_minor", "IDR").title, "");
+  assert.equal(tileValue(1370, "count").text, "1,370");
 });

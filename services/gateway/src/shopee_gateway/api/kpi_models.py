@@ -115,6 +115,10 @@ class FunnelResponse(PeriodAnswer):
 class ProductValue(BaseModel):
     shop_id: str
     product_id: str
+    name: str = Field(
+        "",
+        description="The product's name, from its latest catalogue event; empty if that has none.",
+    )
     value: float | None
     numerator: float
     denominator: float | None

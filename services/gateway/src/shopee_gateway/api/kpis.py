@@ -28,6 +28,7 @@ from shopee_gateway.cache import KpiCache
 from shopee_gateway.errors import ProblemError, field_error, problem_responses
 from shopee_gateway.kpi_query import MAX_SHOPS, KpiQuery, Period, change, check_kpis, kpi_value
 from shopee_gateway.list_params import CommaSeparated, list_description
+from shopee_gateway.repositories.catalog import CatalogRepository
 from shopee_gateway.repositories.kpis import (
     KpiRepository,
     SeriesText,
@@ -390,6 +391,11 @@ async def top_products(
     async def compute() -> TopProductsResponse:
         ratio = definition.rollup is Rollup.RATIO
         rows = await _repo(request).top_products(scoped, kpi, ratio, period, limit)
+        catalog: CatalogRepository = request.app.state.catalog
+        names = {
+            shop: await catalog.names(shop, [r.product_id for r in rows if r.shop_id == shop])
+            for shop in {r.shop_id for r in rows}
+        }
         return TopProductsResponse(
             kpi=kpi,
             start=period.start,
@@ -398,6 +404,7 @@ async def top_products(
                 ProductValue(
                     shop_id=r.shop_id,
                     product_id=r.product_id,
+                    name=names[r.shop_id].get(r.product_id, ""),
                     value=kpi_value(definition, r.numerator, r.denominator),
                     numerator=float(r.numerator),
                     denominator=None if r.denominator is None else float(r.denominator),

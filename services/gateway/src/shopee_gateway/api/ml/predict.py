@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from shopee.forecast.v1 import forecast_pb2
 from shopee_gateway.api.ml.dependencies import UpstreamsDep
@@ -25,6 +25,7 @@ from shopee_gateway.api.ml.schemas import (
 )
 from shopee_gateway.clients.services import Upstreams, message_dict
 from shopee_gateway.errors import problem_responses
+from shopee_gateway.repositories.catalog import CatalogRepository
 from shopee_gateway.security.dependencies import require, require_shop
 from shopee_gateway.security.principal import Principal
 
@@ -143,17 +144,22 @@ async def predict_churn(
     responses=PROBLEMS,
 )
 async def advise_inventory(
-    body: InventoryRequest, principal: ForecastReader, upstreams: UpstreamsDep
+    body: InventoryRequest, principal: ForecastReader, upstreams: UpstreamsDep, request: Request
 ) -> InventoryResponse:
     """From each product's demand forecast and its stock on hand (the catalogue's last stock)."""
     require_shop(principal, body.shop_id)
-    request = forecast_pb2.InventoryRequest(
+    asked = forecast_pb2.InventoryRequest(
         shop_id=body.shop_id,
         product_ids=body.product_ids,
         service_level=body.service_level,
         lead_time_days=body.lead_time_days,
         review_period_days=body.review_period_days,
     )
-    return await upstreams.answer(
-        "forecast", upstreams.forecast.AdviseInventory, request, InventoryResponse
+    answer = await upstreams.answer(
+        "forecast", upstreams.forecast.AdviseInventory, asked, InventoryResponse
     )
+    catalog: CatalogRepository = request.app.state.catalog
+    names = await catalog.names(body.shop_id, [item.product_id for item in answer.items])
+    for item in answer.items:
+        item.name = names.get(item.product_id, "")
+    return answer

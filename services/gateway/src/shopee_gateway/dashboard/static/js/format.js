@@ -38,6 +38,19 @@ function count(value, compact) {
   return new Intl.NumberFormat("en", options).format(value);
 }
 
+// About as many characters as a tile's value shows at its narrowest (12rem at 1.5rem type).
+const TILE_CHARACTERS = 12;
+
+/**
+ * A tile's value: in full when it fits, else compact ("IDR 107.7M") with the full text as its
+ * tooltip, since a clipped amount reads as a smaller one.
+ */
+export function tileValue(value, unit, currency) {
+  const full = formatValue(value, unit, currency);
+  if (full.length <= TILE_CHARACTERS) return { text: full, title: "" };
+  return { text: formatValue(value, unit, currency, { compact: true }), title: full };
+}
+
 export function percent(ratio, digits = 1) {
   return `${(ratio * 100).toFixed(digits)}%`;
 }

@@ -2,7 +2,7 @@
 // (`GET /api/kpis/registry`), and every title, unit and direction comes from there too.
 
 import { barList, el, forecastChart, lineChart } from "./charts.js";
-import { backtestScores, formatChange, formatValue, localTime, percent } from "./format.js";
+import { backtestScores, formatChange, formatValue, localTime, percent, tileValue } from "./format.js";
 import { addDays, forecastColumns, seriesParams, toColumns } from "./series.js";
 
 export const LIVE_TODAY_KPIS = ["gmv", "paid_orders", "unique_visitors", "conversion_rate", "aov"];
@@ -35,12 +35,13 @@ function summaryTiles(ctx, answer, heading) {
   const tiles = el("div", { class: "tiles" });
   for (const change of mine.kpis) {
     const { text, tone } = formatChange(change);
+    const shown = tileValue(change.current, change.unit, ctx.shop.currency);
     tiles.append(
       el(
         "div",
         { class: "tile", "data-kpi": change.kpi, "data-value": change.current ?? "" },
         el("div", { class: "title", title: kpi(ctx, change.kpi).formula }, change.title),
-        el("div", { class: "value" }, formatValue(change.current, change.unit, ctx.shop.currency)),
+        el("div", { class: "value", title: shown.title }, shown.text),
         el("div", { class: `delta ${tone}` }, text),
       ),
     );
@@ -96,7 +97,9 @@ function liveTiles(ctx) {
     for (const [name, node] of values) {
       const { unit } = kpi(ctx, name);
       const value = today[name] ?? (unit === "ratio" ? null : 0);
-      node.textContent = formatValue(value, unit, ctx.shop.currency);
+      const shown = tileValue(value, unit, ctx.shop.currency);
+      node.textContent = shown.text;
+      node.title = shown.title;
       node.dataset.value = value ?? "";
     }
   };
@@ -213,7 +216,7 @@ async function products(ctx) {
       grid,
       `Top products: ${definition.title}`,
       top.products.map((p) => ({
-        label: p.product_id,
+        label: p.name || p.product_id,
         value: p.value ?? 0,
         text: formatValue(p.value, definition.unit, ctx.shop.currency),
       })),
@@ -332,7 +335,7 @@ async function inventory(ctx, holder) {
         el(
           "tr",
           { "data-product": item.product_id },
-          el("td", {}, item.product_id),
+          el("td", { title: item.product_id }, item.name || item.product_id),
           number(item.stock_on_hand),
           number(Math.round(item.mean_daily_demand * 10) / 10),
           number(Math.ceil(item.reorder_point)),
