@@ -225,6 +225,23 @@ async def test_a_firing_within_half_a_gap_of_a_claimed_one_is_skipped(shop: Shop
     assert engine.repository.loads == 1  # type: ignore[attr-defined]
 
 
+async def test_a_refresh_cancelled_by_the_exit_ends_quietly(shop: ShopData) -> None:
+    """The process's exit cancels a refresh under way: the scheduler, which logs an exception
+    from its job as a failure, sees the firing end instead."""
+    engine = engine_for({"small": small_shop(shop)}, claims=MemoryClaims())
+    started = asyncio.Event()
+
+    async def train_for_ever(shop_id: str) -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    engine.train_shop = train_for_ever  # type: ignore[method-assign]
+    refresh = asyncio.create_task(engine.scheduled_refresh(GAP))
+    await started.wait()
+    refresh.cancel()
+    assert await refresh == 0
+
+
 def test_every_replica_fires_at_the_same_moments_and_knows_the_next() -> None:
     now = datetime(2026, 5, 3, 13, 7, tzinfo=UTC)
     scheduler = refresh_scheduler(engine_for({}), GAP)

@@ -262,7 +262,13 @@ class InsightsEngine:
         async def claim(subject: str) -> bool:
             return await self.claims.claim(within, subject)
 
-        return await self.refresh_all(claim)
+        try:
+            return await self.refresh_all(claim)
+        except asyncio.CancelledError:
+            # Only the process's exit cancels a refresh (after `stop_refreshing`): said here
+            # once, rather than raised into the scheduler, which logs it as a failed job.
+            self.log.info("refresh interrupted: the service stopped")
+            return 0
 
     def stop_refreshing(self) -> None:
         """At shutdown: a refresh under way stops before its next shop (the database is about to

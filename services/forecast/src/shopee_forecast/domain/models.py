@@ -24,6 +24,10 @@ import pandas as pd
 from shopee_forecast.domain.accuracy import SEASON, FloatArray
 from shopee_forecast.domain.calendar import holiday_frame
 
+# Prophet's plotting module logs an ERROR at import when plotly is missing; nothing here plots,
+# and an error in every replica's log at start would read as a fault.
+logging.getLogger("prophet.plot").setLevel(logging.CRITICAL)
+
 PROPHET = "prophet"
 ETS = "ets"
 SEASONAL_NAIVE = "seasonal_naive"
