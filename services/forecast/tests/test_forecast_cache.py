@@ -1,10 +1,13 @@
 """Forecast answers cached by model version: a hit is found from the registry's metadata alone
-(the artefact is loaded only on a miss), and a new version never meets an old answer."""
+(the artefact is loaded only on a miss), and a new version never meets an old answer. A version
+well behind the data counted still answers, while its refit runs in the background."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 
@@ -22,13 +25,16 @@ SHOP = Shop("s1", "Asia/Jakarta", "ID")
 KEY = SeriesKey("s1", Target.GMV)
 
 
-def _version(version: str) -> ModelVersion:
+TRAINED_TO = date(2026, 11, 24)
+
+
+def _version(version: str, history_end: date = TRAINED_TO) -> ModelVersion:
     return ModelVersion(
         model_name=KEY.model_name,
         version=version,
         kind="sales_forecast",
         artefact_uri=f"memory://{version}",
-        metadata={},
+        metadata={"history_end": history_end.isoformat()},
         backtest_scores={},
         status="active",
         trained_at=datetime(2026, 11, 25, tzinfo=UTC),
@@ -63,21 +69,49 @@ class _Redis:
 
 
 class _Store:
+    def __init__(self) -> None:
+        self.counted_to = TRAINED_TO  # what the stream job has counted the series' source to
+
     async def campaigns(self, shop_id: str) -> list[Campaign]:
         return []
 
+    async def history_bounds(
+        self, shop: Shop, source: str | None = None
+    ) -> tuple[date, date] | None:
+        return date(2025, 1, 1), self.counted_to
+
+
+class _Trainer:
+    """Each fit registers a version trained to the data counted."""
+
+    def __init__(self, store: _Store, registry: _Registry) -> None:
+        self.store, self.registry = store, registry
+        self.fits = 0
+        self.fitted = asyncio.Event()
+
+    async def series_tasks(self, shop: Shop, keys: list[SeriesKey]) -> list[Any]:
+        return [object()]
+
+    async def run(self, tasks: list[Any]) -> list[tuple[Any, ModelVersion]]:
+        self.fits += 1
+        version = _version(f"v{self.fits + 1}", self.store.counted_to)
+        self.registry.active_version = version
+        self.fitted.set()
+        return [(None, version)]
+
 
 def _predictor(
-    sales_frame: Callable[..., pd.DataFrame],
+    sales_frame: Callable[..., pd.DataFrame], store: _Store | None = None
 ) -> tuple[Predictor, _Registry, _Redis]:
     trained = TrainedSeries(model=SeasonalNaive.fit(sales_frame(70)))
     registry = _Registry(_version("v1"), ForecastArtefact(KEY, SHOP.time_zone, "ID", trained))
     redis = _Redis()
+    store = store or _Store()
     predictor = Predictor(
-        store=_Store(),  # type: ignore[arg-type]
+        store=store,  # type: ignore[arg-type]
         registry=registry,  # type: ignore[arg-type]
         cache=ForecastCache(redis, ttl_seconds=3600),  # type: ignore[arg-type]
-        trainer=None,  # type: ignore[arg-type]
+        trainer=_Trainer(store, registry),  # type: ignore[arg-type]
     )
     return predictor, registry, redis
 
@@ -110,3 +144,23 @@ async def test_a_new_version_is_a_miss_that_loads_its_own_artefact(
     assert answer.model_version == "v2"
     assert registry.loads == ["v1", "v2"]
     assert "shopee:forecast:v2:forecast/s1/gmv:v2:14" in redis.entries
+
+
+async def test_a_version_behind_its_data_answers_while_it_is_refitted(
+    sales_frame: Callable[..., pd.DataFrame],
+) -> None:
+    store = _Store()
+    predictor, _, _ = _predictor(sales_frame, store)
+    trainer: _Trainer = predictor.trainer  # type: ignore[assignment]
+    store.counted_to = TRAINED_TO + timedelta(days=2)  # a day or two behind: the nightly rhythm
+    assert (await predictor.forecast(SHOP, KEY, 7)).model_version == "v1"
+    await asyncio.sleep(0)
+    assert trainer.fits == 0
+    store.counted_to = TRAINED_TO + timedelta(days=30)  # e.g. trained mid catch-up
+    answers = await asyncio.gather(*(predictor.forecast(SHOP, KEY, 7) for _ in range(3)))
+    assert {a.model_version for a in answers} == {"v1"}, "the old version answers meanwhile"
+    await asyncio.wait_for(trainer.fitted.wait(), timeout=10)
+    assert trainer.fits == 1, "one refit, however many calls found the version behind"
+    refreshed = await predictor.forecast(SHOP, KEY, 7)
+    assert refreshed.model_version == "v2"
+    assert trainer.fits == 1

@@ -22,12 +22,16 @@ class SharedTasks:
     async def run(self, key: str, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
         """The result of the task running under `key`, started from `work` if none is. A caller
         cancelled while it waits does not cancel the task."""
+        return await asyncio.shield(self.start(key, work))
+
+    def start(self, key: str, work: Callable[[], Coroutine[Any, Any, T]]) -> asyncio.Task[T]:
+        """The task running under `key`, started from `work` if none is (nobody need wait)."""
         task = self._running.get(key)
         if task is None:
             task = asyncio.create_task(work(), name=key)
             self._running[key] = task
             task.add_done_callback(functools.partial(self._forget, key))
-        return await asyncio.shield(cast("asyncio.Task[T]", task))
+        return cast("asyncio.Task[T]", task)
 
     @property
     def running(self) -> list[str]:

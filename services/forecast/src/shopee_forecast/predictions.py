@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import structlog
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from shopee.forecast.v1 import forecast_pb2
@@ -43,6 +44,9 @@ TARGET_PROTO = {
     Target.VISITORS: forecast_pb2.TARGET_VISITORS,
     Target.UNITS: forecast_pb2.TARGET_UNITS,
 }
+log = structlog.get_logger("forecast")
+# The nightly retrain keeps a model's history at most a day or two behind the data counted.
+STALE_AFTER_DAYS = 2
 RECENT_DEMAND_DAYS = 28
 RECENT_DEMAND_VERSION = f"baseline:last-{RECENT_DEMAND_DAYS}-days"
 
@@ -109,7 +113,10 @@ class Predictor:
         self._demands.cancel_all()
 
     async def series_version(self, shop: Shop, key: SeriesKey) -> ModelVersion:
-        """The series' active model version (registry metadata only), trained first if none."""
+        """The series' active model version (registry metadata only), trained first if none. A
+        version more than STALE_AFTER_DAYS behind its series' data (trained while the stream job
+        was still catching up, or the nightly retrain has failed since) still answers, while a
+        fit on the data now counted runs in the background for the next call."""
 
         async def train() -> SeriesTask | ChurnTask:
             [task] = await self.trainer.series_tasks(shop, [key])
@@ -121,7 +128,19 @@ class Predictor:
                 raise FailedPrecondition(
                     f"shop {shop.shop_id!r} has no daily KPIs yet; forecasting needs history"
                 )
-            version = await self._trained(key.model_name, train)
+            return await self._trained(key.model_name, train)
+        counted = await self.store.history_bounds(shop, key.target.source)
+        trained_to = date.fromisoformat(version.metadata["history_end"])
+        counted_to = trained_to if counted is None else counted[1]
+        behind = (counted_to - trained_to).days > STALE_AFTER_DAYS
+        if behind and key.model_name not in self._fits.running:
+            log.info(
+                "refitting a model behind its data",
+                model=key.model_name,
+                history_end=trained_to.isoformat(),
+                counted_to=counted_to.isoformat(),
+            )
+            self._fits.start(key.model_name, lambda: self._fit(key.model_name, train))
         return version
 
     async def _predict(
