@@ -197,16 +197,13 @@ class InventoryRequest(Body):
     )
 
 
-PRODUCT_NAME = Field(
-    "",
-    description="The product's name, from its latest catalogue event; empty if that has none.",
-    examples=["Hydrating Serum 30ml"],
-)
-
-
 class InventoryAdvice(BaseModel):
     product_id: str = Field(examples=["P0001"])
-    name: str = PRODUCT_NAME
+    name: str = Field(
+        "",
+        description="The product's name, from its latest catalogue event; empty if that has none.",
+        examples=["Hydrating Serum 30ml"],
+    )
     stock_on_hand: int = Field(description="The catalogue's latest stock.", examples=[42])
     mean_daily_demand: float = Field(
         description="Expected units per day over the lead time and review period.", examples=[3.4]
