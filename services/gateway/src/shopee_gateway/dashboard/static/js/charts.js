@@ -18,6 +18,23 @@ export function el(tag, attributes = {}, ...children) {
 
 const DAY_SECONDS = 86_400;
 const drawn = new Set(); // how to destroy each chart on the page
+// uPlot's axis font, to measure tick labels with; and what an axis needs beside its labels
+// (its ticks, 10 px, the gap to the labels, 5 px, and a margin).
+const AXIS_FONT = "12px system-ui, -apple-system, sans-serif";
+const AXIS_PADDING = 24;
+let measuring = null;
+
+/**
+ * The y axis's width for its tick labels ("2 h 10 min", "IDR 107.7M"): a fixed width clipped
+ * the longer ones on their left, so "2 h 10 min" read as "h 10 min".
+ */
+function labelWidth(_, values) {
+  if (!values || values.length === 0) return 50;
+  measuring ??= document.createElement("canvas").getContext("2d");
+  measuring.font = AXIS_FONT;
+  const widest = Math.max(...values.map((v) => measuring.measureText(v ?? "").width));
+  return Math.max(50, Math.ceil(widest) + AXIS_PADDING);
+}
 
 /**
  * A time-series line chart of one or more KPIs of the same unit.
@@ -92,7 +109,7 @@ function timeChart(container, { data, series, bands, unit, currency, timeZone, t
         incrs: daily ? [1, 2, 7, 14, 30, 91].map((d) => d * DAY_SECONDS) : [60, 300, 600, 900, 1800, 3600],
         values: (_, ticks) => ticks.map((t) => when.format(new Date(t * 1000))),
       },
-      { values: (_, ticks) => ticks.map(format), size: 70 },
+      { values: (_, ticks) => ticks.map(format), size: labelWidth },
     ],
     series: [
       { value: (_, t) => (t === null ? "–" : when.format(new Date(t * 1000))) },
