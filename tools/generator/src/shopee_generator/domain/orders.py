@@ -6,7 +6,9 @@ from datetime import date
 
 import numpy as np
 
+from shopee.events.v1 import events_pb2
 from shopee_generator.domain.aftersales import POST_SALE_CHAT_SHARE, REVIEW_SHARE, AfterSales
+from shopee_generator.domain.announcements import ads_campaign_id
 from shopee_generator.domain.buyers import BuyerPool
 from shopee_generator.domain.clock import DAY_MS, HOUR_MS, MINUTE_MS
 from shopee_generator.domain.records import OrderInfo, OrderLine, Record, fill_catalog
@@ -87,6 +89,8 @@ class OrderDesk:
             reverse=True,
         )
         campaign_kinds = {c.campaign_id: c.kind for c in plan.campaigns}
+        ads_campaigns = {ads.channel: ads_campaign_id(shop, ads) for ads in shop.ads_channels}
+        campaign_kinds |= {ads: events_pb2.CAMPAIGN_KIND_ADS for ads in ads_campaigns.values()}
         for basket in checkouts:
             down = any(begin <= basket.checkout_at < end for begin, end in outages)
             if rng.random() >= (ORDER_DURING_OUTAGE if down else ORDER_AFTER_CHECKOUT):
@@ -139,6 +143,9 @@ class OrderDesk:
                 else to_minor(shop.market.shipping_fee)
             )
             s = basket.session
+            # An ad click's order that no campaign of the shop took is the ads campaign's:
+            # Shopee Ads attributes it to the click (ads GMV, ROAS).
+            campaign_id = campaign_id or ads_campaigns.get(int(sessions.ads_channel[s]), "")
             buyer_id = sessions.visitor_ids[s]
             position = int(sessions.buyer_pos[s])
             if position >= 0:

@@ -84,6 +84,8 @@ class Sessions:
     buyer_pos: IntArray  # position in the buyer pool, -1 for a visitor who never bought
     # The person's lifelong key (UserNames.draw_keyed; kept in BuyerPool.keys), -1 for bots.
     buyer_key: IntArray
+    # The events_pb2.AdsChannel of an ad click's session, 0 for the others.
+    ads_channel: IntArray
 
 
 def _hour_times(rng: np.random.Generator, shares: FloatArray, count: int) -> IntArray:
@@ -107,6 +109,7 @@ def draw_sessions(
     shares = plan.hour_shares
     parts: list[tuple[IntArray, int, IntArray, IntArray, list[str], IntArray]] = []
     keys: list[IntArray] = []  # buyer keys of each part
+    ads_channels: dict[int, int] = {}  # part index -> the AdsChannel of its clicks
 
     organic = int(rng.poisson(plan.visits))
     organic_names, organic_keys = names.draw_keyed(rng, organic)
@@ -141,6 +144,7 @@ def draw_sessions(
         source, visit_channel = _ADS_SOURCE[channel]
         ads_names, ads_keys = names.draw_keyed(rng, count)
         keys.append(ads_keys)
+        ads_channels[len(parts)] = channel
         parts.append(
             (
                 _hour_times(rng, shares, count),
@@ -214,4 +218,7 @@ def draw_sessions(
         visitor_ids=[visitors[i] for i in order.tolist()],
         buyer_pos=buyer_pos,
         buyer_key=np.concatenate(keys).astype(np.int64)[order],
+        ads_channel=np.concatenate(
+            [np.full(len(p[0]), ads_channels.get(i, 0)) for i, p in enumerate(parts)]
+        ).astype(np.int64)[order],
     )
