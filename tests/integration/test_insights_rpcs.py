@@ -4,7 +4,6 @@ database, the real gRPC server in-process (build_server), every rpc and its erro
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -15,7 +14,6 @@ import grpc
 import psycopg
 import pytest
 import pytest_asyncio
-from google.protobuf import json_format
 
 from shopee.events.v1 import events_pb2
 from shopee.insights.v1 import insights_pb2 as pb
@@ -28,7 +26,7 @@ from shopee_insights.domain.segments import NAMES
 from shopee_insights.settings import InsightsSettings
 from shopee_insights.training import PricingModel
 from shopee_models.registry import ModelRegistry
-from tests.integration.databases import migrated_database, shops_of
+from tests.integration.databases import copy_raw_events, migrated_database, shops_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -49,28 +47,8 @@ class Stack:
 
 
 def load_events(dsn: str, events: list[events_pb2.Event]) -> None:
-    """Write events into raw_events the way the stream job does (proto field names)."""
     with psycopg.connect(dsn) as connection, connection.cursor() as cursor:
-        columns = "shop_id, event_id, occurred_at, time_zone, kind, payload, topic, kafka_partition, kafka_offset"
-        with cursor.copy(f"COPY raw_events ({columns}) FROM STDIN") as copy:
-            for offset, event in enumerate(events):
-                kind = event.WhichOneof("payload") or ""
-                payload = json_format.MessageToDict(
-                    getattr(event, kind), preserving_proto_field_name=True
-                )
-                copy.write_row(
-                    (
-                        event.shop_id,
-                        event.event_id,
-                        event.occurred_at.ToDatetime(UTC),
-                        event.time_zone,
-                        kind,
-                        json.dumps(payload),
-                        "test",
-                        0,
-                        offset,
-                    )
-                )
+        copy_raw_events(cursor, events)
 
 
 @pytest.fixture(scope="module")
