@@ -111,3 +111,18 @@ def test_reviews_and_chats_carry_language_and_scores(
     assert first_replies
     assert csat
     assert all(1 <= score <= 5 for score in csat)
+
+
+def test_orders_of_ad_clicks_are_the_ads_campaigns(november_events: list[events_pb2.Event]) -> None:
+    """Shopee Ads attributes an order to the click that brought its buyer, unless a campaign of
+    the shop took it: the stream job's ads GMV and ROAS read these."""
+    paid = [e for e in november_events if e.order.status == events_pb2.ORDER_STATUS_PAID]
+    ads = [e.order for e in paid if e.order.campaign_kind == events_pb2.CAMPAIGN_KIND_ADS]
+    assert 0.03 < len(ads) / len(paid) < 0.5
+    spending = {
+        e.campaign.campaign_id
+        for e in november_events
+        if e.campaign.action == events_pb2.CAMPAIGN_ACTION_SPEND
+        and e.campaign.kind == events_pb2.CAMPAIGN_KIND_ADS
+    }
+    assert {order.campaign_id for order in ads} <= spending
