@@ -17,6 +17,7 @@ class Unit(StrEnum):
     MONEY_MINOR = "money_minor"  # integer minor units of the shop's currency
     COUNT = "count"
     RATIO = "ratio"  # 0..1
+    MULTIPLE = "multiple"  # a ratio with no upper bound, read as "3.2x" (return on ad spend)
     SECONDS = "seconds"
     SCORE = "score"  # a mean of 1..5 ratings
 
@@ -183,7 +184,7 @@ KPIS: tuple[Kpi, ...] = (
         "sum of campaign SPEND events",
         higher_is_better=None,
     ),
-    Kpi("roas", "Return on ad spend", Unit.RATIO, Rollup.RATIO, "ads_gmv / ads_spend"),
+    Kpi("roas", "Return on ad spend", Unit.MULTIPLE, Rollup.RATIO, "ads_gmv / ads_spend"),
     Kpi(
         "chat_conversations",
         "Chat conversations",

@@ -25,6 +25,7 @@ test("ratios, seconds, scores and counts read their own way", () => {
   assert.equal(formatValue(12_345, "count"), "12,345");
   assert.equal(formatValue(2.5, "count"), "2.5");
   assert.equal(formatValue(null, "ratio"), "–");
+  assert.equal(formatValue(3.214, "multiple"), "3.21x"); // return on ad spend, not 321.4%
 });
 
 const change = (fields) => ({

@@ -10,6 +10,8 @@ export function formatValue(value, unit, currency, { compact = false } = {}) {
       return money(value / MINOR_PER_MAJOR, currency, compact);
     case "ratio":
       return percent(value);
+    case "multiple":
+      return `${value.toFixed(2)}x`;
     case "seconds":
       return duration(value);
     case "score":
