@@ -140,7 +140,8 @@ def aggregate(config: GeneratorConfig) -> dict[str, ShopSeries]:
         parts = event_parts(event)
         if parts.day_only:
             continue
-        hour = int(buckets_for(event.occurred_at.seconds, event.time_zone).hour.timestamp())
+        counted_at = event.occurred_at.seconds - parts.earlier_seconds
+        hour = int(buckets_for(counted_at, event.time_zone).hour.timestamp())
         row = sums[shop].get(hour)
         if row is None:
             row = sums[shop][hour] = [0.0] * len(BASE_KPIS)

@@ -65,7 +65,7 @@ class Contributions:
     def add(self, event: events_pb2.Event) -> None:
         """The job's parts and members of one event."""
         parts = event_parts(event)
-        seconds = event.occurred_at.seconds
+        seconds = event.occurred_at.seconds - parts.earlier_seconds
         day_only = int(parts.day_only)
         products = self.products
         epoch, product, kpi, numerator, denominator, only = self.part_columns

@@ -72,9 +72,15 @@ def _contribution_rows(events: list[events_pb2.Event]) -> tuple[pd.DataFrame, pd
         shop, ts, tz = e.shop_id, _utc(e), e.time_zone
 
         def part(
-            kpi: str, num: int, den: int = 0, product: str = "", day_only: bool = False
+            kpi: str,
+            num: int,
+            den: int = 0,
+            product: str = "",
+            day_only: bool = False,
+            earlier: int = 0,
         ) -> None:
-            parts.append((shop, product, kpi, ts, tz, num, den, day_only))  # noqa: B023
+            at = ts - timedelta(seconds=earlier)  # noqa: B023
+            parts.append((shop, product, kpi, at, tz, num, den, day_only))  # noqa: B023
 
         case = e.WhichOneof("payload")
         if case == "order":
@@ -180,8 +186,10 @@ def _contribution_rows(events: list[events_pb2.Event]) -> tuple[pd.DataFrame, pd
             elif chat.sender == events_pb2.CHAT_SENDER_BUYER:
                 members.append((shop, "", "chat_conversations", ts, tz, chat.conversation_id))
             elif chat.sender == events_pb2.CHAT_SENDER_SELLER and chat.first_response_seconds > 0:
-                part("chat_response_rate", 1, 0)
-                part("avg_first_response_seconds", chat.first_response_seconds, 1)
+                # Counted where the conversation started: the buyer's first message.
+                started = chat.first_response_seconds
+                part("chat_response_rate", 1, 0, earlier=started)
+                part("avg_first_response_seconds", chat.first_response_seconds, 1, earlier=started)
         elif case == "review":
             r = e.review
             for product in ("", r.product_id):

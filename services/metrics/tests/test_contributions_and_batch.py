@@ -141,3 +141,31 @@ def test_local_labels_belong_to_each_shops_zone() -> None:
         for (level, shop, bucket), label in batch.local_label.items()
         if level is Granularity.HOUR and bucket == START
     } == {"s": datetime(2026, 11, 11, 9), "ph": datetime(2026, 11, 11, 10)}
+
+
+def chat(event_id: str, when: datetime, sender: int, first_response_seconds: int = 0) -> Candidate:
+    event = events_pb2.Event(event_id=event_id, shop_id="s", time_zone="Asia/Jakarta")
+    event.occurred_at.FromDatetime(when)
+    event.chat.kind, event.chat.conversation_id = events_pb2.CHAT_KIND_MESSAGE, "conv-1"
+    event.chat.sender, event.chat.first_response_seconds = sender, first_response_seconds
+    return at(event)
+
+
+def test_a_first_reply_counts_where_its_conversation_started() -> None:
+    """A question at 23:30 in Jakarta, answered at 09:10 the next morning: the reply and its
+    wait count on the question's day, hour and minute, beside the conversation they answer, so
+    no bucket's response rate exceeds 100%. The event's own time still drives lateness."""
+    asked = datetime(2026, 11, 11, 16, 30, tzinfo=UTC)  # 23:30 in Jakarta
+    answered = asked + timedelta(hours=9, minutes=40)
+    wait = int((answered - asked).total_seconds())
+    question = chat("q", asked, events_pb2.CHAT_SENDER_BUYER)
+    reply = chat("r", answered, events_pb2.CHAT_SENDER_SELLER, wait)
+    batch = plan([question, reply], {}, timedelta(minutes=10))
+    assert reply in batch.counted
+    assert reply.buckets == question.buckets
+    assert batch.watermarks[("s", "chat")] == answered
+    members = Counter(m[:5] for m in batch.members if m[2] == "")
+    totals = increments(batch, members)
+    day = question.buckets.day
+    assert totals[(Granularity.DAY, "s", "", "chat_response_rate", day)] == [1, 1]
+    assert totals[(Granularity.DAY, "s", "", "avg_first_response_seconds", day)] == [wait, 1]

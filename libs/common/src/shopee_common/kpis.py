@@ -198,14 +198,16 @@ KPIS: tuple[Kpi, ...] = (
         "Chat response rate",
         Unit.RATIO,
         Rollup.RATIO,
-        "seller first replies / chat_conversations",
+        "seller first replies / chat_conversations, a reply counted where its conversation "
+        "started (reply time - first_response_seconds)",
     ),
     Kpi(
         "avg_first_response_seconds",
         "Average first response time",
         Unit.SECONDS,
         Rollup.RATIO,
-        "sum of first-response seconds / seller first replies",
+        "sum of first-response seconds / seller first replies, counted where the conversations "
+        "started",
         higher_is_better=False,
     ),
     Kpi("csat", "CSAT", Unit.SCORE, Rollup.RATIO, "sum of CSAT scores / CSAT answers"),

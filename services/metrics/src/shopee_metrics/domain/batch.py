@@ -66,12 +66,14 @@ def candidate(event: Event, position: Position) -> Candidate:
     stamp = event.occurred_at
     seconds = stamp.seconds
     shop = event.shop_id
+    parts = event_parts(event)
     return Candidate(
         event,
         position,
         datetime.fromtimestamp(seconds + stamp.nanos / 1e9, UTC),
-        buckets_for(seconds, event.time_zone),
-        event_parts(event),
+        # Lateness and watermarks go by the event's own time; its parts count in these buckets.
+        buckets_for(seconds - parts.earlier_seconds, event.time_zone),
+        parts,
         (shop, event.event_id),
     )
 

@@ -54,6 +54,11 @@ class EventParts(NamedTuple):
     members: Sequence[Member] = ()
     # True for pre-aggregated daily summaries: they add to day buckets only.
     day_only: bool = False
+    # The parts count in the buckets of this many seconds before the event: a seller's first
+    # reply counts where its conversation started, so a bucket's response rate is over the
+    # conversations it counts (a night's questions answered next morning made the morning's
+    # rate 500% and the night's 0%).
+    earlier_seconds: int = 0
 
 
 NOTHING = EventParts()
@@ -221,7 +226,8 @@ def _chat(event: Event) -> EventParts:
             (
                 Part(SHOP, "chat_response_rate", 1, 0),
                 Part(SHOP, "avg_first_response_seconds", chat.first_response_seconds, 1),
-            )
+            ),
+            earlier_seconds=chat.first_response_seconds,
         )
     return NOTHING
 
