@@ -190,6 +190,14 @@ async def test_an_analyst_reads_every_page_and_sees_a_live_order_arrive(
         assert len(driver.find_elements(By.CSS_SELECTOR, ".uplot")) >= 2, "the day charts drew"
         _open(browser, gateway, f"products?shop={shop}&days=7&end={end}", "products", shop)
         assert driver.find_elements(By.CSS_SELECTOR, ".bar-row"), "top products are listed"
+        # By the names the seller gave them in the catalogue (the full name is the tooltip).
+        labels = [
+            label.get_attribute("title")
+            for label in driver.find_elements(By.CSS_SELECTOR, ".bar-row .label")
+        ]
+        names = {name for (named_shop, _), name in world.names.items() if named_shop == shop}
+        assert labels
+        assert set(labels) <= names, labels[:3]
 
         # A shop of another organisation in the URL falls back to one's own.
         _open(browser, gateway, f"sales?shop={other_tenants_shop}&days=7", "sales", tenant.shops[0])
