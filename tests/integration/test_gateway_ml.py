@@ -113,24 +113,27 @@ class Insights(insights_pb2_grpc.InsightsServiceServicer):
         await unimplemented(context)
 
 
-def insert_anomalies(dsn: str, shops: list[str]) -> dict[str, list[str]]:
-    """Two anomalies per shop (a critical GMV drop, then a warning on conversion); ids by shop."""
+def insert_anomalies(dsn: str, products: dict[str, str]) -> dict[str, list[str]]:
+    """Two anomalies per shop of `products` (shop -> one of its products): a critical GMV drop
+    of the shop, then a warning on the product's add-to-cart rate; ids by shop."""
     ids: dict[str, list[str]] = {}
     with psycopg.connect(dsn) as connection:
-        for index, shop in enumerate(shops):
-            for offset, (kpis, severity) in enumerate(
-                [(["gmv", "aov"], "critical"), (["conversion_rate"], "warning")]
+        for index, (shop, product) in enumerate(products.items()):
+            for offset, (where, kpis, severity) in enumerate(
+                [("", ["gmv", "aov"], "critical"), (product, ["add_to_cart_rate"], "warning")]
             ):
                 anomaly_id = str(uuid.uuid4())
                 start = START + HOUR * (index * 2 + offset)
                 observed = {kpi: 1.0 for kpi in kpis}
                 connection.execute(
-                    "INSERT INTO anomalies (id, shop_id, kpis, bucket_start, bucket_end, observed, "
-                    "expected, expected_low, expected_high, score, severity, detector, "
-                    "explanation) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'test', %s)",
+                    "INSERT INTO anomalies (id, shop_id, product_id, kpis, bucket_start, "
+                    "bucket_end, observed, expected, expected_low, expected_high, score, "
+                    "severity, detector, explanation) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'test', %s)",
                     (
                         anomaly_id,
                         shop,
+                        where,
                         kpis,
                         start,
                         start + HOUR,
@@ -156,7 +159,11 @@ def world(database_url: str) -> Iterator[World]:
 @pytest.fixture(scope="module")
 def anomaly_ids(world: World) -> dict[str, list[str]]:
     shops = world.tenants["a"].shops + world.tenants["b"].shops
-    return insert_anomalies(world.dsn, shops)
+    return insert_anomalies(world.dsn, {shop: _a_product(world, shop) for shop in shops})
+
+
+def _a_product(world: World, shop: str) -> str:
+    return min(product for named_shop, product in world.names if named_shop == shop)
 
 
 class Upstream:
@@ -225,10 +232,15 @@ async def test_anomalies_are_scoped_to_the_callers_shops_and_filtered(
     )
     assert [item["id"] for item in critical.json()["items"]] == anomaly_ids[shop][:1]
     by_kpi = await client.get(
-        "/api/anomalies", params={"kpi": "conversion_rate", "limit": 1}, headers=headers
+        "/api/anomalies", params={"kpi": "add_to_cart_rate", "limit": 1}, headers=headers
     )
-    assert len(by_kpi.json()["items"]) == 1
-    assert by_kpi.json()["items"][0]["kpis"] == ["conversion_rate"]
+    [product_anomaly] = by_kpi.json()["items"]
+    assert product_anomaly["kpis"] == ["add_to_cart_rate"]
+    # Named as in the product's latest catalogue event; the shop's own anomalies have no name.
+    product = product_anomaly["product_id"]
+    assert product_anomaly["product_name"] == world.names[(product_anomaly["shop_id"], product)]
+    assert product_anomaly["product_name"]
+    assert {item["product_name"] for item in items if not item["product_id"]} == {""}
     window = await client.get(
         "/api/anomalies",
         params={"from": (START + HOUR).isoformat(), "to": (START + 2 * HOUR).isoformat()},

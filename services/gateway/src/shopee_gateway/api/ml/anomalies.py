@@ -18,16 +18,19 @@ router = APIRouter(tags=["anomalies"])
 
 # The shop list is always the caller's (or the one asked for, once checked against it): the
 # scope is in the WHERE clause, not in a filter applied afterwards.
+# A product's name comes from its latest catalogue event (product_catalog).
 ANOMALIES = """
-SELECT id, shop_id, product_id, kpis, bucket_start, bucket_end, observed, expected,
-       expected_low, expected_high, score, severity, detector, explanation, created_at, updated_at
-FROM anomalies
-WHERE shop_id = ANY($1::text[])
-  AND ($2::timestamptz IS NULL OR bucket_end > $2)
-  AND ($3::timestamptz IS NULL OR bucket_start < $3)
-  AND ($4::text[] IS NULL OR severity = ANY($4::text[]))
-  AND ($5::text IS NULL OR kpis @> ARRAY[$5::text])
-ORDER BY bucket_start DESC, id
+SELECT a.id, a.shop_id, a.product_id, coalesce(c.payload->>'name', '') AS product_name, a.kpis,
+       a.bucket_start, a.bucket_end, a.observed, a.expected, a.expected_low, a.expected_high,
+       a.score, a.severity, a.detector, a.explanation, a.created_at, a.updated_at
+FROM anomalies AS a
+LEFT JOIN product_catalog AS c ON c.shop_id = a.shop_id AND c.product_id = a.product_id
+WHERE a.shop_id = ANY($1::text[])
+  AND ($2::timestamptz IS NULL OR a.bucket_end > $2)
+  AND ($3::timestamptz IS NULL OR a.bucket_start < $3)
+  AND ($4::text[] IS NULL OR a.severity = ANY($4::text[]))
+  AND ($5::text IS NULL OR a.kpis @> ARRAY[$5::text])
+ORDER BY a.bucket_start DESC, a.id
 LIMIT $6
 """
 

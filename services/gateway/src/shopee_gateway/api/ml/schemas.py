@@ -519,6 +519,11 @@ class Anomaly(BaseModel):
     id: UUID
     shop_id: str
     product_id: str = Field(description="Empty for the whole shop.")
+    product_name: str = Field(
+        "",
+        description="The product's name, from its latest catalogue event; empty for the whole "
+        "shop or a product whose catalogue has none.",
+    )
     kpis: list[str] = Field(examples=[["gmv", "conversion_rate"]])
     bucket_start: datetime
     bucket_end: datetime

@@ -234,7 +234,7 @@ function anomalyList(ctx, items, heading) {
   const card = el("section", { class: "card" }, el("h2", {}, heading));
   if (items.length === 0) card.append(el("p", { class: "empty" }, "No anomaly found."));
   for (const item of items) {
-    const where = item.product_id ? `product ${item.product_id}` : "whole shop";
+    const where = item.product_id ? `product ${item.product_name || item.product_id}` : "whole shop";
     const start = localTime(item.bucket_start, ctx.shop.time_zone);
     const end = localTime(item.bucket_end, ctx.shop.time_zone);
     card.append(
