@@ -6,8 +6,9 @@ ends as failed, one a live replica works on stays running."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from functools import partial
 
@@ -36,15 +37,22 @@ async def planned(shops: Mapping[str, int] = PLAN) -> Mapping[str, int]:
     return shops
 
 
-async def claims(dsn: str, replicas: int) -> list[str | None]:
-    pools = [await asyncpg.create_pool(dsn, min_size=1, max_size=2) for _ in range(replicas)]
+@asynccontextmanager
+async def replicas_of(dsn: str, count: int) -> AsyncIterator[list[TrainingJobs]]:
+    """The job stores of `count` replicas, each with its own pool and lock connection."""
+    pools = [await asyncpg.create_pool(dsn, min_size=1, max_size=2) for _ in range(count)]
     jobs = [training_jobs(dsn, pool) for pool in pools]
     try:
-        return await asyncio.gather(*(job.claim_scheduled([], DAY / 2, planned) for job in jobs))
+        yield jobs
     finally:
         for job, pool in zip(jobs, pools, strict=True):
             await job.leases.close()
             await pool.close()
+
+
+async def claims(dsn: str, replicas: int) -> list[str | None]:
+    async with replicas_of(dsn, replicas) as jobs:
+        return await asyncio.gather(*(job.claim_scheduled([], DAY / 2, planned) for job in jobs))
 
 
 def test_one_replica_records_each_firing_of_the_schedule(database_url: str) -> None:
@@ -66,11 +74,7 @@ def test_one_replica_records_each_firing_of_the_schedule(database_url: str) -> N
 
 
 async def a_long_job_spans_firings(dsn: str) -> None:
-    first_pool, second_pool = [
-        await asyncpg.create_pool(dsn, min_size=1, max_size=2) for _ in range(2)
-    ]
-    first, second = training_jobs(dsn, first_pool), training_jobs(dsn, second_pool)
-    try:
+    async with replicas_of(dsn, 2) as (first, second):
         job = await first.claim_scheduled([], DAY / 2, planned)
         assert job is not None
         await age_jobs(dsn, DAY)
@@ -84,11 +88,6 @@ async def a_long_job_spans_firings(dsn: str) -> None:
         await first.leave(job)
         assert await second.open_scheduled(DAY / 2) is None
         assert await second.claim_scheduled([], DAY / 2, planned) not in (None, job)
-    finally:
-        await first.leases.close()
-        await second.leases.close()
-        await first_pool.close()
-        await second_pool.close()
 
 
 def test_a_firing_while_the_last_firings_job_runs_joins_it(database_url: str) -> None:
