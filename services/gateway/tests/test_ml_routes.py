@@ -248,9 +248,9 @@ class TrainingJobs:
 class Catalog:
     """product_catalog as the gateway reads it: names of the own shop's products."""
 
-    async def names(self, shop_id: str, product_ids: Iterable[str]) -> dict[str, str]:
-        named = {"P1": "Hydrating Serum 30ml"} if shop_id == OWN_SHOP else {}
-        return {p: named[p] for p in product_ids if p in named}
+    async def names(self, products: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        named = {(OWN_SHOP, "P1"): "Hydrating Serum 30ml"}
+        return {key: named[key] for key in products if key in named}
 
 
 def viewer(permissions: frozenset[str]) -> Principal:

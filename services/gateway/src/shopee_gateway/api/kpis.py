@@ -392,10 +392,7 @@ async def top_products(
         ratio = definition.rollup is Rollup.RATIO
         rows = await _repo(request).top_products(scoped, kpi, ratio, period, limit)
         catalog: CatalogRepository = request.app.state.catalog
-        names = {
-            shop: await catalog.names(shop, [r.product_id for r in rows if r.shop_id == shop])
-            for shop in {r.shop_id for r in rows}
-        }
+        names = await catalog.names((r.shop_id, r.product_id) for r in rows)
         return TopProductsResponse(
             kpi=kpi,
             start=period.start,
@@ -404,7 +401,7 @@ async def top_products(
                 ProductValue(
                     shop_id=r.shop_id,
                     product_id=r.product_id,
-                    name=names[r.shop_id].get(r.product_id, ""),
+                    name=names.get((r.shop_id, r.product_id), ""),
                     value=kpi_value(definition, r.numerator, r.denominator),
                     numerator=float(r.numerator),
                     denominator=None if r.denominator is None else float(r.denominator),

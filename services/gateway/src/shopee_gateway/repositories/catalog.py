@@ -3,22 +3,26 @@ database after raw_events' retention): answers name products the way sellers kno
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 import asyncpg
+
+ProductKey = tuple[str, str]  # (shop_id, product_id)
 
 
 class CatalogRepository:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def names(self, shop_id: str, product_ids: Sequence[str]) -> dict[str, str]:
-        """The name of each product of the shop whose latest catalogue event carries one (the
-        caller has checked the shop against its principal)."""
+    async def names(self, products: Iterable[ProductKey]) -> dict[ProductKey, str]:
+        """The name of each product whose latest catalogue event carries one, in one read (the
+        caller has checked the shops against its principal)."""
+        keys = list(products)
         rows = await self._pool.fetch(
-            "SELECT product_id, payload->>'name' AS name FROM product_catalog "
-            "WHERE shop_id = $1 AND product_id = ANY($2::text[])",
-            shop_id,
-            list(product_ids),
+            "SELECT c.shop_id, c.product_id, c.payload->>'name' AS name "
+            "FROM unnest($1::text[], $2::text[]) AS k(shop_id, product_id) "
+            "JOIN product_catalog AS c USING (shop_id, product_id)",
+            [shop for shop, _ in keys],
+            [product for _, product in keys],
         )
-        return {row["product_id"]: row["name"] for row in rows if row["name"]}
+        return {(r["shop_id"], r["product_id"]): r["name"] for r in rows if r["name"]}
