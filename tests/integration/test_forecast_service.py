@@ -270,6 +270,22 @@ async def test_churn_scores_buyers_with_reasons_and_holdout_scores(running: Runn
     )
     assert [b.buyer_id for b in picked.buyers] == chosen
     assert picked.model_version == response.model_version
+    valuable = await running.stub.PredictChurn(
+        forecast_pb2.ChurnRequest(
+            shop_id=shop,
+            horizon_days=14,
+            limit=5,
+            order_by=forecast_pb2.CHURN_ORDER_VALUE_AT_RISK,
+        )
+    )
+    at_risk = [b.value_at_risk_minor for b in valuable.buyers]
+    assert len(at_risk) == 5
+    assert at_risk == sorted(at_risk, reverse=True)
+    ranked = {b.buyer_id for b in valuable.buyers}
+    assert all(
+        b.value_at_risk_minor <= at_risk[-1] for b in response.buyers if b.buyer_id not in ranked
+    )
+    assert all(0 < b.value_at_risk_minor <= b.monetary_minor for b in valuable.buyers)
     # Asked for within 7 days, the 14-day horizon stays in the scheduled retrain.
     ttl = await running.app.redis.ttl(f"shopee:forecast:churn-asked:{shop}:14")
     assert 6 * 24 * 3600 < ttl <= 7 * 24 * 3600
@@ -292,6 +308,11 @@ async def test_churn_scores_buyers_with_reasons_and_holdout_scores(running: Runn
         grpc.StatusCode.INVALID_ARGUMENT,
         "limit: must be 1 to 1000, got 5000",
     )
+    status, details = await _status(
+        running.stub.PredictChurn(forecast_pb2.ChurnRequest(shop_id=shop, order_by=9))  # type: ignore[arg-type]
+    )
+    assert status == grpc.StatusCode.INVALID_ARGUMENT
+    assert details.startswith("order_by: must be one of CHURN_ORDER_UNSPECIFIED")
 
 
 async def test_inventory_advice_for_every_active_product(running: Running) -> None:

@@ -18,6 +18,7 @@ from shopee_forecast.domain.churn import (
     labels_at,
     needed_history_days,
     train_churn,
+    value_at_risk,
     with_days,
 )
 
@@ -116,6 +117,24 @@ def test_the_model_learns_churn_and_explains_the_riskiest_buyers() -> None:
     feature, contribution = riskiest["reasons"][0]
     assert contribution > 0
     assert describe(feature, riskiest[feature], model.typical[feature])
+
+
+def test_value_at_risk_weighs_the_probability_by_the_buyers_pace() -> None:
+    """A long-lapsed small buyer near certain to churn is worth less than a regular big one at an
+    even chance; a buyer new to the shop is expected to spend what they have spent so far."""
+    orders = _orders(
+        [("lapsed", 300, PAID, 20_000)]
+        + [("regular", d, PAID, 150_000) for d in (200, 150, 100, 50, 20)]
+        + [("new", 3, PAID, 50_000)]
+    )
+    scored = features_at(*_tables(orders), CUTOFF).assign(
+        probability=pd.Series({"lapsed": 0.99, "regular": 0.5, "new": 0.8})
+    )
+    risk = value_at_risk(scored, 30)
+    assert risk["lapsed"] == pytest.approx(0.99 * 20_000 / 300 * 30)
+    assert risk["regular"] == pytest.approx(0.5 * 750_000 / 200 * 30)
+    assert risk["new"] == pytest.approx(0.8 * 50_000)
+    assert list(risk.sort_values(ascending=False).index) == ["regular", "new", "lapsed"]
 
 
 def test_a_shop_without_visitor_traffic_still_gets_a_churn_model() -> None:

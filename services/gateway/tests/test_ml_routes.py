@@ -114,7 +114,10 @@ class Forecasts(forecast_pb2_grpc.ForecastServiceServicer):
         )
         for rank, buyer in enumerate(request.buyer_ids):
             scored = response.buyers.add(
-                buyer_id=buyer, probability=1 / (rank + 2), monetary_minor=10**12 + rank
+                buyer_id=buyer,
+                probability=1 / (rank + 2),
+                monetary_minor=10**12 + rank,
+                value_at_risk_minor=10**11 + request.order_by,
             )
             scored.reasons.add(feature="recency_days", description="long gap", contribution=0.5)
         return response
@@ -346,6 +349,19 @@ async def test_traffic_and_churn_translate_requests_and_int64_money(stack: Stack
     assert buyers[1]["monetary_minor"] == 10**12 + 1  # int64 kept exact, as a JSON number
     assert buyers[0]["reasons"][0]["feature"] == "recency_days"
     assert churn.json()["horizon_days"] == 60
+    assert stack.script.calls[-1][1].order_by == forecast_pb2.CHURN_ORDER_PROBABILITY
+    by_value = await stack.client.post(
+        "/api/predict/churn",
+        json={"shop_id": OWN_SHOP, "buyer_ids": ["b1"], "order_by": "value_at_risk"},
+    )
+    assert by_value.status_code == 200, by_value.text
+    assert stack.script.calls[-1][1].order_by == forecast_pb2.CHURN_ORDER_VALUE_AT_RISK
+    assert by_value.json()["buyers"][0]["value_at_risk_minor"] == 10**11 + 2
+    unknown = await stack.client.post(
+        "/api/predict/churn", json={"shop_id": OWN_SHOP, "order_by": "spend"}
+    )
+    assert unknown.status_code == 422
+    assert "order_by" in unknown.text
 
 
 async def test_insights_routes_translate_enums_and_optional_fields(stack: Stack) -> None:

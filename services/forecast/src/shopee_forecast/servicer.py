@@ -15,7 +15,7 @@ from shopee_common.grpc_server import FailedPrecondition, InvalidArgument, NotFo
 from shopee_forecast.adapters.churn_requests import ChurnRequests
 from shopee_forecast.adapters.jobs import TrainingJobs
 from shopee_forecast.adapters.store import ForecastStore, Shop
-from shopee_forecast.domain.churn import describe
+from shopee_forecast.domain.churn import describe, value_at_risk
 from shopee_forecast.domain.inventory import advise
 from shopee_forecast.domain.selection import MAX_HORIZON_DAYS
 from shopee_forecast.domain.series import SeriesKey, Target
@@ -133,11 +133,14 @@ class ForecastServicer(forecast_pb2_grpc.ForecastServiceServicer):
         _in_range("horizon_days", horizon, 1, 365)
         limit = request.limit or 100
         _in_range("limit", limit, 1, 1000)
+        if request.order_by not in forecast_pb2.ChurnOrder.values():
+            names = ", ".join(forecast_pb2.ChurnOrder.keys())
+            raise InvalidArgument(f"order_by: must be one of {names}, got {request.order_by}")
         shop = await self._shop(request.shop_id)
         if horizon != DEFAULT_CHURN_HORIZON:
             await self._record_churn_request(shop.shop_id, horizon)
         version, model = await self.predictor.churn_model(shop, horizon)
-        scores = model.scores
+        scores = model.scores.assign(value_at_risk=value_at_risk(model.scores, horizon))
         if request.buyer_ids:
             unknown = [b for b in request.buyer_ids if b not in scores.index]
             if unknown:
@@ -146,6 +149,8 @@ class ForecastServicer(forecast_pb2_grpc.ForecastServiceServicer):
                     f"before {model.scored_at.isoformat()}"
                 )
             chosen = scores.loc[list(dict.fromkeys(request.buyer_ids))]
+        elif request.order_by == forecast_pb2.CHURN_ORDER_VALUE_AT_RISK:
+            chosen = scores.nlargest(limit, "value_at_risk")
         else:
             chosen = scores.head(limit)
         holdout = model.holdout
@@ -164,6 +169,7 @@ class ForecastServicer(forecast_pb2_grpc.ForecastServiceServicer):
                     recency_days=float(row["recency_days"]),
                     frequency=int(row["frequency"]),
                     monetary_minor=int(row["monetary_minor"]),
+                    value_at_risk_minor=round(float(row["value_at_risk"])),
                     reasons=[
                         forecast_pb2.ChurnReason(
                             feature=feature,

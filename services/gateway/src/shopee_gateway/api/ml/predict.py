@@ -32,6 +32,10 @@ from shopee_gateway.security.principal import Principal
 router = APIRouter(prefix="/api/predict", tags=["forecasts"])
 ForecastReader = Annotated[Principal, Depends(require("forecasts:read"))]
 PROBLEMS = problem_responses(401, 403, 404, 409, 422, 503)
+CHURN_ORDERS = {
+    "probability": forecast_pb2.CHURN_ORDER_PROBABILITY,
+    "value_at_risk": forecast_pb2.CHURN_ORDER_VALUE_AT_RISK,
+}
 
 
 async def _forecast(
@@ -132,6 +136,7 @@ async def predict_churn(
         horizon_days=body.horizon_days,
         buyer_ids=body.buyer_ids,
         limit=body.limit,
+        order_by=CHURN_ORDERS[body.order_by],
     )
     return await upstreams.answer(
         "forecast", upstreams.forecast.PredictChurn, request, ChurnResponse

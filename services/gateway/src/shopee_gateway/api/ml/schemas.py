@@ -238,6 +238,9 @@ class InventoryResponse(BaseModel):
     items: list[InventoryAdvice]
 
 
+ChurnOrder = Literal["probability", "value_at_risk"]
+
+
 class ChurnRequest(Body):
     shop_id: ShopId
     horizon_days: int = Field(
@@ -247,9 +250,19 @@ class ChurnRequest(Body):
         default_factory=list, max_length=1000, description="Empty: the shop's riskiest buyers."
     )
     limit: int = Field(100, ge=1, le=1000)
+    order_by: ChurnOrder = Field(
+        "probability",
+        description="How the shop's buyers are ranked when buyer_ids is empty: by churn "
+        "probability, or by value_at_risk_minor (the buyers most worth winning back).",
+    )
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"shop_id": "glowlab-id", "horizon_days": 30, "limit": 20}]}
+        json_schema_extra={
+            "examples": [
+                {"shop_id": "glowlab-id", "horizon_days": 30, "limit": 20},
+                {"shop_id": "glowlab-id", "limit": 20, "order_by": "value_at_risk"},
+            ]
+        }
     )
 
 
@@ -266,6 +279,10 @@ class BuyerChurn(BaseModel):
     recency_days: float
     frequency: int
     monetary_minor: int
+    value_at_risk_minor: int = Field(
+        description="Churn probability x what the buyer would spend in the horizon at their pace "
+        "so far (total spend / days since their first order, those days at least the horizon)."
+    )
 
 
 class ChurnResponse(BaseModel):

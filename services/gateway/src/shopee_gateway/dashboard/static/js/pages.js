@@ -399,23 +399,37 @@ async function customers(ctx) {
     );
   });
   modelSection(ctx.main, "Buyers likely to churn", async (holder) => {
-    const answer = await ctx.api.post("/api/predict/churn", { shop_id: ctx.shop.id, horizon_days: 30, limit: 15 });
+    // Ranked by what losing them would cost, so long-lapsed one-off buyers (near-certain churn,
+    // little to lose) do not fill the list.
+    const answer = await ctx.api.post("/api/predict/churn", {
+      shop_id: ctx.shop.id,
+      horizon_days: 30,
+      limit: 15,
+      order_by: "value_at_risk",
+    });
     const rows = answer.buyers.map((buyer) =>
       el(
         "tr",
         { "data-buyer": buyer.buyer_id },
         el("td", {}, buyer.buyer_id),
+        el("td", { class: "number" }, formatValue(buyer.value_at_risk_minor, "money_minor", ctx.shop.currency)),
         el("td", { class: "number" }, percent(buyer.probability)),
         el("td", {}, buyer.reasons.map((r) => r.description).join("; ")),
       ),
     );
+    const head = ["Buyer", "Value at risk", "Probability", "Why"];
     holder.append(
       el(
         "section",
         { class: "card" },
-        el("h2", {}, `Buyers likely not to buy in the next ${answer.horizon_days} days`),
-        el("table", {}, el("thead", {}, el("tr", {}, ["Buyer", "Probability", "Why"].map((h) => el("th", {}, h)))), el("tbody", {}, rows)),
-        el("p", { class: "note" }, `Calibrated gradient boosting; holdout ROC AUC ${answer.roc_auc.toFixed(3)} (recency alone ${answer.baseline_roc_auc.toFixed(3)}).`),
+        el("h2", {}, `Buyers most worth winning back in the next ${answer.horizon_days} days`),
+        el("table", {}, el("thead", {}, el("tr", {}, head.map((h) => el("th", {}, h)))), el("tbody", {}, rows)),
+        el(
+          "p",
+          { class: "note" },
+          "Value at risk: the probability of no purchase in the period times what the buyer would spend in it at their pace so far. " +
+            `Calibrated gradient boosting; holdout ROC AUC ${answer.roc_auc.toFixed(3)} (recency alone ${answer.baseline_roc_auc.toFixed(3)}).`,
+        ),
       ),
     );
   });
