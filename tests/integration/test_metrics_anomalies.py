@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import httpx
 import psycopg
 import pytest
@@ -27,7 +28,8 @@ from shopee_common.events import payload_topic
 from shopee_common.kafka import make_producer
 from shopee_common.topics import ANOMALIES
 from shopee_generator.world import GeneratorConfig, generate_history
-from tests.integration.databases import migrated_database, shops_of
+from shopee_metrics.adapters.anomaly_store import AnomalyStore
+from tests.integration.databases import copy_raw_events, migrated_database, shops_of
 from tests.integration.kafka_reader import read_topics
 from tests.integration.service_process import ServiceProcess, run_metrics
 
@@ -401,3 +403,30 @@ def test_a_checkout_outage_going_on_is_called_before_its_hour_closes(
     assert observed["created_orders"] == 0
     local = (hour + timedelta(minutes=1)).astimezone(ZoneInfo(zone))
     assert str(text).startswith(f"orders stopped: 8 checkouts in a row since {local:%H:%M} "), text
+
+
+async def test_product_anomalies_are_named_from_the_latest_catalogue_event(
+    database_url: str,
+) -> None:
+    """The product watch knows products by id; the runner names them in the explanation from
+    product_catalog, which keeps each product's latest catalogue event."""
+    config = GeneratorConfig(start=START, days=2, shops=1, seed=5, incidents=False)
+    catalogue = [e for e in generate_history(config) if e.WhichOneof("payload") == "catalog"]
+    shop = catalogue[0].shop_id
+    renamed = events_pb2.Event()
+    renamed.CopyFrom(catalogue[0])
+    renamed.event_id += "-renamed"
+    renamed.occurred_at.seconds += 3600
+    renamed.catalog.name = "Renamed on the day"
+    latest = {e.catalog.product_id: e.catalog.name for e in catalogue}
+    latest[renamed.catalog.product_id] = renamed.catalog.name
+    with migrated_database(database_url, shops_of(catalogue)) as dsn:
+        with psycopg.connect(dsn) as connection, connection.cursor() as cursor:
+            copy_raw_events(cursor, [renamed, *catalogue])
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=1)
+        try:
+            names = await AnomalyStore(pool).product_names(shop, [*latest, "not-in-catalogue"])
+        finally:
+            await pool.close()
+    assert names == latest
+    assert names[renamed.catalog.product_id] == "Renamed on the day"

@@ -10,6 +10,7 @@ from shopee_metrics.domain.anomalies.products import (
     PRODUCT_DETECTOR,
     ProductHour,
     ProductWatch,
+    with_product_names,
 )
 
 HOUR = timedelta(hours=1)
@@ -59,6 +60,18 @@ def test_a_stock_out_is_raised_kept_up_to_date_and_closed() -> None:
     observed = {o.kpi: o for o in last.observations}
     assert observed["add_to_carts"].observed == 0
     assert observed["add_to_carts"].expected_low > 0
+
+
+def test_the_catalogue_names_the_product_in_the_explanation() -> None:
+    restock = STOP + 60 * HOUR
+    reports = ProductWatch("shop", "ID").judge(product_hours(ORDINARY_DAYS + 5, (STOP, restock)))
+    named = with_product_names(reports, {"top": "Vitamin C Serum 30 ml"})
+    assert [r.anomaly_id for r in named] == [r.anomaly_id for r in reports]
+    assert all(
+        r.explanation.startswith("Vitamin C Serum 30 ml (product top): no add-to-cart for ")
+        for r in named
+    )
+    assert with_product_names(reports, {}) == reports
 
 
 def test_hours_a_shop_anomaly_explains_are_skipped() -> None:

@@ -53,6 +53,7 @@ from shopee_metrics.domain.anomalies.products import (
     ProductHour,
     ProductWatch,
     product_hours_between,
+    with_product_names,
 )
 from shopee_metrics.settings import MetricsSettings
 
@@ -319,6 +320,10 @@ class AnomalyRunner:
             replace(r, first=False) if run.open_reports.pop(r.anomaly_id, None) else r
             for r in reports
         ]
+        products = {r.product_id for r in reports if r.product_id}
+        if products:
+            names = await self._store.product_names(run.info.shop_id, sorted(products))
+            reports = with_product_names(reports, names)
         if reports:
             await self._publisher.anomalies(reports)
         await self._store.save(run.info.shop_id, end, run.state(), reports)

@@ -9,6 +9,7 @@ counted since the last run.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -60,6 +61,12 @@ PLANNED_CAMPAIGNS = """
 SELECT payload FROM campaign_events
 WHERE shop_id = $1 AND occurred_at >= $2 AND occurred_at < $3
   AND payload->>'action' = 'CAMPAIGN_ACTION_PLANNED'
+"""
+
+# product_catalog keeps each product's latest catalogue event (a trigger on raw_events).
+PRODUCT_NAMES = """
+SELECT product_id, payload->>'name' FROM product_catalog
+WHERE shop_id = $1 AND product_id = ANY($2::text[])
 """
 
 LOAD_STATE = "SELECT judged_until, state FROM anomaly_detector_state WHERE shop_id = $1"
@@ -203,6 +210,11 @@ class AnomalyStore:
             bucket: {product: (v[0], v[1], v[2]) for product, v in products.items()}
             for bucket, products in counts.items()
         }
+
+    async def product_names(self, shop_id: str, product_ids: Sequence[str]) -> dict[str, str]:
+        """Each product's name in its latest catalogue event, for those the catalogue names."""
+        rows = await self._pool.fetch(PRODUCT_NAMES, shop_id, list(product_ids))
+        return {product: name for product, name in rows if name}
 
     async def planned_campaigns(
         self, shop_id: str, start: datetime, end: datetime

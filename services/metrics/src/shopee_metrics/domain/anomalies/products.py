@@ -20,7 +20,7 @@ import math
 import uuid
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -255,14 +255,36 @@ class ProductWatch:
             score=score,
             severity=Severity.WARNING if score >= 0.6 else Severity.INFO,
             explanation=(
-                f"product {product_id}: no add-to-cart for {hours} h from "
+                f"{_subject(product_id)}: no add-to-cart for {hours} h from "
                 f"{product.run_views:,.0f} product views (usually {percent(rate)}, "
-                f"{expected_carts:,.0f} expected); {product.run_orders:,.0f} paid orders "
+                f"{expected_carts:,.0f} expected); {product.run_orders:,.0f} "
+                f"paid order{'' if product.run_orders == 1 else 's'} "
                 f"({product.run_expected_orders:,.1f} expected); out of stock or listing broken?"
             ),
             first=first,
             detector=PRODUCT_DETECTOR,
         )
+
+
+def _subject(product_id: str) -> str:
+    return f"product {product_id}"
+
+
+def with_product_names(
+    reports: Sequence[AnomalyReport], names: dict[str, str]
+) -> list[AnomalyReport]:
+    """The reports with each product named in its explanation, `Serum 30 ml (product 4716):`,
+    where the catalogue gives a name; the watch itself knows products by their ids only."""
+    named = []
+    for report in reports:
+        name = names.get(report.product_id)
+        if name and report.detector == PRODUCT_DETECTOR:
+            subject = _subject(report.product_id)
+            report = replace(
+                report, explanation=report.explanation.replace(subject, f"{name} ({subject})", 1)
+            )
+        named.append(report)
+    return named
 
 
 def _overlaps(start: datetime, intervals: list[tuple[datetime, datetime]]) -> bool:
