@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from shopee_common.http import BodySizeLimit, health_router, instrument
-from shopee_gateway import dashboard, live
+from shopee_gateway import dashboard, live, openapi
 from shopee_gateway.api import auth, exports, kpis, ml, users, views
 from shopee_gateway.cache import KpiCache
 from shopee_gateway.errors import install_error_handlers
@@ -162,4 +162,5 @@ def create_app(settings: GatewaySettings, keys: TokenKeys | None = None) -> Fast
     dashboard.install(app)
     instrument(app, "gateway", registry)
     install_error_handlers(app)
+    openapi.install(app)
     return app

@@ -67,10 +67,10 @@ class KpiQuery(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "shops": ["shop-1"],
+                    "shops": ["glowlab-id"],
                     "kpis": ["gmv", "conversion_rate"],
-                    "from": "2025-03-01T00:00:00+07:00",
-                    "to": "2025-03-08T00:00:00+07:00",
+                    "from": "2026-11-01T00:00:00+07:00",
+                    "to": "2026-11-08T00:00:00+07:00",
                     "interval": "day",
                     "time_zone": "Asia/Jakarta",
                     "group": "shop",
@@ -85,23 +85,36 @@ class KpiQuery(BaseModel):
         min_length=1,
         max_length=MAX_SHOPS,
         description=list_description(
-            f"Shop ids, at most {MAX_SHOPS}.", "shops", "shop-1", "shop-2"
+            f"Shop ids, at most {MAX_SHOPS}.", "shops", "glowlab-id", "techmate-my"
         ),
+        examples=[["glowlab-id"]],
     )
     kpis: Annotated[list[KpiName], AfterValidator(check_kpis), CommaSeparated] = Field(
         min_length=1,
         max_length=len(KPI_BY_NAME),
         description=list_description("KPI names (GET /api/kpis/registry).", "kpis", "gmv", "aov"),
+        # Both kept per product, so the examples of the query's parameters go together.
+        examples=[["gmv", "paid_orders"]],
     )
-    start: datetime = Field(alias="from", description="Start, inclusive.")
-    end: datetime = Field(alias="to", description="End, exclusive.")
-    interval: Interval = Interval.HOUR
+    start: datetime = Field(
+        alias="from", description="Start, inclusive.", examples=["2026-11-01T00:00:00+07:00"]
+    )
+    end: datetime = Field(
+        alias="to", description="End, exclusive.", examples=["2026-11-08T00:00:00+07:00"]
+    )
+    interval: Interval = Field(Interval.HOUR, examples=["day"])
     time_zone: Annotated[str, AfterValidator(check_zone)] = Field(
-        "UTC", description="IANA zone for naive from/to and bucket labels."
+        "UTC",
+        description="IANA zone for naive from/to and bucket labels.",
+        examples=["Asia/Jakarta"],
     )
-    product_id: str = Field("", max_length=128, description="'' = the whole shop.")
+    product_id: str = Field(
+        "", max_length=128, description="'' = the whole shop.", examples=["72755671695"]
+    )
     group: Literal["shop", "total"] = Field(
-        "shop", description="One series per shop, or one across the shops (ratios recomputed)."
+        "shop",
+        description="One series per shop, or one across the shops (ratios recomputed).",
+        examples=["shop"],
     )
 
     @field_validator("shops")
@@ -145,7 +158,7 @@ class ExportQuery(KpiQuery):
 
     max_points: ClassVar[int | None] = None
 
-    products: bool = Field(False, description="Also export every product's rows.")
+    products: bool = Field(False, description="Also export every product's rows.", examples=[True])
 
 
 class Period(BaseModel):

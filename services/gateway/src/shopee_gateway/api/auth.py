@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request, Response
 
+from shopee_gateway.api import examples as ex
 from shopee_gateway.api.models import (
     AcceptInvitation,
     MeResponse,
@@ -41,11 +42,18 @@ def _unauthorized(exc: AuthenticationError) -> ProblemError:
 )
 async def token(
     request: Request,
-    username: Annotated[str, Form(max_length=320, description="The e-mail address")],
-    password: Annotated[str, Form(max_length=1024)],
-    grant_type: Annotated[str, Form(pattern="^password$")] = "password",
+    username: Annotated[
+        str, Form(max_length=320, description="The e-mail address", examples=[ex.ADMIN_EMAIL])
+    ],
+    password: Annotated[str, Form(max_length=1024, examples=["coral-lantern-harbour-42"])],
+    grant_type: Annotated[str, Form(pattern="^password$", examples=["password"])] = "password",
     organisation: Annotated[
-        str | None, Form(max_length=63, description="Organisation slug; default: the first")
+        str | None,
+        Form(
+            max_length=63,
+            description="Organisation slug; default: the first",
+            examples=[ex.ORGANISATION_SLUG],
+        ),
     ] = None,
 ) -> TokenResponse:
     """Access (short-lived) and refresh (rotating, single-use) tokens."""
@@ -79,7 +87,10 @@ async def refresh(request: Request, body: RefreshRequest) -> TokenResponse:
     "/auth/logout",
     status_code=204,
     summary="Revoke a refresh token",
-    responses=problem_responses(401, 422),
+    responses={
+        204: {"description": "Signed out: the refresh token no longer works."},
+        **problem_responses(401, 422),
+    },
 )
 async def logout(request: Request, body: RefreshRequest) -> Response:
     """Sign out: the refresh token is revoked; access tokens lapse within their short life."""

@@ -10,11 +10,13 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
+from shopee_gateway.api import examples as ex
 from shopee_gateway.api.kpis import visible_shops
 from shopee_gateway.errors import problem_responses
 from shopee_gateway.exports import Batches, csv_stream, excel_stream, json_stream
 from shopee_gateway.kpi_query import ExportQuery
-from shopee_gateway.repositories.kpis import KpiRepository
+from shopee_gateway.openapi import keep_nulls
+from shopee_gateway.repositories.kpis import EXPORT_COLUMNS, KpiRepository
 from shopee_gateway.security.dependencies import require
 from shopee_gateway.security.principal import Principal
 
@@ -40,10 +42,40 @@ WRITERS: dict[ExportFormat, Callable[[Batches, ZoneInfo], AsyncIterator[bytes]]]
     ExportFormat.XLSX: excel_stream,
     ExportFormat.JSON: json_stream,
 }
+ExportFormatParam = Annotated[
+    ExportFormat,
+    Query(alias="format", description="csv, xlsx (Excel) or json.", examples=["json"]),
+]
+
+# The rows of glowlab-id's gmv and paid_orders on 2026-11-01 (Asia/Jakarta), the shop's then a
+# product's: shop_id, product_id ('' = the whole shop), kpi, bucket, value, numerator,
+# denominator (null but for ratios).
+_ROWS: list[tuple[str, str, str, str, int, int, int | None]] = [
+    (ex.SHOP_ID, "", "gmv", "2026-11-01T00:00:00+07:00", 1542350000, 1542350000, None),
+    (ex.SHOP_ID, "", "paid_orders", "2026-11-01T00:00:00+07:00", 162, 162, None),
+    (ex.SHOP_ID, ex.PRODUCT_ID, "gmv", "2026-11-01T00:00:00+07:00", 118800000, 118800000, None),
+    (ex.SHOP_ID, ex.PRODUCT_ID, "paid_orders", "2026-11-01T00:00:00+07:00", 41, 41, None),
+]
 FORMAT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The rows: shop_id, product_id, kpi, bucket, value, numerator, denominator",
-        "content": {media: {} for media in MEDIA_TYPES.values()},
+        "content": {
+            MEDIA_TYPES[ExportFormat.CSV]: {
+                "example": "\n".join(
+                    [
+                        ",".join(EXPORT_COLUMNS),
+                        *(",".join("" if v is None else str(v) for v in row) for row in _ROWS),
+                    ]
+                )
+                + "\n"
+            },
+            MEDIA_TYPES[ExportFormat.XLSX]: {},
+            MEDIA_TYPES[ExportFormat.JSON]: {
+                "example": keep_nulls(
+                    [dict(zip(EXPORT_COLUMNS, row, strict=True)) for row in _ROWS]
+                )
+            },
+        },
     }
 }
 
@@ -73,7 +105,7 @@ async def export_kpis(
     request: Request,
     query: Annotated[ExportQuery, Query()],
     principal: Exporter,
-    export_format: Annotated[ExportFormat, Query(alias="format")] = ExportFormat.CSV,
+    export_format: ExportFormatParam = ExportFormat.CSV,
 ) -> StreamingResponse:
     """Every bucket of the query (and every product's with `products=true`), any size.
 

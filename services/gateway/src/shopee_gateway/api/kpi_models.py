@@ -2,9 +2,149 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic.config import JsonDict
+
+from shopee_common.kpis import KPI_BY_NAME, Rollup
+from shopee_gateway.api import examples as ex
+
+PERIOD_NOTE = (
+    "Totals over local days: sums are summed, ratios recomputed from summed numerators and "
+    "denominators; distinct counts (unique visitors, chat conversations) are summed per day."
+)
+
+# --- examples: glowlab-id (IDR, Asia/Jakarta) in the first week of November 2026 -------------
+
+EXAMPLE_FROM, EXAMPLE_TO = "2026-11-01", "2026-11-07"
+EXAMPLE_PREVIOUS_FROM, EXAMPLE_PREVIOUS_TO = "2026-10-25", "2026-10-31"
+
+
+def _parts_example(kpi: str, numerator: float, denominator: float | None) -> dict[str, Any]:
+    """A KPI's value with its parts, as the routes compute it (ratios from their parts)."""
+    ratio = KPI_BY_NAME[kpi].rollup is Rollup.RATIO
+    value = round(numerator / denominator, 6) if ratio and denominator else numerator
+    return {
+        "value": None if ratio and not denominator else value,
+        "numerator": numerator,
+        "denominator": denominator if ratio else None,
+    }
+
+
+def series_example(
+    days: dict[str, list[tuple[float, float | None]]], shop_id: str | None = ex.SHOP_ID
+) -> dict[str, Any]:
+    """A day series answer of glowlab-id from 2026-11-01: each KPI's (numerator, denominator)
+    per day."""
+    start = date.fromisoformat(EXAMPLE_FROM)
+    return {
+        "interval": "day",
+        "time_zone": ex.TIME_ZONE,
+        "series": [
+            {
+                "shop_id": shop_id,
+                "kpi": kpi,
+                "title": KPI_BY_NAME[kpi].title,
+                "unit": KPI_BY_NAME[kpi].unit.value,
+                "points": [
+                    {
+                        "bucket": f"{start + timedelta(days=day)}T00:00:00+07:00",
+                        **_parts_example(kpi, numerator, denominator),
+                    }
+                    for day, (numerator, denominator) in enumerate(parts)
+                ],
+            }
+            for kpi, parts in days.items()
+        ],
+    }
+
+
+def _change_example(kpi: str, current: float | None, previous: float | None) -> dict[str, Any]:
+    delta = None if current is None or previous is None else round(current - previous, 6)
+    definition = KPI_BY_NAME[kpi]
+    return {
+        "kpi": kpi,
+        "title": definition.title,
+        "unit": definition.unit.value,
+        "current": current,
+        "previous": previous,
+        "delta": delta,
+        "delta_ratio": round(delta / previous, 4) if delta is not None and previous else None,
+        "higher_is_better": definition.higher_is_better,
+    }
+
+
+def summary_example(kpis: dict[str, tuple[float | None, float | None]]) -> dict[str, Any]:
+    """A period answer for glowlab-id alone: the total (shop_id null) and the shop agree."""
+    changes = [_change_example(kpi, *values) for kpi, values in kpis.items()]
+    return {
+        "from": EXAMPLE_FROM,
+        "to": EXAMPLE_TO,
+        "previous_from": EXAMPLE_PREVIOUS_FROM,
+        "previous_to": EXAMPLE_PREVIOUS_TO,
+        "note": PERIOD_NOTE,
+        "shops": [{"shop_id": None, "kpis": changes}, {"shop_id": ex.SHOP_ID, "kpis": changes}],
+    }
+
+
+def _funnel_example(counts: list[float]) -> list[JsonValue]:
+    steps = (
+        ("views", "product_views"),
+        ("cart", "add_to_carts"),
+        ("checkout", "checkout_starts"),
+        ("paid", "paid_orders"),
+    )
+    return [
+        {
+            "step": step,
+            "kpi": kpi,
+            "count": count,
+            "rate_from_previous": round(count / counts[i - 1], 4) if i else None,
+            "rate_from_first": round(count / counts[0], 4) if i else None,
+        }
+        for i, ((step, kpi), count) in enumerate(zip(steps, counts, strict=True))
+    ]
+
+
+SERIES_EXAMPLE = series_example(
+    {
+        "conversion_rate": [(162, 5431), (171, 5522), (149, 5307)],
+        "gmv": [(1_542_350_000, None), (1_618_900_000, None), (1_487_200_000, None)],
+    }
+)
+SUMMARY_EXAMPLE = summary_example(
+    {"conversion_rate": (0.029688, 0.028412), "gmv": (10_754_300_000, 9_868_150_000)}
+)
+FUNNEL_EXAMPLE: JsonDict = {
+    "from": EXAMPLE_FROM,
+    "to": EXAMPLE_TO,
+    "funnels": [
+        {"shop_id": shop_id, "steps": _funnel_example([48_210, 6_124, 1_583, 1_127])}
+        for shop_id in (None, ex.SHOP_ID)
+    ],
+}
+TOP_PRODUCTS_EXAMPLE: JsonDict = {
+    "kpi": "gmv",
+    "from": EXAMPLE_FROM,
+    "to": EXAMPLE_TO,
+    "products": [
+        {
+            "shop_id": ex.SHOP_ID,
+            "product_id": product_id,
+            "name": name,
+            "value": gmv,
+            "numerator": gmv,
+            "denominator": None,
+        }
+        for product_id, name, gmv in (
+            (ex.PRODUCT_ID, ex.PRODUCT_NAME, 842_400_000),
+            (ex.OTHER_PRODUCT_ID, ex.OTHER_PRODUCT_NAME, 742_050_000),
+            (ex.THIRD_PRODUCT_ID, ex.THIRD_PRODUCT_NAME, 636_000_000),
+        )
+    ],
+}
 
 
 class PeriodAnswer(BaseModel):
@@ -63,6 +203,8 @@ class Series(BaseModel):
 
 
 class SeriesResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [SERIES_EXAMPLE]})
+
     interval: str
     time_zone: str
     series: list[Series]
@@ -85,6 +227,8 @@ class ShopSummary(BaseModel):
 
 
 class SummaryResponse(PeriodAnswer):
+    model_config = ConfigDict(json_schema_extra={"examples": [SUMMARY_EXAMPLE]})
+
     start: date = Field(alias="from")
     end: date = Field(alias="to")
     previous_start: date = Field(alias="previous_from")
@@ -107,6 +251,8 @@ class ShopFunnel(BaseModel):
 
 
 class FunnelResponse(PeriodAnswer):
+    model_config = ConfigDict(json_schema_extra={"examples": [FUNNEL_EXAMPLE]})
+
     start: date = Field(alias="from")
     end: date = Field(alias="to")
     funnels: list[ShopFunnel]
@@ -125,6 +271,8 @@ class ProductValue(BaseModel):
 
 
 class TopProductsResponse(PeriodAnswer):
+    model_config = ConfigDict(json_schema_extra={"examples": [TOP_PRODUCTS_EXAMPLE]})
+
     kpi: str
     start: date = Field(alias="from")
     end: date = Field(alias="to")

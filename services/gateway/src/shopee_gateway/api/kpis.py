@@ -12,7 +12,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ValidationError
 
 from shopee_common.kpis import KPI_BY_NAME, KPIS, Rollup
+from shopee_gateway.api import examples as ex
 from shopee_gateway.api.kpi_models import (
+    PERIOD_NOTE,
     FunnelResponse,
     FunnelStep,
     KpiChange,
@@ -23,11 +25,13 @@ from shopee_gateway.api.kpi_models import (
     ShopSummary,
     SummaryResponse,
     TopProductsResponse,
+    summary_example,
 )
 from shopee_gateway.cache import KpiCache
 from shopee_gateway.errors import ProblemError, field_error, problem_responses
 from shopee_gateway.kpi_query import MAX_SHOPS, KpiQuery, Period, change, check_kpis, kpi_value
 from shopee_gateway.list_params import CommaSeparated, list_description
+from shopee_gateway.openapi import json_example
 from shopee_gateway.repositories.catalog import CatalogRepository
 from shopee_gateway.repositories.kpis import (
     KpiRepository,
@@ -69,18 +73,15 @@ SERVICE_KPIS = (
     "reviews",
     "avg_review_rating",
 )
-PERIOD_NOTE = (
-    "Totals over local days: sums are summed, ratios recomputed from summed numerators and "
-    "denominators; distinct counts (unique visitors, chat conversations) are summed per day."
-)
 
 ShopsParam = Annotated[
     list[str] | None,
     Query(
         max_length=MAX_SHOPS,
         description=list_description(
-            "Shop ids; default: all of yours.", "shops", "shop-1", "shop-2"
+            "Shop ids; default: all of yours.", "shops", ex.SHOP_ID, ex.OTHER_SHOP_ID
         ),
+        examples=[[ex.SHOP_ID]],
     ),
     CommaSeparated,
 ]
@@ -91,11 +92,16 @@ SummaryKpisParam = Annotated[
         description=list_description(
             f"KPI names; default: {', '.join(OVERVIEW_KPIS)}.", "kpis", "gmv", "aov"
         ),
+        examples=[["gmv", "conversion_rate"]],
     ),
     CommaSeparated,
 ]
-FromDate = Annotated[date, Query(alias="from", description="First local day, inclusive.")]
-ToDate = Annotated[date, Query(alias="to", description="Last local day, inclusive.")]
+FromDate = Annotated[
+    date, Query(alias="from", description="First local day, inclusive.", examples=["2026-11-01"])
+]
+ToDate = Annotated[
+    date, Query(alias="to", description="Last local day, inclusive.", examples=["2026-11-07"])
+]
 
 
 def visible_shops(principal: Principal, shops: list[str] | None) -> list[str]:
@@ -311,7 +317,37 @@ async def summary(
     return await _summary_route(request, principal, shops, names, start, end, "summary")
 
 
-@router.get("/campaigns", response_model=SummaryResponse, summary="Campaign and ads performance")
+CAMPAIGNS_EXAMPLE = summary_example(
+    {
+        "campaign_gmv": (4_312_500_000, 3_954_200_000),
+        "flash_sale_gmv": (1_186_000_000, 1_402_750_000),
+        "live_stream_gmv": (935_400_000, 688_100_000),
+        "ads_gmv": (2_048_600_000, 1_873_300_000),
+        "ads_spend": (312_000_000, 298_500_000),
+        "roas": (6.566026, 6.275712),
+        "voucher_orders": (418, 389),
+        "voucher_usage_rate": (0.370896, 0.372963),
+        "discount_cost": (646_250_000, 612_800_000),
+    }
+)
+SERVICE_EXAMPLE = summary_example(
+    {
+        "chat_conversations": (1_364, 1_298),
+        "chat_response_rate": (0.948680, 0.931433),
+        "avg_first_response_seconds": (212.4, 247.9),
+        "csat": (4.62, 4.55),
+        "reviews": (386, 352),
+        "avg_review_rating": (4.81, 4.79),
+    }
+)
+
+
+@router.get(
+    "/campaigns",
+    response_model=SummaryResponse,
+    summary="Campaign and ads performance",
+    responses={200: json_example(CAMPAIGNS_EXAMPLE)},
+)
 async def campaigns(
     request: Request, principal: KpiReader, start: FromDate, end: ToDate, shops: ShopsParam = None
 ) -> Response:
@@ -322,7 +358,10 @@ async def campaigns(
 
 
 @router.get(
-    "/customer-service", response_model=SummaryResponse, summary="Chat and review performance"
+    "/customer-service",
+    response_model=SummaryResponse,
+    summary="Chat and review performance",
+    responses={200: json_example(SERVICE_EXAMPLE)},
 )
 async def customer_service(
     request: Request, principal: KpiReader, start: FromDate, end: ToDate, shops: ShopsParam = None
@@ -377,8 +416,8 @@ async def top_products(
     start: FromDate,
     end: ToDate,
     shops: ShopsParam = None,
-    kpi: Annotated[str, Query(description="A KPI kept per product.")] = "gmv",
-    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    kpi: Annotated[str, Query(description="A KPI kept per product.", examples=["gmv"])] = "gmv",
+    limit: Annotated[int, Query(ge=1, le=100, examples=[3])] = 10,
 ) -> Response:
     """Products ranked by `kpi` over the period (ratios recomputed per product)."""
     definition = KPI_BY_NAME.get(kpi)

@@ -7,10 +7,13 @@ from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 
 from shopee_common.api_keys import issue_api_key
+from shopee_gateway.api import examples as ex
 from shopee_gateway.api.models import (
+    MEMBERS_AFTER_ROLE_CHANGE,
+    REVOKED_API_KEY,
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyOut,
@@ -20,6 +23,7 @@ from shopee_gateway.api.models import (
     RoleChange,
 )
 from shopee_gateway.errors import ProblemError, field_error, not_found, problem_responses
+from shopee_gateway.openapi import json_example
 from shopee_gateway.repositories.members import (
     LastAdmin,
     MemberExists,
@@ -33,6 +37,12 @@ from shopee_gateway.security.principal import Principal
 router = APIRouter(prefix="/api", responses=problem_responses(401, 403, 429))
 ManageUsers = Annotated[Principal, Depends(require("users:manage"))]
 ManageKeys = Annotated[Principal, Depends(require("shops:manage"))]
+UserId = Annotated[
+    UUID, Path(description="A member's `user_id` (GET /api/users).", examples=[ex.ANALYST_ID])
+]
+KeyId = Annotated[
+    UUID, Path(description="A key's `id` (GET /api/api-keys).", examples=[ex.API_KEY_ID])
+]
 
 
 def _members(request: Request) -> MembersRepository:
@@ -81,10 +91,13 @@ async def invite_user(
     response_model=list[MemberOut],
     tags=["users"],
     summary="Change a member's role",
-    responses=problem_responses(404, 409, 422),
+    responses={
+        200: json_example(MEMBERS_AFTER_ROLE_CHANGE),
+        **problem_responses(404, 409, 422),
+    },
 )
 async def change_role(
-    request: Request, user_id: UUID, body: RoleChange, principal: ManageUsers
+    request: Request, user_id: UserId, body: RoleChange, principal: ManageUsers
 ) -> list[MemberOut]:
     """Answers the organisation's members after the change."""
     members = _members(request)
@@ -143,9 +156,12 @@ async def create_api_key(
     response_model=ApiKeyOut,
     tags=["api keys"],
     summary="Revoke a key",
-    responses=problem_responses(404, 422),
+    responses={
+        200: json_example(REVOKED_API_KEY),
+        **problem_responses(404, 422),
+    },
 )
-async def revoke_api_key(request: Request, key_id: UUID, principal: ManageKeys) -> ApiKeyOut:
+async def revoke_api_key(request: Request, key_id: KeyId, principal: ManageKeys) -> ApiKeyOut:
     """Takes effect on the key's next request."""
     row = await _members(request).revoke_api_key(principal.organisation_id, key_id)
     if row is None:

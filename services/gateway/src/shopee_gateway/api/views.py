@@ -7,11 +7,18 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
-from shopee_gateway.api.exports import FORMAT_RESPONSES, ExportFormat, export_response
+from shopee_gateway.api import examples as ex
+from shopee_gateway.api.exports import (
+    FORMAT_RESPONSES,
+    ExportFormat,
+    ExportFormatParam,
+    export_response,
+)
 from shopee_gateway.api.kpi_models import SeriesResponse
 from shopee_gateway.api.kpis import cached_json, series_answer, visible_shops
 from shopee_gateway.errors import ProblemError, not_found, problem_responses
@@ -26,6 +33,19 @@ router = APIRouter(
 )
 KpiReader = Annotated[Principal, Depends(require("kpis:read"))]
 Exporter = Annotated[Principal, Depends(require("exports:create"))]
+ViewId = Annotated[UUID, Path(description="A view's `id` (GET /api/views).", examples=[ex.VIEW_ID])]
+
+# A saved view as stored: its query in the canonical form of KpiQuery (UTC times, defaults).
+_VIEW_QUERY: JsonDict = {
+    "shops": [ex.SHOP_ID],
+    "kpis": ["gmv", "conversion_rate"],
+    "from": "2026-10-31T17:00:00Z",
+    "to": "2026-11-07T17:00:00Z",
+    "interval": "day",
+    "time_zone": ex.TIME_ZONE,
+    "product_id": "",
+    "group": "shop",
+}
 
 
 class ViewIn(BaseModel):
@@ -33,14 +53,15 @@ class ViewIn(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "name": "Weekly GMV",
+                    "name": "GlowLab weekly GMV",
                     "shared": True,
                     "query": {
-                        "shops": ["shop-1"],
-                        "kpis": ["gmv"],
-                        "from": "2025-03-01",
-                        "to": "2025-03-08",
+                        "shops": [ex.SHOP_ID],
+                        "kpis": ["gmv", "conversion_rate"],
+                        "from": "2026-11-01T00:00:00",
+                        "to": "2026-11-08T00:00:00",
                         "interval": "day",
+                        "time_zone": ex.TIME_ZONE,
                     },
                 }
             ]
@@ -52,11 +73,26 @@ class ViewIn(BaseModel):
 
 
 class ViewOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": ex.VIEW_ID,
+                    "name": "GlowLab weekly GMV",
+                    "query": _VIEW_QUERY,
+                    "shared": True,
+                    "owner_id": ex.ANALYST_ID,
+                    "created_at": "2026-11-08T03:12:44Z",
+                    "updated_at": "2026-11-08T03:12:44Z",
+                }
+            ]
+        }
+    )
     id: UUID
     name: str
     query: dict[str, Any]
     shared: bool
-    owner_id: UUID | None
+    owner_id: UUID | None = Field(description="Null for a view saved by an API key.")
     created_at: datetime
     updated_at: datetime
 
@@ -108,7 +144,7 @@ async def create_view(request: Request, body: ViewIn, principal: KpiReader) -> V
 
 
 @router.get("/{view_id}", response_model=ViewOut, summary="One view")
-async def get_view(request: Request, view_id: UUID, principal: KpiReader) -> ViewOut:
+async def get_view(request: Request, view_id: ViewId, principal: KpiReader) -> ViewOut:
     """A view the caller may read."""
     return _out(await _load(request, principal, view_id))
 
@@ -117,7 +153,7 @@ async def get_view(request: Request, view_id: UUID, principal: KpiReader) -> Vie
     "/{view_id}", response_model=ViewOut, summary="Replace a view", responses=problem_responses(409)
 )
 async def replace_view(
-    request: Request, view_id: UUID, body: ViewIn, principal: KpiReader
+    request: Request, view_id: ViewId, body: ViewIn, principal: KpiReader
 ) -> ViewOut:
     """The owner, or a user admin, may change a view."""
     visible_shops(principal, body.query.shops)
@@ -138,8 +174,13 @@ async def replace_view(
     return _out(row)
 
 
-@router.delete("/{view_id}", status_code=204, summary="Delete a view")
-async def delete_view(request: Request, view_id: UUID, principal: KpiReader) -> Response:
+@router.delete(
+    "/{view_id}",
+    status_code=204,
+    summary="Delete a view",
+    responses={204: {"description": "Deleted."}},
+)
+async def delete_view(request: Request, view_id: ViewId, principal: KpiReader) -> Response:
     """The owner, or a user admin, may delete a view."""
     deleted = await _views(request).delete(
         principal.organisation_id, principal.user_id, principal.has("users:manage"), view_id
@@ -150,7 +191,7 @@ async def delete_view(request: Request, view_id: UUID, principal: KpiReader) -> 
 
 
 @router.get("/{view_id}/kpis", response_model=SeriesResponse, summary="Run a view")
-async def run_view(request: Request, view_id: UUID, principal: KpiReader) -> Response:
+async def run_view(request: Request, view_id: ViewId, principal: KpiReader) -> Response:
     """The view's KPI series, as `GET /api/kpis` would answer it."""
     query = KpiQuery.model_validate((await _load(request, principal, view_id))["query"])
     visible_shops(principal, query.shops)
@@ -170,10 +211,12 @@ async def run_view(request: Request, view_id: UUID, principal: KpiReader) -> Res
 )
 async def export_view(
     request: Request,
-    view_id: UUID,
+    view_id: ViewId,
     principal: Exporter,
-    export_format: Annotated[ExportFormat, Query(alias="format")] = ExportFormat.CSV,
-    products: bool = False,
+    export_format: ExportFormatParam = ExportFormat.CSV,
+    products: Annotated[
+        bool, Query(description="Also export every product's rows.", examples=[True])
+    ] = False,
 ) -> StreamingResponse:
     """The view's rows as CSV, Excel or JSON."""
     stored = (await _load(request, principal, view_id))["query"]

@@ -45,25 +45,38 @@ async def anomalies(
     principal: Annotated[Principal, Depends(require("kpis:read"))],
     shop_id: Annotated[ShopId | None, Query(description="Default: every shop you can see.")] = None,
     from_: Annotated[
-        datetime | None, Query(alias="from", description="Anomalies ending after this time.")
+        datetime | None,
+        Query(
+            alias="from",
+            description="Anomalies ending after this time.",
+            examples=["2026-11-01T00:00:00Z"],
+        ),
     ] = None,
     to: Annotated[
-        datetime | None, Query(description="Anomalies starting before this time.")
+        datetime | None,
+        Query(
+            description="Anomalies starting before this time.", examples=["2026-12-01T00:00:00Z"]
+        ),
     ] = None,
     severity: Annotated[
         list[Severity] | None,
         Query(
             description=list_description(
                 "One or more severities.", "severity", "warning", "critical"
-            )
+            ),
+            examples=[["warning", "critical"]],
         ),
         CommaSeparated,
     ] = None,
     kpi: Annotated[
-        str | None, Query(max_length=64, description="Anomalies involving this KPI.")
+        str | None,
+        Query(max_length=64, description="Anomalies involving this KPI.", examples=["gmv"]),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int, Query(ge=1, le=1000, examples=[20])] = 100,
 ) -> AnomalyPage:
+    """From the anomalies the stream job's detector recorded for your shops (or the one asked
+    for): each with the KPIs that moved, their observed and expected values and range, a score,
+    a severity and a plain-language explanation."""
     if shop_id is not None:
         require_shop(principal, shop_id)
     for name, moment in (("from", from_), ("to", to)):

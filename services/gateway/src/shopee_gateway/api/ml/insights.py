@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from shopee.insights.v1 import insights_pb2
+from shopee_gateway.api import examples as ex
 from shopee_gateway.api.ml.dependencies import UpstreamsDep
 from shopee_gateway.api.ml.schemas import (
     Algorithm,
@@ -48,8 +49,12 @@ async def segments(
     principal: InsightsReader,
     upstreams: UpstreamsDep,
     shop_id: Annotated[ShopId, Query()],
-    algorithm: Annotated[Algorithm, Query(description="Clustering algorithm.")] = "kmeans",
+    algorithm: Annotated[
+        Algorithm, Query(description="Clustering algorithm.", examples=["kmeans"])
+    ] = "kmeans",
 ) -> SegmentsResponse:
+    """From the insights service's latest clustering of the shop's buyers: each segment's size,
+    share of revenue, median recency, frequency and spend, and a few of its buyers."""
     require_shop(principal, shop_id)
     request = insights_pb2.SegmentsRequest(shop_id=shop_id, algorithm=ALGORITHMS[algorithm])
     return await upstreams.answer(
@@ -65,6 +70,9 @@ async def segments(
 async def recommend(
     body: RecommendRequest, principal: InsightsReader, upstreams: UpstreamsDep
 ) -> RecommendResponse:
+    """From the insights service's models of the shop: products bought together with
+    `product_id`, or `buyer_id`'s personal picks (the shop's popular products for a buyer it does
+    not know yet), each with a score and a reason; `strategy` says which."""
     require_shop(principal, body.shop_id)
     request = insights_pb2.RecommendRequest(
         shop_id=body.shop_id,
@@ -85,6 +93,9 @@ async def recommend(
 async def optimize_price(
     body: OptimizePriceRequest, principal: InsightsReader, upstreams: UpstreamsDep
 ) -> OptimizePriceResponse:
+    """From the insights service's elasticity of the product (or of its category when the
+    product's price history is thin): the recommended price within the bounds, and the expected
+    change in units and profit."""
     require_shop(principal, body.shop_id)
     request = insights_pb2.OptimizePriceRequest(
         shop_id=body.shop_id,
@@ -106,6 +117,8 @@ async def optimize_price(
 async def optimize_marketing(
     body: OptimizeMarketingRequest, principal: InsightsReader, upstreams: UpstreamsDep
 ) -> OptimizeMarketingResponse:
+    """From the insights service's response curve of each channel: the budget per channel and
+    the revenue and ROAS it is expected to bring, against each channel's historical ROAS."""
     require_shop(principal, body.shop_id)
     request = insights_pb2.OptimizeMarketingRequest(
         shop_id=body.shop_id,
@@ -134,19 +147,33 @@ async def sentiment(
     principal: InsightsReader,
     upstreams: UpstreamsDep,
     shop_id: Annotated[ShopId, Query()],
-    product_id: Annotated[str | None, Query(max_length=128)] = None,
+    product_id: Annotated[
+        str | None,
+        Query(
+            max_length=128,
+            description="One product's texts; default: the whole shop.",
+            examples=[ex.PRODUCT_ID],
+        ),
+    ] = None,
     from_date: Annotated[
         date | None,
         Query(
             description="First shop-local day, included; default 89 days before to_date "
-            "(a 90-day window). Must not be after to_date."
+            "(a 90-day window). Must not be after to_date.",
+            examples=["2026-09-02"],
         ),
     ] = None,
     to_date: Annotated[
         date | None,
-        Query(description="Last shop-local day, included; default today in the shop's time zone."),
+        Query(
+            description="Last shop-local day, included; default today in the shop's time zone.",
+            examples=["2026-11-30"],
+        ),
     ] = None,
 ) -> SentimentResponse:
+    """From the insights service's sentiment scores of the shop's reviews and buyer chats in the
+    window: the overall mix, per aspect (delivery, quality, price, service), per ISO week and
+    per product."""
     require_shop(principal, shop_id)
     request = insights_pb2.SentimentRequest(
         shop_id=shop_id,

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.datastructures import URL
 
 from shopee.forecast.v1 import forecast_pb2
+from shopee_gateway.api import examples as ex
 from shopee_gateway.api.ml.dependencies import UpstreamsDep
 from shopee_gateway.api.ml.schemas import (
     ModelsResponse,
@@ -74,7 +75,10 @@ async def training_job(
     request: Request,
     principal: ModelAdmin,
     upstreams: UpstreamsDep,
-    job_id: Annotated[UUID, Query(description="The job_id POST /api/models/retrain answered.")],
+    job_id: Annotated[
+        UUID,
+        Query(description="The job_id POST /api/models/retrain answered.", examples=[ex.JOB_ID]),
+    ],
 ) -> TrainingJob:
     """Only jobs of the organisation's shops: any other id is a 404."""
     jobs: TrainingJobsRepository = request.app.state.training_jobs
@@ -96,6 +100,9 @@ async def training_job(
 async def list_models(
     principal: ModelAdmin, upstreams: UpstreamsDep, shop_id: Annotated[ShopId, Query()]
 ) -> ModelsResponse:
+    """From the forecast service's model registry: every version registered for the shop's
+    series (GMV, orders, visitors, each product's units, churn), when it was trained and how it
+    scored in its backtest against the baselines."""
     require_shop(principal, shop_id)
     return await upstreams.answer(
         "forecast",

@@ -87,6 +87,7 @@ async def predict_sales(
 async def predict_traffic(
     body: TrafficForecastRequest, principal: ForecastReader, upstreams: UpstreamsDep
 ) -> TrafficForecastResponse:
+    """From the forecast service's visitors model of the shop, with 80% and 95% intervals."""
     require_shop(principal, body.shop_id)
     visitors = await _forecast(
         upstreams, body.shop_id, forecast_pb2.TARGET_VISITORS, body.horizon_days
@@ -130,6 +131,8 @@ async def predict_demand(
 async def predict_churn(
     body: ChurnRequest, principal: ForecastReader, upstreams: UpstreamsDep
 ) -> ChurnResponse:
+    """From the forecast service's churn model of the shop: the buyers asked for, or the shop's
+    riskiest, each with the features that raise their risk most, and the model's scores."""
     require_shop(principal, body.shop_id)
     request = forecast_pb2.ChurnRequest(
         shop_id=body.shop_id,

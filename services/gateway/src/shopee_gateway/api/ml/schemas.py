@@ -14,12 +14,14 @@ from uuid import UUID
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from shopee_common.events import MAX_AMOUNT_MINOR
+from shopee_gateway.api import examples as ex
+from shopee_gateway.api.ml import examples
 
 ShopId = Annotated[
-    str, Field(min_length=1, max_length=128, examples=["glowlab-id"], description="A shop id.")
+    str, Field(min_length=1, max_length=128, examples=[ex.SHOP_ID], description="A shop id.")
 ]
 ProductId = Annotated[
-    str, Field(min_length=1, max_length=128, examples=["P0001"], description="A product id.")
+    str, Field(min_length=1, max_length=128, examples=[ex.PRODUCT_ID], description="A product id.")
 ]
 
 
@@ -88,7 +90,7 @@ class TrafficForecastRequest(SalesForecastRequest):
 
 
 class ForecastPoint(BaseModel):
-    date: str = Field(description="Shop-local day, YYYY-MM-DD.", examples=["2025-12-12"])
+    date: str = Field(description="Shop-local day, YYYY-MM-DD.", examples=["2026-12-01"])
     value: float = Field(description="The median: the day is as likely above it as below.")
     lower_80: float
     upper_80: float
@@ -134,6 +136,8 @@ class SeriesForecast(BaseModel):
 
 
 class SalesForecastResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.SALES]})
+
     shop_id: str
     time_zone: str
     horizon_days: int
@@ -142,6 +146,8 @@ class SalesForecastResponse(BaseModel):
 
 
 class TrafficForecastResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.TRAFFIC]})
+
     shop_id: str
     time_zone: str
     horizon_days: int
@@ -153,12 +159,14 @@ class DemandForecastRequest(SalesForecastRequest):
 
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"shop_id": "glowlab-id", "product_id": "P0001", "horizon_days": 30}]
+            "examples": [{"shop_id": ex.SHOP_ID, "product_id": ex.PRODUCT_ID, "horizon_days": 30}]
         }
     )
 
 
 class DemandForecastResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.DEMAND]})
+
     shop_id: str
     product_id: str
     time_zone: str
@@ -187,7 +195,7 @@ class InventoryRequest(Body):
             "examples": [
                 {
                     "shop_id": "glowlab-id",
-                    "product_ids": ["P0001", "P0002"],
+                    "product_ids": [ex.PRODUCT_ID, ex.OTHER_PRODUCT_ID],
                     "service_level": 0.95,
                     "lead_time_days": 7,
                     "review_period_days": 14,
@@ -198,11 +206,11 @@ class InventoryRequest(Body):
 
 
 class InventoryAdvice(BaseModel):
-    product_id: str = Field(examples=["P0001"])
+    product_id: str = Field(examples=[ex.PRODUCT_ID])
     name: str = Field(
         "",
         description="The product's name, from its latest catalogue event; empty if that has none.",
-        examples=["Hydrating Serum 30ml"],
+        examples=[ex.PRODUCT_NAME],
     )
     stock_on_hand: int = Field(description="The catalogue's latest stock.", examples=[42])
     mean_daily_demand: float = Field(
@@ -225,13 +233,15 @@ class InventoryAdvice(BaseModel):
     expected_stockout_date: str = Field(
         description="Shop-local day the stock is expected to run out, YYYY-MM-DD; empty if not "
         "within 90 days.",
-        examples=["2025-12-20"],
+        examples=["2026-12-07"],
     )
     reorder_now: bool = Field(description="The stock on hand is at or below the reorder point.")
     model_version: str = Field(description="The demand model the advice comes from.")
 
 
 class InventoryResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.INVENTORY]})
+
     shop_id: str
     service_level: float
     lead_time_days: int
@@ -286,6 +296,8 @@ class BuyerChurn(BaseModel):
 
 
 class ChurnResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.CHURN]})
+
     shop_id: str
     horizon_days: int
     model_version: str
@@ -316,6 +328,8 @@ class RetrainRequest(Body):
 
 
 class RetrainAccepted(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.RETRAIN_ACCEPTED]})
+
     job_id: str = Field(examples=["0b8f6a52-3c1e-4f0e-9a0c-6d2f4d6f1e7a"])
     status_url: str = Field(
         description="Where the job's progress is read (also the Location header).",
@@ -324,6 +338,8 @@ class RetrainAccepted(BaseModel):
 
 
 class TrainingJob(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.TRAINING_JOB]})
+
     job_id: str = Field(examples=["0b8f6a52-3c1e-4f0e-9a0c-6d2f4d6f1e7a"])
     state: JobStateName
     series_done: int = Field(examples=[12])
@@ -333,7 +349,10 @@ class TrainingJob(BaseModel):
     error: str = Field(
         description="Why the job failed; when it succeeded, the series skipped for too little "
         "history (empty if none).",
-        examples=["1 skipped: forecast/glowlab-id/units/P0042: needs at least 28 days of history"],
+        examples=[
+            f"1 skipped: forecast/glowlab-id/units/{ex.THIRD_PRODUCT_ID}: needs at least 28 days "
+            "of history"
+        ],
     )
 
 
@@ -341,7 +360,7 @@ class ModelInfo(BaseModel):
     series: str = Field(
         description="What the model predicts: forecast:gmv, forecast:orders, forecast:visitors, "
         "forecast:units:<product_id>, churn (30 days) or churn:<n>d.",
-        examples=["forecast:units:P0001"],
+        examples=[f"forecast:units:{ex.PRODUCT_ID}"],
     )
     model: str = Field(examples=["prophet"])
     version: str
@@ -353,6 +372,8 @@ class ModelInfo(BaseModel):
 
 
 class ModelsResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.MODELS]})
+
     models: list[ModelInfo]
 
 
@@ -374,6 +395,8 @@ class Segment(BaseModel):
 
 
 class SegmentsResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.SEGMENTS]})
+
     shop_id: str
     algorithm: AlgorithmName
     model_version: str
@@ -390,7 +413,10 @@ class RecommendRequest(Body):
 
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"shop_id": "glowlab-id", "buyer_id": "b-1042", "limit": 5}]
+            "examples": [
+                {"shop_id": ex.SHOP_ID, "buyer_id": ex.BUYER_ID, "limit": 5},
+                {"shop_id": ex.SHOP_ID, "product_id": ex.PRODUCT_ID, "limit": 5},
+            ]
         }
     )
 
@@ -398,11 +424,13 @@ class RecommendRequest(Body):
 class Recommendation(BaseModel):
     product_id: str
     score: float
-    reason: str = Field(examples=["because you bought Hijab Voal Premium"])
+    reason: str = Field(examples=[f"because you bought {ex.PRODUCT_NAME}"])
     because_product_id: str
 
 
 class RecommendResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.RECOMMEND]})
+
     shop_id: str
     strategy: StrategyName
     model_version: str
@@ -411,7 +439,7 @@ class RecommendResponse(BaseModel):
 
 class OptimizePriceRequest(Body):
     shop_id: ShopId
-    product_id: str = Field(min_length=1, max_length=128)
+    product_id: str = Field(min_length=1, max_length=128, examples=[ex.PRODUCT_ID])
     min_price_minor: int | None = Field(
         None, gt=0, le=MAX_AMOUNT_MINOR, description="Default: 70% of the current price."
     )
@@ -425,13 +453,19 @@ class OptimizePriceRequest(Body):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {"shop_id": "glowlab-id", "product_id": "P0001", "min_price_minor": 5_000_000}
+                {
+                    "shop_id": ex.SHOP_ID,
+                    "product_id": ex.PRODUCT_ID,
+                    "min_price_minor": 2_200_000,
+                }
             ]
         }
     )
 
 
 class OptimizePriceResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.OPTIMIZE_PRICE]})
+
     shop_id: str
     product_id: str
     current_price_minor: int
@@ -484,6 +518,8 @@ class ChannelAllocation(BaseModel):
 
 
 class OptimizeMarketingResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.OPTIMIZE_MARKETING]})
+
     shop_id: str
     mode: AllocationModeName
     allocations: list[ChannelAllocation]
@@ -518,6 +554,8 @@ class ProductSentiment(BaseModel):
 
 
 class SentimentResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.SENTIMENT]})
+
     shop_id: str
     product_id: str
     model_version: str
@@ -541,7 +579,7 @@ class Anomaly(BaseModel):
         description="The product's name, from its latest catalogue event; empty for the whole "
         "shop or a product whose catalogue has none.",
     )
-    kpis: list[str] = Field(examples=[["gmv", "conversion_rate"]])
+    kpis: list[str] = Field(examples=[["gmv", "created_orders"]])
     bucket_start: datetime
     bucket_end: datetime
     observed: dict[str, float]
@@ -552,11 +590,16 @@ class Anomaly(BaseModel):
     severity: Severity
     detector: str
     explanation: str = Field(
-        examples=["GMV 60% below expected; visitors normal; conversion fell from 3.1% to 1.2%"]
+        examples=[
+            "GMV 100% below expected (IDR 0 vs IDR 1,520,000); visitors normal; conversion fell "
+            "from 4.7% to 0.0%: 6 checkouts started, 0 became orders (usually 90%)"
+        ]
     )
     created_at: datetime
     updated_at: datetime
 
 
 class AnomalyPage(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.ANOMALIES]})
+
     items: list[Anomaly]
