@@ -30,6 +30,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,7 @@ from shopee_common.marketplace import market_of
 from shopee_forecast.csv_series import CsvFormat, read_daily_series
 from shopee_forecast.domain.accuracy import Scores
 from shopee_forecast.domain.campaigns import REGRESSORS, CampaignRegressors, no_regressors
-from shopee_forecast.domain.churn import train_churn
+from shopee_forecast.domain.churn import PAID, train_churn, value_at_risk
 from shopee_forecast.domain.models import SEASONAL_NAIVE, SeriesContext
 from shopee_forecast.domain.selection import (
     MIN_TRAIN_DAYS,
@@ -432,6 +433,7 @@ def churn(args: argparse.Namespace) -> None:
         "\n| shop | buyers | churn rate | ROC AUC | Brier | recency-only AUC | recency-only Brier | s |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    rankings = []
     for shop, zone in sorted(data.time_zones.items()):
         orders = data.orders[data.orders["shop"] == shop]
         orders = orders.assign(
@@ -445,6 +447,56 @@ def churn(args: argparse.Namespace) -> None:
             f"| {shop} | {h.buyers} | {h.churn_rate:.3f} | {h.roc_auc:.3f} | {h.brier:.4f} | "
             f"{h.baseline_roc_auc:.3f} | {h.baseline_brier:.4f} | {time.perf_counter() - started:.0f} |"
         )
+        rankings += churn_rankings(shop, orders, visits, args.churn_horizon, args.churn_top)
+    print(
+        f"\nWho to win back: the top {args.churn_top} buyers of each ranking, scored by a model "
+        f"trained on the data before the last {args.churn_horizon} days, against what they "
+        "spent in those days. Shortfall: what a buyer would have spent at their pace so far "
+        "minus what they spent (at least 0); captured: the top's share of all scored buyers' "
+        "shortfall."
+    )
+    print("\n| shop | ranking | churned in the top | shortfall captured |")
+    print("|---|---|---:|---:|")
+    for shop, ranking, churned, captured in rankings:
+        print(f"| {shop} | {ranking} | {churned:.0%} | {captured:.1%} |")
+
+
+def churn_rankings(
+    shop: str, orders: pd.DataFrame, visits: pd.DataFrame, horizon: int, top: int
+) -> list[tuple[str, str, float, float]]:
+    """The service's churn answer as of `horizon` days before the end of the data (trained on
+    what came before), ranked three ways, against what the buyers then did: (shop, ranking,
+    share of the top that churned, share of the total shortfall the top holds)."""
+    cutoff = orders["date"].max() - timedelta(days=horizon - 1)
+    model = train_churn(
+        orders[orders["date"] < cutoff],
+        visits[visits["date"] < cutoff],
+        cutoff - timedelta(days=1),
+        horizon,
+    )
+    scored = model.scores.assign(value_at_risk=value_at_risk(model.scores, horizon))
+    paid = orders[(orders["status"] == PAID) & (orders["date"] >= cutoff)]
+    spent = paid.groupby("buyer_id")["gmv_minor"].sum().reindex(scored.index, fill_value=0)
+    pace = scored["monetary_minor"] / scored["tenure_days"].clip(lower=horizon) * horizon
+    shortfall = (pace - spent).clip(lower=0)
+    churned = ~scored.index.isin(paid["buyer_id"])
+    orderings = {
+        "probability": scored["probability"],
+        "spend pace alone": pace,
+        "value at risk": scored["value_at_risk"],
+    }
+    rows = []
+    for name, key in orderings.items():
+        chosen = key.nlargest(top).index
+        rows.append(
+            (
+                shop,
+                name,
+                float(churned[scored.index.isin(chosen)].mean()),
+                float(shortfall[chosen].sum() / shortfall.sum()),
+            )
+        )
+    return rows
 
 
 def timed_series_task(task: SeriesTask) -> tuple[Outcome, float]:
@@ -540,6 +592,7 @@ def main() -> None:
     parser.add_argument("--kpis", nargs="+", default=list(SHOP_KPIS), choices=list(SHOP_KPIS))
     parser.add_argument("--workers", type=int, default=-1)
     parser.add_argument("--churn-horizon", type=int, default=30)
+    parser.add_argument("--churn-top", type=int, default=100, help="buyers a ranking lists (churn)")
     parser.add_argument("--requests", type=int, default=2000, help="cached calls (latency)")
     parser.add_argument(
         "--catalog", type=int, default=200, help="products of the shop (inventory-latency)"
