@@ -240,6 +240,20 @@ def test_a_replay_is_judged_in_bounded_runs_published_before_stored_and_resumed(
     assert len(store.anomalies) == 1
 
 
+def test_a_backlog_is_judged_run_after_run_until_the_next_tick_is_due() -> None:
+    """A history longer than one run's hours is not left to one run per tick: runs follow one
+    another within the tick (the duty cycle paces them), and stop when the next tick is due."""
+    log: list[str] = []
+    store = FakeStore(numerators(DAYS), log)
+    asyncio.run(runner(store, log).run_safely())
+    assert store.states[SHOP.shop_id][0] == FIRST + 239 * HOUR
+
+    ticks = iter([0.0, 4.0, 11.0])  # the tick is due 10 s after it started
+    store = FakeStore(numerators(DAYS), log)
+    asyncio.run(runner(store, log, clock=lambda: next(ticks)).run_safely())
+    assert store.states[SHOP.shop_id][0] == FIRST + 200 * HOUR
+
+
 def later_day(day: int, outage: bool = False) -> dict[datetime, dict[str, float]]:
     """An ordinary day `day` days after FIRST, or with its checkout broken 12:00-15:00."""
     hours = {b + day * 24 * HOUR: dict(v) for b, v in numerators(1).items()}

@@ -139,6 +139,8 @@ class RunnerSettings:
     cpu_share: float = 1.0
     # A shop's detector is checkpointed about once per this many hours judged (0: never).
     checkpoint_hours: int = 24
+    # How often the job's timer calls `run_safely`.
+    tick_seconds: float = 10.0
 
 
 @dataclass
@@ -196,27 +198,38 @@ class AnomalyRunner:
         self._code_version = code_version(settings.detector, settings.products)
         # Shops whose detection failed: failures in a row, and when to try again.
         self._failing: dict[str, tuple[int, float]] = {}
+        # Shops the last run left with closed hours still to judge.
+        self._behind: set[str] = set()
 
     async def run_safely(self) -> None:
         """A run for the timer: a failure (the database restarting, say) is logged and the next
-        tick tries again; counting KPIs goes on regardless."""
+        tick tries again; counting KPIs goes on regardless. While shops have more closed hours
+        than one run judges (a history being caught up), their runs follow one another until the
+        next tick is due: the duty cycle, not the timer, then paces them, and a year of history
+        takes a minute or two instead of a run of `max_hours_per_run` every tick."""
+        due = self._clock() + self._settings.tick_seconds
         try:
             await self.run_once()
+            while self._behind and self._clock() < due:
+                await self.run_once(self._behind)
         except Exception:
             self._metrics.failures.labels("run").inc()
             log.exception("anomaly detection run failed; retrying at the next tick")
 
-    async def run_once(self) -> int:
-        """One pass over the owned shops; returns the hours judged (none until the outlier
-        model's library has loaded in a thread: importing it on the loop held the batches up
-        for about 6 s)."""
+    async def run_once(self, only: Collection[str] | None = None) -> int:
+        """One pass over the owned shops (or those of them in `only`); returns the hours judged
+        (none until the outlier model's library has loaded in a thread: importing it on the
+        loop held the batches up for about 6 s)."""
         if not self._ready():
             return 0
         started = time.perf_counter()
         now, marks = await self._store.watermarks()
         open_signals = await self._store.open_incomplete()
         judged = 0
+        self._behind = set()
         for shop in await self._known_shops():
+            if only is not None and shop.shop_id not in only:
+                continue
             if not self._owns(shop.shop_id):
                 # Another worker judges it now (partitions moved): its detector here would go
                 # stale and hold memory; if the shop comes back, it is loaded from the database.
@@ -306,7 +319,9 @@ class AnomalyRunner:
         hours = min(closed, settings.max_hours_per_run)
         if hours > 0:
             await self._judge_hours(run, hours)
-        if closed <= settings.max_hours_per_run:
+        if closed > settings.max_hours_per_run:
+            self._behind.add(shop.shop_id)
+        else:
             # Caught up: the hour still open may already show a checkout outage.
             await self._watch_open_hour(run, complete_until)
         return max(hours, 0)
@@ -630,6 +645,7 @@ def anomaly_runner(
             max_hours_per_run=settings.metrics_anomaly_max_hours_per_run,
             cpu_share=settings.metrics_anomaly_cpu_share,
             checkpoint_hours=settings.metrics_anomaly_checkpoint_hours,
+            tick_seconds=settings.metrics_anomaly_interval_seconds,
             detector=DetectorConfig(
                 min_evidence=settings.metrics_anomaly_min_evidence,
                 min_history_hours=settings.metrics_anomaly_min_history_hours,
