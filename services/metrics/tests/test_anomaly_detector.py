@@ -198,14 +198,24 @@ def test_a_planned_campaign_spike_is_not_an_anomaly_but_bots_during_it_are() -> 
 
 
 def test_hours_of_incomplete_data_are_not_judged() -> None:
-    silent = replace(Funnel(), visitors=0.0)
+    broken = replace(Funnel(), completion=0.02)
     hours = shop_hours(
         HISTORY_HOURS + 24,
-        change=lambda i: silent if 0 <= i - HISTORY_HOURS - 9 < 5 else Funnel(),
+        change=lambda i: broken if 0 <= i - HISTORY_HOURS - 9 < 5 else Funnel(),
     )
     gap_start = FIRST + (HISTORY_HOURS + 9) * HOUR
-    assert final(detector().judge(hours))  # judged, five silent hours are an anomaly
+    assert final(detector().judge(hours))  # judged, five hours of failed checkouts raise
     assert detector().judge(hours, [(gap_start, gap_start + 5 * HOUR)]) == []
+
+
+def test_hours_without_a_single_event_are_missing_data_not_a_drop() -> None:
+    """A day's history imported up to midnight and live events from the evening: the hours
+    between have no event at all, where a hundred visitors an hour were expected."""
+    silent = replace(Funnel(), visitors=0.0)
+    assert judged_day(lambda i: silent if i < 21 else Funnel()) == []
+    # Traffic that falls to a trickle is still judged: a few visitors are not missing data.
+    trickle = replace(Funnel(), visitors=2.0)
+    assert final(judged_day(lambda i: trickle if 9 <= i < 14 else Funnel()))
 
 
 def test_a_restart_judges_the_next_hours_as_an_uninterrupted_run() -> None:
