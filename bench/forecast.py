@@ -42,7 +42,7 @@ from shopee_common.marketplace import market_of
 from shopee_forecast.csv_series import CsvFormat, read_daily_series
 from shopee_forecast.domain.accuracy import Scores
 from shopee_forecast.domain.campaigns import REGRESSORS, CampaignRegressors, no_regressors
-from shopee_forecast.domain.churn import PAID, train_churn, value_at_risk
+from shopee_forecast.domain.churn import PAID, spend_pace, train_churn, value_at_risk
 from shopee_forecast.domain.models import SEASONAL_NAIVE, SeriesContext
 from shopee_forecast.domain.selection import (
     MIN_TRAIN_DAYS,
@@ -477,7 +477,7 @@ def churn_rankings(
     scored = model.scores.assign(value_at_risk=value_at_risk(model.scores, horizon))
     paid = orders[(orders["status"] == PAID) & (orders["date"] >= cutoff)]
     spent = paid.groupby("buyer_id")["gmv_minor"].sum().reindex(scored.index, fill_value=0)
-    pace = scored["monetary_minor"] / scored["tenure_days"].clip(lower=horizon) * horizon
+    pace = spend_pace(scored, horizon)
     shortfall = (pace - spent).clip(lower=0)
     churned = ~scored.index.isin(paid["buyer_id"])
     orderings = {

@@ -313,15 +313,20 @@ def score(model: ChurnModel, frame: pd.DataFrame) -> pd.DataFrame:
     return scored.sort_values("probability", ascending=False)
 
 
+def spend_pace(features: pd.DataFrame, horizon_days: int) -> pd.Series:
+    """Per buyer, what they would spend in `horizon_days` at their pace so far, in minor units:
+    total spend over the days since their first order. The days are at least the horizon, so a
+    buyer new to the shop is expected to spend what they have spent so far, not a month's worth
+    of a first day's order."""
+    days = features["tenure_days"].clip(lower=horizon_days)
+    return features["monetary_minor"] / days * horizon_days
+
+
 def value_at_risk(scored: pd.DataFrame, horizon_days: int) -> pd.Series:
-    """Per buyer, what churning would cost the shop in the horizon, in minor units: the churn
-    probability times what the buyer would spend in `horizon_days` at their pace so far (total
-    spend over the days since their first order). The days are at least the horizon, so a buyer
-    new to the shop is expected to spend what they have spent so far, not a month's worth of a
-    first day's order. It ranks the buyers worth winning back above the long-lapsed ones whose
+    """Per buyer, what churning would cost the shop in the horizon: the churn probability times
+    their spend pace. It ranks the buyers worth winning back above the long-lapsed ones whose
     probability is near 1 and whose spend was small."""
-    days = scored["tenure_days"].clip(lower=horizon_days)
-    return scored["probability"] * scored["monetary_minor"] / days * horizon_days
+    return scored["probability"] * spend_pace(scored, horizon_days)
 
 
 def _count(value: float, one: str, many: str) -> str:
