@@ -29,6 +29,7 @@ from shopee_common.kafka import make_producer
 from shopee_common.topics import ANOMALIES
 from shopee_generator.world import GeneratorConfig, generate_history
 from shopee_metrics.adapters.anomaly_store import AnomalyStore
+from shopee_metrics.domain.anomalies.detector import MissingData
 from tests.integration.databases import copy_raw_events, migrated_database, shops_of
 from tests.integration.kafka_reader import read_topics
 from tests.integration.service_process import ServiceProcess, run_metrics
@@ -430,3 +431,34 @@ async def test_product_anomalies_are_named_from_the_latest_catalogue_event(
             await pool.close()
     assert names == latest
     assert names[renamed.catalog.product_id] == "Renamed on the day"
+
+
+async def test_a_stretch_of_missing_events_is_stored_once_as_a_closed_period(
+    database_url: str,
+) -> None:
+    """Found again when the same hours are judged after a crash, it is recorded once; later
+    judging reads it as a period not to judge."""
+    start = datetime(2026, 12, 6, 17, tzinfo=UTC)
+    missing = MissingData(start, start + timedelta(hours=14), 7_938.0)
+    with migrated_database(database_url, {"glowlab-id": "Asia/Jakarta"}) as dsn:
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=1)
+        try:
+            store = AnomalyStore(pool)
+            await store.record_missing("glowlab-id", missing)
+            await store.record_missing("glowlab-id", missing)
+            rows = await pool.fetch(
+                "SELECT since, resolved_at, lag_seconds, reason FROM data_incomplete"
+            )
+            periods = await store.incomplete_periods(
+                "glowlab-id", start - timedelta(days=1), start + timedelta(days=1)
+            )
+            still_open = await store.open_incomplete()
+        finally:
+            await pool.close()
+    assert [tuple(r) for r in rows] == [(missing.start, missing.end, 14 * 3600.0, missing.reason)]
+    assert (
+        missing.reason
+        == "no events for 14 h where 7,938 visitors were expected: events missing, not judged"
+    )
+    assert periods == [(missing.start, missing.end)]
+    assert still_open == {}

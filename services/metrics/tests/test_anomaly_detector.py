@@ -212,7 +212,19 @@ def test_hours_without_a_single_event_are_missing_data_not_a_drop() -> None:
     """A day's history imported up to midnight and live events from the evening: the hours
     between have no event at all, where a hundred visitors an hour were expected."""
     silent = replace(Funnel(), visitors=0.0)
-    assert judged_day(lambda i: silent if i < 21 else Funnel()) == []
+    hours = shop_hours(
+        HISTORY_HOURS + 24, change=lambda i: silent if 0 <= i - HISTORY_HOURS < 21 else Funnel()
+    )
+    judging = detector()
+    assert judging.judge(hours) == []
+    (missing,) = judging.take_missing()
+    day = FIRST + HISTORY_HOURS * HOUR
+    assert (missing.start, missing.end) == (day, day + 21 * HOUR)
+    assert missing.expected_visitors > 21 * 20
+    assert judging.take_missing() == []
+    replayed = detector()
+    replayed.warm_up(hours)
+    assert replayed.take_missing() == []  # said when first judged, not on a replay
     # Traffic that falls to a trickle is still judged: a few visitors are not missing data.
     trickle = replace(Funnel(), visitors=2.0)
     assert final(judged_day(lambda i: trickle if 9 <= i < 14 else Funnel()))

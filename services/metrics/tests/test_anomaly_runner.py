@@ -34,6 +34,7 @@ from shopee_metrics.domain.anomalies import (
     SourceMark,
 )
 from shopee_metrics.domain.anomalies.checkout_runs import CheckoutMinute
+from shopee_metrics.domain.anomalies.detector import MissingData
 from shopee_metrics.domain.anomalies.products import ProductConfig
 
 HOUR = timedelta(hours=1)
@@ -89,6 +90,7 @@ class FakeStore(AnomalyStore):
         self.reads: list[tuple[datetime, datetime]] = []
         self.minutes: dict[datetime, tuple[CheckoutMinute, ...]] = {}
         self.checkpoints: list[Checkpoint] = []  # every one saved, oldest first
+        self.missing: list[MissingData] = []
 
     async def watermarks(self) -> tuple[datetime, dict[str, list[SourceMark]]]:
         return self.now, self.marks
@@ -157,6 +159,10 @@ class FakeStore(AnomalyStore):
     ) -> list[tuple[datetime, datetime]]:
         return []
 
+    async def record_missing(self, shop_id: str, missing: MissingData) -> None:
+        self.log.append("missing stored")
+        self.missing.append(missing)
+
     async def resolve_incomplete(self, shop_id: str) -> tuple[datetime, datetime] | None:
         signal = self.signals[shop_id]
         signal[1] = self.now
@@ -175,6 +181,9 @@ class FakePublisher(AnomalyPublisher):
 
     async def resolved(self, shop_id: str, since: datetime, resolved_at: datetime) -> None:
         self.log.append("resolved")
+
+    async def missing(self, shop_id: str, missing: MissingData) -> None:
+        self.log.append("missing published")
 
 
 def runner(
@@ -252,6 +261,29 @@ def test_a_backlog_is_judged_run_after_run_until_the_next_tick_is_due() -> None:
     store = FakeStore(numerators(DAYS), log)
     asyncio.run(runner(store, log, clock=lambda: next(ticks)).run_safely())
     assert store.states[SHOP.shop_id][0] == FIRST + 200 * HOUR
+
+
+def test_hours_whose_events_are_missing_are_said_as_data_incomplete_once() -> None:
+    """Six hours of a day without a single event (a feed that stopped): no anomaly, but one
+    closed data-incomplete period, published before it is stored, and not again when the same
+    hours are judged after a restart."""
+    log: list[str] = []
+    hours = numerators(DAYS)
+    gap = FIRST + (9 * 24 + 8) * HOUR
+    for index in range(6):
+        hours[gap + index * HOUR] = {}
+    store = FakeStore(hours, log)
+    judge_all(runner(store, log))
+    (missing,) = store.missing
+    assert (missing.start, missing.end) == (gap, gap + 6 * HOUR)
+    assert missing.reason.startswith("no events for 6 h where ")
+    assert log.index("missing published") < log.index("missing stored")
+    assert not any(gap <= a.bucket_start < gap + 6 * HOUR for a in store.anomalies.values())
+
+    store.states.clear()
+    store.missing.clear()
+    judge_all(runner(store, log))
+    assert [(m.start, m.end) for m in store.missing] == [(gap, gap + 6 * HOUR)]
 
 
 def later_day(day: int, outage: bool = False) -> dict[datetime, dict[str, float]]:

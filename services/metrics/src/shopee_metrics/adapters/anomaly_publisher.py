@@ -10,6 +10,7 @@ from typing import Any
 
 from shopee.metrics.v1 import metrics_pb2
 from shopee_metrics.domain.anomalies import AnomalyReport, Incomplete, Severity
+from shopee_metrics.domain.anomalies.detector import MissingData
 
 SEVERITY_PB = {
     Severity.INFO: metrics_pb2.SEVERITY_INFO,
@@ -82,6 +83,12 @@ class AnomalyPublisher:
     async def resolved(self, shop_id: str, since: datetime, resolved_at: datetime) -> None:
         lag = (resolved_at - since).total_seconds()
         message = incomplete_message(shop_id, since, lag, "events flow again", resolved=True)
+        await self._send([(shop_id, message.SerializeToString(), DATA_INCOMPLETE_TYPE)])
+
+    async def missing(self, shop_id: str, missing: MissingData) -> None:
+        """A stretch of missing data found in closed hours: one message, already resolved."""
+        lag = (missing.end - missing.start).total_seconds()
+        message = incomplete_message(shop_id, missing.start, lag, missing.reason, resolved=True)
         await self._send([(shop_id, message.SerializeToString(), DATA_INCOMPLETE_TYPE)])
 
     async def _send(self, messages: list[tuple[str, bytes, str]]) -> None:

@@ -341,6 +341,9 @@ class AnomalyRunner:
             reports = with_product_names(reports, names)
         if reports:
             await self._publisher.anomalies(reports)
+        for missing in run.detector.take_missing():
+            await self._publisher.missing(run.info.shop_id, missing)
+            await self._store.record_missing(run.info.shop_id, missing)
         await self._store.save(run.info.shop_id, end, run.state(), reports)
         run.judged_until = end
         self._count(reports)

@@ -25,6 +25,7 @@ from shopee_metrics.domain.anomalies import (
     SourceMark,
 )
 from shopee_metrics.domain.anomalies.checkout_runs import CHECKOUT_KPIS, CheckoutMinute
+from shopee_metrics.domain.anomalies.detector import MissingData
 from shopee_metrics.domain.anomalies.products import PRODUCT_KPIS
 from shopee_metrics.domain.contributions import SHOP
 
@@ -116,6 +117,16 @@ SET lag_seconds = excluded.lag_seconds, reason = excluded.reason, updated_at = n
 INCOMPLETE_PERIODS = """
 SELECT since, resolved_at FROM data_incomplete
 WHERE shop_id = $1 AND since < $3 AND (resolved_at IS NULL OR resolved_at > $2)
+"""
+
+# A stretch of missing data found in closed hours: closed as it is recorded. Judging the same
+# hours again after a crash finds it again, and records it once.
+RECORD_MISSING = """
+INSERT INTO data_incomplete (shop_id, since, lag_seconds, reason, resolved_at)
+SELECT $1, $2, $3, $4, $5
+WHERE NOT EXISTS (
+    SELECT 1 FROM data_incomplete WHERE shop_id = $1 AND since = $2 AND resolved_at = $5
+)
 """
 
 RESOLVE_INCOMPLETE = """
@@ -284,6 +295,18 @@ class AnomalyStore:
         came late or never."""
         rows = await self._pool.fetch(INCOMPLETE_PERIODS, shop_id, start, end)
         return [(since, resolved or end) for since, resolved in rows]
+
+    async def record_missing(self, shop_id: str, missing: MissingData) -> None:
+        """A stretch of closed hours whose events are missing, as a closed data-incomplete
+        period (its end is when events were back, in event time)."""
+        await self._pool.execute(
+            RECORD_MISSING,
+            shop_id,
+            missing.start,
+            (missing.end - missing.start).total_seconds(),
+            missing.reason,
+            missing.end,
+        )
 
     async def resolve_incomplete(self, shop_id: str) -> tuple[datetime, datetime] | None:
         """Close the open signal; (since, resolved at) if there was one."""

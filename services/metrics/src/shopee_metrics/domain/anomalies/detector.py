@@ -99,6 +99,24 @@ class DetectorConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class MissingData:
+    """A stretch of closed hours without a single funnel event where visitors were expected:
+    the shop's events are missing, which is said as data incomplete, not as a drop."""
+
+    start: datetime
+    end: datetime
+    expected_visitors: float
+
+    @property
+    def reason(self) -> str:
+        hours = round((self.end - self.start) / HOUR)
+        return (
+            f"no events for {hours} h where {self.expected_visitors:,.0f} visitors were "
+            "expected: events missing, not judged"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class _Window:
     hours: int
     evidence: float
@@ -134,6 +152,10 @@ class ShopDetector:
         # The single-hour components of the newest hours, newest first.
         self._singles: deque[dict[str, Component]] = deque(maxlen=config.max_window_hours)
         self._checkout_runs = CheckoutRuns(config.order_lag_minutes)
+        # The silent stretch going on (its start and the visitors expected so far), and the
+        # ones that ended since the caller last took them (`take_missing`).
+        self._silent: tuple[datetime, float] | None = None
+        self._missing: list[MissingData] = []
 
     def __getstate__(self) -> dict[str, Any]:
         """For a checkpoint (adapters/detector_checkpoints.py): everything but the outlier
@@ -173,6 +195,11 @@ class ShopDetector:
             if report is not None:
                 reports.append(report)
         return reports
+
+    def take_missing(self) -> list[MissingData]:
+        """The stretches of missing data that ended since the last call (each is given once)."""
+        missing, self._missing = self._missing, []
+        return missing
 
     @property
     def ready(self) -> bool:
@@ -257,12 +284,23 @@ class ShopDetector:
             kind = DayKind.CAMPAIGN
         ready = self.ready
         expected = self._expectations(hour, kind, now)
-        if not any(hour.counts) and expected[Expect.VISITORS] >= SILENT_MIN_EXPECTED_VISITORS:
-            # Not one visit or order where dozens of visitors were expected: the events are
-            # missing (a feed that stopped, a history imported up to a day and live events from
-            # hours later), which the issue asks not to call a drop; kept out like an
-            # incomplete period.
+        silent = not any(hour.counts)
+        if silent and (
+            self._silent is not None or expected[Expect.VISITORS] >= SILENT_MIN_EXPECTED_VISITORS
+        ):
+            # Not one visit or order where dozens of visitors were expected (or in a stretch
+            # that began so): the events are missing (a feed that stopped, a history imported
+            # up to a day and live events from hours later), which the issue asks not to call
+            # a drop; kept out like an incomplete period, and said as data incomplete once the
+            # events are back.
             judgeable = False
+            since, visitors = self._silent or (hour.start, 0.0)
+            self._silent = (since, visitors + float(expected[Expect.VISITORS]))
+        elif self._silent is not None:
+            since, visitors = self._silent
+            self._silent = None
+            if not replaying:
+                self._missing.append(MissingData(since, hour.start, visitors))
         self._ring.append(
             hour,
             kind,
