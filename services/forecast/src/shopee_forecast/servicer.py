@@ -140,7 +140,7 @@ class ForecastServicer(forecast_pb2_grpc.ForecastServiceServicer):
         if horizon != DEFAULT_CHURN_HORIZON:
             await self._record_churn_request(shop.shop_id, horizon)
         version, model = await self.predictor.churn_model(shop, horizon)
-        scores = model.scores.assign(value_at_risk=value_at_risk(model.scores, horizon))
+        scores = model.scores
         if request.buyer_ids:
             unknown = [b for b in request.buyer_ids if b not in scores.index]
             if unknown:
@@ -150,9 +150,10 @@ class ForecastServicer(forecast_pb2_grpc.ForecastServiceServicer):
                 )
             chosen = scores.loc[list(dict.fromkeys(request.buyer_ids))]
         elif request.order_by == forecast_pb2.CHURN_ORDER_VALUE_AT_RISK:
-            chosen = scores.nlargest(limit, "value_at_risk")
+            chosen = scores.loc[value_at_risk(scores, horizon).nlargest(limit).index]
         else:
             chosen = scores.head(limit)
+        chosen = chosen.assign(value_at_risk=value_at_risk(chosen, horizon))
         holdout = model.holdout
         response = forecast_pb2.ChurnResponse(
             shop_id=shop.shop_id,
