@@ -13,7 +13,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -60,6 +60,7 @@ PAGE_IDS = (
     "customers",
     "anomalies",
 )
+GAP_REASON = "no events for 5 h where 240 visitors were expected: events missing, not judged"
 # Where a model-backed part of a page may end: answered, or told plainly why not.
 SETTLED = ("ready", "not-enough-data")
 
@@ -83,13 +84,15 @@ def _open(browser: Browser, gateway: ServiceProcess, hash_: str, page: str, shop
 
 
 @contextmanager
-def running_platform(dsn: str, topic_prefix: str, **forecast_env: str) -> Iterator[ServiceProcess]:
+def running_platform(
+    dsn: str, topic_prefix: str, metrics_env: dict[str, str] | None = None, **forecast_env: str
+) -> Iterator[ServiceProcess]:
     """The metrics job, the forecast and insights services and the gateway as processes over
     `dsn`, as the platform runs them; yields the gateway."""
     forecast_port, insights_port = free_port(), free_port()
     with (
         tempfile.TemporaryDirectory() as artefacts,
-        run_metrics(topic_prefix, dsn),
+        run_metrics(topic_prefix, dsn, **(metrics_env or {})),
         run_service(
             "shopee_forecast",
             topic_prefix,
@@ -143,6 +146,21 @@ def _day_total(world: World, shop: str, kpi: str) -> Decimal:
     )
 
 
+def _wait_for_open_incomplete(dsn: str, shop: str, seconds: float) -> str:
+    """The reason of the shop's open data-incomplete signal, once the job has opened one."""
+    deadline = time.monotonic() + seconds
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        while time.monotonic() < deadline:
+            row = connection.execute(
+                "SELECT reason FROM data_incomplete WHERE shop_id = %s AND resolved_at IS NULL",
+                (shop,),
+            ).fetchone()
+            if row is not None:
+                return str(row[0])
+            time.sleep(0.5)
+    raise AssertionError(f"no data-incomplete signal for {shop} within {seconds} s")
+
+
 def _sign_in(browser: Browser, gateway: ServiceProcess, email: str) -> None:
     driver = browser.driver
     driver.get(f"{gateway.url}/dashboard/")
@@ -161,7 +179,20 @@ async def test_an_analyst_reads_every_page_and_sees_a_live_order_arrive(
     shop = tenant.shops[0]
     other_tenants_shop = world.tenants["b"].shops[0]
     end = FIRST_DAY + timedelta(days=DAYS - 1)
-    with running_platform(world.dsn, topic_prefix) as gateway:
+    gap_start = datetime.combine(FIRST_DAY + timedelta(days=2), datetime.min.time(), UTC)
+    with psycopg.connect(world.dsn) as connection:
+        connection.execute(
+            "INSERT INTO data_incomplete (shop_id, since, lag_seconds, reason, resolved_at) "
+            "VALUES (%s, %s, 18000, %s, %s)",
+            (shop, gap_start, GAP_REASON, gap_start + timedelta(hours=5)),
+        )
+    # The live shop's events "stop" two seconds after the live order below, so the job soon
+    # says its data is incomplete.
+    stalls_fast = {
+        "SHOPEE_METRICS_ANOMALY_STALL_SECONDS": "2",
+        "SHOPEE_METRICS_ANOMALY_INTERVAL_SECONDS": "1",
+    }
+    with running_platform(world.dsn, topic_prefix, stalls_fast) as gateway:
         _sign_in(browser, gateway, tenant.emails["analyst"])
         driver = browser.driver
         shops = [
@@ -199,6 +230,12 @@ async def test_an_analyst_reads_every_page_and_sees_a_live_order_arrive(
         assert labels
         assert set(labels) <= names, labels[:3]
 
+        # A stretch of missing events in the period is listed beside the anomalies.
+        _open(browser, gateway, f"anomalies?shop={shop}&days=7&end={end}", "anomalies", shop)
+        [gap] = driver.find_elements(By.CSS_SELECTOR, "article[data-incomplete]")
+        assert GAP_REASON in gap.text
+        assert not driver.find_elements(By.CSS_SELECTOR, ".notice"), "nothing is going on now"
+
         # A shop of another organisation in the URL falls back to one's own.
         _open(browser, gateway, f"sales?shop={other_tenants_shop}&days=7", "sales", tenant.shops[0])
 
@@ -234,6 +271,15 @@ async def test_an_analyst_reads_every_page_and_sees_a_live_order_arrive(
         assert gmv.get_attribute("data-value") == "250000"
         today = datetime.now(ZoneInfo(world.zones[shop])).date()
         assert today > end, "today's tile is not the world's history"
+
+        # No event follows the order: the job's own signal says the shop's data is incomplete,
+        # and the overview says so above the live tiles.
+        reason = _wait_for_open_incomplete(world.dsn, shop, 30)
+        driver.refresh()
+        _wait(driver, 20, lambda d: _page_ready(d, "overview", shop))
+        notice = driver.find_element(By.CSS_SELECTOR, ".notice[data-incomplete]")
+        assert "Data incomplete since" in notice.text
+        assert reason in notice.text
 
         # Signing out forgets the session: a reload asks to sign in again.
         driver.find_element(By.ID, "sign-out").click()

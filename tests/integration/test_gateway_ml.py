@@ -261,6 +261,77 @@ async def test_anomalies_are_scoped_to_the_callers_shops_and_filtered(
     assert naive.json()["errors"][0]["field"] == "from"
 
 
+def insert_incomplete_periods(dsn: str, shops: list[str]) -> dict[str, list[int]]:
+    """Per shop: a closed stretch without events (a day from START), then one still going on
+    (from two days after START); ids by shop, oldest first."""
+    ids: dict[str, list[int]] = {}
+    with psycopg.connect(dsn) as connection:
+        for shop in shops:
+            for since, until, reason in (
+                (START, START + 24 * HOUR, f"{shop}: no events for 24 h"),
+                (START + 48 * HOUR, None, f"{shop}: events arrive 12 min late"),
+            ):
+                row = connection.execute(
+                    "INSERT INTO data_incomplete (shop_id, since, lag_seconds, reason, "
+                    "resolved_at) VALUES (%s, %s, %s, %s, %s) RETURNING id",
+                    (shop, since, 720.0, reason, until),
+                ).fetchone()
+                assert row is not None
+                ids.setdefault(shop, []).append(row[0])
+    return ids
+
+
+async def test_data_incomplete_periods_are_scoped_to_the_callers_shops_and_filtered(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    tenant_a, tenant_b = world.tenants["a"], world.tenants["b"]
+    ids = insert_incomplete_periods(world.dsn, tenant_a.shops + tenant_b.shops)
+    headers = await sign_in(client, tenant_a.emails["viewer"])
+    everything = await client.get("/api/data-incomplete", headers=headers)
+    assert everything.status_code == 200, everything.text
+    items = everything.json()["items"]
+    assert sorted(item["id"] for item in items) == sorted(
+        i for shop in tenant_a.shops for i in ids[shop]
+    )
+    assert [item["since"] for item in items] == sorted(
+        (item["since"] for item in items), reverse=True
+    ), "newest first"
+    shop = tenant_a.shops[0]
+    closed, going_on = (
+        next(item for item in items if item["id"] == ids[shop][n]) for n in range(2)
+    )
+    assert closed["ongoing"] is False
+    assert datetime.fromisoformat(closed["until"]) == START + 24 * HOUR
+    assert closed["reason"] == f"{shop}: no events for 24 h"
+    assert (going_on["ongoing"], going_on["until"]) == (True, None)
+    ongoing = await client.get(
+        "/api/data-incomplete", params={"shop_id": shop, "ongoing": "true"}, headers=headers
+    )
+    assert [item["id"] for item in ongoing.json()["items"]] == ids[shop][1:]
+    # A window catches the periods overlapping it, and an ongoing one overlaps every later time.
+    for window, expected in (
+        ((START + 12 * HOUR, START + 13 * HOUR), ids[shop][:1]),
+        ((START + 30 * HOUR, START + 40 * HOUR), []),
+        ((START + 90 * HOUR, None), ids[shop][1:]),
+    ):
+        params = {"shop_id": shop, "from": window[0].isoformat()}
+        if window[1] is not None:
+            params["to"] = window[1].isoformat()
+        found = await client.get("/api/data-incomplete", params=params, headers=headers)
+        assert [item["id"] for item in found.json()["items"]] == expected, window
+    foreign = await client.get(
+        "/api/data-incomplete", params={"shop_id": tenant_b.shops[0]}, headers=headers
+    )
+    assert foreign.status_code == 404
+    backwards = await client.get(
+        "/api/data-incomplete",
+        params={"from": START.isoformat(), "to": (START - HOUR).isoformat()},
+        headers=headers,
+    )
+    assert backwards.status_code == 422
+    assert backwards.json()["errors"][0]["field"] == "to"
+
+
 async def test_predictions_check_the_tenant_first_and_report_a_down_service(
     client: httpx.AsyncClient, world: World, upstream: tuple[Upstream, int, int]
 ) -> None:

@@ -82,6 +82,14 @@ def test_a_live_shop_whose_events_come_late_is_incomplete() -> None:
     assert signal.reason == "events arrive 50 min late"
 
 
+def test_a_short_stall_is_said_in_seconds() -> None:
+    """With a stall threshold under two minutes (a test's, an impatient operator's)."""
+    stopped = [mark("order", timedelta(seconds=75), timedelta(seconds=75))]
+    signal = incompleteness(stopped, NOW, timedelta(hours=1), timedelta(seconds=30))
+    assert signal is not None
+    assert signal.reason == "no events for 75 s"
+
+
 def test_a_live_shop_within_the_threshold_is_complete() -> None:
     flowing = [mark("traffic", timedelta(minutes=5), timedelta(minutes=5))]
     assert incompleteness(flowing, NOW, timedelta(hours=1), timedelta(minutes=30)) is None

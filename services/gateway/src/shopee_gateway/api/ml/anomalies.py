@@ -1,14 +1,22 @@
-"""GET /api/anomalies: what the stream job's detector found (table `anomalies`), scoped to the
-caller's shops."""
+"""GET /api/anomalies: what the stream job's detector found (table `anomalies`), and GET
+/api/data-incomplete: the periods it could not judge because events were late or missing (table
+`data_incomplete`); both scoped to the caller's shops."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from shopee_gateway.api.ml.schemas import Anomaly, AnomalyPage, Severity, ShopId
+from shopee_gateway.api.ml.schemas import (
+    Anomaly,
+    AnomalyPage,
+    DataIncompletePage,
+    DataIncompletePeriod,
+    Severity,
+    ShopId,
+)
 from shopee_gateway.errors import field_error, problem_responses
 from shopee_gateway.list_params import CommaSeparated, list_description
 from shopee_gateway.security.dependencies import require, require_shop
@@ -35,6 +43,45 @@ LIMIT $6
 """
 
 
+DATA_INCOMPLETE = """
+SELECT id, shop_id, since, resolved_at AS until, resolved_at IS NULL AS ongoing, lag_seconds,
+       reason, detected_at, updated_at
+FROM data_incomplete
+WHERE shop_id = ANY($1::text[])
+  AND ($2::timestamptz IS NULL OR resolved_at IS NULL OR resolved_at > $2)
+  AND ($3::timestamptz IS NULL OR since < $3)
+  AND (NOT $4::boolean OR resolved_at IS NULL)
+ORDER BY since DESC, id DESC
+LIMIT $5
+"""
+
+ShopParam = Annotated[ShopId | None, Query(description="Default: every shop you can see.")]
+Limit = Annotated[int, Query(ge=1, le=1000, examples=[20])]
+
+
+def _from(description: str) -> Any:
+    return Query(alias="from", description=description, examples=["2026-11-01T00:00:00Z"])
+
+
+def _to(description: str) -> Any:
+    return Query(description=description, examples=["2026-12-01T00:00:00Z"])
+
+
+def _scope(
+    principal: Principal, shop_id: str | None, from_: datetime | None, to: datetime | None
+) -> list[str]:
+    """The shops asked about (the caller's own, or the one named once checked against them),
+    after checking the window."""
+    if shop_id is not None:
+        require_shop(principal, shop_id)
+    for name, moment in (("from", from_), ("to", to)):
+        if moment is not None and moment.tzinfo is None:
+            raise field_error(name, "needs a time zone, e.g. 2025-01-01T00:00:00Z")
+    if from_ is not None and to is not None and to <= from_:
+        raise field_error("to", "must be after from")
+    return [shop_id] if shop_id is not None else sorted(principal.shop_ids)
+
+
 @router.get(
     "/api/anomalies",
     summary="Detected anomalies, newest first, with observed and expected values",
@@ -43,21 +90,9 @@ LIMIT $6
 async def anomalies(
     request: Request,
     principal: Annotated[Principal, Depends(require("kpis:read"))],
-    shop_id: Annotated[ShopId | None, Query(description="Default: every shop you can see.")] = None,
-    from_: Annotated[
-        datetime | None,
-        Query(
-            alias="from",
-            description="Anomalies ending after this time.",
-            examples=["2026-11-01T00:00:00Z"],
-        ),
-    ] = None,
-    to: Annotated[
-        datetime | None,
-        Query(
-            description="Anomalies starting before this time.", examples=["2026-12-01T00:00:00Z"]
-        ),
-    ] = None,
+    shop_id: ShopParam = None,
+    from_: Annotated[datetime | None, _from("Anomalies ending after this time.")] = None,
+    to: Annotated[datetime | None, _to("Anomalies starting before this time.")] = None,
     severity: Annotated[
         list[Severity] | None,
         Query(
@@ -72,20 +107,39 @@ async def anomalies(
         str | None,
         Query(max_length=64, description="Anomalies involving this KPI.", examples=["gmv"]),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=1000, examples=[20])] = 100,
+    limit: Limit = 100,
 ) -> AnomalyPage:
     """From the anomalies the stream job's detector recorded for your shops (or the one asked
     for): each with the KPIs that moved, their observed and expected values and range, a score,
     a severity and a plain-language explanation."""
-    if shop_id is not None:
-        require_shop(principal, shop_id)
-    for name, moment in (("from", from_), ("to", to)):
-        if moment is not None and moment.tzinfo is None:
-            raise field_error(name, "needs a time zone, e.g. 2025-01-01T00:00:00Z")
-    if from_ is not None and to is not None and to <= from_:
-        raise field_error("to", "must be after from")
-    shops = [shop_id] if shop_id is not None else sorted(principal.shop_ids)
+    shops = _scope(principal, shop_id, from_, to)
     # `severity=` alone splits to no severities: not given, rather than matching none.
     severities = severity or None
     rows = await request.app.state.pool.fetch(ANOMALIES, shops, from_, to, severities, kpi, limit)
     return AnomalyPage(items=[Anomaly.model_validate(dict(row)) for row in rows])
+
+
+@router.get(
+    "/api/data-incomplete",
+    summary="Periods whose KPIs are incomplete (events late or missing), newest first",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def data_incomplete(
+    request: Request,
+    principal: Annotated[Principal, Depends(require("kpis:read"))],
+    shop_id: ShopParam = None,
+    from_: Annotated[
+        datetime | None, _from("Periods ending after this time (or still going on).")
+    ] = None,
+    to: Annotated[datetime | None, _to("Periods starting before this time.")] = None,
+    ongoing: Annotated[
+        bool, Query(description="Only the periods still going on.", examples=[True])
+    ] = False,
+    limit: Limit = 100,
+) -> DataIncompletePage:
+    """The periods the stream job did not judge for anomalies because a shop's events were
+    late or had stopped arriving: its "data incomplete" signal, with the lag and the reason.
+    A period still going on has no `until`: that shop's latest KPIs are short of the truth."""
+    shops = _scope(principal, shop_id, from_, to)
+    rows = await request.app.state.pool.fetch(DATA_INCOMPLETE, shops, from_, to, ongoing, limit)
+    return DataIncompletePage(items=[DataIncompletePeriod.model_validate(dict(r)) for r in rows])

@@ -431,3 +431,32 @@ ANOMALIES: JsonDict = {
         },
     ]
 }
+
+
+DATA_INCOMPLETE: JsonDict = {
+    "items": [
+        {
+            "id": 412,
+            "shop_id": ex.SHOP_ID,
+            "since": "2026-12-07T09:41:05Z",
+            "until": None,
+            "ongoing": True,
+            "lag_seconds": 780.0,
+            "reason": "no events for 13 min",
+            "detected_at": "2026-12-07T09:51:10Z",
+            "updated_at": "2026-12-07T09:54:10Z",
+        },
+        {
+            "id": 398,
+            "shop_id": ex.SHOP_ID,
+            "since": "2026-12-06T17:00:00Z",
+            "until": "2026-12-07T15:00:00Z",
+            "ongoing": False,
+            "lag_seconds": 79200.0,
+            "reason": "no events for 22 h where 716 visitors were expected: events missing, "
+            "not judged",
+            "detected_at": "2026-12-07T16:12:03Z",
+            "updated_at": "2026-12-07T16:12:03Z",
+        },
+    ]
+}

@@ -603,3 +603,26 @@ class AnomalyPage(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [examples.ANOMALIES]})
 
     items: list[Anomaly]
+
+
+class DataIncompletePeriod(BaseModel):
+    id: int
+    shop_id: str
+    since: datetime = Field(description="Start of the period whose KPIs are incomplete.")
+    until: datetime | None = Field(
+        description="When the shop's events were complete again; null while the period lasts."
+    )
+    ongoing: bool = Field(description="The period lasts: the shop's latest KPIs are short.")
+    lag_seconds: float = Field(
+        description="How far the shop's events were behind (the latest figure while it lasts); "
+        "for a stretch of hours without events, its length."
+    )
+    reason: str = Field(examples=["no events for 13 min"])
+    detected_at: datetime
+    updated_at: datetime
+
+
+class DataIncompletePage(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.DATA_INCOMPLETE]})
+
+    items: list[DataIncompletePeriod]

@@ -91,7 +91,10 @@ def incompleteness(
 
 
 def _duration(span: timedelta) -> str:
-    minutes = int(span.total_seconds() // 60)
+    seconds = span.total_seconds()
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    minutes = int(seconds // 60)
     if minutes < 120:
         return f"{minutes} min"
     hours = minutes / 60

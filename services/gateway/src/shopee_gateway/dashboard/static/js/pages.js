@@ -129,6 +129,17 @@ function liveMinutes(ctx) {
 }
 
 async function overview(ctx) {
+  const going = await ctx.api.get("/api/data-incomplete", { shop_id: ctx.shop.id, ongoing: true, limit: 1 });
+  for (const period of going.items) {
+    const since = localTime(period.since, ctx.shop.time_zone);
+    ctx.main.append(
+      el(
+        "p",
+        { class: "notice", role: "status", "data-incomplete": period.id },
+        `Data incomplete since ${since}: ${period.reason}. The latest figures are short until the events arrive.`,
+      ),
+    );
+  }
   ctx.onLive("today", liveTiles(ctx));
   ctx.onLive("minutes", liveMinutes(ctx));
   await summary(ctx, "/api/kpis/summary", "This period");
@@ -226,8 +237,35 @@ async function products(ctx) {
 
 async function anomalies(ctx) {
   const from = `${ctx.period.from}T00:00:00Z`;
-  const page = await ctx.api.get("/api/anomalies", { shop_id: ctx.shop.id, from, limit: 100 });
+  const [page, incomplete] = await Promise.all([
+    ctx.api.get("/api/anomalies", { shop_id: ctx.shop.id, from, limit: 100 }),
+    ctx.api.get("/api/data-incomplete", { shop_id: ctx.shop.id, from, limit: 100 }),
+  ]);
+  if (incomplete.items.length > 0) ctx.main.append(incompleteList(ctx, incomplete.items));
   ctx.main.append(anomalyList(ctx, page.items, "Anomalies in this period"));
+}
+
+/** Periods whose events were late or missing: not judged for anomalies, their KPIs short. */
+function incompleteList(ctx, items) {
+  const card = el(
+    "section",
+    { class: "card" },
+    el("h2", {}, "Data incomplete in this period"),
+    el("p", { class: "empty" }, "Events were late or missing: these hours were not judged, and their figures may be short."),
+  );
+  for (const item of items) {
+    const since = localTime(item.since, ctx.shop.time_zone);
+    const until = item.ongoing ? "now (still incomplete)" : localTime(item.until, ctx.shop.time_zone);
+    card.append(
+      el(
+        "article",
+        { class: "anomaly incomplete", "data-incomplete": item.id },
+        el("div", { class: "when" }, `data incomplete · ${since} to ${until}`),
+        el("div", {}, item.reason),
+      ),
+    );
+  }
+  return card;
 }
 
 function anomalyList(ctx, items, heading) {
