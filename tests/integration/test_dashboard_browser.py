@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -85,7 +85,11 @@ def _open(browser: Browser, gateway: ServiceProcess, hash_: str, page: str, shop
 
 @contextmanager
 def running_platform(
-    dsn: str, topic_prefix: str, metrics_env: dict[str, str] | None = None, **forecast_env: str
+    dsn: str,
+    topic_prefix: str,
+    *,
+    metrics_env: Mapping[str, str] | None = None,
+    forecast_env: Mapping[str, str] | None = None,
 ) -> Iterator[ServiceProcess]:
     """The metrics job, the forecast and insights services and the gateway as processes over
     `dsn`, as the platform runs them; yields the gateway."""
@@ -101,7 +105,7 @@ def running_platform(
             SHOPEE_DATABASE_URL=dsn,
             SHOPEE_FORECAST_GRPC_PORT=str(forecast_port),
             SHOPEE_FORECAST_ARTEFACT_ROOT=f"{artefacts}/forecast",
-            **forecast_env,
+            **(forecast_env or {}),
         ),
         run_service(
             "shopee_insights",
@@ -192,7 +196,7 @@ async def test_an_analyst_reads_every_page_and_sees_a_live_order_arrive(
         "SHOPEE_METRICS_ANOMALY_STALL_SECONDS": "2",
         "SHOPEE_METRICS_ANOMALY_INTERVAL_SECONDS": "1",
     }
-    with running_platform(world.dsn, topic_prefix, stalls_fast) as gateway:
+    with running_platform(world.dsn, topic_prefix, metrics_env=stalls_fast) as gateway:
         _sign_in(browser, gateway, tenant.emails["analyst"])
         driver = browser.driver
         shops = [
@@ -318,7 +322,7 @@ def test_the_sales_forecast_is_drawn_with_its_bands_once_its_model_is_trained(
             "SHOPEE_FORECAST_TRAIN_WORKERS": "1",
             "SHOPEE_FORECAST_RETRAIN_CRON": "",
         }
-        with running_platform(dsn, topic_prefix, **fast_training) as gateway:
+        with running_platform(dsn, topic_prefix, forecast_env=fast_training) as gateway:
             _sign_in(browser, gateway, tenant.emails["viewer"])
             _open(browser, gateway, f"sales?shop={shop}&days=30", "sales", shop)
             driver = browser.driver
