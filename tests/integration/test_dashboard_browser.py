@@ -238,6 +238,10 @@ async def test_an_analyst_reads_every_page_and_sees_a_live_order_arrive(
         _open(browser, gateway, f"anomalies?shop={shop}&days=7&end={end}", "anomalies", shop)
         [gap] = driver.find_elements(By.CSS_SELECTOR, "article[data-incomplete]")
         assert GAP_REASON in gap.text
+        # And shaded on the hourly GMV chart (the world has no anomaly of this shop).
+        chart = driver.find_element(By.CSS_SELECTOR, '[data-chart="anomalies:gmv"]')
+        assert chart.get_attribute("data-spans") == "1"
+        assert chart.find_elements(By.CSS_SELECTOR, ".uplot canvas"), "the chart drew"
         assert not driver.find_elements(By.CSS_SELECTOR, ".notice"), "nothing is going on now"
 
         # A shop of another organisation in the URL falls back to one's own.

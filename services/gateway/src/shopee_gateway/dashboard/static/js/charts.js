@@ -39,10 +39,11 @@ function labelWidth(_, values) {
 /**
  * A time-series line chart of one or more KPIs of the same unit.
  * `data` is {xs, columns} (series.js); `kpis` are registry entries; axes and the legend show
- * values the registry's way, times in the shop's zone. `xRange`, if given, returns the x
- * range to show in Unix seconds (a live window), instead of the data's own.
+ * values the registry's way, times in the shop's zone. `interval` (day, hour or minute) sets
+ * the ticks. `xRange`, if given, returns the x range to show in Unix seconds (a live window),
+ * instead of the data's own; `spans`, if given, are time spans shaded behind the lines.
  */
-export function lineChart(container, { data, kpis, title, ...rest }) {
+export function lineChart(container, { data, kpis, title, name, ...rest }) {
   const series = kpis.map((kpi, i) => ({ label: kpi.title, stroke: COLOURS[i % COLOURS.length], width: 2 }));
   return timeChart(container, {
     ...rest,
@@ -50,7 +51,7 @@ export function lineChart(container, { data, kpis, title, ...rest }) {
     series,
     unit: kpis[0].unit,
     title: title ?? kpis.map((k) => k.title).join(", "),
-    name: kpis.map((k) => k.name).join(","),
+    name: name ?? kpis.map((k) => k.name).join(","),
   });
 }
 
@@ -81,8 +82,40 @@ export function forecastChart(container, { data, kpi, ...rest }) {
   });
 }
 
-function timeChart(container, { data, series, bands, unit, currency, timeZone, title, name, interval, xRange, caption }) {
+/**
+ * Time spans shaded behind the series (anomalies, periods of incomplete data): a uPlot hook.
+ * `spans` are {from, to, fill}, Unix seconds.
+ */
+function shade(spans) {
+  return (u) => {
+    const { ctx, bbox } = u;
+    ctx.save();
+    for (const span of spans) {
+      const left = Math.max(u.valToPos(span.from, "x", true), bbox.left);
+      const right = Math.min(u.valToPos(span.to, "x", true), bbox.left + bbox.width);
+      if (right <= bbox.left || left >= bbox.left + bbox.width) continue;
+      ctx.fillStyle = span.fill;
+      // At least two pixels: an hour in a quarter's chart is still seen.
+      ctx.fillRect(left, bbox.top, Math.max(2, right - left), bbox.height);
+    }
+    ctx.restore();
+  };
+}
+
+// Axis ticks and their labels by the chart's bucket size.
+const TICKS = {
+  day: { incrs: [1, 2, 7, 14, 30, 91].map((d) => d * DAY_SECONDS), space: 60, format: { day: "numeric", month: "short" } },
+  hour: {
+    incrs: [3600, 3 * 3600, 6 * 3600, 12 * 3600, ...[1, 2, 7, 14, 30].map((d) => d * DAY_SECONDS)],
+    space: 90,
+    format: { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" },
+  },
+  minute: { incrs: [60, 300, 600, 900, 1800, 3600], space: 60, format: { hour: "2-digit", minute: "2-digit" } },
+};
+
+function timeChart(container, { data, series, bands, spans, unit, currency, timeZone, title, name, interval, xRange, caption }) {
   const card = el("section", { class: "card", "data-chart": name });
+  if (spans) card.dataset.spans = String(spans.length);
   card.append(el("h2", {}, title));
   const body = el("div", { class: "chart" });
   card.append(body);
@@ -93,10 +126,8 @@ function timeChart(container, { data, series, bands, unit, currency, timeZone, t
     return null;
   }
   const format = (value) => formatValue(value, unit, currency, { compact: true });
-  const daily = interval === "day";
-  const when = new Intl.DateTimeFormat("en-GB", daily
-    ? { timeZone, day: "numeric", month: "short" }
-    : { timeZone, hour: "2-digit", minute: "2-digit" });
+  const ticks = TICKS[interval] ?? TICKS.minute;
+  const when = new Intl.DateTimeFormat("en-GB", { timeZone, ...ticks.format });
   const options = {
     width: body.clientWidth || 600,
     height: 240,
@@ -104,10 +135,10 @@ function timeChart(container, { data, series, bands, unit, currency, timeZone, t
     scales: { x: { time: true, ...(xRange ? { range: () => xRange() } : {}) } },
     axes: [
       {
-        space: 60,
-        // Day charts tick on whole local days only; minute charts at least a minute apart.
-        incrs: daily ? [1, 2, 7, 14, 30, 91].map((d) => d * DAY_SECONDS) : [60, 300, 600, 900, 1800, 3600],
-        values: (_, ticks) => ticks.map((t) => when.format(new Date(t * 1000))),
+        // Day charts tick on whole local days only; hour and minute charts on whole buckets.
+        space: ticks.space,
+        incrs: ticks.incrs,
+        values: (_, values) => values.map((t) => when.format(new Date(t * 1000))),
       },
       { values: (_, ticks) => ticks.map(format), size: labelWidth },
     ],
@@ -116,6 +147,7 @@ function timeChart(container, { data, series, bands, unit, currency, timeZone, t
       ...series.map((s) => ({ ...s, value: (_, value) => formatValue(value, unit, currency) })),
     ],
     bands,
+    hooks: spans ? { drawClear: [shade(spans)] } : {},
   };
   const plot = new globalThis.uPlot(options, [data.xs, ...data.columns], body);
   // Cards settle into the grid after the chart is drawn, and windows resize: follow the width.

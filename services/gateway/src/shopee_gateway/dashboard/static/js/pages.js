@@ -237,12 +237,46 @@ async function products(ctx) {
 
 async function anomalies(ctx) {
   const from = `${ctx.period.from}T00:00:00Z`;
-  const [page, incomplete] = await Promise.all([
+  const [page, incomplete, hours] = await Promise.all([
     ctx.api.get("/api/anomalies", { shop_id: ctx.shop.id, from, limit: 100 }),
     ctx.api.get("/api/data-incomplete", { shop_id: ctx.shop.id, from, limit: 100 }),
+    ctx.api.get("/api/kpis", seriesParams(ctx.shop, ["gmv"], ctx.period, "hour")),
   ]);
+  lineChart(ctx.main, {
+    data: toColumns(hours, ["gmv"]),
+    kpis: [kpi(ctx, "gmv")],
+    title: "GMV per hour: the shop's anomalies shaded",
+    name: "anomalies:gmv",
+    currency: ctx.shop.currency,
+    timeZone: ctx.shop.time_zone,
+    interval: "hour",
+    spans: anomalySpans(page.items, incomplete.items),
+    caption: "Red: critical, amber: warning, grey: data incomplete (not judged). Product anomalies are listed below.",
+  });
   if (incomplete.items.length > 0) ctx.main.append(incompleteList(ctx, incomplete.items));
   ctx.main.append(anomalyList(ctx, page.items, "Anomalies in this period"));
+}
+
+const SPAN_FILLS = {
+  critical: "rgba(217, 48, 37, 0.28)",
+  warning: "rgba(230, 162, 60, 0.30)",
+  info: "rgba(45, 127, 238, 0.18)",
+  incomplete: "rgba(104, 112, 133, 0.22)",
+};
+
+/** The shop-level anomalies and the periods of incomplete data as shaded spans of a chart. */
+function anomalySpans(anomalies, incomplete) {
+  const seconds = (iso) => Date.parse(iso) / 1000;
+  return [
+    ...incomplete.map((p) => ({
+      from: seconds(p.since),
+      to: p.until ? seconds(p.until) : Date.now() / 1000,
+      fill: SPAN_FILLS.incomplete,
+    })),
+    ...anomalies
+      .filter((a) => !a.product_id)
+      .map((a) => ({ from: seconds(a.bucket_start), to: seconds(a.bucket_end), fill: SPAN_FILLS[a.severity] })),
+  ];
 }
 
 /** Periods whose events were late or missing: not judged for anomalies, their KPIs short. */
