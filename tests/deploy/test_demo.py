@@ -73,7 +73,7 @@ def test_every_step_runs_a_command_its_program_accepts(
     assert (labels.command, history.command, stream.command) == ("labels", "history", "stream")
     assert seed.command == "seed-demo"
     assert history.params["out"] is None, "history goes to Kafka"
-    assert stream.params["rate"] == float(env_example["DEMO_RATE"])
+    assert stream.params["pace"] == env_example["DEMO_PACE"] == "on-time"
     assert stream.params["duration"] is None, "the live stream runs until stopped"
 
 

@@ -1,11 +1,13 @@
 """The demo generator against the real Kafka: every event lands once, on its payload's topic,
-as a protobuf Event keyed by shop; the live stream sends at its rate with current times."""
+as a protobuf Event keyed by shop; the live stream sends at its rate with current times, or
+the world's own events when they are due."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -13,7 +15,7 @@ from shopee_common.events import event_from_bytes
 from shopee_common.topics import EVENT_TOPICS, TOPIC_BY_PAYLOAD
 from shopee_generator import GeneratorConfig, build_world, generate_history
 from shopee_generator.sinks.kafka import history_producer, publish
-from shopee_generator.stream import catch_up, live_events, stream_live
+from shopee_generator.stream import catch_up, live_events, stream_live, stream_on_time
 from tests.integration.kafka_reader import read_topics
 
 pytestmark = pytest.mark.integration
@@ -74,3 +76,43 @@ async def test_live_stream_sends_current_events_at_its_rate(
         started - 1 <= e.occurred_at.ToMilliseconds() / 1000 <= time.time() + 1 for e in events
     )
     assert {e.WhichOneof("payload") for e in events} >= {"traffic"}
+
+
+async def test_the_on_time_stream_sends_the_worlds_own_events_once_due(
+    kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    """A history ending yesterday: today's events so far at once, unchanged (ids and times are
+    the world's, so a second run would send the same ones), then each when it is due."""
+    today = datetime.now(UTC).date()
+    config = GeneratorConfig(
+        start=today - timedelta(days=3), days=3, shops=2, products_per_shop=12, scale=0.5
+    )
+    world = build_world(config)
+    catch_up(world)
+    producer = history_producer(kafka_bootstrap, client_id="test-on-time")
+    await producer.start()
+    try:
+        sent = await stream_on_time(
+            producer, live_events(world, today), asyncio.Event(), topic_prefix, duration=3.0
+        )
+    finally:
+        await producer.stop()
+    stopped = time.time()
+
+    reference = build_world(config)
+    catch_up(reference)
+    expected = live_events(reference, today)
+    due = list(itertools.islice(expected, sent))
+    following = next(expected)
+    assert sent > 0, "the day so far (a shop in UTC+7 has had hours of it) is sent at once"
+    assert due[-1].occurred_at.ToMilliseconds() / 1000 <= stopped
+    # Nothing due before the stream stopped was held back.
+    assert following.occurred_at.ToMilliseconds() / 1000 > stopped - 0.5
+    records = await read_topics(
+        kafka_bootstrap, [topic_prefix + s.name for s in EVENT_TOPICS], expected=sent
+    )
+    landed = {
+        event.event_id: event
+        for event in (event_from_bytes(r.value, "application/x-protobuf") for r in records)
+    }
+    assert landed == {event.event_id: event for event in due}

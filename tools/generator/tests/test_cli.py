@@ -75,3 +75,11 @@ def test_every_command_has_help() -> None:
         result = CliRunner().invoke(app, [command, "--help"])
         assert result.exit_code == 0
         assert "--seed" in result.output
+
+
+def test_the_stream_pace_is_on_time_or_a_positive_rate() -> None:
+    for pace in ("fast", "0", "-5", "inf", "nan"):
+        result = CliRunner().invoke(app, ["stream", "--pace", pace, *WORLD])
+        assert result.exit_code == 2, (pace, result.output)
+        said = " ".join(result.output.replace("│", " ").split())  # unwrapped from rich's box
+        assert "give on-time or a positive number of events/s" in said, pace

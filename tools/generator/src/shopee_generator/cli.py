@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import signal
 import time
 from collections import Counter
@@ -31,7 +32,7 @@ from shopee_generator.export.writers import write_shop_exports
 from shopee_generator.labels import build_labels
 from shopee_generator.sinks.kafka import history_producer, publish
 from shopee_generator.sinks.ndjson import write_ndjson_file
-from shopee_generator.stream import catch_up, live_events, stream_live
+from shopee_generator.stream import catch_up, live_events, stream_live, stream_on_time
 from shopee_generator.world import (
     DEFAULT_DAYS,
     DEFAULT_SEED,
@@ -206,9 +207,34 @@ async def _publish_history(
         await producer.stop()
 
 
+ON_TIME = "on-time"
+
+
+def _pace(value: str) -> str:
+    """`on-time`, or a positive number of events per second."""
+    if value == ON_TIME:
+        return value
+    try:
+        rate = float(value)
+    except ValueError:
+        rate = math.nan
+    if not rate > 0 or math.isinf(rate):
+        raise typer.BadParameter(f"{value!r}: give on-time or a positive number of events/s")
+    return value
+
+
 @app.command()
 def stream(
-    rate: Annotated[float, typer.Option(min=0.01, help="Events per second.")] = 50.0,
+    pace: Annotated[
+        str,
+        typer.Option(
+            parser=_pace,
+            metavar="on-time|EVENTS_PER_SECOND",
+            help="on-time: every event when the clock reaches its time (those already past at "
+            "once). A number: the days after the history replayed at that many events per "
+            "second, time-compressed (a load demo).",
+        ),
+    ] = ON_TIME,
     duration: Annotated[
         float | None, typer.Option(min=0, help="Stop after this many seconds.")
     ] = None,
@@ -222,9 +248,11 @@ def stream(
     end: End = None,
     no_incidents: NoIncidents = False,
 ) -> None:
-    """Stream live events into Kafka after the history (give the same world options as `history`):
-    the days after END, replayed at RATE events/s with occurred_at = now, until Ctrl-C, SIGTERM or
-    DURATION. The producer is flushed before exit."""
+    """Stream live events into Kafka after the history (give the same world options as `history`,
+    END included): the days after END, each event when the clock reaches its time (the ones
+    already past at once, so the live days follow the history without a gap), or replayed at
+    PACE events/s with occurred_at = now. Until Ctrl-C, SIGTERM or DURATION; the producer is
+    flushed before exit."""
     config = _config(seed, shops, products_per_shop, scale, days, end, no_incidents)
     world = build_world(config)
     with _progress() as progress:
@@ -233,10 +261,15 @@ def stream(
         )
         catch_up(world, lambda: progress.update(task, advance=1))
     servers, prefix, security = _kafka(bootstrap, topic_prefix)
-    events = live_events(world, config.last_day + timedelta(days=1), run_key=int(time.time()))
-    console.print(
-        f"streaming {rate:g} events/s to Kafka {servers} (prefix {prefix!r}); Ctrl-C stops"
-    )
+    first_day = config.last_day + timedelta(days=1)
+    rate = None if pace == ON_TIME else float(pace)
+    if rate is None:
+        events = live_events(world, first_day)
+        said = f"events on time from {first_day} (those already past at once)"
+    else:
+        events = live_events(world, first_day, run_key=int(time.time()))
+        said = f"{rate:g} events/s"
+    console.print(f"streaming {said} to Kafka {servers} (prefix {prefix!r}); Ctrl-C stops")
     started = time.perf_counter()
     sent = asyncio.run(_stream(events, servers, prefix, security, rate, duration))
     elapsed = time.perf_counter() - started
@@ -250,7 +283,7 @@ async def _stream(
     bootstrap: str,
     prefix: str,
     security: dict[str, object],
-    rate: float,
+    rate: float | None,
     duration: float | None,
 ) -> int:
     stop = asyncio.Event()
@@ -261,6 +294,8 @@ async def _stream(
     producer = history_producer(bootstrap, client_id="shopee-generator-live", security=security)
     await producer.start()
     try:
+        if rate is None:
+            return await stream_on_time(producer, events, stop, prefix, duration)
         return await stream_live(producer, events, rate, stop, prefix, duration)
     finally:
         await producer.stop()

@@ -1,9 +1,14 @@
-"""Live events after the history: the same world carries on, paced to a chosen rate.
+"""Live events after the history: the same world carries on, in one of two paces.
 
-The days after the history are simulated as usual and replayed in order at `rate` events per
-second with `occurred_at` set to the moment of sending (so a simulated day passes in minutes at
-the default rate). Campaign windows move with their events. Event ids also depend on the start
-time, so two live runs never share an id.
+- **On time** (`stream_on_time`): each event is sent when the wall clock reaches its own
+  `occurred_at`; the ones already past (the days since the history's end) are sent at once.
+  Every hour then holds the traffic the world's calendar gives it, so today's KPIs compare with
+  yesterday's and the anomaly detector judges live hours as it judged the history. Event ids
+  are the world's own: a second run re-sends the past ones, which the stream job counts once.
+- **At a rate** (`stream_live`): the days after the history replayed at `rate` events per
+  second with `occurred_at` set to the moment of sending, so a simulated day passes in minutes
+  (a load demo: an hour of it holds weeks of the shops' traffic). Campaign windows move with
+  their events. Event ids also depend on the start time, so two runs never share an id.
 """
 
 from __future__ import annotations
@@ -44,9 +49,12 @@ def _retime(event: events_pb2.Event, now_ms: int) -> None:
                 stamp.FromMilliseconds(stamp.ToMilliseconds() + shift)
 
 
-def live_events(world: World, first_day: date, run_key: int) -> Iterator[events_pb2.Event]:
-    """Endless events of the days from `first_day` on, ids keyed by `run_key`."""
-    return iter_world(world, first_day, None, id_key=(run_key,))
+def live_events(
+    world: World, first_day: date, run_key: int | None = None
+) -> Iterator[events_pb2.Event]:
+    """Endless events of the days from `first_day` on; ids keyed by `run_key` if given (a
+    replay at a rate), else the world's own."""
+    return iter_world(world, first_day, None, id_key=() if run_key is None else (run_key,))
 
 
 async def stream_live(
@@ -56,7 +64,6 @@ async def stream_live(
     stop: asyncio.Event,
     topic_prefix: str = "",
     duration: float | None = None,
-    on_sent: Callable[[int], None] | None = None,
 ) -> int:
     """Send `events` at `rate` per second, `occurred_at` = now, until `stop` is set or `duration`
     seconds pass; wait for every acknowledgement before returning the count sent."""
@@ -72,13 +79,48 @@ async def stream_live(
             _retime(event, int(time.time() * 1000))
             pending.append(await send_event(producer, event, topic_prefix))
             sent += 1
-        if on_sent is not None and due > 0:
-            on_sent(due)
         if len(pending) >= ACK_BATCH:
             await asyncio.gather(*pending)
             pending.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=tick)
+    await producer.flush()
+    await asyncio.gather(*pending)
+    return sent
+
+
+async def stream_on_time(
+    producer: AIOKafkaProducer,
+    events: Iterator[events_pb2.Event],
+    stop: asyncio.Event,
+    topic_prefix: str = "",
+    duration: float | None = None,
+) -> int:
+    """Send each of `events` (in time order) when the wall clock reaches its `occurred_at`,
+    unchanged; those already past at once. Until `stop` is set or `duration` seconds pass; every
+    acknowledgement is awaited before returning the count sent."""
+    deadline = None if duration is None else time.monotonic() + duration
+    pending: list[asyncio.Future[object]] = []
+    sent = 0
+    for event in events:
+        wait = event.occurred_at.ToMilliseconds() / 1000 - time.time()
+        if wait > 0:
+            # Nothing is due before this event: what was sent is delivered before the pause.
+            await asyncio.gather(*pending)
+            pending.clear()
+            if deadline is not None:
+                wait = min(wait, deadline - time.monotonic())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=max(wait, 0))
+            if event.occurred_at.ToMilliseconds() / 1000 > time.time():
+                break  # stopped, or out of time, before the event was due
+        if stop.is_set() or (deadline is not None and time.monotonic() >= deadline):
+            break
+        pending.append(await send_event(producer, event, topic_prefix))
+        sent += 1
+        if len(pending) >= ACK_BATCH:
+            await asyncio.gather(*pending)
+            pending.clear()
     await producer.flush()
     await asyncio.gather(*pending)
     return sent
