@@ -109,6 +109,8 @@ const TICKS = {
     incrs: [3600, 3 * 3600, 6 * 3600, 12 * 3600, ...[1, 2, 7, 14, 30].map((d) => d * DAY_SECONDS)],
     space: 90,
     format: { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" },
+    // Ticks a day or more apart are midnights: the date says it all.
+    wholeDays: { day: "numeric", month: "short" },
   },
   minute: { incrs: [60, 300, 600, 900, 1800, 3600], space: 60, format: { hour: "2-digit", minute: "2-digit" } },
 };
@@ -128,6 +130,7 @@ function timeChart(container, { data, series, bands, spans, unit, currency, time
   const format = (value) => formatValue(value, unit, currency, { compact: true });
   const ticks = TICKS[interval] ?? TICKS.minute;
   const when = new Intl.DateTimeFormat("en-GB", { timeZone, ...ticks.format });
+  const dates = new Intl.DateTimeFormat("en-GB", { timeZone, ...(ticks.wholeDays ?? ticks.format) });
   const options = {
     width: body.clientWidth || 600,
     height: 240,
@@ -138,7 +141,8 @@ function timeChart(container, { data, series, bands, spans, unit, currency, time
         // Day charts tick on whole local days only; hour and minute charts on whole buckets.
         space: ticks.space,
         incrs: ticks.incrs,
-        values: (_, values) => values.map((t) => when.format(new Date(t * 1000))),
+        values: (_, values, _axis, _space, step) =>
+          values.map((t) => (step >= DAY_SECONDS ? dates : when).format(new Date(t * 1000))),
       },
       { values: (_, ticks) => ticks.map(format), size: labelWidth },
     ],
