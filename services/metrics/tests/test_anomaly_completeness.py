@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from shopee_metrics.domain.anomalies import SourceMark, closed_until, incompleteness
@@ -80,6 +81,32 @@ def test_a_live_shop_whose_events_come_late_is_incomplete() -> None:
     signal = incompleteness(late, NOW, timedelta(hours=1), timedelta(minutes=30))
     assert signal is not None
     assert signal.reason == "events arrive 50 min late"
+
+
+def test_a_silence_is_a_stall_only_where_the_baseline_expected_enough_visitors() -> None:
+    stopped = [mark("traffic", timedelta(hours=2), timedelta(hours=2))]
+    windows: list[tuple[datetime, datetime]] = []
+
+    def baseline(visitors: float | None) -> Callable[[datetime, datetime], float | None]:
+        def expected(start: datetime, end: datetime) -> float | None:
+            windows.append((start, end))
+            return visitors
+
+        return expected
+
+    quiet = incompleteness(stopped, NOW, timedelta(hours=1), timedelta(minutes=30), baseline(12.0))
+    assert quiet is None, "a small shop's quiet night"
+    assert windows == [(NOW - timedelta(hours=2), NOW)], "asked about the silence itself"
+    busy = incompleteness(
+        stopped, NOW, timedelta(hours=1), timedelta(minutes=30), baseline(1_234.0)
+    )
+    assert busy is not None
+    assert busy.reason == "no events for 2.0 h where 1,234 visitors were expected"
+    unknown = incompleteness(
+        stopped, NOW, timedelta(hours=1), timedelta(minutes=30), baseline(None)
+    )
+    assert unknown is not None
+    assert unknown.reason == "no events for 2.0 h"
 
 
 def test_a_short_stall_is_said_in_seconds() -> None:

@@ -46,13 +46,13 @@ NOW = datetime(2026, 11, 25, tzinfo=UTC)
 DETECTOR = DetectorConfig(min_history_hours=72)
 
 
-def numerators(days: int) -> dict[datetime, dict[str, float]]:
-    """A steady, busy shop whose checkout breaks for three hours at OUTAGE."""
+def numerators(days: int, visitors_per_hour: float = 200) -> dict[datetime, dict[str, float]]:
+    """A steady shop (busy by default) whose checkout breaks for three hours at OUTAGE."""
     rng = np.random.default_rng(4)
     hours = {}
     for index in range(days * 24):
         start = FIRST + index * HOUR
-        visitors = int(rng.poisson(200))
+        visitors = int(rng.poisson(visitors_per_hour))
         views = int(rng.poisson(visitors * 1.5))
         carts = int(rng.binomial(views, 0.066))
         checkouts = int(rng.binomial(carts, 0.6))
@@ -87,6 +87,7 @@ class FakeStore(AnomalyStore):
         self.states: dict[str, tuple[datetime, dict[str, Any]]] = {}
         self.anomalies: dict[str, AnomalyReport] = {}
         self.signals: dict[str, list[Any]] = {}
+        self.reasons: dict[str, str] = {}
         self.reads: list[tuple[datetime, datetime]] = []
         self.minutes: dict[datetime, tuple[CheckoutMinute, ...]] = {}
         self.checkpoints: list[Checkpoint] = []  # every one saved, oldest first
@@ -153,6 +154,7 @@ class FakeStore(AnomalyStore):
 
     async def record_incomplete(self, shop_id: str, incomplete: Incomplete) -> None:
         self.signals[shop_id] = [incomplete.since, None, incomplete.lag_seconds]
+        self.reasons[shop_id] = incomplete.reason
 
     async def incomplete_periods(
         self, shop_id: str, start: datetime, end: datetime
@@ -401,6 +403,33 @@ def test_data_incomplete_is_signalled_once_and_resolved_when_events_flow() -> No
     asyncio.run(live.run_once())
     assert log.count("resolved") == 1
     assert store.signals[SHOP.shop_id][1] == NOW
+
+
+def test_a_quiet_shop_is_not_stalled_until_its_silence_has_missed_enough_visitors() -> None:
+    """A live shop whose events stopped, its history judged up to the silence: 40 minutes of a
+    shop of 200 visitors an hour is a stall; of one with 4 an hour, a quiet spell, until about
+    five hours of silence have missed the 20 visitors that make none by chance implausible."""
+    for per_hour, silence, stalled in (
+        (200, timedelta(minutes=40), True),
+        (4, timedelta(minutes=40), False),
+        (4, 6 * HOUR, True),
+    ):
+        stopped = NOW - silence
+        history = numerators(DAYS, per_hour)
+        shift = stopped.replace(minute=0) - (max(history) + HOUR)
+        log: list[str] = []
+        store = FakeStore({start + shift: counts for start, counts in history.items()}, log)
+        store.marks[SHOP.shop_id] = [
+            SourceMark(source, stopped, stopped + timedelta(seconds=2))
+            for source in ("order", "traffic")
+        ]
+        judge_all(runner(store, log))
+        signal = store.signals.get(SHOP.shop_id)
+        assert (signal is not None) is stalled, (per_hour, silence)
+        if stalled:
+            (said,) = [entry for entry in log if entry.startswith("incomplete")]
+            assert said == f"incomplete {silence.total_seconds():.0f}"
+            assert store.reasons[SHOP.shop_id].endswith("visitors were expected"), store.reasons
 
 
 def test_shops_of_other_workers_are_left_alone() -> None:

@@ -10,6 +10,7 @@ crash in between re-judges the same hours and re-sends the same anomaly ids (at 
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import time
 import zlib
@@ -241,8 +242,9 @@ class AnomalyRunner:
                 continue
             shop_marks = marks.get(shop.shop_id, [])
             try:
-                await self._completeness(shop.shop_id, shop_marks, now, open_signals)
+                # Judged first: the shop's detector, loaded then, tells a stall from a quiet spell.
                 judged += await self._judge(shop, shop_marks, now)
+                await self._completeness(shop.shop_id, shop_marks, now, open_signals)
             except OUTAGES:
                 raise
             except Exception:
@@ -285,7 +287,15 @@ class AnomalyRunner:
         open_signals: dict[str, datetime],
     ) -> None:
         settings = self._settings
-        incomplete = incompleteness(marks, now, settings.live_window, settings.stall_after)
+        run = self._runs.get(shop_id)
+        expected = (
+            None
+            if run is None
+            else functools.partial(run.detector.expected_visitors, zone=run.zone)
+        )
+        incomplete = incompleteness(
+            marks, now, settings.live_window, settings.stall_after, expected
+        )
         if incomplete is not None:
             if shop_id not in open_signals:
                 await self._publisher.incomplete(shop_id, incomplete)

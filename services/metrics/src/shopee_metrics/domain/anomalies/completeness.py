@@ -14,16 +14,22 @@ watermark) and the wall time it was counted (`stream_watermarks`). From those:
 - A *live* shop (its events were counted close to when they happened) whose newest event falls
   behind the wall clock is *incomplete*: its events are late or have stopped. The job says so
   with the lag instead of judging the hours it has not seen. A replay of old history is not live:
-  its hours close on event time alone.
+  its hours close on event time alone. Where the shop's baseline is known, a silence is a stall
+  only if the visitors it expected in it make none by chance implausible: a small shop's quiet
+  night is not one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 JUDGED_SOURCES = ("order", "traffic", "campaign")
+# A silence (closed hours without a single funnel event, or a live shop's events stopping) is
+# missing data, not a quiet spell, when at least this many visitors were expected in it: none by
+# chance is then below e^-20.
+SILENT_MIN_EXPECTED_VISITORS = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +76,15 @@ def closed_until(
 
 
 def incompleteness(
-    marks: Iterable[SourceMark], now: datetime, live_window: timedelta, stall_after: timedelta
+    marks: Iterable[SourceMark],
+    now: datetime,
+    live_window: timedelta,
+    stall_after: timedelta,
+    expected_visitors: Callable[[datetime, datetime], float | None] | None = None,
 ) -> Incomplete | None:
-    """Whether a live shop's data is behind the wall clock by more than `stall_after`."""
+    """Whether a live shop's data is behind the wall clock by more than `stall_after`, and,
+    where `expected_visitors(start, end)` knows the shop's baseline, by enough of its traffic
+    to tell a stall from a quiet spell."""
     marks = list(marks)
     if not marks:
         return None
@@ -83,8 +95,13 @@ def incompleteness(
     lag = now - newest
     if lag <= stall_after:
         return None
+    expected = expected_visitors(newest, now) if expected_visitors is not None else None
+    if expected is not None and expected < SILENT_MIN_EXPECTED_VISITORS:
+        return None
     if now - last_counted > stall_after:
         reason = f"no events for {_duration(now - last_counted)}"
+        if expected is not None:
+            reason += f" where {expected:,.0f} visitors were expected"
     else:
         reason = f"events arrive {_duration(lag)} late"
     return Incomplete(since=newest, lag_seconds=lag.total_seconds(), reason=reason)

@@ -35,6 +35,7 @@ from shopee_metrics.domain.anomalies.calendar import (
     day_kind,
 )
 from shopee_metrics.domain.anomalies.checkout_runs import CheckoutMinute, CheckoutRuns
+from shopee_metrics.domain.anomalies.completeness import SILENT_MIN_EXPECTED_VISITORS
 from shopee_metrics.domain.anomalies.evidence import (
     FEATURES,
     MAX_COMPLETION,
@@ -62,9 +63,6 @@ from shopee_metrics.domain.anomalies.reports import (
 )
 
 HOUR = timedelta(hours=1)
-# An hour without a single event of the funnel is missing data, not a drop, when at least this
-# many visitors were expected (the chance of none by chance is then below e^-20).
-SILENT_MIN_EXPECTED_VISITORS = 20.0
 
 
 @dataclass(frozen=True)
@@ -195,6 +193,32 @@ class ShopDetector:
             if report is not None:
                 reports.append(report)
         return reports
+
+    def expected_visitors(self, start: datetime, end: datetime, zone: ZoneInfo) -> float | None:
+        """The visitors the seasonal baseline (at the newest hour's level) expects over
+        [start, end), or None before it has one: how much traffic a silence has missed."""
+        ring, config = self._ring, self.config
+        newest = ring.last_start()
+        if newest is None:
+            return None
+        now = newest.timestamp()
+        level = ring.level(now, config.level_hours)
+        seasonal: dict[int, float] = {}  # by local hour of the week: a long silence repeats them
+        total, known = 0.0, False
+        hour = start.replace(minute=0, second=0, microsecond=0)
+        while hour < end:
+            local = hour.astimezone(zone)
+            hour_of_week = local.weekday() * 24 + local.hour
+            if hour_of_week not in seasonal:
+                seasonal[hour_of_week] = ring.seasonal_visitors(
+                    hour_of_week, local.hour, now, config.baseline_weeks
+                )
+            if math.isfinite(seasonal[hour_of_week]):
+                overlap = (min(hour + HOUR, end) - max(hour, start)) / HOUR
+                total += overlap * seasonal[hour_of_week] * level
+                known = True
+            hour += HOUR
+        return total if known else None
 
     def take_missing(self) -> list[MissingData]:
         """The stretches of missing data that ended since the last call (each is given once)."""
