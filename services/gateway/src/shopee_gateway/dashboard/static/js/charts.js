@@ -95,8 +95,8 @@ function shade(spans) {
       const right = Math.min(u.valToPos(span.to, "x", true), bbox.left + bbox.width);
       if (right <= bbox.left || left >= bbox.left + bbox.width) continue;
       ctx.fillStyle = span.fill;
-      // At least two pixels: an hour in a quarter's chart is still seen.
-      ctx.fillRect(left, bbox.top, Math.max(2, right - left), bbox.height);
+      // At least four pixels: an hour in a quarter's chart is still seen.
+      ctx.fillRect(left, bbox.top, Math.max(4, right - left), bbox.height);
     }
     ctx.restore();
   };
