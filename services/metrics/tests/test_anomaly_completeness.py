@@ -97,6 +97,10 @@ def test_a_silence_is_a_stall_only_where_the_baseline_expected_enough_visitors()
     quiet = incompleteness(stopped, NOW, timedelta(hours=1), timedelta(minutes=30), baseline(12.0))
     assert quiet is None, "a small shop's quiet night"
     assert windows == [(NOW - timedelta(hours=2), NOW)], "asked about the silence itself"
+    any_silence = incompleteness(
+        stopped, NOW, timedelta(hours=1), timedelta(minutes=30), baseline(12.0), 0.0
+    )
+    assert any_silence is not None, "with no bar, the time rule alone"
     busy = incompleteness(
         stopped, NOW, timedelta(hours=1), timedelta(minutes=30), baseline(1_234.0)
     )

@@ -80,6 +80,12 @@ class MetricsSettings(PlatformSettings):
     metrics_anomaly_stall_seconds: float = Field(
         1800.0, description="a live shop this far behind the wall clock is data-incomplete"
     )
+    metrics_anomaly_stall_min_visitors: float = Field(
+        20.0,
+        ge=0,
+        description="... where its baseline expected at least this many visitors over the "
+        "silence (a small shop's quiet night is not a stall; 0: any silence that long is)",
+    )
     metrics_anomaly_live_window_seconds: float = Field(
         3600.0, description="a shop whose events were counted within this of happening is live"
     )

@@ -47,6 +47,7 @@ from shopee_metrics.domain.anomalies import (
     closed_until,
     incompleteness,
 )
+from shopee_metrics.domain.anomalies.completeness import SILENT_MIN_EXPECTED_VISITORS
 from shopee_metrics.domain.anomalies.history import ClosedHour, hours_between
 from shopee_metrics.domain.anomalies.model import load_library
 from shopee_metrics.domain.anomalies.products import (
@@ -138,6 +139,8 @@ class RunnerSettings:
     products: ProductConfig
     # The most of the job's loop that detection may take (it rests between slices).
     cpu_share: float = 1.0
+    # A live shop's silence is a stall only where its baseline expected this many visitors.
+    stall_min_visitors: float = SILENT_MIN_EXPECTED_VISITORS
     # A shop's detector is checkpointed about once per this many hours judged (0: never).
     checkpoint_hours: int = 24
     # How often the job's timer calls `run_safely`.
@@ -294,7 +297,12 @@ class AnomalyRunner:
             else functools.partial(run.detector.expected_visitors, zone=run.zone)
         )
         incomplete = incompleteness(
-            marks, now, settings.live_window, settings.stall_after, expected
+            marks,
+            now,
+            settings.live_window,
+            settings.stall_after,
+            expected,
+            settings.stall_min_visitors,
         )
         if incomplete is not None:
             if shop_id not in open_signals:
@@ -654,6 +662,7 @@ def anomaly_runner(
             late_grace=timedelta(seconds=settings.metrics_late_grace_seconds),
             quiet=timedelta(seconds=settings.metrics_anomaly_quiet_seconds),
             stall_after=timedelta(seconds=settings.metrics_anomaly_stall_seconds),
+            stall_min_visitors=settings.metrics_anomaly_stall_min_visitors,
             live_window=timedelta(seconds=settings.metrics_anomaly_live_window_seconds),
             max_hours_per_run=settings.metrics_anomaly_max_hours_per_run,
             cpu_share=settings.metrics_anomaly_cpu_share,

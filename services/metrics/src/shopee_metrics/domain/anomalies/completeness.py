@@ -81,10 +81,11 @@ def incompleteness(
     live_window: timedelta,
     stall_after: timedelta,
     expected_visitors: Callable[[datetime, datetime], float | None] | None = None,
+    min_expected_visitors: float = SILENT_MIN_EXPECTED_VISITORS,
 ) -> Incomplete | None:
     """Whether a live shop's data is behind the wall clock by more than `stall_after`, and,
-    where `expected_visitors(start, end)` knows the shop's baseline, by enough of its traffic
-    to tell a stall from a quiet spell."""
+    where `expected_visitors(start, end)` knows the shop's baseline, by at least
+    `min_expected_visitors` of its traffic: enough to tell a stall from a quiet spell."""
     marks = list(marks)
     if not marks:
         return None
@@ -96,7 +97,7 @@ def incompleteness(
     if lag <= stall_after:
         return None
     expected = expected_visitors(newest, now) if expected_visitors is not None else None
-    if expected is not None and expected < SILENT_MIN_EXPECTED_VISITORS:
+    if expected is not None and expected < min_expected_visitors:
         return None
     if now - last_counted > stall_after:
         reason = f"no events for {_duration(now - last_counted)}"
