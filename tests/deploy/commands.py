@@ -15,7 +15,16 @@ from shopee_db.cli import build_parser
 from shopee_generator.cli import app as generator_app
 
 # The options that define the generator's world: labels, history and stream must agree on them.
-WORLD_OPTIONS = ("seed", "shops", "products_per_shop", "scale", "days", "end", "no_incidents")
+WORLD_OPTIONS = (
+    "seed",
+    "shops",
+    "products_per_shop",
+    "scale",
+    "days",
+    "end",
+    "end_file",
+    "no_incidents",
+)
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,13 @@ def test_labels_history_and_stream_describe_the_same_world(
     ]
     worlds = [call.world() for call in calls]
     assert worlds[0] == worlds[1] == worlds[2]
+    # The history's last day is kept by the first run on the shared volume, so a stream
+    # restarted on a later day still carries on the history's world.
+    end_file = worlds[0]["end_file"]
+    assert end_file is not None
+    for name in ("demo-labels", "demo-history", "demo-stream"):
+        mounts = volume_mounts(compose["services"][name])
+        assert mounts.get(str(end_file.parent)) == "demo-data", name
     assert worlds[0]["days"] == int(env_example["DEMO_DAYS"])
     assert worlds[0]["shops"] == int(env_example["DEMO_SHOPS"])
 
@@ -217,7 +224,7 @@ def test_containers_get_the_settings_compose_gives_and_use_every_other_variable(
         assert others <= referenced, f"{step} is given {sorted(others - referenced)} for nothing"
 
 
-def test_the_labels_file_and_the_history_marker_live_on_the_claimed_volume(
+def test_the_labels_file_the_history_marker_and_its_end_live_on_the_claimed_volume(
     component: DemoComponent,
 ) -> None:
     pod = component.pod()
@@ -231,10 +238,13 @@ def test_the_labels_file_and_the_history_marker_live_on_the_claimed_volume(
     (history_script,) = component.words(containers["history"])[2:]
     written_once = HISTORY_ONCE.fullmatch(history_script)
     assert written_once, history_script
+    end_file = parse_generator(component.words(containers["stream"])).params["end_file"]
+    assert end_file == history.params["end_file"] is not None
     folders = {
         "labels": str(labels_file.parent),
         "seed": str(labels_file.parent),
         "history": written_once["marker"].rsplit("/", 1)[0],
+        "stream": str(end_file.parent),
     }
     for name, folder in folders.items():
         mounts = {m["mountPath"]: m["name"] for m in containers[name]["volumeMounts"]}

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -83,3 +84,28 @@ def test_the_stream_pace_is_on_time_or_a_positive_rate() -> None:
         assert result.exit_code == 2, (pace, result.output)
         said = " ".join(result.output.replace("│", " ").split())  # unwrapped from rich's box
         assert "give on-time or a positive number of events/s" in said, pace
+
+
+def test_an_end_file_keeps_the_first_runs_last_day(tmp_path: Path) -> None:
+    """Written with yesterday the first time, read back after: labels, history and a stream
+    restarted days later describe the same world."""
+    end_file = tmp_path / "demo" / "history.end"
+    world = [*WORLD[:4], *WORLD[6:]]  # without --end
+    first = CliRunner().invoke(
+        app, ["labels", "--out", str(tmp_path / "a.json"), "--end-file", str(end_file), *world]
+    )
+    assert first.exit_code == 0, first.output
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    assert end_file.read_text() == f"{yesterday}\n"
+    end_file.write_text("2025-06-10\n")
+    again = CliRunner().invoke(
+        app, ["labels", "--out", str(tmp_path / "b.json"), "--end-file", str(end_file), *world]
+    )
+    assert again.exit_code == 0, again.output
+    assert "2025-06-08 to 2025-06-10" in again.output
+    both = CliRunner().invoke(app, ["labels", "--end-file", str(end_file), *WORLD])
+    assert both.exit_code == 2
+    end_file.write_text("last tuesday\n")
+    damaged = CliRunner().invoke(app, ["labels", "--end-file", str(end_file), *world])
+    assert damaged.exit_code == 2
+    assert "not a date" in " ".join(damaged.output.replace("│", " ").split())

@@ -8,7 +8,7 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -68,6 +68,15 @@ End = Annotated[
         "the last complete day, so no event lies in the future.",
     ),
 ]
+EndFile = Annotated[
+    Path | None,
+    typer.Option(
+        dir_okay=False,
+        help="A file holding the last day of history (YYYY-MM-DD): read if it exists, else "
+        "written with the default, yesterday (UTC). Commands run on later days (a live stream "
+        "restarted) then describe the same world as the first. Not with --end.",
+    ),
+]
 NoIncidents = Annotated[
     bool, typer.Option("--no-incidents", help="Leave out the injected incidents.")
 ]
@@ -80,6 +89,29 @@ TopicPrefix = Annotated[
 ]
 
 
+def _last_day(end: datetime | None, end_file: Path | None) -> date:
+    """The history's last day: --end, the day kept in --end-file (kept there the first time),
+    or yesterday (UTC), the last complete day."""
+    if end is not None and end_file is not None:
+        raise typer.BadParameter("give --end or --end-file, not both", param_hint="--end-file")
+    if end is not None:
+        return end.date()
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    if end_file is None:
+        return yesterday
+    if not end_file.exists():
+        end_file.parent.mkdir(parents=True, exist_ok=True)
+        end_file.write_text(f"{yesterday.isoformat()}\n", encoding="utf-8")
+        return yesterday
+    kept = end_file.read_text(encoding="utf-8").strip()
+    try:
+        return date.fromisoformat(kept)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{end_file} holds {kept!r}, not a date (YYYY-MM-DD)", param_hint="--end-file"
+        ) from None
+
+
 def _config(
     seed: int,
     shops: int,
@@ -87,9 +119,10 @@ def _config(
     scale: float,
     days: int,
     end: datetime | None,
+    end_file: Path | None,
     no_incidents: bool,
 ) -> GeneratorConfig:
-    last_day = end.date() if end else datetime.now(UTC).date() - timedelta(days=1)
+    last_day = _last_day(end, end_file)
     return GeneratorConfig.ending(
         last_day,
         days,
@@ -156,6 +189,7 @@ def history(
     scale: Scale = 1.0,
     days: Days = DEFAULT_DAYS,
     end: End = None,
+    end_file: EndFile = None,
     no_incidents: NoIncidents = False,
 ) -> None:
     """Write DAYS days of history ending with END, in time order, to Kafka or an NDJSON file, and
@@ -165,7 +199,7 @@ def history(
     shop id, value = protobuf Event, header content-type=application/x-protobuf. Missing topics
     are created first.
     """
-    config = _config(seed, shops, products_per_shop, scale, days, end, no_incidents)
+    config = _config(seed, shops, products_per_shop, scale, days, end, end_file, no_incidents)
     labels_path = labels or (out.with_suffix(".labels.json") if out else Path("labels.json"))
     labels_path.parent.mkdir(parents=True, exist_ok=True)
     labels_path.write_text(build_labels(config).to_json(), encoding="utf-8")
@@ -246,6 +280,7 @@ def stream(
     scale: Scale = 1.0,
     days: Days = DEFAULT_DAYS,
     end: End = None,
+    end_file: EndFile = None,
     no_incidents: NoIncidents = False,
 ) -> None:
     """Stream live events into Kafka after the history (give the same world options as `history`,
@@ -253,7 +288,7 @@ def stream(
     already past at once, so the live days follow the history without a gap), or replayed at
     PACE events/s with occurred_at = now. Until Ctrl-C, SIGTERM or DURATION; the producer is
     flushed before exit."""
-    config = _config(seed, shops, products_per_shop, scale, days, end, no_incidents)
+    config = _config(seed, shops, products_per_shop, scale, days, end, end_file, no_incidents)
     world = build_world(config)
     with _progress() as progress:
         task = progress.add_task(
@@ -314,12 +349,13 @@ def labels_command(
     scale: Scale = 1.0,
     days: Days = DEFAULT_DAYS,
     end: End = None,
+    end_file: EndFile = None,
     no_incidents: NoIncidents = False,
 ) -> None:
     """Write the true labels of a world (same options as `history`): incidents with UTC windows
     and affected KPIs, planned campaigns and double-date sales, price elasticities per product,
     ads response curves. Instant: it needs no simulation."""
-    config = _config(seed, shops, products_per_shop, scale, days, end, no_incidents)
+    config = _config(seed, shops, products_per_shop, scale, days, end, end_file, no_incidents)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(build_labels(config).to_json(), encoding="utf-8")
     console.print(f"labels for {config.shops} shops, {config.start} to {config.last_day} -> {out}")
@@ -343,6 +379,7 @@ def export(
     scale: Scale = 1.0,
     days: Days = DEFAULT_DAYS,
     end: End = None,
+    end_file: EndFile = None,
     no_incidents: NoIncidents = False,
 ) -> None:
     """Write Seller Centre exports (orders: one row per order line; traffic: one row per day) for
@@ -351,7 +388,7 @@ def export(
     formats = tuple(file_format or ["csv", "xlsx"])
     if not set(formats) <= {"csv", "xlsx"}:
         raise typer.BadParameter("--format must be csv or xlsx")
-    config = _config(seed, shops, products_per_shop, scale, days, end, no_incidents)
+    config = _config(seed, shops, products_per_shop, scale, days, end, end_file, no_incidents)
     first_export_day = max(config.start, config.last_day - timedelta(days=last - 1))
     world = build_world(config)
     unknown = set(shop or []) - {s.shop_id for s in world.shops}
