@@ -492,6 +492,25 @@ def test_a_shop_whose_detection_fails_does_not_stop_the_others() -> None:
     assert failures() == 3
 
 
+def test_a_shop_whose_judging_fails_still_gets_its_stall_signal() -> None:
+    """Whether its events stopped does not depend on judging its hours."""
+    broken = ShopInfo("shop-0", "Mars/Olympus_Mons", "IDR", "ID")
+
+    class OneBrokenShop(FakeStore):
+        async def shops(self) -> list[ShopInfo]:
+            return [broken]
+
+    log: list[str] = []
+    store = OneBrokenShop(numerators(DAYS), log)
+    stopped = NOW - 2 * HOUR
+    store.marks = {broken.shop_id: [SourceMark("traffic", stopped, stopped + timedelta(seconds=2))]}
+    registry = CollectorRegistry()
+    asyncio.run(runner(store, log, registry=registry).run_once())
+    assert registry.get_sample_value("metrics_anomaly_shops_failing") == 1
+    assert store.signals[broken.shop_id][1] is None, "open"
+    assert [entry for entry in log if entry.startswith("incomplete")] == ["incomplete 7200"]
+
+
 def test_a_failed_shop_that_can_be_judged_again_is_no_longer_held_back() -> None:
     log: list[str] = []
     broken = [True]

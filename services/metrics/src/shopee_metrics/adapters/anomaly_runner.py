@@ -246,8 +246,11 @@ class AnomalyRunner:
             shop_marks = marks.get(shop.shop_id, [])
             try:
                 # Judged first: the shop's detector, loaded then, tells a stall from a quiet spell.
-                judged += await self._judge(shop, shop_marks, now)
-                await self._completeness(shop.shop_id, shop_marks, now, open_signals)
+                # Whether its events stopped is said even if judging its hours fails.
+                try:
+                    judged += await self._judge(shop, shop_marks, now)
+                finally:
+                    await self._completeness(shop.shop_id, shop_marks, now, open_signals)
             except OUTAGES:
                 raise
             except Exception:
