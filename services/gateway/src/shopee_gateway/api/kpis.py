@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ValidationError
 
 from shopee_common.kpis import KPI_BY_NAME, KPIS, Rollup
@@ -39,13 +39,12 @@ from shopee_gateway.repositories.kpis import (
     TotalRow,
     UnknownTimeZoneError,
 )
-from shopee_gateway.security.dependencies import require
+from shopee_gateway.security.dependencies import KpiReader
 from shopee_gateway.security.principal import Principal
 
 router = APIRouter(
     prefix="/api/kpis", tags=["kpis"], responses=problem_responses(401, 403, 404, 422, 429)
 )
-KpiReader = Annotated[Principal, Depends(require("kpis:read"))]
 
 OVERVIEW_KPIS = ("gmv", "paid_orders", "units", "aov", "unique_visitors", "conversion_rate")
 FUNNEL = (

@@ -25,13 +25,12 @@ from shopee_gateway.errors import ProblemError, not_found, problem_responses
 from shopee_gateway.kpi_query import ExportQuery, KpiQuery
 from shopee_gateway.repositories.kpis import KpiRepository
 from shopee_gateway.repositories.views import ViewExists, ViewsRepository
-from shopee_gateway.security.dependencies import require
+from shopee_gateway.security.dependencies import KpiReader, require
 from shopee_gateway.security.principal import Principal
 
 router = APIRouter(
     prefix="/api/views", tags=["saved views"], responses=problem_responses(401, 403, 404, 422, 429)
 )
-KpiReader = Annotated[Principal, Depends(require("kpis:read"))]
 Exporter = Annotated[Principal, Depends(require("exports:create"))]
 ViewId = Annotated[UUID, Path(description="A view's `id` (GET /api/views).", examples=[ex.VIEW_ID])]
 

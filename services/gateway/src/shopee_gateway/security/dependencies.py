@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Request, Security
+from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from shopee_gateway.errors import ProblemError
@@ -76,6 +76,10 @@ def require(permission: str) -> Callable[..., Awaitable[Principal]]:
 
     dependency.__name__ = f"require_{permission.replace(':', '_')}"
     return dependency
+
+
+# The caller, if allowed to read KPIs (the KPI, view and anomaly routes).
+KpiReader = Annotated[Principal, Depends(require("kpis:read"))]
 
 
 def require_shop(principal: Principal, shop_id: str) -> None:

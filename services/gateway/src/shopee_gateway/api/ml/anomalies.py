@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from shopee_gateway.api.ml.schemas import (
     Anomaly,
@@ -19,7 +19,7 @@ from shopee_gateway.api.ml.schemas import (
 )
 from shopee_gateway.errors import field_error, problem_responses
 from shopee_gateway.list_params import CommaSeparated, list_description
-from shopee_gateway.security.dependencies import require, require_shop
+from shopee_gateway.security.dependencies import KpiReader, require_shop
 from shopee_gateway.security.principal import Principal
 
 router = APIRouter(tags=["anomalies"])
@@ -89,7 +89,7 @@ def _scope(
 )
 async def anomalies(
     request: Request,
-    principal: Annotated[Principal, Depends(require("kpis:read"))],
+    principal: KpiReader,
     shop_id: ShopParam = None,
     from_: Annotated[datetime | None, _from("Anomalies ending after this time.")] = None,
     to: Annotated[datetime | None, _to("Anomalies starting before this time.")] = None,
@@ -126,7 +126,7 @@ async def anomalies(
 )
 async def data_incomplete(
     request: Request,
-    principal: Annotated[Principal, Depends(require("kpis:read"))],
+    principal: KpiReader,
     shop_id: ShopParam = None,
     from_: Annotated[
         datetime | None, _from("Periods ending after this time (or still going on).")
