@@ -6,6 +6,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shopee_common.settings import PlatformSettings
+from shopee_metrics.domain.anomalies.completeness import SILENT_MIN_EXPECTED_VISITORS
 
 
 class MetricsSettings(PlatformSettings):
@@ -81,10 +82,11 @@ class MetricsSettings(PlatformSettings):
         1800.0, description="a live shop this far behind the wall clock is data-incomplete"
     )
     metrics_anomaly_stall_min_visitors: float = Field(
-        20.0,
+        SILENT_MIN_EXPECTED_VISITORS,
         ge=0,
-        description="... where its baseline expected at least this many visitors over the "
-        "silence (a small shop's quiet night is not a stall; 0: any silence that long is)",
+        description="a live shop's silence that long is data-incomplete only where its baseline "
+        "expected at least this many visitors in it (a small shop's quiet night is not a stall; "
+        "0: any silence that long is)",
     )
     metrics_anomaly_live_window_seconds: float = Field(
         3600.0, description="a shop whose events were counted within this of happening is live"

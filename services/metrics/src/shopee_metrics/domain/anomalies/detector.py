@@ -197,12 +197,11 @@ class ShopDetector:
     def expected_visitors(self, start: datetime, end: datetime, zone: ZoneInfo) -> float | None:
         """The visitors the seasonal baseline (at the newest hour's level) expects over
         [start, end), or None before it has one: how much traffic a silence has missed."""
-        ring, config = self._ring, self.config
-        newest = ring.last_start()
+        newest = self._ring.last_start()
         if newest is None:
             return None
         now = newest.timestamp()
-        level = ring.level(now, config.level_hours)
+        level = self._ring.level(now, self.config.level_hours)
         seasonal: dict[int, float] = {}  # by local hour of the week: a long silence repeats them
         total, known = 0.0, False
         hour = start.replace(minute=0, second=0, microsecond=0)
@@ -210,9 +209,7 @@ class ShopDetector:
             local = hour.astimezone(zone)
             hour_of_week = local.weekday() * 24 + local.hour
             if hour_of_week not in seasonal:
-                seasonal[hour_of_week] = ring.seasonal_visitors(
-                    hour_of_week, local.hour, now, config.baseline_weeks
-                )
+                seasonal[hour_of_week] = self._seasonal_visitors(local, now)
             if math.isfinite(seasonal[hour_of_week]):
                 overlap = (min(hour + HOUR, end) - max(hour, start)) / HOUR
                 total += overlap * seasonal[hour_of_week] * level
@@ -352,9 +349,7 @@ class ShopDetector:
         ring = self._ring
         expected = np.full(len(Expect), math.nan)
         local = hour.local
-        seasonal = ring.seasonal_visitors(
-            local.weekday() * 24 + local.hour, local.hour, now, config.baseline_weeks
-        )
+        seasonal = self._seasonal_visitors(local, now)
         ordinary = seasonal * ring.level(now, config.level_hours)
         expected[Expect.SEASONAL] = seasonal
         expected[Expect.VISITORS_ORDINARY] = ordinary
@@ -366,6 +361,13 @@ class ShopDetector:
         expected[Expect.TRAFFIC_VARIANCE] = ring.traffic_variance(now, config.rate_days)
         expected[Expect.DISPERSION_PAID : Expect.DISPERSION_ADD_TO_CARTS + 1] = dispersions
         return expected
+
+    def _seasonal_visitors(self, local: datetime, now: float) -> float:
+        """The baseline's visitors for the local hour `local` (its hour of the week), as of
+        `now`: before the level, the calendar and campaigns."""
+        return self._ring.seasonal_visitors(
+            local.weekday() * 24 + local.hour, local.hour, now, self.config.baseline_weeks
+        )
 
     def _learn_settled_hour(self) -> None:
         """Hours older than the longest window can no longer be marked anomalous: the ones of
