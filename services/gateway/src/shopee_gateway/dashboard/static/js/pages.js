@@ -129,10 +129,15 @@ function liveMinutes(ctx) {
 }
 
 async function overview(ctx) {
-  const going = await ctx.api.get("/api/data-incomplete", { shop_id: ctx.shop.id, ongoing: true, limit: 1 });
-  for (const period of going.items) {
+  // Above the live tiles, asked for beside them rather than before them.
+  const notices = el("div", {});
+  ctx.main.append(notices);
+  const going = ctx.api.get("/api/data-incomplete", { shop_id: ctx.shop.id, ongoing: true, limit: 1 });
+  ctx.onLive("today", liveTiles(ctx));
+  ctx.onLive("minutes", liveMinutes(ctx));
+  for (const period of (await going).items) {
     const since = localTime(period.since, ctx.shop.time_zone);
-    ctx.main.append(
+    notices.append(
       el(
         "p",
         { class: "notice", role: "status", "data-incomplete": period.id },
@@ -140,8 +145,6 @@ async function overview(ctx) {
       ),
     );
   }
-  ctx.onLive("today", liveTiles(ctx));
-  ctx.onLive("minutes", liveMinutes(ctx));
   await summary(ctx, "/api/kpis/summary", "This period");
   await dayCharts(ctx, [["gmv"], ["paid_orders"]]);
   const latest = await ctx.api.get("/api/anomalies", { shop_id: ctx.shop.id, limit: 5 });
@@ -290,16 +293,14 @@ function incompleteList(ctx, items) {
   for (const item of items) {
     const since = localTime(item.since, ctx.shop.time_zone);
     const until = item.ongoing ? "now (still incomplete)" : localTime(item.until, ctx.shop.time_zone);
-    card.append(
-      el(
-        "article",
-        { class: "anomaly incomplete", "data-incomplete": item.id },
-        el("div", { class: "when" }, `data incomplete · ${since} to ${until}`),
-        el("div", {}, item.reason),
-      ),
-    );
+    card.append(periodEntry("anomaly incomplete", { "data-incomplete": item.id }, `data incomplete · ${since} to ${until}`, item.reason));
   }
   return card;
+}
+
+/** One period of a list (an anomaly, a stretch of incomplete data): when and what, in a line each. */
+function periodEntry(classes, data, when, text) {
+  return el("article", { class: classes, ...data }, el("div", { class: "when" }, when), el("div", {}, text));
 }
 
 function anomalyList(ctx, items, heading) {
@@ -309,14 +310,8 @@ function anomalyList(ctx, items, heading) {
     const where = item.product_id ? `product ${item.product_name || item.product_id}` : "whole shop";
     const start = localTime(item.bucket_start, ctx.shop.time_zone);
     const end = localTime(item.bucket_end, ctx.shop.time_zone);
-    card.append(
-      el(
-        "article",
-        { class: `anomaly ${item.severity}`, "data-anomaly": item.id },
-        el("div", { class: "when" }, `${item.severity} · ${start} to ${end} · ${where} · score ${item.score.toFixed(2)}`),
-        el("div", {}, item.explanation),
-      ),
-    );
+    const when = `${item.severity} · ${start} to ${end} · ${where} · score ${item.score.toFixed(2)}`;
+    card.append(periodEntry(`anomaly ${item.severity}`, { "data-anomaly": item.id }, when, item.explanation));
   }
   return card;
 }
