@@ -323,6 +323,15 @@ async def test_inventory_advice_for_every_active_product(running: Running) -> No
     assert response.service_level == pytest.approx(0.9)
     # The product listed days ago is left out: too new for any advice.
     assert {i.product_id for i in response.items} == set(running.world.products)
+    # Most urgent first: at or below the reorder point, then the earliest stock-out.
+    urgency = [(not i.reorder_now, i.expected_stockout_date or "9999") for i in response.items]
+    assert urgency == sorted(urgency)
+    assert len(set(urgency)) > 1
+    named = [i.product_id for i in reversed(response.items)]
+    in_order_named = await running.stub.AdviseInventory(
+        forecast_pb2.InventoryRequest(shop_id=shop, product_ids=named)
+    )
+    assert [i.product_id for i in in_order_named.items] == named
     for item in response.items:
         assert item.reorder_point == pytest.approx(item.lead_time_demand + item.safety_stock)
         assert item.reorder_now == (item.stock_on_hand <= item.reorder_point)

@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 from scipy.stats import nbinom, norm, poisson  # type: ignore[import-untyped]
 
-from shopee_forecast.domain.inventory import Z_95, DemandForecast, advise, stockout_date
+from shopee_forecast.domain.inventory import (
+    Z_95,
+    Advice,
+    DemandForecast,
+    advise,
+    most_urgent_first,
+    stockout_date,
+)
 
 END = date(2026, 1, 31)
 
@@ -112,3 +119,23 @@ def test_a_forecast_drops_the_days_that_have_passed_but_keeps_a_week() -> None:
     assert later.history_end == END + timedelta(days=10)
     assert len(later.mean) == 20
     assert later.recent.tolist() == [1.0] * 5
+
+
+def test_a_shops_advice_reads_most_urgent_first() -> None:
+    def advice_for(stock: int, mean: float = 2) -> Advice:
+        return advise(_flat(mean, mean / 2), stock, 0.95, lead_time_days=7, review_period_days=14)
+
+    below_reorder_point = advice_for(10)
+    runs_out_soon, runs_out_later, never = advice_for(40), advice_for(100), advice_for(60, 0.01)
+    assert below_reorder_point.reorder_now
+    assert not runs_out_soon.reorder_now and not runs_out_later.reorder_now
+    assert never.expected_stockout_date is None
+    ordered = sorted(
+        [never, runs_out_later, runs_out_soon, below_reorder_point], key=most_urgent_first
+    )
+    assert ordered == [below_reorder_point, runs_out_soon, runs_out_later, never]
+    # The same stock-out day: the larger order first.
+    larger = replace(
+        runs_out_soon, suggested_order_quantity=runs_out_soon.suggested_order_quantity + 5
+    )
+    assert sorted([runs_out_soon, larger], key=most_urgent_first) == [larger, runs_out_soon]

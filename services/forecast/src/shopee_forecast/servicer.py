@@ -16,7 +16,7 @@ from shopee_forecast.adapters.churn_requests import ChurnRequests
 from shopee_forecast.adapters.jobs import TrainingJobs
 from shopee_forecast.adapters.store import ForecastStore, Shop
 from shopee_forecast.domain.churn import describe, value_at_risk
-from shopee_forecast.domain.inventory import advise
+from shopee_forecast.domain.inventory import Advice, advise, most_urgent_first
 from shopee_forecast.domain.selection import MAX_HORIZON_DAYS
 from shopee_forecast.domain.series import SeriesKey, Target
 from shopee_forecast.observability import PREDICTION_SECONDS
@@ -206,7 +206,7 @@ class ForecastServicer(forecast_pb2_grpc.ForecastServiceServicer):
             stock = {p: s for p, (s, status) in sorted(catalog.items()) if status == ACTIVE_PRODUCT}
             if not stock:
                 raise FailedPrecondition(f"shop {shop.shop_id!r} has no active product")
-        items = []
+        advised: list[tuple[str, Advice, str]] = []
         too_new: list[FailedPrecondition] = []
         demands = await self.predictor.demands(shop, list(stock))
         for product_id, on_hand in stock.items():
@@ -218,24 +218,28 @@ class ForecastServicer(forecast_pb2_grpc.ForecastServiceServicer):
                 too_new.append(demand)
                 continue
             advice = advise(demand.forecast, on_hand, service_level, lead_time, review)
-            items.append(
-                forecast_pb2.InventoryAdvice(
-                    product_id=product_id,
-                    stock_on_hand=advice.stock_on_hand,
-                    mean_daily_demand=advice.mean_daily_demand,
-                    lead_time_demand=advice.lead_time_demand,
-                    safety_stock=advice.safety_stock,
-                    reorder_point=advice.reorder_point,
-                    suggested_order_quantity=advice.suggested_order_quantity,
-                    expected_stockout_date=(
-                        advice.expected_stockout_date.isoformat()
-                        if advice.expected_stockout_date
-                        else ""
-                    ),
-                    reorder_now=advice.reorder_now,
-                    model_version=demand.model_version,
-                )
+            advised.append((product_id, advice, demand.model_version))
+        if not request.product_ids:
+            advised.sort(key=lambda entry: most_urgent_first(entry[1]))
+        items = [
+            forecast_pb2.InventoryAdvice(
+                product_id=product_id,
+                stock_on_hand=advice.stock_on_hand,
+                mean_daily_demand=advice.mean_daily_demand,
+                lead_time_demand=advice.lead_time_demand,
+                safety_stock=advice.safety_stock,
+                reorder_point=advice.reorder_point,
+                suggested_order_quantity=advice.suggested_order_quantity,
+                expected_stockout_date=(
+                    advice.expected_stockout_date.isoformat()
+                    if advice.expected_stockout_date
+                    else ""
+                ),
+                reorder_now=advice.reorder_now,
+                model_version=model_version,
             )
+            for product_id, advice, model_version in advised
+        ]
         if not items:
             raise too_new[0]
         PREDICTION_SECONDS.labels("AdviseInventory", "none").observe(time.perf_counter() - started)

@@ -77,6 +77,16 @@ class Advice:
     reorder_now: bool
 
 
+def most_urgent_first(advice: Advice) -> tuple[bool, date, int]:
+    """Sort key of a shop's advice: at or below the reorder point first, then the earliest
+    expected stock-out (none within 90 days last), then the largest suggested order."""
+    return (
+        not advice.reorder_now,
+        advice.expected_stockout_date or date.max,
+        -advice.suggested_order_quantity,
+    )
+
+
 def _window(values: FloatArray, days: int) -> FloatArray:
     """The first `days` values; past the forecast, its last week's mean carries on."""
     if days <= len(values):

@@ -375,7 +375,9 @@ async function forecasts(ctx, holder, path, targets) {
     const definition = kpi(ctx, name);
     const best = forecast.backtest.find((b) => b.model === forecast.model) ?? forecast.backtest[0];
     const scores = best ? `; ${backtestScores(best)}` : "";
-    const total = formatValue(forecast.expected_total, definition.unit, ctx.shop.currency);
+    // An expected count is a mean (861.26 orders); a seller reads it as about 861.
+    const expected = definition.unit === "count" ? Math.round(forecast.expected_total) : forecast.expected_total;
+    const total = formatValue(expected, definition.unit, ctx.shop.currency);
     forecastChart(grid, {
       data: forecastColumns(toColumns(history, [name]), forecast, ctx.shop.time_zone),
       kpi: definition,
@@ -389,7 +391,6 @@ async function forecasts(ctx, holder, path, targets) {
 
 async function inventory(ctx, holder) {
   const advice = await ctx.api.post("/api/predict/inventory", { shop_id: ctx.shop.id });
-  const items = [...advice.items].sort((a, b) => Number(b.reorder_now) - Number(a.reorder_now));
   const number = (value) => el("td", { class: "number" }, formatValue(value, "count"));
   const table = el(
     "table",
@@ -398,7 +399,7 @@ async function inventory(ctx, holder) {
     el(
       "tbody",
       {},
-      items.map((item) =>
+      advice.items.map((item) =>
         el(
           "tr",
           { "data-product": item.product_id },
