@@ -128,7 +128,8 @@ def test_a_shops_advice_reads_most_urgent_first() -> None:
     below_reorder_point = advice_for(10)
     runs_out_soon, runs_out_later, never = advice_for(40), advice_for(100), advice_for(60, 0.01)
     assert below_reorder_point.reorder_now
-    assert not runs_out_soon.reorder_now and not runs_out_later.reorder_now
+    assert not runs_out_soon.reorder_now
+    assert not runs_out_later.reorder_now
     assert never.expected_stockout_date is None
     ordered = sorted(
         [never, runs_out_later, runs_out_soon, below_reorder_point], key=most_urgent_first
