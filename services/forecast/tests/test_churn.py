@@ -10,8 +10,10 @@ import pytest
 
 from shopee_forecast.domain.churn import (
     CANCELLED,
+    EPSILON,
     PAID,
     RETURNED,
+    RHYTHM_FEATURES,
     NotEnoughOrders,
     describe,
     features_at,
@@ -117,6 +119,32 @@ def test_the_model_learns_churn_and_explains_the_riskiest_buyers() -> None:
     feature, contribution = riskiest["reasons"][0]
     assert contribution > 0
     assert describe(feature, riskiest[feature], model.typical[feature])
+
+
+def test_a_buyer_without_a_buying_rhythm_has_it_as_one_reason() -> None:
+    """A buyer with one order lacks both rhythm features: one fact, one reason, weighed by
+    replacing both with the typical buyer's."""
+    orders, visits, last = _population(buyers=1200, days=needed_history_days(30) + 60, seed=4)
+    model = train_churn(orders, visits, last, 30)
+    scores = model.scores
+    one_order = scores[scores["mean_gap_days"].isna()]
+    assert len(one_order) > 0
+    contributions = model.contributions(one_order)
+    assert (contributions["overdue_ratio"] == 0).all()
+    swapped = one_order.copy()
+    swapped[list(RHYTHM_FEATURES)] = model.typical[list(RHYTHM_FEATURES)].to_numpy()
+
+    def log_odds(frame: pd.DataFrame) -> np.ndarray:
+        p = np.clip(model.probabilities(frame), EPSILON, 1 - EPSILON)
+        return np.log(p / (1 - p))
+
+    both = log_odds(one_order) - log_odds(swapped)
+    assert contributions["mean_gap_days"].to_numpy() == pytest.approx(both, abs=1e-9)
+    for reasons in one_order["reasons"]:
+        assert "overdue_ratio" not in [feature for feature, _ in reasons]
+    # A buyer with a rhythm keeps both, each weighed alone.
+    repeat = scores[scores["mean_gap_days"].notna()]
+    assert (model.contributions(repeat)["overdue_ratio"] != 0).any()
 
 
 def test_value_at_risk_weighs_the_probability_by_the_buyers_pace() -> None:

@@ -52,6 +52,9 @@ TRAINING_CUTOFFS = 4
 CUTOFF_STEP_DAYS = 14
 MIN_FEATURE_DAYS = 28
 TOP_REASONS = 3
+# What a buyer with one order lacks: both describe one fact ("no buying rhythm yet"), so for such
+# a buyer they are one reason, whose contribution is that of replacing both together.
+RHYTHM_FEATURES = ("mean_gap_days", "overdue_ratio")
 # Buyers with no paid order in this many days before a cutoff are past churning: left out.
 ACTIVE_DAYS = 365
 EPSILON = 1e-6
@@ -209,14 +212,26 @@ class ChurnModel:
         )
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Per buyer and feature: churn log-odds now minus with the typical value."""
+        """Per buyer and feature: churn log-odds now minus with the typical value. A buyer
+        without a buying rhythm has the effect of both rhythm features under the first and 0
+        under the second (one fact, one reason)."""
         base = _logit(self.probabilities(frame))
         columns = {}
         for feature in FEATURES:
-            swapped = frame.copy()
-            swapped[feature] = self.typical[feature]
-            columns[feature] = base - _logit(self.probabilities(swapped))
+            columns[feature] = base - self._logit_with_typical(frame, [feature])
+        no_rhythm = frame[list(RHYTHM_FEATURES)].isna().all(axis=1).to_numpy()
+        if no_rhythm.any():
+            both = base - self._logit_with_typical(frame, list(RHYTHM_FEATURES))
+            first, *rest = RHYTHM_FEATURES
+            columns[first] = np.where(no_rhythm, both, columns[first])
+            for feature in rest:
+                columns[feature] = np.where(no_rhythm, 0.0, columns[feature])
         return pd.DataFrame(columns, index=frame.index)
+
+    def _logit_with_typical(self, frame: pd.DataFrame, features: list[str]) -> FloatArray:
+        swapped = frame.copy()
+        swapped[features] = self.typical[features].to_numpy()
+        return _logit(self.probabilities(swapped))
 
 
 def _logit(p: FloatArray) -> FloatArray:
@@ -306,7 +321,9 @@ def score(model: ChurnModel, frame: pd.DataFrame) -> pd.DataFrame:
     reasons = []
     for row in contributions:
         ranked = np.argsort(-row)[:TOP_REASONS]
-        chosen = [i for i in ranked if row[i] > 0] or list(np.argsort(-np.abs(row))[:TOP_REASONS])
+        chosen = [i for i in ranked if row[i] > 0] or [
+            i for i in np.argsort(-np.abs(row)) if row[i] != 0
+        ][:TOP_REASONS]
         reasons.append([(FEATURES[i], float(row[i])) for i in chosen])
     scored = frame.assign(probability=model.probabilities(frame))
     scored["reasons"] = pd.Series(reasons, index=frame.index, dtype=object)
@@ -338,8 +355,7 @@ def describe(feature: str, value: float, typical: float) -> str:
     """A plain-language reason, e.g. "no purchase for 74 days (typical: 21)"."""
     if value != value:  # NaN: a feature the buyer has no data for
         missing = {
-            "mean_gap_days": "only one order so far, no buying rhythm yet",
-            "overdue_ratio": "only one order so far, no buying rhythm yet",
+            **dict.fromkeys(RHYTHM_FEATURES, "only one order so far, no buying rhythm yet"),
             "days_since_visit": "no recorded shop visit",
         }
         return missing.get(feature, f"{feature.replace('_', ' ')} unknown")
