@@ -21,6 +21,9 @@ test("ratios, seconds, scores and counts read their own way", () => {
   assert.equal(formatValue(42, "seconds"), "42 s");
   assert.equal(duration(125), "2 min 5 s");
   assert.equal(duration(7260), "2 h 1 min");
+  // Round axis ticks read without their zero part.
+  assert.equal(duration(7200), "2 h");
+  assert.equal(duration(300), "5 min");
   assert.equal(formatValue(4.376, "score"), "4.38 / 5");
   assert.equal(formatValue(12_345, "count"), "12,345");
   assert.equal(formatValue(2.5, "count"), "2.5");

@@ -115,6 +115,9 @@ const TICKS = {
   minute: { incrs: [60, 300, 600, 900, 1800, 3600], space: 60, format: { hour: "2-digit", minute: "2-digit" } },
 };
 
+// Durations tick on round seconds, minutes and hours ("2 h", not "1 h 23 min").
+const DURATION_INCRS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, DAY_SECONDS, 2 * DAY_SECONDS, 7 * DAY_SECONDS];
+
 function timeChart(container, { data, series, bands, spans, unit, currency, timeZone, title, name, interval, xRange, caption }) {
   const card = el("section", { class: "card", "data-chart": name });
   if (spans) card.dataset.spans = String(spans.length);
@@ -144,7 +147,7 @@ function timeChart(container, { data, series, bands, spans, unit, currency, time
         values: (_, values, _axis, _space, step) =>
           values.map((t) => (step >= DAY_SECONDS ? dates : when).format(new Date(t * 1000))),
       },
-      { values: (_, ticks) => ticks.map(format), size: labelWidth },
+      { values: (_, ticks) => ticks.map(format), size: labelWidth, ...(unit === "seconds" ? { incrs: DURATION_INCRS } : {}) },
     ],
     series: [
       { value: (_, t) => (t === null ? "–" : when.format(new Date(t * 1000))) },

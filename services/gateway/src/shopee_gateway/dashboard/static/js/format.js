@@ -61,8 +61,9 @@ export function duration(seconds) {
   const total = Math.round(seconds);
   if (total < 60) return `${total} s`;
   const minutes = Math.floor(total / 60);
-  if (minutes < 60) return `${minutes} min ${total % 60} s`;
-  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  // A whole number of minutes or hours reads without its zero part ("2 h", not "2 h 0 min").
+  if (minutes < 60) return total % 60 ? `${minutes} min ${total % 60} s` : `${minutes} min`;
+  return minutes % 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${Math.floor(minutes / 60)} h`;
 }
 
 /**
