@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from shopee.events.v1 import events_pb2
 from shopee_common.events import Event, InvalidEvent, validate
-from shopee_common.seller_centre import ORDER_STATUSES
+from shopee_common.seller_centre import order_status
 from shopee_ingest.domain.export_files import (
     CellValue,
     ExportRow,
@@ -107,8 +107,7 @@ def _map_orders(rows: list[ExportRow], options: ImportOptions) -> MappedExport:
 
 def _order_events(order_id: str, lines: list[ExportRow], options: ImportOptions) -> list[Event]:
     first = lines[0].values
-    status_word = _text(first.get("status")).casefold()
-    status_name = ORDER_STATUSES.get(status_word)
+    status_name = order_status(_text(first.get("status")))
     if status_name is None:
         raise _RowProblem("status", f"unknown order status {_text(first.get('status'))!r}")
     created = _local_time("created_at", first.get("created_at"))
