@@ -244,6 +244,12 @@ async def test_an_analyst_reads_every_page_and_sees_a_live_order_arrive(
         assert chart.get_attribute("data-spans") == "1"
         assert chart.find_elements(By.CSS_SELECTOR, ".uplot canvas"), "the chart drew"
         assert not driver.find_elements(By.CSS_SELECTOR, ".notice"), "nothing is going on now"
+        # Six days are under the detector's first week: the list says the shop is not judged
+        # yet rather than that it found nothing.
+        [judged] = driver.find_elements(By.CSS_SELECTOR, "[data-judged]")
+        assert judged.get_attribute("data-judged") == "none"
+        assert "not judged this shop yet" in judged.text
+        assert "Nothing judged yet." in driver.find_element(By.TAG_NAME, "main").text
 
         # A shop of another organisation in the URL falls back to one's own.
         _open(browser, gateway, f"sales?shop={other_tenants_shop}&days=7", "sales", tenant.shops[0])

@@ -216,10 +216,21 @@ async def test_anomalies_are_scoped_to_the_callers_shops_and_filtered(
     client: httpx.AsyncClient, world: World, anomaly_ids: dict[str, list[str]]
 ) -> None:
     tenant_a, tenant_b = world.tenants["a"], world.tenants["b"]
+    judged, unjudged = tenant_a.shops
+    with psycopg.connect(world.dsn) as connection:
+        connection.execute(
+            "INSERT INTO anomaly_detector_state (shop_id, judged_until) VALUES (%s, %s)",
+            (judged, START + 5 * HOUR),
+        )
     headers = await sign_in(client, tenant_a.emails["viewer"])
     everything = await client.get("/api/anomalies", headers=headers)
     assert everything.status_code == 200, everything.text
     items = everything.json()["items"]
+    # How far the detector has judged each shop asked about: "none found" is not "not judged".
+    assert everything.json()["judged_until"] == {
+        judged: (START + 5 * HOUR).isoformat().replace("+00:00", "Z"),
+        unjudged: None,
+    }
     assert {item["shop_id"] for item in items} == set(tenant_a.shops)
     assert sorted(item["id"] for item in items) == sorted(
         i for shop in tenant_a.shops for i in anomaly_ids[shop]

@@ -60,8 +60,12 @@ test("ratios change in percentage points; from zero and without a previous perio
 });
 
 test("times are the shop's local times", () => {
-  assert.equal(localTime("2026-11-25T07:00:00Z", "Asia/Jakarta"), "25 Nov, 14:00");
-  assert.equal(localTime("2026-11-25T17:30:00Z", "Asia/Manila"), "26 Nov, 01:30");
+  const now = new Date("2026-12-07T12:00:00Z");
+  assert.equal(localTime("2026-11-25T07:00:00Z", "Asia/Jakarta", now), "25 Nov, 14:00");
+  assert.equal(localTime("2026-11-25T17:30:00Z", "Asia/Manila", now), "26 Nov, 01:30");
+  // Another year, in the shop's zone, says its year.
+  assert.equal(localTime("2025-12-23T06:00:00Z", "Asia/Bangkok", now), "23 Dec 2025, 13:00");
+  assert.equal(localTime("2025-12-31T17:30:00Z", "Asia/Jakarta", now), "1 Jan, 00:30");
 });
 
 test("backtest scores read without a MAPE when nothing sold in the backtest", () => {

@@ -42,6 +42,11 @@ ORDER BY a.bucket_start DESC, a.id
 LIMIT $6
 """
 
+# How far the detector has judged each shop; read before the anomalies, so that every anomaly
+# before it is in what they return.
+JUDGED_UNTIL = """
+SELECT shop_id, judged_until FROM anomaly_detector_state WHERE shop_id = ANY($1::text[])
+"""
 
 DATA_INCOMPLETE = """
 SELECT id, shop_id, since, resolved_at AS until, resolved_at IS NULL AS ongoing, lag_seconds,
@@ -111,12 +116,18 @@ async def anomalies(
 ) -> AnomalyPage:
     """From the anomalies the stream job's detector recorded for your shops (or the one asked
     for): each with the KPIs that moved, their observed and expected values and range, a score,
-    a severity and a plain-language explanation."""
+    a severity and a plain-language explanation; and per shop, how far the detector has
+    judged (`judged_until`), so that "no anomaly" is told from "not judged yet"."""
     shops = _scope(principal, shop_id, from_, to)
     # `severity=` alone splits to no severities: not given, rather than matching none.
     severities = severity or None
-    rows = await request.app.state.pool.fetch(ANOMALIES, shops, from_, to, severities, kpi, limit)
-    return AnomalyPage(items=[Anomaly.model_validate(dict(row)) for row in rows])
+    pool = request.app.state.pool
+    judged = {row["shop_id"]: row["judged_until"] for row in await pool.fetch(JUDGED_UNTIL, shops)}
+    rows = await pool.fetch(ANOMALIES, shops, from_, to, severities, kpi, limit)
+    return AnomalyPage(
+        items=[Anomaly.model_validate(dict(row)) for row in rows],
+        judged_until={shop: judged.get(shop) for shop in shops},
+    )
 
 
 @router.get(

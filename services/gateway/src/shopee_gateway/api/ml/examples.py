@@ -429,7 +429,8 @@ ANOMALIES: JsonDict = {
             "created_at": "2026-11-26T02:00:31Z",
             "updated_at": "2026-11-26T02:00:31Z",
         },
-    ]
+    ],
+    "judged_until": {ex.SHOP_ID: "2026-11-27T09:00:00Z"},
 }
 
 

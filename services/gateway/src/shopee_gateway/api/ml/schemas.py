@@ -603,6 +603,12 @@ class AnomalyPage(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [examples.ANOMALIES]})
 
     items: list[Anomaly]
+    judged_until: dict[str, datetime | None] = Field(
+        description="Per shop asked about: the detector has judged every closed hour before "
+        "this time, so an anomaly before it is in `items` (within the window and limit) and "
+        "none after it is known yet. Null: nothing judged yet (a shop without a baseline, or "
+        "detection still catching up on an imported history)."
+    )
 
 
 class DataIncompletePeriod(BaseModel):

@@ -88,14 +88,13 @@ export function formatChange(change) {
 }
 
 /** A UTC instant as the shop's local date and time, e.g. "25 Nov 14:00". */
-export function localTime(iso, timeZone) {
-  return new Intl.DateTimeFormat("en-GB", {
-    timeZone,
-    day: "numeric",
-    month: "short",
-    hour: "2-digit",
-    minute: "2-digit",
-  }).format(new Date(iso));
+export function localTime(iso, timeZone, now = new Date()) {
+  const when = new Date(iso);
+  const year = (date) => new Intl.DateTimeFormat("en-GB", { timeZone, year: "numeric" }).format(date);
+  // Lists reach back years: a time of another year says which ("23 Dec 2025, 13:00").
+  const options = { timeZone, day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" };
+  if (year(when) !== year(now)) options.year = "numeric";
+  return new Intl.DateTimeFormat("en-GB", options).format(when);
 }
 
 /**

@@ -148,7 +148,7 @@ async function overview(ctx) {
   await summary(ctx, "/api/kpis/summary", "This period");
   await dayCharts(ctx, [["gmv"], ["paid_orders"]]);
   const latest = await ctx.api.get("/api/anomalies", { shop_id: ctx.shop.id, limit: 5 });
-  ctx.main.append(anomalyList(ctx, latest.items, "Latest anomalies"));
+  ctx.main.append(anomalyList(ctx, latest, "Latest anomalies"));
 }
 
 async function traffic(ctx) {
@@ -257,7 +257,7 @@ async function anomalies(ctx) {
     caption: "Red: critical, amber: warning, grey: data incomplete (not judged). Product anomalies are listed below.",
   });
   if (incomplete.items.length > 0) ctx.main.append(incompleteList(ctx, incomplete.items));
-  ctx.main.append(anomalyList(ctx, page.items, "Anomalies in this period"));
+  ctx.main.append(anomalyList(ctx, page, "Anomalies in this period", { sayJudged: true }));
 }
 
 const SPAN_FILLS = {
@@ -303,10 +303,17 @@ function periodEntry(classes, data, when, text) {
   return el("article", { class: classes, ...data }, el("div", { class: "when" }, when), el("div", {}, text));
 }
 
-function anomalyList(ctx, items, heading) {
+/**
+ * An `/api/anomalies` page as a list, with how far the detector has judged the shop: when it is
+ * behind (a new shop, an imported history being worked through) always, else if `sayJudged`.
+ */
+function anomalyList(ctx, page, heading, { sayJudged = false } = {}) {
   const card = el("section", { class: "card" }, el("h2", {}, heading));
-  if (items.length === 0) card.append(el("p", { class: "empty" }, "No anomaly found."));
-  for (const item of items) {
+  const judged = page.judged_until?.[ctx.shop.id];
+  const note = judgedNote(ctx, judged, sayJudged);
+  if (note) card.append(el("p", { class: "note", "data-judged": judged ?? "none" }, note));
+  if (page.items.length === 0) card.append(el("p", { class: "empty" }, judged === null ? "Nothing judged yet." : "No anomaly found."));
+  for (const item of page.items) {
     const where = item.product_id ? `product ${item.product_name || item.product_id}` : "whole shop";
     const start = localTime(item.bucket_start, ctx.shop.time_zone);
     const end = localTime(item.bucket_end, ctx.shop.time_zone);
@@ -314,6 +321,21 @@ function anomalyList(ctx, items, heading) {
     card.append(periodEntry(`anomaly ${item.severity}`, { "data-anomaly": item.id }, when, item.explanation));
   }
   return card;
+}
+
+// An hour is judged once it has closed and its events are in; more behind than this is news.
+const JUDGED_LAG_HOURS = 3;
+
+function judgedNote(ctx, judged, always) {
+  if (judged === undefined) return "";
+  if (judged === null) {
+    return "The detector has not judged this shop yet: it starts once the shop has a week of closed hours (by default), and works through an imported history from its start.";
+  }
+  const when = localTime(judged, ctx.shop.time_zone);
+  if (Date.now() - Date.parse(judged) > JUDGED_LAG_HOURS * 3600 * 1000) {
+    return `Judged up to ${when}: the detector is still working through the hours after it, so anomalies there are not shown yet.`;
+  }
+  return always ? `Judged up to ${when}; each hour is judged once it has closed.` : "";
 }
 
 const RETRIES = 60;
