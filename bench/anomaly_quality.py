@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import inspect
 import json
 import time
 from collections import Counter, defaultdict
@@ -193,9 +194,12 @@ def aggregate(config: GeneratorConfig) -> dict[str, ShopSeries]:
 
 
 def _cache_key(config: GeneratorConfig) -> str:
-    # The generator's own code is part of the key: a change to it makes a different world.
+    # The generator's own code is part of the key: a change to it makes a different world; and
+    # so is the job's counting, which turns the world's events into the series.
     package = Path(shopee_generator.__file__).parent
-    code = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(package.rglob("*.py"))))
+    counting = [Path(inspect.getfile(f)) for f in (event_parts, buckets_for)]
+    sources = [*sorted(package.rglob("*.py")), *counting]
+    code = hashlib.sha256(b"".join(p.read_bytes() for p in sources))
     text = json.dumps(asdict(config), default=str, sort_keys=True) + "|v4|" + ",".join(BASE_KPIS)
     return hashlib.sha256((text + code.hexdigest()).encode()).hexdigest()[:16]
 

@@ -144,6 +144,7 @@ def _contribution_rows(events: list[events_pb2.Event]) -> tuple[pd.DataFrame, pd
             counters = {
                 events_pb2.TRAFFIC_KIND_PAGE_VIEW: [("page_views", 1, 0, False)],
                 events_pb2.TRAFFIC_KIND_PRODUCT_VIEW: [
+                    ("page_views", 1, 0, False),
                     ("product_views", 1, 0, True),
                     ("add_to_cart_rate", 0, 1, True),
                 ],

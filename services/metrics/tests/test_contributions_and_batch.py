@@ -64,6 +64,20 @@ def test_paid_order_parts() -> None:
     assert ("", "ads_gmv") not in parts
 
 
+def test_a_product_page_is_a_page_view_too() -> None:
+    """Page views count every page, product pages included, as Seller Centre counts them (its
+    daily summaries never have fewer page views than visitors)."""
+    product_page = {(p.product_id, p.kpi): p.numerator for p in event_parts(view("1", 0)).parts}
+    assert product_page[("", "page_views")] == 1
+    assert product_page[("", "product_views")] == 1
+    assert product_page[("a", "product_views")] == 1
+    home = view("2", 0)
+    home.traffic.kind, home.traffic.product_id = events_pb2.TRAFFIC_KIND_PAGE_VIEW, ""
+    assert [(p.product_id, p.kpi, p.numerator) for p in event_parts(home).parts] == [
+        ("", "page_views", 1)
+    ]
+
+
 def test_repeated_id_in_one_batch_counts_once() -> None:
     batch = [at(paid("1")), at(paid("1"), 1), at(paid("2"), 2)]
     assert [c.event.event_id for c in unique_in_batch(batch)] == ["1", "2"]

@@ -73,7 +73,13 @@ KPIS: tuple[Kpi, ...] = (
         "distinct visitor_id over traffic events (plus imported daily summaries)",
         per_product=True,
     ),
-    Kpi("page_views", "Page views", Unit.COUNT, Rollup.SUM, "count of page views"),
+    Kpi(
+        "page_views",
+        "Page views",
+        Unit.COUNT,
+        Rollup.SUM,
+        "count of page views, product pages included (as Seller Centre counts them)",
+    ),
     Kpi(
         "product_views",
         "Product views",

@@ -144,7 +144,9 @@ def _paid_order(order: events_pb2.OrderEvent) -> list[Part]:
 
 
 _PAGE_VIEW = (Part(SHOP, "page_views", 1),)
-_PRODUCT_VIEW = (Part(SHOP, "product_views", 1), Part(SHOP, "add_to_cart_rate", 0, 1))
+# A product page is a page: page views count it too, as Seller Centre's do (and as the daily
+# summaries it exports, which count at least one page view per visitor).
+_PRODUCT_VIEW = (*_PAGE_VIEW, Part(SHOP, "product_views", 1), Part(SHOP, "add_to_cart_rate", 0, 1))
 _ADD_TO_CART = (Part(SHOP, "add_to_carts", 1), Part(SHOP, "add_to_cart_rate", 1, 0))
 _CHECKOUT_START = (Part(SHOP, "checkout_starts", 1), Part(SHOP, "cart_abandonment_rate", 1, 1))
 
