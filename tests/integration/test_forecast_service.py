@@ -262,6 +262,18 @@ async def test_churn_scores_buyers_with_reasons_and_holdout_scores(running: Runn
     probabilities = [b.probability for b in response.buyers]
     assert probabilities == sorted(probabilities, reverse=True)
     assert all(b.reasons and b.reasons[0].description for b in response.buyers)
+    # Amounts in reasons are in the shop's currency (the world's shops sell in IDR).
+    everyone = await running.stub.PredictChurn(
+        forecast_pb2.ChurnRequest(shop_id=shop, horizon_days=14, limit=1000)
+    )
+    money = [
+        r.description
+        for b in everyone.buyers
+        for r in b.reasons
+        if r.feature in ("monetary_minor", "avg_order_value_minor")
+    ]
+    assert money
+    assert all(description.count("IDR ") == 2 for description in money), money[:3]
     assert 0 <= response.roc_auc <= 1
     assert 0 <= response.baseline_brier <= 1
     chosen = [response.buyers[-1].buyer_id, response.buyers[0].buyer_id]

@@ -198,5 +198,9 @@ def test_reasons_read_plainly() -> None:
         == "spent 1,250.00 in total (typical: 3,000.00)"
     )
     assert (
+        describe("avg_order_value_minor", 254_700, 36_008, "THB")
+        == "average order THB 2,547.00 (typical: THB 360.08)"
+    )
+    assert (
         describe("mean_gap_days", float("nan"), 30) == "only one order so far, no buying rhythm yet"
     )

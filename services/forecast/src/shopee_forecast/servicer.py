@@ -174,7 +174,9 @@ class ForecastServicer(forecast_pb2_grpc.ForecastServiceServicer):
                     reasons=[
                         forecast_pb2.ChurnReason(
                             feature=feature,
-                            description=describe(feature, row[feature], model.typical[feature]),
+                            description=describe(
+                                feature, row[feature], model.typical[feature], shop.currency
+                            ),
                             contribution=contribution,
                         )
                         for feature, contribution in row["reasons"]

@@ -79,6 +79,7 @@ class Shop:
     shop_id: str
     time_zone: str
     market: str
+    currency: str = ""
 
     def today(self, now: datetime | None = None) -> date:
         """The shop-local calendar day now."""
@@ -96,11 +97,16 @@ class ForecastStore:
 
     async def shop(self, shop_id: str) -> Shop | None:
         row = await self._pool.fetchrow(
-            "SELECT id, time_zone, market FROM shops WHERE id = $1", shop_id
+            "SELECT id, time_zone, market, currency FROM shops WHERE id = $1", shop_id
         )
         if row is None:
             return None
-        return Shop(row["id"], row["time_zone"], market_of(row["market"], row["time_zone"]))
+        return Shop(
+            row["id"],
+            row["time_zone"],
+            market_of(row["market"], row["time_zone"]),
+            row["currency"],
+        )
 
     async def shop_ids(self) -> list[str]:
         return [row["id"] for row in await self._pool.fetch("SELECT id FROM shops ORDER BY id")]

@@ -351,8 +351,13 @@ def _count(value: float, one: str, many: str) -> str:
     return f"{number} {one if number == 1 else many}"
 
 
-def describe(feature: str, value: float, typical: float) -> str:
-    """A plain-language reason, e.g. "no purchase for 74 days (typical: 21)"."""
+def _money(minor: float, currency: str) -> str:
+    return f"{currency} {minor / 100:,.2f}".lstrip()
+
+
+def describe(feature: str, value: float, typical: float, currency: str = "") -> str:
+    """A plain-language reason, e.g. "no purchase for 74 days (typical: 21)"; amounts in the
+    shop's `currency` when given ("spent THB 1,958.00 in total")."""
     if value != value:  # NaN: a feature the buyer has no data for
         missing = {
             **dict.fromkeys(RHYTHM_FEATURES, "only one order so far, no buying rhythm yet"),
@@ -363,9 +368,11 @@ def describe(feature: str, value: float, typical: float) -> str:
     texts = {
         "recency_days": f"no purchase for {value:,.0f} days ({t})",
         "frequency": f"{_count(value, 'order', 'orders')} in total ({t})",
-        "monetary_minor": f"spent {value / 100:,.2f} in total (typical: {typical / 100:,.2f})",
+        "monetary_minor": (
+            f"spent {_money(value, currency)} in total (typical: {_money(typical, currency)})"
+        ),
         "avg_order_value_minor": (
-            f"average order {value / 100:,.2f} (typical: {typical / 100:,.2f})"
+            f"average order {_money(value, currency)} (typical: {_money(typical, currency)})"
         ),
         "tenure_days": f"first order {value:,.0f} days ago ({t})",
         "mean_gap_days": f"buys every {value:,.0f} days on average ({t})",
