@@ -126,7 +126,7 @@ KPIS: tuple[Kpi, ...] = (
         "Cancellation rate",
         Unit.RATIO,
         Rollup.RATIO,
-        "cancelled orders / created orders",
+        "orders cancelled in the bucket / orders created in it (each counted when it happens)",
         higher_is_better=False,
     ),
     Kpi(
@@ -134,7 +134,7 @@ KPIS: tuple[Kpi, ...] = (
         "Return rate",
         Unit.RATIO,
         Rollup.RATIO,
-        "returned orders / completed orders",
+        "orders returned in the bucket / orders completed in it (each counted when it happens)",
         higher_is_better=False,
     ),
     Kpi(
