@@ -224,6 +224,10 @@ async def test_an_analyst_reads_every_page_and_sees_a_live_order_arrive(
             )
             assert tile.find_element(By.CLASS_NAME, "value").text not in ("", "–")
         assert len(driver.find_elements(By.CSS_SELECTOR, ".uplot")) >= 2, "the day charts drew"
+        # This world's KPI rows were written for the test, not counted by the stream job: the
+        # page says no event of the shop has been counted yet.
+        counted = driver.find_element(By.CSS_SELECTOR, ".notice[data-counted]")
+        assert counted.get_attribute("data-counted") == "none"
         _open(browser, gateway, f"products?shop={shop}&days=7&end={end}", "products", shop)
         assert driver.find_elements(By.CSS_SELECTOR, ".bar-row"), "top products are listed"
         # By the names the seller gave them in the catalogue (the full name is the tooltip).
@@ -295,6 +299,8 @@ async def test_an_analyst_reads_every_page_and_sees_a_live_order_arrive(
         notice = driver.find_element(By.CSS_SELECTOR, ".notice[data-incomplete]")
         assert "Data incomplete since" in notice.text
         assert reason in notice.text
+        # The live order is counted: the period's figures are current up to it.
+        assert not driver.find_elements(By.CSS_SELECTOR, ".notice[data-counted]")
 
         # Signing out forgets the session: a reload asks to sign in again.
         driver.find_element(By.ID, "sign-out").click()

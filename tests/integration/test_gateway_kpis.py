@@ -4,7 +4,7 @@ events: series per shop and across shops, period totals, top products, funnel, a
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -45,6 +45,9 @@ def _day_totals(
             num += n
             den += d or 0
     return num, den
+
+
+HOUR = timedelta(hours=1)
 
 
 async def test_day_series_per_shop_and_total(gateway: httpx.AsyncClient, world: World) -> None:
@@ -136,6 +139,15 @@ async def test_summary_compares_with_previous_period(
     gateway: httpx.AsyncClient, world: World
 ) -> None:
     tenant = world.tenants["a"]
+    counted, uncounted = tenant.shops
+    # How far the stream job has counted each shop: its newest event of any source.
+    orders_until = datetime.combine(FIRST_DAY + timedelta(days=6), datetime.min.time(), UTC)
+    with psycopg.connect(world.dsn) as connection:
+        for source, watermark in (("order", orders_until), ("traffic", orders_until - HOUR)):
+            connection.execute(
+                "INSERT INTO stream_watermarks (shop_id, source, watermark) VALUES (%s, %s, %s)",
+                (counted, source, watermark),
+            )
     headers = await sign_in(gateway, tenant.emails["viewer"])
     first, last = FIRST_DAY + timedelta(days=3), FIRST_DAY + timedelta(days=5)
     response = await gateway.get(
@@ -149,6 +161,9 @@ async def test_summary_compares_with_previous_period(
     assert body["previous_to"] == str(first - timedelta(days=1))
     by_shop = {s["shop_id"]: {k["kpi"]: k for k in s["kpis"]} for s in body["shops"]}
     assert set(by_shop) == {None, *tenant.shops}
+    latest = {s["shop_id"]: s["latest_event"] for s in body["shops"]}
+    newest = orders_until.isoformat().replace("+00:00", "Z")
+    assert latest == {counted: newest, uncounted: None, None: newest}
     for shop, shops in [(None, tenant.shops), *((s, [s]) for s in tenant.shops)]:
         gmv_now = _day_totals(world, shops, "gmv", first, last)[0]
         gmv_before = _day_totals(world, shops, "gmv", FIRST_DAY, first - timedelta(days=1))[0]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
@@ -53,6 +54,9 @@ class Kpis:
     async def totals(self, shops: list[str], kpis: list[str], period: Period) -> list[TotalRow]:
         self.reads.totals.append((shops, kpis))
         return []
+
+    async def latest_events(self, shops: list[str]) -> dict[str, datetime]:
+        return {}
 
     async def export_rows(self, query: KpiQuery, with_products: bool) -> AsyncIterator[list[Any]]:
         self.reads.exports.append(query)

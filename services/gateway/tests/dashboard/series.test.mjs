@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { addDays, forecastColumns, LiveBuckets, localDate, localMidnight, periodOf, seriesParams, toColumns } from "../../src/shopee_gateway/dashboard/static/js/series.js";
+import { addDays, countedShort, forecastColumns, LiveBuckets, localDate, localMidnight, periodOf, seriesParams, toColumns } from "../../src/shopee_gateway/dashboard/static/js/series.js";
 
 test("a period is the last N local days of the shop, today included", () => {
   // 17:30 UTC on 30 Nov is already 1 Dec in Jakarta (UTC+7), still 30 Nov in UTC.
@@ -82,4 +82,20 @@ test("history and forecast share one axis, each with its own columns", () => {
   assert.deepEqual(columns[1], [null, null, 110, 130]);
   assert.deepEqual(columns[2], [null, null, 90, 110]);
   assert.deepEqual(columns[5], [null, null, 120, 140]);
+});
+
+test("a period's figures are short when the shop is not counted up to its end", () => {
+  const now = new Date("2026-12-07T12:00:00Z"); // 19:00 in Jakarta
+  // Nothing counted at all.
+  assert.equal(countedShort(null, "2026-12-07", "Asia/Jakarta", now), true);
+  // A period reaching today: the newest event minutes ago is current, a day ago is not.
+  assert.equal(countedShort("2026-12-07T11:40:00Z", "2026-12-07", "Asia/Jakarta", now), false);
+  assert.equal(countedShort("2026-12-06T12:00:00Z", "2026-12-07", "Asia/Jakarta", now), true);
+  // A small shop's quiet night is not news: five hours.
+  assert.equal(countedShort("2026-12-07T07:00:00Z", "2026-12-07", "Asia/Jakarta", now), false);
+  // A past period: counted into its last local day is enough, whatever the hour.
+  assert.equal(countedShort("2026-03-06T17:30:00Z", "2026-03-07", "Asia/Jakarta", now), false);
+  assert.equal(countedShort("2026-03-06T16:30:00Z", "2026-03-07", "Asia/Jakarta", now), true);
+  // A history loaded up to March: a period in November is short.
+  assert.equal(countedShort("2026-03-20T00:00:00Z", "2026-11-30", "Asia/Jakarta", now), true);
 });

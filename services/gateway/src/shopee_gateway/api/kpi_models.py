@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
@@ -19,6 +19,7 @@ PERIOD_NOTE = (
 # --- examples: glowlab-id (IDR, Asia/Jakarta) in the first week of November 2026 -------------
 
 EXAMPLE_FROM, EXAMPLE_TO = "2026-11-01", "2026-11-07"
+EXAMPLE_LATEST_EVENT = "2026-11-07T16:59:48Z"
 EXAMPLE_PREVIOUS_FROM, EXAMPLE_PREVIOUS_TO = "2026-10-25", "2026-10-31"
 
 
@@ -85,7 +86,10 @@ def summary_example(kpis: dict[str, tuple[float | None, float | None]]) -> dict[
         "previous_from": EXAMPLE_PREVIOUS_FROM,
         "previous_to": EXAMPLE_PREVIOUS_TO,
         "note": PERIOD_NOTE,
-        "shops": [{"shop_id": None, "kpis": changes}, {"shop_id": ex.SHOP_ID, "kpis": changes}],
+        "shops": [
+            {"shop_id": None, "kpis": changes, "latest_event": EXAMPLE_LATEST_EVENT},
+            {"shop_id": ex.SHOP_ID, "kpis": changes, "latest_event": EXAMPLE_LATEST_EVENT},
+        ],
     }
 
 
@@ -224,6 +228,11 @@ class KpiChange(BaseModel):
 class ShopSummary(BaseModel):
     shop_id: str | None = Field(description="None for all the requested shops together.")
     kpis: list[KpiChange]
+    latest_event: datetime | None = Field(
+        description="The newest event time counted for the shop (for all the shops together: "
+        "the earliest of theirs). Figures after it are not in yet: a history still being "
+        "loaded, or events that stopped arriving. Null: nothing counted yet."
+    )
 
 
 class SummaryResponse(PeriodAnswer):

@@ -241,10 +241,14 @@ async def period_summary(
 ) -> SummaryResponse:
     """Each shop's (and the total's) KPIs over `period` against the period before it."""
     previous = period.previous()
-    # Two connections of the pool: the periods are read at the same time.
-    current_rows, previous_rows = await asyncio.gather(
-        repo.totals(shops, kpis, period), repo.totals(shops, kpis, previous)
+    # Connections of the pool: the periods and how far each shop is counted, read at once.
+    current_rows, previous_rows, latest = await asyncio.gather(
+        repo.totals(shops, kpis, period),
+        repo.totals(shops, kpis, previous),
+        repo.latest_events(shops),
     )
+    # All the shops together are counted up to the earliest of their latest events.
+    latest_of_all = min((latest[s] for s in shops if s in latest), default=None)
     current_parts, previous_parts = _parts(current_rows), _parts(previous_rows)
     summaries = []
     for shop in [None, *shops]:
@@ -265,7 +269,13 @@ async def period_summary(
                     higher_is_better=kpi.higher_is_better,
                 )
             )
-        summaries.append(ShopSummary(shop_id=shop, kpis=changes))
+        summaries.append(
+            ShopSummary(
+                shop_id=shop,
+                kpis=changes,
+                latest_event=latest_of_all if shop is None else latest.get(shop),
+            )
+        )
     return SummaryResponse(
         start=period.start,
         end=period.end,

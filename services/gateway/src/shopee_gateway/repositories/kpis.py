@@ -102,6 +102,16 @@ class KpiRepository:
         )
         return [TotalRow(*r) for r in rows]
 
+    async def latest_events(self, shops: list[str]) -> dict[str, datetime]:
+        """Per shop, the newest event time the stream job has counted (of any source): the
+        shop's KPIs are in up to it. A shop with nothing counted is left out."""
+        rows = await self._pool.fetch(
+            "SELECT shop_id, max(watermark) FROM stream_watermarks "
+            "WHERE shop_id = ANY($1::text[]) GROUP BY shop_id",
+            shops,
+        )
+        return {shop: latest for shop, latest in rows}
+
     async def top_products(
         self, shops: list[str], kpi: str, ratio: bool, period: Period, limit: int
     ) -> list[ProductRow]:

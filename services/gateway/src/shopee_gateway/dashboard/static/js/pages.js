@@ -3,7 +3,7 @@
 
 import { barList, el, forecastChart, lineChart } from "./charts.js";
 import { backtestScores, formatChange, formatValue, localTime, percent, tileValue } from "./format.js";
-import { addDays, forecastColumns, seriesParams, toColumns } from "./series.js";
+import { addDays, countedShort, forecastColumns, seriesParams, toColumns } from "./series.js";
 
 export const LIVE_TODAY_KPIS = ["gmv", "paid_orders", "unique_visitors", "conversion_rate", "aov"];
 export const LIVE_MINUTE_KPIS = ["gmv", "paid_orders"];
@@ -47,7 +47,15 @@ function summaryTiles(ctx, answer, heading) {
     );
   }
   const note = `${answer.from} to ${answer.to} against ${answer.previous_from} to ${answer.previous_to}`;
-  return el("section", {}, el("h2", {}, heading), tiles, el("p", { class: "note" }, note));
+  const section = el("section", {}, el("h2", {}, heading), tiles, el("p", { class: "note" }, note));
+  const latest = mine.latest_event;
+  if (latest !== undefined && countedShort(latest, answer.to, ctx.shop.time_zone)) {
+    const text = latest === null
+      ? "No events counted for this shop yet: its figures appear as the stream job counts them."
+      : `Events counted up to ${localTime(latest, ctx.shop.time_zone)}: the figures after that are not in yet (a history still being loaded, or events that stopped arriving).`;
+    section.append(el("p", { class: "notice", role: "status", "data-counted": latest ?? "none" }, text));
+  }
+  return section;
 }
 
 /** Day charts of KPI groups, each group one chart (its KPIs share a unit). */

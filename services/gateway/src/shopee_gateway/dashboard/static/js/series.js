@@ -13,6 +13,20 @@ export function addDays(isoDate, days) {
   return shifted.toISOString().slice(0, 10);
 }
 
+// A shop quiet this long up to now is news (a small shop's night has events every few minutes).
+const CURRENT_WITHIN_MS = 6 * 3600 * 1000;
+
+/**
+ * Whether a period's figures are short because the shop is not counted up to its end: the
+ * newest event counted (`latest`, ISO time or null) falls on a day before a past period's last
+ * day, or, for a period reaching today, hours behind now.
+ */
+export function countedShort(latest, periodTo, timeZone, now = new Date()) {
+  if (latest === null) return true;
+  if (periodTo < localDate(now, timeZone)) return localDate(new Date(latest), timeZone) < periodTo;
+  return now - new Date(latest) > CURRENT_WITHIN_MS;
+}
+
 /**
  * `days` local days ending on `end` (YYYY-MM-DD) or, without one, today in `timeZone`:
  * {from, to}, both inclusive, as the summary routes take them.
