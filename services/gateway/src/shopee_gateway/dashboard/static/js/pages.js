@@ -341,7 +341,7 @@ function judgedNote(ctx, judged, always) {
   }
   const when = localTime(judged, ctx.shop.time_zone);
   if (Date.now() - Date.parse(judged) > JUDGED_LAG_HOURS * 3600 * 1000) {
-    return `Judged up to ${when}: the detector is still working through the hours after it, so anomalies there are not shown yet.`;
+    return `Judged up to ${when}: the hours after it are not judged yet (the detector is working through a history, or waiting for the shop's late events), so anomalies there are not shown yet.`;
   }
   return always ? `Judged up to ${when}; each hour is judged once it has closed.` : "";
 }
