@@ -1,8 +1,18 @@
 """Keyword lexicons: review aspects per language, and the sentiment words of the lexicon baseline.
 
-Matched on lower-cased word boundaries (prefix match for entries ending in '*'). English and
-Indonesian are complete; Malay shares most Indonesian marketplace words; Filipino reviews mix in
-English (Taglish), so the English list covers much of them.
+Entries are lower-case and matched case-insensitively, text and entries both in Unicode NFC (a
+decomposed Vietnamese 'chất' still matches). Latin-script entries match on word boundaries
+(prefix match for entries ending in '*'). Thai is written without spaces between words and its
+vowel and tone marks are combining characters that regex word boundaries split, so Thai entries
+match anywhere in a clause (substring): they are chosen to be unambiguous as substrings (ราคาถูก,
+not ถูก 'cheap' / 'correct'; ตอบแชท, not ตอบ, which is also in ตอบโจทย์ 'meets the need').
+
+Aspects cover English, Indonesian, Malay, Filipino, Thai and Vietnamese. English and Indonesian
+are complete; Malay shares most Indonesian marketplace words; Filipino reviews mix in English
+(Taglish), so the English list covers much of them; Thai and Vietnamese reviews mix in English
+words ('shop', 'ship', 'sale') too. Every language's entries are matched in every text. Known
+ambiguity kept: Vietnamese 'giá' (price) also matches 'đánh giá' (review, rate). The sentiment word
+lists of the baseline are English and Indonesian only.
 """
 
 from __future__ import annotations
@@ -40,6 +50,45 @@ ASPECTS: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "ms": ("penghantaran", "hantar", "kurier", "sampai", "bungkus*", "pos"),
         "fil": ("dating", "padala", "delivery", "rider"),
+        "th": (
+            "ส่ง",  # as a substring, also ส่งไว, ส่งช้า, ค่าส่ง, ส่งของ
+            "จัดส่ง",
+            "ขนส่ง",
+            "พัสดุ",
+            "แพ็ค",
+            "แพค",
+            "ห่อมา",
+            "ห่อของ",
+            "กล่อง",
+            "มาถึง",
+            "มาไว",
+            "มาเร็ว",
+            "มาช้า",
+            "ถึงไว",
+            "ถึงเร็ว",
+            "ถึงช้า",
+            "ได้รับของ",
+            "ได้รับสินค้า",
+            "เคอรี่",
+            "แฟลช",
+            "ไปรษณีย์",
+            "ไรเดอร์",
+        ),
+        "vi": (
+            "giao hàng",
+            "giao nhanh",
+            "giao chậm",
+            "vận chuyển",
+            "đóng gói",
+            "gói hàng",
+            "nhận hàng",
+            "nhận được hàng",
+            "ship",
+            "shipper",
+            "bưu cục",
+            "đến nơi",
+            "trễ",
+        ),
     },
     "quality": {
         "en": (
@@ -76,6 +125,45 @@ ASPECTS: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "ms": ("kualiti", "bahan", "rosak", "original", "tiruan", "berfungsi", "tahan"),
         "fil": ("kalidad", "sira", "maganda", "pangit", "matibay"),
+        "th": (
+            "คุณภาพ",
+            "วัสดุ",
+            "เนื้อผ้า",
+            "เนื้องาน",
+            "ทนทาน",
+            "พัง",
+            "ชำรุด",
+            "ตำหนิ",
+            "เสียหาย",
+            "ตรงปก",
+            "ตรงรูป",
+            "ตรงตามรูป",
+            "ของแท้",
+            "ของปลอม",
+            "ของก๊อป",
+            "ใช้งานได้",
+            "ใช้ไม่ได้",
+            "ตะเข็บ",
+            "รอยขีดข่วน",
+        ),
+        "vi": (
+            "chất lượng",
+            "chất liệu",
+            "vải",
+            "bền",
+            "hỏng",
+            "hư",
+            "bị lỗi",
+            "hàng lỗi",
+            "rách",
+            "vỡ",
+            "chính hãng",
+            "hàng giả",
+            "hàng nhái",
+            "fake",
+            "auth",
+            "đường may",
+        ),
     },
     "price": {
         "en": (
@@ -93,6 +181,30 @@ ASPECTS: dict[str, dict[str, tuple[str, ...]]] = {
         "id": ("harga", "murah", "mahal", "worth", "diskon", "promo", "hemat", "terjangkau"),
         "ms": ("harga", "murah", "mahal", "berbaloi", "diskaun", "promosi"),
         "fil": ("presyo", "mura", "mahal", "sulit"),
+        "th": (
+            "ราคา",  # as a substring, also ราคาถูก, ลดราคา, คุ้มราคา
+            "แพง",
+            "คุ้ม",
+            "ส่วนลด",
+            "โปร",
+            "โค้ด",
+            "คูปอง",
+            "ถูกกว่า",
+            "ถูกดี",
+            "บาท",
+        ),
+        "vi": (
+            "giá",
+            "rẻ",
+            "đắt",
+            "đáng tiền",
+            "giảm giá",
+            "khuyến mãi",
+            "sale",
+            "voucher",
+            "mã giảm",
+            "hời",
+        ),
     },
     "service": {
         "en": (
@@ -123,6 +235,45 @@ ASPECTS: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "ms": ("penjual", "seller", "layanan", "respon*", "mesra", "balas*", "khidmat"),
         "fil": ("seller", "sumagot", "mabait", "serbisyo"),
+        "th": (
+            "ร้าน",  # as a substring, also ร้านค้า
+            "แม่ค้า",
+            "พ่อค้า",
+            "ผู้ขาย",
+            "คนขาย",
+            "แอดมิน",
+            "บริการ",
+            "แชท",
+            "ตอบกลับ",
+            "ตอบไว",
+            "ตอบเร็ว",
+            "ตอบช้า",
+            "ตอบคำถาม",
+            "เป็นกันเอง",
+            "ใส่ใจ",
+            "สุภาพ",
+            "ดูแลลูกค้า",
+        ),
+        "vi": (
+            "shop",
+            "chủ shop",
+            "người bán",
+            "seller",
+            "tư vấn",
+            "phục vụ",
+            "dịch vụ",
+            "trả lời",
+            "phản hồi",
+            "rep",
+            "tin nhắn",
+            "nhắn tin",
+            "nhiệt tình",
+            "thân thiện",
+            "lịch sự",
+            "thái độ",
+            "chăm sóc khách hàng",
+            "cskh",
+        ),
     },
 }
 

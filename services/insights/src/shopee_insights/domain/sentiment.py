@@ -4,13 +4,16 @@ regression, trained on review text labelled by its stars (1-2 negative, 3 neutra
 Characters n-grams carry the model across languages, spelling variants and slang ('bgs', 'mantul')
 that word lists miss. Language comes from the text's own tag when there is one, else from a
 character n-gram classifier trained on the same corpus. Aspects (delivery, quality, price,
-service) are found with keyword lexicons per language; each aspect is scored on the clause that
-mentions it, so "fast delivery but poor quality" is positive on delivery and negative on quality.
+service) are found with keyword lexicons per language (en, id, ms, fil, th, vi; Thai entries match
+as substrings, since Thai has no spaces between words); each aspect is scored on the clause that
+mentions it, so "fast delivery but poor quality" is positive on delivery and negative on quality,
+and so are "ส่งไวมาก คุณภาพแย่" and "giao hàng nhanh nhưng chất lượng kém".
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,13 +27,41 @@ from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline  # type: igno
 from shopee_insights.domain.lexicons import ASPECTS, NEGATIVE, POSITIVE
 
 LABELS = ("negative", "neutral", "positive")
-CLAUSE_SPLIT = re.compile(r"[.!?;,\n]+|\b(?:but|however|though|tapi|tetapi|namun|cuma|sayang)\b")
+# Thai script. Thai is written without spaces between words, and its vowel and tone marks are
+# combining characters (Mn) that `\w` does not match, so `\b` falls inside Thai words.
+_THAI = "\u0e00-\u0e7f"
+# Clause breaks: punctuation; "but"-words (en, id/ms, vi) on word boundaries; Thai แต่ 'but'
+# anywhere (no word boundaries in Thai) except in แต่ง 'dress, decorate' and แต่ละ 'each'; and a
+# space between two Thai characters, which in Thai separates phrases and clauses the way a comma
+# does (elsewhere a space is only a word break: "fast delivery" stays one clause).
+CLAUSE_SPLIT = re.compile(
+    r"[.!?;,\n]+"
+    r"|\b(?:but|however|though|tapi|tetapi|namun|cuma|sayang|nhưng|tuy nhiên)\b"
+    r"|แต่(?!ง|ละ)"
+    rf"|(?<=[{_THAI}])\s+(?=[{_THAI}])",
+    re.IGNORECASE,
+)
+_UNSPACED = re.compile(rf"[{_THAI}]")  # scripts whose entries match as plain substrings
+
+
+def split_clauses(text: str) -> list[str]:
+    """The non-blank clauses of a text, in Unicode NFC: the lexicons are NFC, and a text saved
+    decomposed (NFD: Vietnamese 'ấ' as 'a' plus two combining marks) would match none of them."""
+    return [c for c in CLAUSE_SPLIT.split(unicodedata.normalize("NFC", text)) if c.strip()]
 
 
 def _pattern(words: Sequence[str]) -> re.Pattern[str]:
-    parts = [
-        rf"\b{re.escape(w[:-1])}\w*" if w.endswith("*") else rf"\b{re.escape(w)}\b" for w in words
-    ]
+    """One case-insensitive regex for a word list: entries on word boundaries ('*' at the end:
+    any word starting so); entries in Thai anywhere (substring), as Thai has no word boundaries."""
+    parts = []
+    for word in (unicodedata.normalize("NFC", w) for w in words):
+        stem = re.escape(word.removesuffix("*"))
+        if _UNSPACED.search(word):
+            parts.append(stem)
+        elif word.endswith("*"):
+            parts.append(rf"\b{stem}\w*")
+        else:
+            parts.append(rf"\b{stem}\b")
     return re.compile("|".join(parts), re.IGNORECASE)
 
 
@@ -87,6 +118,15 @@ class SentimentModel:
             return ["" for _ in texts]
         return [str(label) for label in self.language.predict(list(texts))]
 
+    def aspect_clauses(self, text: str) -> list[tuple[str, str]]:
+        """(aspect, clause) for each clause of the text and each aspect the clause mentions."""
+        return [
+            (aspect, clause)
+            for clause in split_clauses(text)
+            for aspect, pattern in self._aspects.items()
+            if pattern.search(clause)
+        ]
+
     def score(
         self, texts: Sequence[str], languages: Sequence[str] | None = None
     ) -> list[TextScore]:
@@ -103,13 +143,9 @@ class SentimentModel:
         clauses: list[str] = []
         owners: list[tuple[int, str]] = []
         for position, text in enumerate(texts):
-            for clause in CLAUSE_SPLIT.split(text):
-                if not clause or not clause.strip():
-                    continue
-                for aspect, pattern in self._aspects.items():
-                    if pattern.search(clause):
-                        clauses.append(clause)
-                        owners.append((position, aspect))
+            for aspect, clause in self.aspect_clauses(text):
+                clauses.append(clause)
+                owners.append((position, aspect))
         clause_scores = self.polarity(clauses)
         aspects: list[dict[str, list[float]]] = [{} for _ in texts]
         for (position, aspect), value in zip(owners, clause_scores.tolist(), strict=True):
