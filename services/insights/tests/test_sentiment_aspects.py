@@ -121,6 +121,12 @@ def test_decomposed_vietnamese_text_still_matches(model: SentimentModel) -> None
     assert set(model.score([decomposed])[0].aspects) == {"quality", "service", "price"}
 
 
+def test_rating_in_vietnamese_is_not_a_price_mention(model: SentimentModel) -> None:
+    # 'đánh giá' (to review, rate) holds 'giá' (price): blanked out before aspects are found.
+    assert model.aspect_clauses("Mình đánh giá 5 sao") == []
+    assert [a for a, _ in model.aspect_clauses("Đánh giá cao, giá rẻ")] == ["price"]
+
+
 def test_clause_splitting_by_language() -> None:
     # A space separates Thai phrases; in Latin script it is only a word break.
     assert split_clauses("ร้านตอบแชทไว บริการดี") == ["ร้านตอบแชทไว", "บริการดี"]

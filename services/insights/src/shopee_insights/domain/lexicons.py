@@ -10,12 +10,16 @@ not ถูก 'cheap' / 'correct'; ตอบแชท, not ตอบ, which is a
 Aspects cover English, Indonesian, Malay, Filipino, Thai and Vietnamese. English and Indonesian
 are complete; Malay shares most Indonesian marketplace words; Filipino reviews mix in English
 (Taglish), so the English list covers much of them; Thai and Vietnamese reviews mix in English
-words ('shop', 'ship', 'sale') too. Every language's entries are matched in every text. Known
-ambiguity kept: Vietnamese 'giá' (price) also matches 'đánh giá' (review, rate). The sentiment word
-lists of the baseline are English and Indonesian only.
+words ('shop', 'ship', 'sale') too. Every language's entries are matched in every text. Phrases
+that hold an aspect word without meaning the aspect (`NOT_ASPECTS`: Vietnamese 'đánh giá', to
+review or rate, holds 'giá', price) are blanked out before the aspects are looked for. The
+sentiment word lists of the baseline are English and Indonesian only.
 """
 
 from __future__ import annotations
+
+# Phrases that contain an aspect entry but are not about the aspect.
+NOT_ASPECTS: tuple[str, ...] = ("đánh giá",)
 
 ASPECTS: dict[str, dict[str, tuple[str, ...]]] = {
     "delivery": {

@@ -24,7 +24,7 @@ from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyp
 from sklearn.naive_bayes import MultinomialNB  # type: ignore[import-untyped]
 from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline  # type: ignore[import-untyped]
 
-from shopee_insights.domain.lexicons import ASPECTS, NEGATIVE, POSITIVE
+from shopee_insights.domain.lexicons import ASPECTS, NEGATIVE, NOT_ASPECTS, POSITIVE
 
 LABELS = ("negative", "neutral", "positive")
 # Thai script. Thai is written without spaces between words, and its vowel and tone marks are
@@ -42,6 +42,10 @@ CLAUSE_SPLIT = re.compile(
     re.IGNORECASE,
 )
 _UNSPACED = re.compile(rf"[{_THAI}]")  # scripts whose entries match as plain substrings
+_NOT_ASPECTS = re.compile(
+    "|".join(rf"\b{re.escape(unicodedata.normalize('NFC', p))}\b" for p in NOT_ASPECTS),
+    re.IGNORECASE,
+)
 
 
 def split_clauses(text: str) -> list[str]:
@@ -124,7 +128,7 @@ class SentimentModel:
             (aspect, clause)
             for clause in split_clauses(text)
             for aspect, pattern in self._aspects.items()
-            if pattern.search(clause)
+            if pattern.search(_NOT_ASPECTS.sub(" ", clause))
         ]
 
     def score(
