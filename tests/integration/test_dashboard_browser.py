@@ -354,3 +354,27 @@ def test_the_sales_forecast_is_drawn_with_its_bands_once_its_model_is_trained(
             legend = part.find_element(By.CSS_SELECTOR, '[data-chart="forecast:gmv"]').text
             assert "Forecast (median)" in legend
             assert "95% high" in legend
+
+            # Price advice for the period's best sellers, each from its measured elasticity (or
+            # its category's), or the reason there is none.
+            last = config.start + timedelta(days=config.days - 1)
+            _open(browser, gateway, f"products?shop={shop}&days=30&end={last}", "products", shop)
+            _wait(driver, 240, _models_settled)
+            prices = driver.find_element(By.CSS_SELECTOR, '[data-model="Price advice"]')
+            assert prices.get_attribute("data-state") == "ready", prices.text
+            rows = prices.find_elements(By.CSS_SELECTOR, "tbody tr[data-product]")
+            assert rows, prices.text
+            advised = [r for r in rows if len(r.find_elements(By.TAG_NAME, "td")) == 8]
+            assert advised, [r.text for r in rows]
+
+            # The period's ads spend a day, split across the channels with history.
+            _open(browser, gateway, f"campaigns?shop={shop}&days=30&end={last}", "campaigns", shop)
+            _wait(driver, 240, _models_settled)
+            budget = driver.find_element(By.CSS_SELECTOR, '[data-model="Budget split"]')
+            assert budget.get_attribute("data-state") == "ready", budget.text
+            shares = [
+                float(row.find_elements(By.TAG_NAME, "td")[2].text.rstrip("%"))
+                for row in budget.find_elements(By.CSS_SELECTOR, "tbody tr[data-channel]")
+            ]
+            assert shares, budget.text
+            assert sum(shares) == pytest.approx(100, abs=len(shares))

@@ -490,7 +490,11 @@ class ChannelBounds(Body):
 
 class OptimizeMarketingRequest(Body):
     shop_id: ShopId
-    total_budget_minor: int = Field(gt=0, le=MAX_AMOUNT_MINOR)
+    total_budget_minor: int = Field(
+        gt=0,
+        le=MAX_AMOUNT_MINOR,
+        description="A day's budget: the response curves, budgets and revenues are per day.",
+    )
     channels: list[ChannelBounds] = Field(
         default_factory=list, max_length=50, description="Empty: every channel with history."
     )

@@ -78,7 +78,15 @@ async function dayCharts(ctx, groups) {
 
 async function summary(ctx, path, heading, kpis) {
   const params = kpis ? { ...periodParams(ctx), kpis } : periodParams(ctx);
-  ctx.main.append(summaryTiles(ctx, await ctx.api.get(path, params), heading));
+  const answer = await ctx.api.get(path, params);
+  ctx.main.append(summaryTiles(ctx, answer, heading));
+  return answer;
+}
+
+/** This shop's current value of `name` in a summary answer (null if absent). */
+function currentOf(ctx, answer, name) {
+  const mine = answer.shops.find((s) => s.shop_id === ctx.shop.id);
+  return mine?.kpis.find((k) => k.kpi === name)?.current ?? null;
 }
 
 function liveTiles(ctx) {
@@ -207,7 +215,10 @@ async function sales(ctx) {
 }
 
 async function campaigns(ctx) {
-  await summary(ctx, "/api/kpis/campaigns", "Campaigns and ads");
+  const answer = await summary(ctx, "/api/kpis/campaigns", "Campaigns and ads");
+  const days = periodDays(ctx);
+  const spend = currentOf(ctx, answer, "ads_spend");
+  modelSection(ctx.main, "Budget split", (holder) => budgetSplit(ctx, holder, spend ? Math.round(spend / days) : 0));
   await dayCharts(ctx, [
     ["campaign_gmv", "flash_sale_gmv", "live_stream_gmv", "ads_gmv"],
     ["ads_spend", "discount_cost"],
@@ -229,6 +240,7 @@ async function service(ctx) {
 
 async function products(ctx) {
   modelSection(ctx.main, "Stock to reorder", (holder) => inventory(ctx, holder));
+  modelSection(ctx.main, "Price advice", (holder) => priceAdvice(ctx, holder));
   const grid = el("div", { class: "grid2" });
   ctx.main.append(grid);
   for (const name of ["gmv", "units", "product_views", "add_to_cart_rate"]) {
@@ -446,6 +458,120 @@ async function inventory(ctx, holder) {
   );
   const note = `Service level ${percent(advice.service_level, 0)}, supplier lead time ${advice.lead_time_days} days; from each product's demand forecast.`;
   holder.append(el("section", { class: "card" }, el("h2", {}, "Stock to reorder"), table, el("p", { class: "note" }, note)));
+}
+
+function periodDays(ctx) {
+  return Math.round((Date.parse(ctx.period.to) - Date.parse(ctx.period.from)) / 86_400_000) + 1;
+}
+
+function signedPercent(value, digits = 1) {
+  return `${value > 0 ? "+" : ""}${value.toFixed(digits)}%`;
+}
+
+// The best sellers a seller would reprice first; one question each, asked together.
+const PRICE_ADVICE_PRODUCTS = 8;
+
+/**
+ * The profit-maximising price of the period's best sellers, from each one's measured price
+ * elasticity (or its category's): a product the service cannot advise on (too little price
+ * history) says why in its row; a model still training (503) retries the whole section.
+ */
+async function priceAdvice(ctx, holder) {
+  const top = await ctx.api.get("/api/kpis/top-products", { ...periodParams(ctx), kpi: "gmv", limit: PRICE_ADVICE_PRODUCTS });
+  if (top.products.length === 0) {
+    holder.append(el("section", { class: "card" }, el("h2", {}, "Price advice"), el("p", { class: "empty" }, "No product sold in this period to advise on.")));
+    return;
+  }
+  const answers = await Promise.allSettled(
+    top.products.map((p) => ctx.api.post("/api/insights/optimize-price", { shop_id: ctx.shop.id, product_id: p.product_id })),
+  );
+  const training = answers.find((a) => a.status === "rejected" && a.reason.status === 503);
+  if (training) throw training.reason;
+  const money = (minor) => formatValue(minor, "money_minor", ctx.shop.currency);
+  const rows = top.products.map((product, i) => {
+    const name = product.name || product.product_id;
+    const answer = answers[i];
+    if (answer.status === "rejected") {
+      return el("tr", { "data-product": product.product_id }, el("td", { title: product.product_id }, name), el("td", { colspan: "7", class: "neutral" }, answer.reason.message));
+    }
+    const advice = answer.value;
+    const change = (100 * (advice.recommended_price_minor - advice.current_price_minor)) / advice.current_price_minor;
+    const basis = `${advice.source === "category" ? "category's" : "own"}${advice.significant ? "" : ", not significant"}`;
+    return el(
+      "tr",
+      { "data-product": product.product_id, title: advice.explanation, class: advice.significant ? "" : "uncertain" },
+      el("td", { title: product.product_id }, name),
+      el("td", { class: "number" }, money(advice.current_price_minor)),
+      el("td", { class: "number" }, money(advice.recommended_price_minor)),
+      el("td", { class: "number" }, signedPercent(change)),
+      el("td", { class: "number" }, signedPercent(advice.expected_units_change_pct)),
+      el("td", { class: `number ${advice.expected_profit_change_pct > 0 ? "good" : "neutral"}` }, signedPercent(advice.expected_profit_change_pct)),
+      el("td", { class: "number" }, `${advice.elasticity.toFixed(2)} ± ${(1.96 * advice.elasticity_std_error).toFixed(2)}`),
+      el("td", {}, basis),
+    );
+  });
+  const head = ["Product", "Price now", "Suggested", "Change", "Units", "Profit", "Elasticity (95%)", "Measured on"];
+  holder.append(
+    el(
+      "section",
+      { class: "card" },
+      el("h2", {}, "Price advice for the best sellers"),
+      el("table", { "data-table": "prices" }, el("thead", {}, el("tr", {}, head.map((h) => el("th", {}, h)))), el("tbody", {}, rows)),
+      el(
+        "p",
+        { class: "note" },
+        "The profit-maximising price within 70% to 130% of today's, from how the product's sales moved with its price, campaigns and sale days controlled for; " +
+          "units and profit are the expected change at the suggested price. A row marked not significant rests on an elasticity the data do not pin down: test it before relying on it.",
+      ),
+    ),
+  );
+}
+
+const CHANNEL_NAMES = {
+  ads_search: "Search ads",
+  ads_discovery: "Discovery ads",
+  affiliate: "Affiliate",
+  ads_external: "External ads",
+  live_stream: "Live stream",
+};
+
+/**
+ * A day's marketing budget (the period's ads spend a day) split by each channel's response
+ * curve, against what each channel returned so far.
+ */
+async function budgetSplit(ctx, holder, dailyBudget) {
+  const money = (minor) => formatValue(minor, "money_minor", ctx.shop.currency);
+  const card = el("section", { class: "card" }, el("h2", {}, "Budget split"));
+  holder.append(card);
+  if (dailyBudget <= 0) {
+    card.append(el("p", { class: "empty" }, "No ads spend in this period to split."));
+    return;
+  }
+  const answer = await ctx.api.post("/api/insights/optimize-marketing", { shop_id: ctx.shop.id, total_budget_minor: dailyBudget });
+  const rows = [...answer.allocations].sort((a, b) => b.budget_minor - a.budget_minor).map((a) =>
+    el(
+      "tr",
+      { "data-channel": a.channel },
+      el("td", {}, CHANNEL_NAMES[a.channel] ?? a.channel),
+      el("td", { class: "number" }, money(a.budget_minor)),
+      el("td", { class: "number" }, percent(a.budget_minor / dailyBudget, 0)),
+      el("td", { class: "number" }, `${a.expected_roas.toFixed(2)}x`),
+      el("td", { class: "number" }, `${a.historical_roas.toFixed(2)}x`),
+    ),
+  );
+  const head = ["Channel", "Budget a day", "Share", "Expected ROAS", "ROAS so far"];
+  card.replaceChildren(
+    el("h2", {}, `Budget split: ${money(dailyBudget)} a day, this period's ads spend`),
+    el("table", { "data-table": "budget" }, el("thead", {}, el("tr", {}, head.map((h) => el("th", {}, h)))), el("tbody", {}, rows)),
+    el(
+      "p",
+      { class: "note" },
+      `Expected ${money(answer.expected_revenue_minor)} of revenue a day, ROAS ${answer.expected_roas.toFixed(2)}x: each channel's saturating response to spend, fitted on its history, and the split that maximises the expected revenue (linear programming).`,
+    ),
+  );
+  if (answer.expected_roas < 1) {
+    card.append(el("p", { class: "note bad" }, "At this budget the ads are expected to return less than they cost, however it is split: a smaller budget would lose less."));
+  }
 }
 
 async function sentiment(ctx, holder) {
