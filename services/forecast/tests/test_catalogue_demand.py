@@ -18,7 +18,7 @@ from shopee_forecast.adapters.store import Shop
 from shopee_forecast.domain.models import SeasonalNaive
 from shopee_forecast.domain.selection import TrainedSeries
 from shopee_forecast.domain.series import SeriesKey, Target
-from shopee_forecast.predictions import Predictor, ProductDemand
+from shopee_forecast.predictions import RECENT_DEMAND_VERSION, Predictor, ProductDemand
 from shopee_forecast.training import ForecastArtefact
 from shopee_models.registry import ModelVersion
 
@@ -172,3 +172,18 @@ async def test_the_advice_of_a_model_trained_days_ago_starts_after_the_last_data
     assert stale.forecast.history_end == fresh.forecast.history_end == LAST
     assert len(stale.forecast.mean) == len(fresh.forecast.mean) - 10
     assert np.array_equal(stale.forecast.recent, fresh.forecast.recent)
+
+
+async def test_a_model_trained_months_before_the_data_gives_way_to_the_recent_demand() -> None:
+    """A 90-day forecast made 100 days before the last data has no day left to advise from: the
+    product is advised on its last 28 days, as one without a model, not with stock-outs in the
+    past."""
+    stale = (await _predictor(LAST - timedelta(days=100))[0].demands(SHOP, ["P0"]))["P0"]
+    assert isinstance(stale, ProductDemand)
+    assert stale.model_version == RECENT_DEMAND_VERSION
+    assert stale.forecast.history_end == LAST
+    # Still within reach: the model's own forecast, from the day after the data.
+    behind = (await _predictor(LAST - timedelta(days=80))[0].demands(SHOP, ["P0"]))["P0"]
+    assert isinstance(behind, ProductDemand)
+    assert behind.model_version != RECENT_DEMAND_VERSION
+    assert behind.forecast.history_end == LAST

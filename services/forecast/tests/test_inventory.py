@@ -109,12 +109,16 @@ def test_lead_times_beyond_the_forecast_carry_its_last_week_on() -> None:
     assert advice.lead_time_demand == pytest.approx(240)
 
 
-def test_a_forecast_drops_the_days_that_have_passed_but_keeps_a_week() -> None:
+def test_a_forecast_drops_the_days_that_have_passed_and_says_when_too_few_are_left() -> None:
     forecast = _flat(4, 1, days=30)
     assert forecast.days_from(END + timedelta(days=1)) == 0  # starts on its first day
     assert forecast.days_from(END) == 0
     assert forecast.days_from(END + timedelta(days=11)) == 10
-    assert forecast.days_from(END + timedelta(days=200)) == 23  # seven days are left
+    # A week must be left from the first day to advise on: else the caller uses recent demand
+    # (until 2026-12-07 it kept the last week, and dated stock-outs in the past).
+    assert forecast.reaches(END + timedelta(days=24))
+    assert not forecast.reaches(END + timedelta(days=25))
+    assert forecast.days_from(END + timedelta(days=200)) == 199
     later = forecast.skip(10, np.ones(5))
     assert later.history_end == END + timedelta(days=10)
     assert len(later.mean) == 20

@@ -284,7 +284,13 @@ class Predictor:
             )
             # Advice starts after the last complete day of the shop's data: a model whose
             # retrain has not run for days (a failed job) forecast days whose sales are known.
-            passed = forecast.days_from(bounds[1] + timedelta(days=1)) if bounds else 0
+            # One too far behind to forecast those days (trained during a long catch-up) gives
+            # way to the recent demand, as a product without a model, until it is retrained.
+            first = bounds[1] + timedelta(days=1) if bounds else forecast.history_end
+            if not forecast.reaches(first):
+                demands[product_id] = recent_demand(key, bounds, sold, appeared)
+                continue
+            passed = forecast.days_from(first)
             known_until = forecast.history_end + timedelta(days=passed)
             forecast = forecast.skip(passed, recent_units(sold, appeared, known_until))
             demands[product_id] = ProductDemand(forecast, version.version)

@@ -49,9 +49,14 @@ class DemandForecast:
 
     def days_from(self, first: date) -> int:
         """How many of the forecast's days come before `first` (a model trained days before the
-        last data has forecast days whose demand is known), leaving at least a week of it."""
-        passed = (first - self.history_end).days - 1
-        return min(max(0, passed), max(0, len(self.mean) - 7))
+        last data has forecast days whose demand is known)."""
+        return max(0, (first - self.history_end).days - 1)
+
+    def reaches(self, first: date) -> bool:
+        """Whether at least a week of the forecast lies from `first` on: a model trained months
+        before the last data (during a long catch-up, or after weeks of failed retrains) would
+        otherwise put every stock-out in the past."""
+        return self.days_from(first) <= len(self.mean) - 7
 
     def skip(self, days: int, recent: FloatArray) -> DemandForecast:
         """The forecast without its first `days` days, with the demand known up to its new
