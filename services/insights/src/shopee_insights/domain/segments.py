@@ -2,8 +2,11 @@
 
 Clusters are found on standardised log features (k-means with k chosen by silhouette, or DBSCAN,
 or Ward agglomerative). Names come from each segment's profile, not its index: every name has a
-prototype in RFM percentile space (Champions: recent, frequent, big spenders; Hibernating: long
-ago, rarely, little) and segments get names by the cheapest one-to-one assignment.
+prototype in RFM score space (Champions: recent, frequent, big spenders; Hibernating: long ago,
+rarely, little) and segments get names by the cheapest one-to-one assignment. Recency is scored
+against the shop's own buying rhythm (how long its buyers usually wait between orders), not
+against the other buyers: in a shop whose buyers mostly bought once long ago, "bought 9 months
+ago" is long ago, not middling.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ AGGLOMERATIVE_SAMPLE = 3_000
 SELECTION_SAMPLE = 3_000
 # Two segments say little a seller can act on, so k starts at 3.
 K_RANGE = range(3, 9)
+# Repeat purchases a shop needs before its buyers' recency is judged by its rhythm.
+MIN_RHYTHM_GAPS = 30
 
 
 class Algorithm(Enum):
@@ -82,6 +87,26 @@ def rfm_table(paid_lines: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
         }
     )
     return table.clip(lower=0)
+
+
+def repeat_gaps(paid_lines: pd.DataFrame) -> npt.NDArray[np.float64]:
+    """Days between each repeat buyer's consecutive paid orders: the shop's buying rhythm."""
+    lines = paid_lines[paid_lines["buyer_id"] != ""]
+    orders = lines.groupby(["buyer_id", "order_id"])["occurred_at"].min().reset_index()
+    orders = orders.sort_values(["buyer_id", "occurred_at"])
+    gaps = orders.groupby("buyer_id")["occurred_at"].diff().dt.total_seconds() / 86_400
+    return np.sort(gaps.dropna().to_numpy(float))
+
+
+def recency_scores(recency_days: pd.Series, gaps: npt.NDArray[np.float64]) -> pd.Series:
+    """1 = most recent. Against the shop's buying rhythm: the share of its repeat purchases that
+    came after a longer wait than the buyer's, so a buyer is recent while a return is still
+    usual, whatever most buyers did. A shop of one-off buyers (fewer than MIN_RHYTHM_GAPS gaps)
+    has no rhythm to go by: its buyers are ranked among themselves."""
+    if len(gaps) < MIN_RHYTHM_GAPS:
+        return 1.0 - recency_days.rank(pct=True)
+    waited_longer = len(gaps) - np.searchsorted(gaps, recency_days.to_numpy(float), side="right")
+    return pd.Series(waited_longer / len(gaps), index=recency_days.index)
 
 
 def _features(table: pd.DataFrame) -> npt.NDArray[np.float64]:
@@ -177,9 +202,11 @@ def segment_buyers(
     silhouette = _silhouette(x, labels, seed)
     # DBSCAN's noise points are kept as their own segment: they are buyers too.
     table["segment"] = np.where(labels >= 0, labels, labels.max() + 1)
-    # Percentile scores against all buyers: recent is high, so recency is reversed.
-    table["r"] = 1.0 - table["recency_days"].rank(pct=True)
-    table["f"] = table["frequency"].rank(pct=True)
+    # Scores in 0-1, high = good: recency against the shop's rhythm; frequency as the share of
+    # buyers with fewer orders (most buyers of a shop bought once: a percentile averaged over
+    # that tie put them mid-table, named like repeat buyers); money as a percentile.
+    table["r"] = recency_scores(table["recency_days"], repeat_gaps(paid_lines))
+    table["f"] = (table["frequency"].rank(method="min") - 1) / len(table)
     table["m"] = table["monetary"].rank(pct=True)
     grouped = table.groupby("segment")
     profiles = grouped[["r", "f", "m"]].mean()
