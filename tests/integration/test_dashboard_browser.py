@@ -366,6 +366,13 @@ def test_the_sales_forecast_is_drawn_with_its_bands_once_its_model_is_trained(
             assert rows, prices.text
             advised = [r for r in rows if len(r.find_elements(By.TAG_NAME, "td")) == 8]
             assert advised, [r.text for r in rows]
+            # What buyers of the best sellers also buy, by the products' catalogue names.
+            bundles = driver.find_element(By.CSS_SELECTOR, '[data-model="Bought together"]')
+            assert bundles.get_attribute("data-state") == "ready", bundles.text
+            partners = bundles.find_elements(By.CSS_SELECTOR, "tbody tr[data-product] span")
+            assert partners, bundles.text
+            names = {e.catalog.name for e in events if e.WhichOneof("payload") == "catalog"}
+            assert {p.text for p in partners} <= names, [p.text for p in partners]
 
             # The period's ads spend a day, split across the channels with history.
             _open(browser, gateway, f"campaigns?shop={shop}&days=30&end={last}", "campaigns", shop)

@@ -33,6 +33,7 @@ from shopee_common.grpc_server import (
 from shopee_gateway.api import ml
 from shopee_gateway.clients.services import Upstreams
 from shopee_gateway.errors import install_error_handlers
+from shopee_gateway.repositories.catalog import CatalogRepository
 from shopee_gateway.security.principal import Principal
 
 OWN_SHOP, OTHER_SHOP = "own-shop", "other-tenant-shop"
@@ -191,7 +192,9 @@ class Insights(insights_pb2_grpc.InsightsServiceServicer):
         return insights_pb2.RecommendResponse(
             shop_id=request.shop_id,
             strategy=strategy,
-            items=[insights_pb2.Recommendation(product_id=f"p{i}") for i in range(request.limit)],
+            items=[
+                insights_pb2.Recommendation(product_id=f"P{i + 1}") for i in range(request.limit)
+            ],
         )
 
     async def OptimizePrice(self, request: Any, context: Any) -> insights_pb2.OptimizePriceResponse:
@@ -248,8 +251,11 @@ class TrainingJobs:
         return self.shops.get(str(job_id)) in set(shop_ids)
 
 
-class Catalog:
+class Catalog(CatalogRepository):
     """product_catalog as the gateway reads it: names of the own shop's products."""
+
+    def __init__(self) -> None:
+        """No pool: `names` answers from memory."""
 
     async def names(self, products: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
         named = {(OWN_SHOP, "P1"): "Hydrating Serum 30ml"}
@@ -377,6 +383,8 @@ async def test_insights_routes_translate_enums_and_optional_fields(stack: Stack)
     )
     assert recommend.json()["strategy"] == "cold_start"
     assert len(recommend.json()["items"]) == 3
+    # Named from the catalogue, as the inventory advice is ('' where it has no name).
+    assert [i["name"] for i in recommend.json()["items"]] == ["Hydrating Serum 30ml", "", ""]
     price = await client.post(
         "/api/insights/optimize-price",
         json={"shop_id": OWN_SHOP, "product_id": "p1", "max_price_minor": 250_000},

@@ -3,11 +3,19 @@ database after raw_events' retention): answers name products the way sellers kno
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 import asyncpg
 
 ProductKey = tuple[str, str]  # (shop_id, product_id)
+
+
+class NamedProduct(Protocol):
+    """An answer's item about one product, which the gateway names."""
+
+    product_id: str
+    name: str
 
 
 class CatalogRepository:
@@ -26,3 +34,9 @@ class CatalogRepository:
             [product for _, product in keys],
         )
         return {(r["shop_id"], r["product_id"]): r["name"] for r in rows if r["name"]}
+
+    async def name(self, shop_id: str, items: Sequence[NamedProduct]) -> None:
+        """Set each item's `name` from its product's latest catalogue event ('' if none)."""
+        names = await self.names((shop_id, item.product_id) for item in items)
+        for item in items:
+            item.name = names.get((shop_id, item.product_id), "")

@@ -285,12 +285,14 @@ RECOMMEND: JsonDict = {
     "items": [
         {
             "product_id": ex.OTHER_PRODUCT_ID,
+            "name": ex.OTHER_PRODUCT_NAME,
             "score": 0.87,
             "reason": f"because you bought {ex.PRODUCT_NAME}",
             "because_product_id": ex.PRODUCT_ID,
         },
         {
             "product_id": ex.THIRD_PRODUCT_ID,
+            "name": ex.THIRD_PRODUCT_NAME,
             "score": 0.64,
             "reason": f"because you bought {ex.PRODUCT_NAME}",
             "because_product_id": ex.PRODUCT_ID,

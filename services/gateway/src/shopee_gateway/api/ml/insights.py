@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from shopee.insights.v1 import insights_pb2
 from shopee_gateway.api import examples as ex
@@ -24,6 +24,7 @@ from shopee_gateway.api.ml.schemas import (
     ShopId,
 )
 from shopee_gateway.errors import problem_responses
+from shopee_gateway.repositories.catalog import CatalogRepository
 from shopee_gateway.security.dependencies import require, require_shop
 from shopee_gateway.security.principal import Principal
 
@@ -68,11 +69,11 @@ async def segments(
     responses=PROBLEMS,
 )
 async def recommend(
-    body: RecommendRequest, principal: InsightsReader, upstreams: UpstreamsDep
+    body: RecommendRequest, principal: InsightsReader, upstreams: UpstreamsDep, http: Request
 ) -> RecommendResponse:
     """From the insights service's models of the shop: products bought together with
     `product_id`, or `buyer_id`'s personal picks (the shop's popular products for a buyer it does
-    not know yet), each with a score and a reason; `strategy` says which."""
+    not know yet), each with its catalogue name, a score and a reason; `strategy` says which."""
     require_shop(principal, body.shop_id)
     request = insights_pb2.RecommendRequest(
         shop_id=body.shop_id,
@@ -80,9 +81,12 @@ async def recommend(
         product_id=body.product_id or "",
         limit=body.limit,
     )
-    return await upstreams.answer(
+    answer = await upstreams.answer(
         "insights", upstreams.insights.Recommend, request, RecommendResponse
     )
+    catalog: CatalogRepository = http.app.state.catalog
+    await catalog.name(body.shop_id, answer.items)
+    return answer
 
 
 @router.post(

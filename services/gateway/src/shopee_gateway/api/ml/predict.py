@@ -167,7 +167,5 @@ async def advise_inventory(
         "forecast", upstreams.forecast.AdviseInventory, asked, InventoryResponse
     )
     catalog: CatalogRepository = request.app.state.catalog
-    names = await catalog.names((body.shop_id, item.product_id) for item in answer.items)
-    for item in answer.items:
-        item.name = names.get((body.shop_id, item.product_id), "")
+    await catalog.name(body.shop_id, answer.items)
     return answer

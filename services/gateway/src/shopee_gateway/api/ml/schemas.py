@@ -423,6 +423,10 @@ class RecommendRequest(Body):
 
 class Recommendation(BaseModel):
     product_id: str
+    name: str = Field(
+        "",
+        description="The product's name, from its latest catalogue event; empty if that has none.",
+    )
     score: float
     reason: str = Field(examples=[f"because you bought {ex.PRODUCT_NAME}"])
     because_product_id: str

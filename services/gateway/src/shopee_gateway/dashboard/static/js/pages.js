@@ -238,14 +238,20 @@ async function service(ctx) {
   ]);
 }
 
+const TOP_PRODUCTS = 10;
+
 async function products(ctx) {
+  const topBy = (name) => ctx.api.get("/api/kpis/top-products", { ...periodParams(ctx), kpi: name, limit: TOP_PRODUCTS });
+  // The best sellers by GMV: listed below, and the products the advice sections are about.
+  const bestSellers = topBy("gmv");
   modelSection(ctx.main, "Stock to reorder", (holder) => inventory(ctx, holder));
-  modelSection(ctx.main, "Price advice", (holder) => priceAdvice(ctx, holder));
+  modelSection(ctx.main, "Price advice", async (holder) => priceAdvice(ctx, holder, (await bestSellers).products));
+  modelSection(ctx.main, "Bought together", async (holder) => boughtTogether(ctx, holder, (await bestSellers).products));
   const grid = el("div", { class: "grid2" });
   ctx.main.append(grid);
   for (const name of ["gmv", "units", "product_views", "add_to_cart_rate"]) {
     const definition = kpi(ctx, name);
-    const top = await ctx.api.get("/api/kpis/top-products", { ...periodParams(ctx), kpi: name, limit: 10 });
+    const top = await (name === "gmv" ? bestSellers : topBy(name));
     barList(
       grid,
       `Top products: ${definition.title}`,
@@ -476,19 +482,29 @@ const PRICE_ADVICE_PRODUCTS = 8;
  * elasticity (or its category's): a product the service cannot advise on (too little price
  * history) says why in its row; a model still training (503) retries the whole section.
  */
-async function priceAdvice(ctx, holder) {
-  const top = await ctx.api.get("/api/kpis/top-products", { ...periodParams(ctx), kpi: "gmv", limit: PRICE_ADVICE_PRODUCTS });
-  if (top.products.length === 0) {
-    holder.append(el("section", { class: "card" }, el("h2", {}, "Price advice"), el("p", { class: "empty" }, "No product sold in this period to advise on.")));
-    return;
-  }
-  const answers = await Promise.allSettled(
-    top.products.map((p) => ctx.api.post("/api/insights/optimize-price", { shop_id: ctx.shop.id, product_id: p.product_id })),
-  );
+/**
+ * One model question per product, asked together: the answers, or each product's failure. A
+ * model still training (503) fails the whole section, which then tries again (modelSection).
+ */
+async function perProduct(products, ask) {
+  const answers = await Promise.allSettled(products.map(ask));
   const training = answers.find((a) => a.status === "rejected" && a.reason.status === 503);
   if (training) throw training.reason;
+  return answers;
+}
+
+function noProductsCard(holder, title) {
+  holder.append(el("section", { class: "card" }, el("h2", {}, title), el("p", { class: "empty" }, "No product sold in this period to advise on.")));
+}
+
+async function priceAdvice(ctx, holder, bestSellers) {
+  const products = bestSellers.slice(0, PRICE_ADVICE_PRODUCTS);
+  if (products.length === 0) return noProductsCard(holder, "Price advice");
+  const answers = await perProduct(products, (p) =>
+    ctx.api.post("/api/insights/optimize-price", { shop_id: ctx.shop.id, product_id: p.product_id }),
+  );
   const money = (minor) => formatValue(minor, "money_minor", ctx.shop.currency);
-  const rows = top.products.map((product, i) => {
+  const rows = products.map((product, i) => {
     const name = product.name || product.product_id;
     const answer = answers[i];
     if (answer.status === "rejected") {
@@ -523,6 +539,39 @@ async function priceAdvice(ctx, holder) {
         "The profit-maximising price within 70% to 130% of today's, from how the product's sales moved with its price, campaigns and sale days controlled for; " +
           "units and profit are the expected change at the suggested price. A row marked not significant rests on an elasticity the data do not pin down: test it before relying on it.",
       ),
+    ),
+  );
+}
+
+// Bundles worth a look: what buyers of the few best sellers also buy.
+const BUNDLE_PRODUCTS = 3;
+const BUNDLE_PARTNERS = 4;
+
+async function boughtTogether(ctx, holder, bestSellers) {
+  const products = bestSellers.slice(0, BUNDLE_PRODUCTS);
+  if (products.length === 0) return noProductsCard(holder, "Bought together");
+  const answers = await perProduct(products, (p) =>
+    ctx.api.post("/api/insights/recommend", { shop_id: ctx.shop.id, product_id: p.product_id, limit: BUNDLE_PARTNERS }),
+  );
+  const rows = products.map((product, i) => {
+    const answer = answers[i];
+    const partners =
+      answer.status === "rejected"
+        ? el("td", { class: "neutral" }, answer.reason.message)
+        : el(
+            "td",
+            {},
+            ...answer.value.items.flatMap((item, j) => [j ? " · " : "", el("span", { title: item.reason }, item.name || item.product_id)]),
+          );
+    return el("tr", { "data-product": product.product_id }, el("td", { title: product.product_id }, product.name || product.product_id), partners);
+  });
+  holder.append(
+    el(
+      "section",
+      { class: "card" },
+      el("h2", {}, "Bought together with the best sellers"),
+      el("table", { "data-table": "bundles" }, el("thead", {}, el("tr", {}, ["Product", "Its buyers also buy"].map((h) => el("th", {}, h)))), el("tbody", {}, rows)),
+      el("p", { class: "note" }, "Products most often in the same orders, over how popular they are anyway (the reason is the tooltip), in stock and active; topped up by popular products of the same category and price band when there are few. Candidates for bundle deals and for each other's product pages."),
     ),
   );
 }
