@@ -478,11 +478,6 @@ function signedPercent(value, digits = 1) {
 const PRICE_ADVICE_PRODUCTS = 8;
 
 /**
- * The profit-maximising price of the period's best sellers, from each one's measured price
- * elasticity (or its category's): a product the service cannot advise on (too little price
- * history) says why in its row; a model still training (503) retries the whole section.
- */
-/**
  * One model question per product, asked together: the answers, or each product's failure. A
  * model still training (503) fails the whole section, which then tries again (modelSection).
  */
@@ -497,6 +492,11 @@ function noProductsCard(holder, title) {
   holder.append(el("section", { class: "card" }, el("h2", {}, title), el("p", { class: "empty" }, "No product sold in this period to advise on.")));
 }
 
+/**
+ * The profit-maximising price of the period's best sellers, from each one's measured price
+ * elasticity (or its category's): a product the service cannot advise on (too little price
+ * history) says why in its row; a model still training (503) retries the whole section.
+ */
 async function priceAdvice(ctx, holder, bestSellers) {
   const products = bestSellers.slice(0, PRICE_ADVICE_PRODUCTS);
   if (products.length === 0) return noProductsCard(holder, "Price advice");
@@ -515,7 +515,7 @@ async function priceAdvice(ctx, holder, bestSellers) {
     const basis = `${advice.source === "category" ? "category's" : "own"}${advice.significant ? "" : ", not significant"}`;
     return el(
       "tr",
-      { "data-product": product.product_id, title: advice.explanation, class: advice.significant ? "" : "uncertain" },
+      { "data-product": product.product_id, title: advice.explanation, class: advice.significant ? undefined : "uncertain" },
       el("td", { title: product.product_id }, name),
       el("td", { class: "number" }, money(advice.current_price_minor)),
       el("td", { class: "number" }, money(advice.recommended_price_minor)),
@@ -590,10 +590,8 @@ const CHANNEL_NAMES = {
  */
 async function budgetSplit(ctx, holder, dailyBudget) {
   const money = (minor) => formatValue(minor, "money_minor", ctx.shop.currency);
-  const card = el("section", { class: "card" }, el("h2", {}, "Budget split"));
-  holder.append(card);
   if (dailyBudget <= 0) {
-    card.append(el("p", { class: "empty" }, "No ads spend in this period to split."));
+    holder.append(el("section", { class: "card" }, el("h2", {}, "Budget split"), el("p", { class: "empty" }, "No ads spend in this period to split.")));
     return;
   }
   const answer = await ctx.api.post("/api/insights/optimize-marketing", { shop_id: ctx.shop.id, total_budget_minor: dailyBudget });
@@ -609,7 +607,9 @@ async function budgetSplit(ctx, holder, dailyBudget) {
     ),
   );
   const head = ["Channel", "Budget a day", "Share", "Expected ROAS", "ROAS so far"];
-  card.replaceChildren(
+  const card = el(
+    "section",
+    { class: "card" },
     el("h2", {}, `Budget split: ${money(dailyBudget)} a day, this period's ads spend`),
     el("table", { "data-table": "budget" }, el("thead", {}, el("tr", {}, head.map((h) => el("th", {}, h)))), el("tbody", {}, rows)),
     el(
@@ -618,9 +618,14 @@ async function budgetSplit(ctx, holder, dailyBudget) {
       `Expected ${money(answer.expected_revenue_minor)} of revenue a day, ROAS ${answer.expected_roas.toFixed(2)}x: each channel's saturating response to spend, fitted on its history, and the split that maximises the expected revenue (linear programming).`,
     ),
   );
+  // The curves are concave and start at 0, so a channel's last unit of spend returns no more
+  // than its average, and at the best split every funded channel's last unit returns the same.
+  // An average under 1 for the split means one for some channel, and so that shared last
+  // return is under 1 too: a smaller budget loses less.
   if (answer.expected_roas < 1) {
     card.append(el("p", { class: "note bad" }, "At this budget the ads are expected to return less than they cost, however it is split: a smaller budget would lose less."));
   }
+  holder.append(card);
 }
 
 async function sentiment(ctx, holder) {
