@@ -139,14 +139,25 @@ async def test_summary_compares_with_previous_period(
     gateway: httpx.AsyncClient, world: World
 ) -> None:
     tenant = world.tenants["a"]
-    counted, uncounted = tenant.shops
-    # How far the stream job has counted each shop: its newest event of any source.
-    orders_until = datetime.combine(FIRST_DAY + timedelta(days=6), datetime.min.time(), UTC)
+    counting, quiet = tenant.shops
+    # How far the stream job has counted each shop, from its sources' watermarks.
+    now = datetime.now(UTC)
+    watermarks = [
+        # Being counted: traffic (a history catching up, say) holds the shop back; a chat
+        # source quiet for days holds nothing back.
+        (counting, "order", now - HOUR, now),
+        (counting, "traffic", now - 30 * HOUR, now),
+        (counting, "chat", now - 120 * HOUR, now - 120 * HOUR),
+        # Every source quiet (its events stopped): counted up to its newest event.
+        (quiet, "order", now - 50 * HOUR, now - 50 * HOUR),
+        (quiet, "traffic", now - 51 * HOUR, now - 51 * HOUR),
+    ]
     with psycopg.connect(world.dsn) as connection:
-        for source, watermark in (("order", orders_until), ("traffic", orders_until - HOUR)):
+        for row in watermarks:
             connection.execute(
-                "INSERT INTO stream_watermarks (shop_id, source, watermark) VALUES (%s, %s, %s)",
-                (counted, source, watermark),
+                "INSERT INTO stream_watermarks (shop_id, source, watermark, updated_at) "
+                "VALUES (%s, %s, %s, %s)",
+                row,
             )
     headers = await sign_in(gateway, tenant.emails["viewer"])
     first, last = FIRST_DAY + timedelta(days=3), FIRST_DAY + timedelta(days=5)
@@ -161,9 +172,12 @@ async def test_summary_compares_with_previous_period(
     assert body["previous_to"] == str(first - timedelta(days=1))
     by_shop = {s["shop_id"]: {k["kpi"]: k for k in s["kpis"]} for s in body["shops"]}
     assert set(by_shop) == {None, *tenant.shops}
-    latest = {s["shop_id"]: s["latest_event"] for s in body["shops"]}
-    newest = orders_until.isoformat().replace("+00:00", "Z")
-    assert latest == {counted: newest, uncounted: None, None: newest}
+    counted = {s["shop_id"]: datetime.fromisoformat(s["counted_until"]) for s in body["shops"]}
+    assert counted == {
+        counting: now - 30 * HOUR,
+        quiet: now - 50 * HOUR,
+        None: now - 50 * HOUR,  # all the shops together: the earliest
+    }
     for shop, shops in [(None, tenant.shops), *((s, [s]) for s in tenant.shops)]:
         gmv_now = _day_totals(world, shops, "gmv", first, last)[0]
         gmv_before = _day_totals(world, shops, "gmv", FIRST_DAY, first - timedelta(days=1))[0]

@@ -55,7 +55,7 @@ class Kpis:
         self.reads.totals.append((shops, kpis))
         return []
 
-    async def latest_events(self, shops: list[str]) -> dict[str, datetime]:
+    async def counted_until(self, shops: list[str]) -> dict[str, datetime]:
         return {}
 
     async def export_rows(self, query: KpiQuery, with_products: bool) -> AsyncIterator[list[Any]]:

@@ -19,7 +19,7 @@ PERIOD_NOTE = (
 # --- examples: glowlab-id (IDR, Asia/Jakarta) in the first week of November 2026 -------------
 
 EXAMPLE_FROM, EXAMPLE_TO = "2026-11-01", "2026-11-07"
-EXAMPLE_LATEST_EVENT = "2026-11-07T16:59:48Z"
+EXAMPLE_COUNTED_UNTIL = "2026-11-07T16:59:48Z"
 EXAMPLE_PREVIOUS_FROM, EXAMPLE_PREVIOUS_TO = "2026-10-25", "2026-10-31"
 
 
@@ -87,8 +87,8 @@ def summary_example(kpis: dict[str, tuple[float | None, float | None]]) -> dict[
         "previous_to": EXAMPLE_PREVIOUS_TO,
         "note": PERIOD_NOTE,
         "shops": [
-            {"shop_id": None, "kpis": changes, "latest_event": EXAMPLE_LATEST_EVENT},
-            {"shop_id": ex.SHOP_ID, "kpis": changes, "latest_event": EXAMPLE_LATEST_EVENT},
+            {"shop_id": None, "kpis": changes, "counted_until": EXAMPLE_COUNTED_UNTIL},
+            {"shop_id": ex.SHOP_ID, "kpis": changes, "counted_until": EXAMPLE_COUNTED_UNTIL},
         ],
     }
 
@@ -228,10 +228,12 @@ class KpiChange(BaseModel):
 class ShopSummary(BaseModel):
     shop_id: str | None = Field(description="None for all the requested shops together.")
     kpis: list[KpiChange]
-    latest_event: datetime | None = Field(
-        description="The newest event time counted for the shop (for all the shops together: "
-        "the earliest of theirs). Figures after it are not in yet: a history still being "
-        "loaded, or events that stopped arriving. Null: nothing counted yet."
+    counted_until: datetime | None = Field(
+        description="The time the shop's KPIs are counted up to (for all the shops together: "
+        "the earliest of theirs): the earliest newest-event time among the sources the stream "
+        "job is counting now, or the newest event when every source is quiet. Figures after "
+        "it are not in yet: a history still being loaded, or events that stopped arriving. "
+        "Null: nothing counted yet."
     )
 
 

@@ -242,13 +242,13 @@ async def period_summary(
     """Each shop's (and the total's) KPIs over `period` against the period before it."""
     previous = period.previous()
     # Connections of the pool: the periods and how far each shop is counted, read at once.
-    current_rows, previous_rows, latest = await asyncio.gather(
+    current_rows, previous_rows, counted = await asyncio.gather(
         repo.totals(shops, kpis, period),
         repo.totals(shops, kpis, previous),
-        repo.latest_events(shops),
+        repo.counted_until(shops),
     )
-    # All the shops together are counted up to the earliest of their latest events.
-    latest_of_all = min((latest[s] for s in shops if s in latest), default=None)
+    # All the shops together are counted up to the earliest of theirs.
+    counted_all = min((counted[s] for s in shops if s in counted), default=None)
     current_parts, previous_parts = _parts(current_rows), _parts(previous_rows)
     summaries = []
     for shop in [None, *shops]:
@@ -273,7 +273,7 @@ async def period_summary(
             ShopSummary(
                 shop_id=shop,
                 kpis=changes,
-                latest_event=latest_of_all if shop is None else latest.get(shop),
+                counted_until=counted_all if shop is None else counted.get(shop),
             )
         )
     return SummaryResponse(

@@ -63,6 +63,11 @@ def bucket_bounds(period: Period) -> tuple[datetime, datetime]:
 EXPORT_COLUMNS = ("shop_id", "product_id", "kpi", "bucket", "value", "numerator", "denominator")
 
 
+# A source whose watermark moved this recently is being counted; one that has not is quiet (a
+# small shop's night without orders), and holds nothing back.
+COUNTING_MINUTES = 10
+
+
 class KpiRepository:
     """Reads the kpi_minute / kpi_hour / kpi_day tables the stream job keeps."""
 
@@ -102,15 +107,20 @@ class KpiRepository:
         )
         return [TotalRow(*r) for r in rows]
 
-    async def latest_events(self, shops: list[str]) -> dict[str, datetime]:
-        """Per shop, the newest event time the stream job has counted (of any source): the
-        shop's KPIs are in up to it. A shop with nothing counted is left out."""
+    async def counted_until(self, shops: list[str]) -> dict[str, datetime]:
+        """Per shop, the time its KPIs are counted up to: the earliest newest-event time
+        (watermark) among its sources the stream job is counting now (moved in the last
+        COUNTING_MINUTES: a source catching up on a history sits far behind the others), else,
+        when every source is quiet, its newest event. A shop with nothing counted is left out."""
         rows = await self._pool.fetch(
-            "SELECT shop_id, max(watermark) FROM stream_watermarks "
-            "WHERE shop_id = ANY($1::text[]) GROUP BY shop_id",
+            "SELECT shop_id, coalesce("
+            "  min(watermark) FILTER (WHERE updated_at > now() - make_interval(mins => $2)),"
+            "  max(watermark)) "
+            "FROM stream_watermarks WHERE shop_id = ANY($1::text[]) GROUP BY shop_id",
             shops,
+            COUNTING_MINUTES,
         )
-        return {shop: latest for shop, latest in rows}
+        return {shop: until for shop, until in rows}
 
     async def top_products(
         self, shops: list[str], kpi: str, ratio: bool, period: Period, limit: int

@@ -48,7 +48,7 @@ function summaryTiles(ctx, answer, heading) {
   }
   const note = `${answer.from} to ${answer.to} against ${answer.previous_from} to ${answer.previous_to}`;
   const section = el("section", {}, el("h2", {}, heading), tiles, el("p", { class: "note" }, note));
-  const latest = mine.latest_event;
+  const latest = mine.counted_until;
   if (latest !== undefined && countedShort(latest, answer.to, ctx.shop.time_zone)) {
     const text = latest === null
       ? "No events counted for this shop yet: its figures appear as the stream job counts them."

@@ -17,8 +17,8 @@ export function addDays(isoDate, days) {
 const CURRENT_WITHIN_MS = 6 * 3600 * 1000;
 
 /**
- * Whether a period's figures are short because the shop is not counted up to its end: the
- * newest event counted (`latest`, ISO time or null) falls on a day before a past period's last
+ * Whether a period's figures are short because the shop is not counted up to its end: the time
+ * it is counted until (`latest`, ISO time or null) falls on a day before a past period's last
  * day, or, for a period reaching today, hours behind now.
  */
 export function countedShort(latest, periodTo, timeZone, now = new Date()) {
