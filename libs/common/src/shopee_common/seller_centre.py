@@ -36,16 +36,22 @@ class ExportFormat:
         return {normalise_header(h): c.key for c in self.columns for h in c.headers}
 
 
+def _folded(text: str) -> str:
+    """Case-folded, in canonical (NFC) form: Vietnamese typed with precomposed letters ("ã") and
+    the same text saved decomposed ("a" + "◌̃") read the same."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFD", text).casefold())
+
+
 def normalise_header(header: str) -> str:
     """Case-, space- and punctuation-insensitive form of a header ("Order ID " == "order id").
 
     Combining marks (Unicode category M*) stay with the letters they belong to: Thai writes most
     vowels and every tone mark as one ("ชื่อ" is ช + ◌ื + ◌่ + อ), and dropping them would make
-    different words one. The header is compared in canonical (NFC) form, so Vietnamese typed with
-    precomposed letters ("ã") and the same text saved decomposed ("a" + "◌̃") are one header.
+    different words one.
     """
-    folded = unicodedata.normalize("NFC", unicodedata.normalize("NFD", header).casefold())
-    return "".join(ch for ch in folded if ch.isalnum() or unicodedata.category(ch).startswith("M"))
+    return "".join(
+        ch for ch in _folded(header) if ch.isalnum() or unicodedata.category(ch).startswith("M")
+    )
 
 
 # One row per order line (an order with three products is three rows sharing the Order ID).
@@ -232,7 +238,7 @@ ORDER_STATUS_PREFIXES = {
 
 def order_status(cell: str) -> str | None:
     """The OrderStatus enum name of a status cell (case and Unicode form aside), None if unknown."""
-    word = unicodedata.normalize("NFC", unicodedata.normalize("NFD", cell.strip()).casefold())
+    word = _folded(cell.strip())
     if word in ORDER_STATUSES:
         return ORDER_STATUSES[word]
     return next((s for prefix, s in ORDER_STATUS_PREFIXES.items() if word.startswith(prefix)), None)

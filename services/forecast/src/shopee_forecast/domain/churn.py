@@ -222,10 +222,9 @@ class ChurnModel:
         no_rhythm = frame[list(RHYTHM_FEATURES)].isna().all(axis=1).to_numpy()
         if no_rhythm.any():
             both = base - self._logit_with_typical(frame, list(RHYTHM_FEATURES))
-            first, *rest = RHYTHM_FEATURES
+            first, second = RHYTHM_FEATURES
             columns[first] = np.where(no_rhythm, both, columns[first])
-            for feature in rest:
-                columns[feature] = np.where(no_rhythm, 0.0, columns[feature])
+            columns[second] = np.where(no_rhythm, 0.0, columns[second])
         return pd.DataFrame(columns, index=frame.index)
 
     def _logit_with_typical(self, frame: pd.DataFrame, features: list[str]) -> FloatArray:

@@ -124,12 +124,11 @@ class SentimentModel:
 
     def aspect_clauses(self, text: str) -> list[tuple[str, str]]:
         """(aspect, clause) for each clause of the text and each aspect the clause mentions."""
-        return [
-            (aspect, clause)
-            for clause in split_clauses(text)
-            for aspect, pattern in self._aspects.items()
-            if pattern.search(_NOT_ASPECTS.sub(" ", clause))
-        ]
+        found = []
+        for clause in split_clauses(text):
+            probe = _NOT_ASPECTS.sub(" ", clause)
+            found += [(aspect, clause) for aspect, p in self._aspects.items() if p.search(probe)]
+        return found
 
     def score(
         self, texts: Sequence[str], languages: Sequence[str] | None = None
