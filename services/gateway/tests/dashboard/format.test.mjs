@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { backtestScores, duration, formatChange, formatValue, localTime, tileValue } from "../../src/shopee_gateway/dashboard/static/js/format.js";
+import { backtestScores, duration, formatChange, formatValue, localTime, signedPercent, tileValue } from "../../src/shopee_gateway/dashboard/static/js/format.js";
 
 // Intl puts a no-break space between a currency code and the amount.
 const money = (...args) => formatValue(...args).replace(/\u00a0/g, " ");
@@ -25,6 +25,8 @@ test("ratios, seconds, scores and counts read their own way", () => {
   assert.equal(duration(7200), "2 h");
   assert.equal(duration(300), "5 min");
   assert.equal(formatValue(4.376, "score"), "4.38 / 5");
+  assert.equal(signedPercent(0.14), "+14.0%");
+  assert.equal(signedPercent(-0.037), "-3.7%");
   assert.equal(formatValue(12_345, "count"), "12,345");
   assert.equal(formatValue(2.5, "count"), "2.5");
   assert.equal(formatValue(null, "ratio"), "–");

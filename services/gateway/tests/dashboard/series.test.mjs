@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { addDays, countedShort, forecastColumns, LiveBuckets, localDate, localMidnight, periodOf, seriesParams, toColumns } from "../../src/shopee_gateway/dashboard/static/js/series.js";
+import { addDays, countedShort, forecastColumns, LiveBuckets, localDate, localMidnight, periodDays, periodOf, seriesParams, toColumns } from "../../src/shopee_gateway/dashboard/static/js/series.js";
 
 test("a period is the last N local days of the shop, today included", () => {
   // 17:30 UTC on 30 Nov is already 1 Dec in Jakarta (UTC+7), still 30 Nov in UTC.
@@ -10,6 +10,7 @@ test("a period is the last N local days of the shop, today included", () => {
   assert.deepEqual(periodOf(7, "Asia/Jakarta", null, now), { from: "2026-11-25", to: "2026-12-01" });
   assert.deepEqual(periodOf(1, "UTC", "", now), { from: "2026-11-30", to: "2026-11-30" });
   assert.deepEqual(periodOf(30, "Asia/Jakarta", "2026-03-07", now), { from: "2026-02-06", to: "2026-03-07" });
+  assert.equal(periodDays(periodOf(30, "Asia/Jakarta", "2026-03-07", now)), 30);
   assert.equal(addDays("2024-02-28", 1), "2024-02-29");
   assert.equal(addDays("2026-03-01", -1), "2026-02-28");
 });

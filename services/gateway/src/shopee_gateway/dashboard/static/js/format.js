@@ -57,6 +57,11 @@ export function percent(ratio, digits = 1) {
   return `${(ratio * 100).toFixed(digits)}%`;
 }
 
+/** A change as a percentage with its sign: "+14.0%", "-3.7%". */
+export function signedPercent(ratio, digits = 1) {
+  return `${ratio > 0 ? "+" : ""}${percent(ratio, digits)}`;
+}
+
 export function duration(seconds) {
   const total = Math.round(seconds);
   if (total < 60) return `${total} s`;
@@ -83,8 +88,7 @@ export function formatChange(change) {
     return { text: `${arrow} ${delta > 0 ? "+" : ""}${points} pt`, tone };
   }
   if (ratio === null) return { text: `${arrow} from 0`, tone };
-  const sign = ratio > 0 ? "+" : "";
-  return { text: `${arrow} ${sign}${(ratio * 100).toFixed(1)}%`, tone };
+  return { text: `${arrow} ${signedPercent(ratio)}`, tone };
 }
 
 /** A UTC instant as the shop's local date and time, e.g. "25 Nov 14:00". */

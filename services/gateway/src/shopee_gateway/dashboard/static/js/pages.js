@@ -2,8 +2,8 @@
 // (`GET /api/kpis/registry`), and every title, unit and direction comes from there too.
 
 import { barList, el, forecastChart, lineChart } from "./charts.js";
-import { backtestScores, formatChange, formatValue, localTime, percent, tileValue } from "./format.js";
-import { addDays, countedShort, forecastColumns, seriesParams, toColumns } from "./series.js";
+import { backtestScores, formatChange, formatValue, localTime, percent, signedPercent, tileValue } from "./format.js";
+import { addDays, countedShort, forecastColumns, periodDays, seriesParams, toColumns } from "./series.js";
 
 export const LIVE_TODAY_KPIS = ["gmv", "paid_orders", "unique_visitors", "conversion_rate", "aov"];
 export const LIVE_MINUTE_KPIS = ["gmv", "paid_orders"];
@@ -21,6 +21,11 @@ export const PAGES = [
 
 function periodParams(ctx) {
   return { shops: [ctx.shop.id], from: ctx.period.from, to: ctx.period.to };
+}
+
+/** An amount of the shop's currency, from minor units. */
+function money(ctx, minor) {
+  return formatValue(minor, "money_minor", ctx.shop.currency);
 }
 
 function kpi(ctx, name) {
@@ -216,7 +221,7 @@ async function sales(ctx) {
 
 async function campaigns(ctx) {
   const answer = await summary(ctx, "/api/kpis/campaigns", "Campaigns and ads");
-  const days = periodDays(ctx);
+  const days = periodDays(ctx.period);
   const spend = currentOf(ctx, answer, "ads_spend");
   modelSection(ctx.main, "Budget split", (holder) => budgetSplit(ctx, holder, spend ? Math.round(spend / days) : 0));
   await dayCharts(ctx, [
@@ -466,14 +471,6 @@ async function inventory(ctx, holder) {
   holder.append(el("section", { class: "card" }, el("h2", {}, "Stock to reorder"), table, el("p", { class: "note" }, note)));
 }
 
-function periodDays(ctx) {
-  return Math.round((Date.parse(ctx.period.to) - Date.parse(ctx.period.from)) / 86_400_000) + 1;
-}
-
-function signedPercent(value, digits = 1) {
-  return `${value > 0 ? "+" : ""}${value.toFixed(digits)}%`;
-}
-
 // The best sellers a seller would reprice first; one question each, asked together.
 const PRICE_ADVICE_PRODUCTS = 8;
 
@@ -503,7 +500,6 @@ async function priceAdvice(ctx, holder, bestSellers) {
   const answers = await perProduct(products, (p) =>
     ctx.api.post("/api/insights/optimize-price", { shop_id: ctx.shop.id, product_id: p.product_id }),
   );
-  const money = (minor) => formatValue(minor, "money_minor", ctx.shop.currency);
   const rows = products.map((product, i) => {
     const name = product.name || product.product_id;
     const answer = answers[i];
@@ -511,17 +507,17 @@ async function priceAdvice(ctx, holder, bestSellers) {
       return el("tr", { "data-product": product.product_id }, el("td", { title: product.product_id }, name), el("td", { colspan: "7", class: "neutral" }, answer.reason.message));
     }
     const advice = answer.value;
-    const change = (100 * (advice.recommended_price_minor - advice.current_price_minor)) / advice.current_price_minor;
+    const change = (advice.recommended_price_minor - advice.current_price_minor) / advice.current_price_minor;
     const basis = `${advice.source === "category" ? "category's" : "own"}${advice.significant ? "" : ", not significant"}`;
     return el(
       "tr",
       { "data-product": product.product_id, title: advice.explanation, class: advice.significant ? undefined : "uncertain" },
       el("td", { title: product.product_id }, name),
-      el("td", { class: "number" }, money(advice.current_price_minor)),
-      el("td", { class: "number" }, money(advice.recommended_price_minor)),
+      el("td", { class: "number" }, money(ctx, advice.current_price_minor)),
+      el("td", { class: "number" }, money(ctx, advice.recommended_price_minor)),
       el("td", { class: "number" }, signedPercent(change)),
-      el("td", { class: "number" }, signedPercent(advice.expected_units_change_pct)),
-      el("td", { class: `number ${advice.expected_profit_change_pct > 0 ? "good" : "neutral"}` }, signedPercent(advice.expected_profit_change_pct)),
+      el("td", { class: "number" }, signedPercent(advice.expected_units_change_pct / 100)),
+      el("td", { class: `number ${advice.expected_profit_change_pct > 0 ? "good" : "neutral"}` }, signedPercent(advice.expected_profit_change_pct / 100)),
       el("td", { class: "number" }, `${advice.elasticity.toFixed(2)} ± ${(1.96 * advice.elasticity_std_error).toFixed(2)}`),
       el("td", {}, basis),
     );
@@ -589,7 +585,6 @@ const CHANNEL_NAMES = {
  * curve, against what each channel returned so far.
  */
 async function budgetSplit(ctx, holder, dailyBudget) {
-  const money = (minor) => formatValue(minor, "money_minor", ctx.shop.currency);
   if (dailyBudget <= 0) {
     holder.append(el("section", { class: "card" }, el("h2", {}, "Budget split"), el("p", { class: "empty" }, "No ads spend in this period to split.")));
     return;
@@ -600,22 +595,22 @@ async function budgetSplit(ctx, holder, dailyBudget) {
       "tr",
       { "data-channel": a.channel },
       el("td", {}, CHANNEL_NAMES[a.channel] ?? a.channel),
-      el("td", { class: "number" }, money(a.budget_minor)),
+      el("td", { class: "number" }, money(ctx, a.budget_minor)),
       el("td", { class: "number" }, percent(a.budget_minor / dailyBudget, 0)),
-      el("td", { class: "number" }, `${a.expected_roas.toFixed(2)}x`),
-      el("td", { class: "number" }, `${a.historical_roas.toFixed(2)}x`),
+      el("td", { class: "number" }, formatValue(a.expected_roas, "multiple")),
+      el("td", { class: "number" }, formatValue(a.historical_roas, "multiple")),
     ),
   );
   const head = ["Channel", "Budget a day", "Share", "Expected ROAS", "ROAS so far"];
   const card = el(
     "section",
     { class: "card" },
-    el("h2", {}, `Budget split: ${money(dailyBudget)} a day, this period's ads spend`),
+    el("h2", {}, `Budget split: ${money(ctx, dailyBudget)} a day, this period's ads spend`),
     el("table", { "data-table": "budget" }, el("thead", {}, el("tr", {}, head.map((h) => el("th", {}, h)))), el("tbody", {}, rows)),
     el(
       "p",
       { class: "note" },
-      `Expected ${money(answer.expected_revenue_minor)} of revenue a day, ROAS ${answer.expected_roas.toFixed(2)}x: each channel's saturating response to spend, fitted on its history, and the split that maximises the expected revenue (linear programming).`,
+      `Expected ${money(ctx, answer.expected_revenue_minor)} of revenue a day, ROAS ${formatValue(answer.expected_roas, "multiple")}: each channel's saturating response to spend, fitted on its history, and the split that maximises the expected revenue (linear programming).`,
     ),
   );
   // The curves are concave and start at 0, so a channel's last unit of spend returns no more
@@ -662,7 +657,7 @@ async function customers(ctx) {
         el("td", { class: "number" }, percent(segment.revenue_share)),
         el("td", { class: "number" }, `${Math.round(segment.median_recency_days)} days`),
         el("td", { class: "number" }, formatValue(segment.median_frequency, "count")),
-        el("td", { class: "number" }, formatValue(segment.median_monetary_minor, "money_minor", ctx.shop.currency)),
+        el("td", { class: "number" }, money(ctx, segment.median_monetary_minor)),
       ),
     );
     const head = ["Segment", "Buyers", "Revenue share", "Last bought (median)", "Orders (median)", "Spent (median)"];
@@ -690,7 +685,7 @@ async function customers(ctx) {
         "tr",
         { "data-buyer": buyer.buyer_id },
         el("td", {}, buyer.buyer_id),
-        el("td", { class: "number" }, formatValue(buyer.value_at_risk_minor, "money_minor", ctx.shop.currency)),
+        el("td", { class: "number" }, money(ctx, buyer.value_at_risk_minor)),
         el("td", { class: "number" }, percent(buyer.probability)),
         el("td", {}, buyer.reasons.map((r) => r.description).join("; ")),
       ),

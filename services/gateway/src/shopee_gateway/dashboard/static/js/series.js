@@ -8,6 +8,11 @@ export function localDate(now, timeZone) {
   return new Intl.DateTimeFormat("en-CA", { timeZone }).format(now);
 }
 
+/** How many local days a period ({from, to}, both inclusive) holds. */
+export function periodDays(period) {
+  return Math.round((Date.parse(period.to) - Date.parse(period.from)) / DAY_MS) + 1;
+}
+
 export function addDays(isoDate, days) {
   const shifted = new Date(Date.parse(`${isoDate}T00:00:00Z`) + days * DAY_MS);
   return shifted.toISOString().slice(0, 10);
