@@ -85,3 +85,30 @@ async def test_catalogue_state_outlives_the_raw_events_retention(database_url: s
     assert every_change["price_minor"].to_dict() == {"P1": 1000, "P2": 2500}
     assert list(recent_changes.index) == ["P2"]
     assert exists == [True, True, False]
+
+
+async def test_the_newest_event_is_what_a_load_of_the_same_kinds_reaches(
+    database_url: str,
+) -> None:
+    """What a model's DATA_UNTIL is compared with: the newest stored event of its kinds."""
+    with migrated_database(database_url, {SHOP: ZONE, "other-shop": ZONE}) as dsn:
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+        try:
+            await store_raw_events(pool, SHOP, ZONE, EVENTS)
+            later = [("other-order", NOW, "order", EVENTS[-1][3])]
+            await store_raw_events(pool, "other-shop", ZONE, later)
+            repository = EventRepository(pool)
+            newest = {
+                kinds: await repository.newest_event(SHOP, kinds)
+                for kinds in [("order",), ("catalog",), ("order", "catalog"), ("review",)]
+            }
+            loaded = await repository.load_shop(SHOP, ZONE, ("order", "catalog"))
+        finally:
+            await pool.close()
+    assert newest == {
+        ("order",): NOW - timedelta(days=1),
+        ("catalog",): REPRICED,
+        ("order", "catalog"): NOW - timedelta(days=1),
+        ("review",): None,
+    }
+    assert loaded.newest_event_at == newest[("order", "catalog")]

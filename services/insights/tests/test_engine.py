@@ -19,6 +19,7 @@ from shopee_insights.bootstrap import refresh_scheduler
 from shopee_insights.domain.sentiment import TextScore
 from shopee_insights.domain.shop_data import ShopData
 from shopee_insights.engine import (
+    DATA_UNTIL,
     EARLIEST,
     SENTIMENT_MODEL,
     TEXT_CACHE_SECONDS,
@@ -27,7 +28,7 @@ from shopee_insights.engine import (
     next_refresh,
 )
 from shopee_insights.training import Fitted
-from shopee_models.registry import ModelVersion
+from shopee_models.registry import STALE_AFTER, ModelVersion
 
 GAP = timedelta(hours=6)
 
@@ -74,6 +75,9 @@ class MemoryRepository:
         self.shops = shops
         self.loads = 0
         self.catalog_since: datetime | None = None
+        # The newest stored event per shop, when the test has more than the shop's data.
+        self.newest: dict[str, datetime | None] = {}
+        self.newest_reads = 0
 
     async def shop_time_zone(self, shop_id: str) -> str | None:
         return self.shops[shop_id].time_zone if shop_id in self.shops else None
@@ -92,6 +96,10 @@ class MemoryRepository:
     async def catalog_changes(self, shop_id: str, since: datetime) -> pd.DataFrame:
         self.catalog_since = since
         return pd.DataFrame()
+
+    async def newest_event(self, shop_id: str, kinds: tuple[str, ...]) -> datetime | None:
+        self.newest_reads += 1
+        return self.newest.get(shop_id, self.shops[shop_id].newest_event_at)
 
 
 class MemoryClaims:
@@ -117,11 +125,17 @@ def engine_for(
     registry: MemoryRegistry | None = None,
     claims: MemoryClaims | None = None,
     cached_shops: int = 256,
+    catalog_cache: timedelta = timedelta(seconds=15),
 ) -> InsightsEngine:
     return InsightsEngine(
         repository or MemoryRepository(shops),  # type: ignore[arg-type]
         registry or MemoryRegistry(),  # type: ignore[arg-type]
-        EngineOptions(max_model_age=age, refresh_every=GAP, cached_shops=cached_shops),
+        EngineOptions(
+            max_model_age=age,
+            refresh_every=GAP,
+            cached_shops=cached_shops,
+            catalog_cache=catalog_cache,
+        ),
         claims or MemoryClaims(),  # type: ignore[arg-type]
     )
 
@@ -300,6 +314,103 @@ async def test_the_catalogue_is_read_once_per_shop_and_model_within_the_cache_ti
     retrained = dataclasses.replace(loaded.version, version="next")
     await engine.catalog_changes("small", retrained)
     assert len(reads) == 3
+
+
+async def registered(registry: MemoryRegistry, count: int) -> None:
+    """Wait until `count` models have been registered (a training in the background)."""
+    for _ in range(200):
+        if len(registry.registered) >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{count} registrations expected, {registry.registered}")
+
+
+async def test_a_model_behind_the_stored_data_answers_while_it_is_refitted(
+    shop: ShopData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As after a history's catch-up: a model fitted on the first months of a shop still
+    answers, and the next call gets one fitted on the data stored since."""
+    data = small_shop(shop)
+    # Every call reads the newest event (no cache).
+    engine = engine_for({"small": data}, catalog_cache=timedelta(0))
+    repository: MemoryRepository = engine.repository  # type: ignore[assignment]
+    registry: MemoryRegistry = engine.registry  # type: ignore[assignment]
+    first = await engine.model("small", "pricing")
+    fitted_until = data.newest_event_at
+    assert fitted_until is not None
+    assert first.version.metadata[DATA_UNTIL] == fitted_until.isoformat()
+
+    # Two days more is what the scheduled retrains leave: no refit.
+    repository.newest["small"] = fitted_until + STALE_AFTER
+    assert (await engine.model("small", "pricing")).version == first.version
+    await asyncio.sleep(0.05)
+    assert registry.registered == ["insights/small/pricing"]
+
+    repository.newest["small"] = fitted_until + STALE_AFTER + timedelta(hours=1)
+    release = held_fit(engine, monkeypatch)
+    answered = await engine.model("small", "pricing")
+    assert answered.version == first.version  # without waiting for the refit
+    # A second call while it fits neither waits nor starts another.
+    assert (await engine.model("small", "pricing")).version == first.version
+    release.set()
+    await registered(registry, 2)
+    assert repository.loads == 2
+    refitted = await engine.model("small", "pricing")
+    assert refitted.version.version == "v2"
+
+
+async def test_a_failed_refit_is_tried_again_once_the_data_moves_on(
+    shop: ShopData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = small_shop(shop)
+    # Every call reads the newest event (no cache).
+    engine = engine_for({"small": data}, catalog_cache=timedelta(0))
+    repository: MemoryRepository = engine.repository  # type: ignore[assignment]
+    registry: MemoryRegistry = engine.registry  # type: ignore[assignment]
+    unhandled: list[dict[str, Any]] = []
+    asyncio.get_running_loop().set_exception_handler(lambda _, context: unhandled.append(context))
+    first = await engine.model("small", "segments-kmeans")
+    fitted_until = data.newest_event_at
+    assert fitted_until is not None
+    behind = fitted_until + STALE_AFTER + timedelta(days=1)
+    repository.newest["small"] = behind
+    release = held_fit(engine, monkeypatch, RuntimeError("fit failed"))
+    release.set()
+    await engine.model("small", "segments-kmeans")
+    for _ in range(100):
+        if repository.loads == 2 and not engine._shared.running:
+            break
+        await asyncio.sleep(0.05)
+    assert repository.loads == 2
+    # The same data again: the failure is not retried on every call.
+    assert (await engine.model("small", "segments-kmeans")).version == first.version
+    await asyncio.sleep(0.05)
+    assert repository.loads == 2
+    gc.collect()
+    assert unhandled == []
+
+    monkeypatch.undo()
+    repository.newest["small"] = behind + STALE_AFTER + timedelta(hours=1)
+    assert (await engine.model("small", "segments-kmeans")).version == first.version
+    await registered(registry, 2)
+    assert repository.loads == 3
+
+
+async def test_the_newest_event_is_read_once_per_shop_and_area_within_the_cache_time(
+    shop: ShopData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = engine_for({"small": small_shop(shop)})
+    repository: MemoryRepository = engine.repository  # type: ignore[assignment]
+    clock = [1_000.0]
+    monkeypatch.setattr("shopee_insights.engine.time.monotonic", lambda: clock[0])
+    for _ in range(3):
+        await engine.model("small", "segments-kmeans")
+    assert repository.newest_reads == 1
+    await engine.model("small", "pricing")
+    assert repository.newest_reads == 2
+    clock[0] += engine.options.catalog_cache.total_seconds() + 1
+    await engine.model("small", "segments-kmeans")
+    assert repository.newest_reads == 3
 
 
 def held_fit(

@@ -19,7 +19,7 @@ import math
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -27,6 +27,11 @@ import fsspec
 import joblib
 
 MEMO_SIZE = 256
+# A model fitted on data that has since moved on by more than this (fitted while the stream job was
+# still catching up on a history, or its scheduled retrain has failed since) still answers, while
+# a fit on the data now counted runs in the background for the next call. The scheduled retrains
+# keep a model a day or so behind.
+STALE_AFTER = timedelta(days=2)
 COLUMNS = "model_name, version, kind, artefact_uri, metadata, backtest_scores, status, trained_at"
 
 
@@ -44,6 +49,12 @@ class ModelVersion:
     backtest_scores: dict[str, Any]
     status: str
     trained_at: datetime
+
+
+def behind_its_data(fitted_until: date, counted_until: date) -> bool:
+    """Whether the data counted since a model was fitted has moved on by more than STALE_AFTER
+    (two dates, or two datetimes)."""
+    return counted_until - fitted_until > STALE_AFTER
 
 
 def _json(value: Any) -> dict[str, Any]:

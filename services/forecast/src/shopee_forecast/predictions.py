@@ -36,7 +36,7 @@ from shopee_forecast.training import (
     Trainer,
     churn_model_name,
 )
-from shopee_models.registry import ModelRegistry, ModelVersion
+from shopee_models.registry import ModelRegistry, ModelVersion, behind_its_data
 
 TARGET_PROTO = {
     Target.GMV: forecast_pb2.TARGET_GMV,
@@ -45,8 +45,6 @@ TARGET_PROTO = {
     Target.UNITS: forecast_pb2.TARGET_UNITS,
 }
 log = structlog.get_logger("forecast")
-# The nightly retrain keeps a model's history at most a day or two behind the data counted.
-STALE_AFTER_DAYS = 2
 RECENT_DEMAND_DAYS = 28
 RECENT_DEMAND_VERSION = f"baseline:last-{RECENT_DEMAND_DAYS}-days"
 
@@ -114,9 +112,9 @@ class Predictor:
 
     async def series_version(self, shop: Shop, key: SeriesKey) -> ModelVersion:
         """The series' active model version (registry metadata only), trained first if none. A
-        version more than STALE_AFTER_DAYS behind its series' data (trained while the stream job
-        was still catching up, or the nightly retrain has failed since) still answers, while a
-        fit on the data now counted runs in the background for the next call."""
+        version behind its series' data (`behind_its_data`: trained while the stream job was
+        still catching up, or the nightly retrain has failed since) still answers, while a fit
+        on the data now counted runs in the background for the next call."""
 
         async def train() -> SeriesTask | ChurnTask:
             [task] = await self.trainer.series_tasks(shop, [key])
@@ -132,8 +130,7 @@ class Predictor:
         counted = await self.store.history_bounds(shop, key.target.source)
         trained_to = date.fromisoformat(version.metadata["history_end"])
         counted_to = trained_to if counted is None else counted[1]
-        behind = (counted_to - trained_to).days > STALE_AFTER_DAYS
-        if behind and key.model_name not in self._fits.running:
+        if behind_its_data(trained_to, counted_to) and key.model_name not in self._fits.running:
             log.info(
                 "refitting a model behind its data",
                 model=key.model_name,

@@ -43,7 +43,7 @@ from shopee_insights.training import (
     fit_shop_recommender,
     sentiment_corpus,
 )
-from shopee_models.registry import ModelRegistry, ModelVersion
+from shopee_models.registry import ModelRegistry, ModelVersion, behind_its_data
 
 TRAININGS = Counter(
     "insights_trainings_total", "Model trainings by area and outcome", ["area", "outcome"]
@@ -69,6 +69,8 @@ TEXT_CACHE_SECONDS = 300.0
 # replicas that fire together race for the same claim, and anyone can tell when the next one is.
 REFRESH_ANCHOR = datetime(1970, 1, 1, tzinfo=UTC)
 SENTIMENT_CLAIM = "_platform/sentiment"  # claimed after the shops, as a shop id would be
+# Metadata: when the newest event a model was fitted on happened.
+DATA_UNTIL = "data_until"
 # "Since the beginning": for models that recorded no catalogue snapshot time.
 EARLIEST = datetime.min.replace(tzinfo=UTC)
 T = TypeVar("T")
@@ -83,8 +85,8 @@ class EngineOptions:
     max_model_age: timedelta | None = timedelta(hours=24)
     refresh_every: timedelta | None = timedelta(hours=6)
     data_dir: Path | None = None
-    # How stale the catalogue a request filters with may be: one query per shop and model this
-    # often, however busy the shop (it scans the shop's events since the model's snapshot).
+    # How stale the catalogue a request filters with, and the newest event time a model is
+    # compared with, may be: one query per shop and model this often, however busy the shop.
     catalog_cache: timedelta = timedelta(seconds=15)
     # Shops whose texts (and catalogues) are kept in memory, the most recently used.
     cached_shops: int = 256
@@ -160,6 +162,13 @@ class InsightsEngine:
         self._catalogs: LruCache[tuple[str, str], tuple[float, str, pd.DataFrame]] = LruCache(
             2 * options.cached_shops
         )
+        # Per shop and area's event kinds: (when read, the newest event's time).
+        self._newest: LruCache[tuple[str, tuple[str, ...]], tuple[float, datetime | None]] = (
+            LruCache(len(AREAS) * options.cached_shops)
+        )
+        self._cache_seconds = options.catalog_cache.total_seconds()
+        # Per model: the newest event time when its last refit behind the data was started.
+        self._refits_tried: LruCache[str, datetime] = LruCache(len(AREAS) * options.cached_shops)
         self.log = structlog.get_logger("insights")
 
     async def time_zone(self, shop_id: str) -> str:
@@ -174,10 +183,60 @@ class InsightsEngine:
         return age is None or datetime.now(UTC) - version.trained_at <= age
 
     async def model(self, shop_id: str, area: str) -> Loaded:
-        """The active model of an area for a shop, trained first if missing or stale."""
+        """The active model of an area for a shop, trained first if missing or older than
+        `max_model_age`. One fitted on data that has since moved on (`behind_its_data`: fitted
+        while the stream job was still catching up on the shop's history) still answers, while a
+        fit on the data now stored runs in the background for the next call."""
         name = f"insights/{shop_id}/{area}"
         active = await self._usable(name, self._fresh, lambda: self.train(shop_id, area))
+        await self._refit_if_behind(shop_id, area, active)
         return Loaded(active, await self.registry.load(active))
+
+    async def _refit_if_behind(self, shop_id: str, area: str, version: ModelVersion) -> None:
+        fitted_until = version.metadata.get(DATA_UNTIL)
+        task = f"train {version.model_name}"
+        # Models registered before DATA_UNTIL was recorded go by their age alone.
+        if fitted_until is None or task in self._shared.running:
+            return
+        newest = await self._newest_event(shop_id, AREAS[area])
+        if newest is None:
+            return
+        # A refit that failed is tried again only once the data has moved on from what it saw.
+        tried = self._refits_tried.get(version.model_name)
+        seen = datetime.fromisoformat(fitted_until)
+        if not behind_its_data(seen if tried is None else max(seen, tried), newest):
+            return
+        self._refits_tried.put(version.model_name, newest)
+        self.log.info(
+            "refitting a model behind its data",
+            model=version.model_name,
+            data_until=fitted_until,
+            newest_event=newest.isoformat(),
+        )
+        self._shared.start(task, lambda: self._train_in_background(shop_id, area))
+
+    async def _train_in_background(self, shop_id: str, area: str) -> ModelVersion:
+        """`train`, started for no caller: a failure is logged here (the active version keeps
+        answering), and raised to any caller that comes to share it."""
+        try:
+            return await self.train(shop_id, area)
+        except FailedPrecondition as exc:
+            self.log.info("not refitted", shop_id=shop_id, area=area, reason=exc.message)
+            raise
+        except Exception:
+            self.log.exception("refit failed", shop_id=shop_id, area=area)
+            raise
+
+    async def _newest_event(self, shop_id: str, kinds: tuple[str, ...]) -> datetime | None:
+        """When the shop's newest stored event of these kinds happened, read at most
+        `catalog_cache` ago (one indexed read per shop and area that often, however busy)."""
+        key = (shop_id, kinds)
+        cached = self._newest.get(key)
+        if cached is not None and time.monotonic() - cached[0] <= self._cache_seconds:
+            return cached[1]
+        newest = await self.repository.newest_event(shop_id, kinds)
+        self._newest.put(key, (time.monotonic(), newest))
+        return newest
 
     async def _usable(
         self,
@@ -214,11 +273,12 @@ class InsightsEngine:
                 zone = await self.time_zone(shop_id)
                 data = await self.repository.load_shop(shop_id, zone, AREAS[area])
             fitted = await asyncio.to_thread(self._fit, data, area)
+            newest = data.newest_event_at
             version = await self.registry.register(
                 f"insights/{shop_id}/{area}",
                 kind=f"insights_{area.split('-')[0]}",
                 model=fitted.model,
-                metadata=fitted.metadata,
+                metadata={**fitted.metadata, DATA_UNTIL: newest and newest.isoformat()},
                 backtest_scores=fitted.scores,
             )
         except Exception:
@@ -312,7 +372,7 @@ class InsightsEngine:
         if (
             cached is not None
             and cached[1] == version.version
-            and time.monotonic() - cached[0] <= self.options.catalog_cache.total_seconds()
+            and time.monotonic() - cached[0] <= self._cache_seconds
         ):
             return cached[2]
         as_of = version.metadata.get(CATALOG_AS_OF)

@@ -32,7 +32,10 @@ class InsightsSettings(PlatformSettings):
     insights_catalog_cache_seconds: float = Field(
         15.0,
         ge=0,
-        description="how old the stock, status and prices Recommend and OptimizePrice read may be",
+        description=(
+            "how old the stock, status and prices Recommend and OptimizePrice read, and the newest "
+            "event time a model is compared with, may be"
+        ),
     )
     insights_consumable_repeat_rate: float = Field(
         0.15, description="a category is consumable when this share of its buyers rebuy a product"
