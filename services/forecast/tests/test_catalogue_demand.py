@@ -112,10 +112,49 @@ def _copy(response: forecast_pb2.ForecastResponse) -> forecast_pb2.ForecastRespo
     return copy
 
 
+class _Trainer:
+    """Records the series refitted; `release` lets a refit finish."""
+
+    def __init__(self) -> None:
+        self.refits: list[list[str]] = []
+        self.release = asyncio.Event()
+
+    async def series_tasks(self, shop: Shop, keys: list[SeriesKey]) -> list[SeriesKey]:
+        self.refits.append([key.product_id for key in keys])
+        return keys
+
+    async def run(self, tasks: list[SeriesKey]) -> list[tuple[Any, None]]:
+        await self.release.wait()
+        return []
+
+
 def _predictor(history_end: date = LAST) -> tuple[Predictor, _Store, _Registry, _Cache]:
     store, registry, cache = _Store(), _Registry(history_end), _Cache()
-    predictor = Predictor(store, registry, cache, trainer=None)  # type: ignore[arg-type]
+    predictor = Predictor(store, registry, cache, trainer=_Trainer())  # type: ignore[arg-type]
     return predictor, store, registry, cache
+
+
+async def test_models_behind_the_data_are_refitted_once_in_the_background() -> None:
+    predictor, *_ = _predictor(LAST - timedelta(days=10))
+    trainer: _Trainer = predictor.trainer  # type: ignore[assignment]
+    first = await predictor.demands(SHOP, [*MODELLED, UNMODELLED])
+    assert all(isinstance(first[p], ProductDemand) for p in MODELLED)  # answered meanwhile
+    await asyncio.sleep(0)
+    # The modelled products only: the others have no model to refit.
+    assert trainer.refits == [MODELLED]
+    await predictor.demands(SHOP, MODELLED[:3])
+    assert trainer.refits == [MODELLED]  # not again while it runs
+    trainer.release.set()
+    await asyncio.sleep(0.01)
+    await predictor.demands(SHOP, MODELLED[:3])
+    await asyncio.sleep(0)
+    assert trainer.refits == [MODELLED, MODELLED[:3]]
+
+    # Two days behind is what the nightly retrain leaves: no refit.
+    predictor, *_ = _predictor(LAST - timedelta(days=2))
+    await predictor.demands(SHOP, MODELLED)
+    await asyncio.sleep(0)
+    assert predictor.trainer.refits == []  # type: ignore[attr-defined]
 
 
 async def test_a_catalogue_is_read_once_and_each_forecast_cached() -> None:

@@ -262,6 +262,7 @@ class Predictor:
         first_days = await self.store.product_first_days(shop.shop_id, product_ids)
         campaigns: list[Campaign] | None = None
         demands: dict[str, ProductDemand | FailedPrecondition] = {}
+        behind: list[SeriesKey] = []
         for product_id in product_ids:
             key = SeriesKey(shop.shop_id, Target.UNITS, product_id)
             sold = units.get(product_id, {})
@@ -270,6 +271,10 @@ class Predictor:
             if version is None:
                 demands[product_id] = recent_demand(key, bounds, sold, appeared)
                 continue
+            if bounds is not None and behind_its_data(
+                date.fromisoformat(version.metadata["history_end"]), bounds[1]
+            ):
+                behind.append(key)
             if campaigns is None:
                 campaigns = await self.store.campaigns(shop.shop_id)
             response = await self._response(shop, key, version, MAX_HORIZON_DAYS, campaigns)
@@ -291,7 +296,32 @@ class Predictor:
             known_until = forecast.history_end + timedelta(days=passed)
             forecast = forecast.skip(passed, recent_units(sold, appeared, known_until))
             demands[product_id] = ProductDemand(forecast, version.version)
+        if behind:
+            self._refit_in_background(shop, behind)
         return demands
+
+    def _refit_in_background(self, shop: Shop, keys: list[SeriesKey]) -> None:
+        """Refit product models behind their data, as `series_version` does one series: the
+        advice answers meanwhile (from what the models forecast past the data, or the recent
+        demand), and the next call's comes from the refitted models. One such refit per shop at
+        a time."""
+        name = f"{SeriesKey(shop.shop_id, Target.UNITS, '').model_name}/behind"
+        if name in self._fits.running:
+            return
+        log.info(
+            "refitting product models behind their data", shop_id=shop.shop_id, products=len(keys)
+        )
+        self._fits.start(name, lambda: self._refit(shop, keys))
+
+    async def _refit(self, shop: Shop, keys: list[SeriesKey]) -> None:
+        try:
+            outcomes = await self.trainer.run(await self.trainer.series_tasks(shop, keys))
+        except Exception:
+            log.exception("refitting product models failed", shop_id=shop.shop_id)
+            raise
+        skipped = [outcome.skipped for outcome, version in outcomes if version is None]
+        if skipped:
+            log.info("product models not refitted", shop_id=shop.shop_id, reasons=skipped[:5])
 
 
 @dataclass(frozen=True)
