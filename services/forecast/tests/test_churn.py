@@ -11,6 +11,7 @@ import pytest
 from shopee_forecast.domain.churn import (
     CANCELLED,
     EPSILON,
+    MONOTONIC,
     PAID,
     RETURNED,
     RHYTHM_FEATURES,
@@ -147,6 +148,18 @@ def test_a_buyer_without_a_buying_rhythm_has_it_as_one_reason() -> None:
     assert (model.contributions(repeat)["overdue_ratio"] != 0).any()
 
 
+def test_no_reason_runs_against_a_known_direction() -> None:
+    """More orders or visits never raise a buyer's risk, a longer wait never lowers it: no
+    buyer's reasons say "7 shop visits in the last 30 days" raised their risk."""
+    orders, visits, last = _population(buyers=1200, days=needed_history_days(30) + 60, seed=4)
+    model = train_churn(orders, visits, last, 30)
+    scores = model.scores
+    contributions = model.contributions(scores)
+    for feature, direction in MONOTONIC.items():
+        above_typical = np.sign(scores[feature] - model.typical[feature]).fillna(0)
+        assert (np.sign(contributions[feature]) * above_typical * direction >= 0).all(), feature
+
+
 def test_value_at_risk_weighs_the_probability_by_the_buyers_pace() -> None:
     """A long-lapsed small buyer near certain to churn is worth less than a regular big one at an
     even chance; a buyer new to the shop is expected to spend what they have spent so far."""
@@ -203,4 +216,8 @@ def test_reasons_read_plainly() -> None:
     )
     assert (
         describe("mean_gap_days", float("nan"), 30) == "only one order so far, no buying rhythm yet"
+    )
+    assert (
+        describe("overdue_ratio", 0.2, 1.1)
+        == "time since the last order is 0.2x their usual gap (typical: 1.1x)"
     )

@@ -183,7 +183,7 @@ CHURN: JsonDict = {
                 },
                 {
                     "feature": "overdue_ratio",
-                    "description": "3.5x their usual gap since the last order (typical: 0.9x)",
+                    "description": "time since the last order is 3.5x their usual gap (typical: 0.9x)",
                     "contribution": 0.61,
                 },
             ],
