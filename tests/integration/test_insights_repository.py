@@ -4,14 +4,23 @@ of passing for a product seen only in orders (cost 0, unknown category)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import asyncio
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import pytest
 
+from shopee_generator import GeneratorConfig, generate_history
 from shopee_insights.adapters.repository import EventRepository
-from tests.integration.databases import drop_months_of, migrated_database, store_raw_events
+from shopee_insights.engine import AREAS
+from tests.integration.databases import (
+    drop_months_of,
+    migrated_database,
+    shops_of,
+    store_raw_events,
+)
+from tests.integration.forecast_world import load_world
 
 pytestmark = pytest.mark.integration
 
@@ -87,28 +96,29 @@ async def test_catalogue_state_outlives_the_raw_events_retention(database_url: s
     assert exists == [True, True, False]
 
 
-async def test_the_newest_event_is_what_a_load_of_the_same_kinds_reaches(
+async def test_the_newest_stored_events_are_the_stream_jobs_watermarks_by_kind(
     database_url: str,
 ) -> None:
-    """What a model's DATA_UNTIL is compared with: the newest stored event of its kinds."""
-    with migrated_database(database_url, {SHOP: ZONE, "other-shop": ZONE}) as dsn:
+    """What a model's DATA_UNTIL records and is compared with: per kind of event the areas read,
+    the newest event the stream job has stored (its watermarks, as it leaves them after counting
+    a generated world)."""
+    config = GeneratorConfig(
+        start=date(2026, 1, 1), days=20, shops=2, scale=0.1, seed=5, products_per_shop=4
+    )
+    events = list(generate_history(config))
+    shop_id = sorted(shops_of(events))[0]
+    with migrated_database(database_url, shops_of(events)) as dsn:
+        await asyncio.to_thread(load_world, dsn, events)
         pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
         try:
-            await store_raw_events(pool, SHOP, ZONE, EVENTS)
-            later = [("other-order", NOW, "order", EVENTS[-1][3])]
-            await store_raw_events(pool, "other-shop", ZONE, later)
-            repository = EventRepository(pool)
-            newest = {
-                kinds: await repository.newest_event(SHOP, kinds)
-                for kinds in [("order",), ("catalog",), ("order", "catalog"), ("review",)]
-            }
-            loaded = await repository.load_shop(SHOP, ZONE, ("order", "catalog"))
+            stored = await EventRepository(pool).newest_events(shop_id)
         finally:
             await pool.close()
-    assert newest == {
-        ("order",): NOW - timedelta(days=1),
-        ("catalog",): REPRICED,
-        ("order", "catalog"): NOW - timedelta(days=1),
-        ("review",): None,
-    }
-    assert loaded.newest_event_at == newest[("order", "catalog")]
+    newest: dict[str, datetime] = {}
+    for event in events:
+        if event.shop_id == shop_id:
+            kind = event.WhichOneof("payload") or ""
+            occurred = event.occurred_at.ToDatetime(tzinfo=UTC)
+            newest[kind] = max(newest.get(kind, occurred), occurred)
+    assert stored == newest
+    assert set(stored) >= {kind for kinds in AREAS.values() for kind in kinds}

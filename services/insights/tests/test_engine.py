@@ -70,13 +70,24 @@ class MemoryRegistry:
         return self.models[version.version]
 
 
+def stored_until(data: ShopData) -> dict[str, datetime]:
+    """The stream job's watermarks for a shop stored as `data`: its newest event of each kind."""
+    frames = {"order": data.orders, "traffic": data.traffic, "catalog": data.catalog}
+    return {
+        kind: frame["occurred_at"].max().to_pydatetime()
+        for kind, frame in frames.items()
+        if len(frame)
+    }
+
+
 class MemoryRepository:
     def __init__(self, shops: dict[str, ShopData]) -> None:
         self.shops = shops
         self.loads = 0
         self.catalog_since: datetime | None = None
-        # The newest stored event per shop, when the test has more than the shop's data.
-        self.newest: dict[str, datetime | None] = {}
+        # The newest stored event of each kind per shop, when the test has more than the shop's
+        # data.
+        self.newest: dict[str, dict[str, datetime]] = {}
         self.newest_reads = 0
 
     async def shop_time_zone(self, shop_id: str) -> str | None:
@@ -97,9 +108,9 @@ class MemoryRepository:
         self.catalog_since = since
         return pd.DataFrame()
 
-    async def newest_event(self, shop_id: str, kinds: tuple[str, ...]) -> datetime | None:
+    async def newest_events(self, shop_id: str) -> dict[str, datetime]:
         self.newest_reads += 1
-        return self.newest.get(shop_id, self.shops[shop_id].newest_event_at)
+        return self.newest.get(shop_id) or stored_until(self.shops[shop_id])
 
 
 class MemoryClaims:
@@ -331,22 +342,22 @@ async def test_a_model_behind_the_stored_data_answers_while_it_is_refitted(
     """As after a history's catch-up: a model fitted on the first months of a shop still
     answers, and the next call gets one fitted on the data stored since."""
     data = small_shop(shop)
-    # Every call reads the newest event (no cache).
+    # Every call reads the newest events (no cache).
     engine = engine_for({"small": data}, catalog_cache=timedelta(0))
     repository: MemoryRepository = engine.repository  # type: ignore[assignment]
     registry: MemoryRegistry = engine.registry  # type: ignore[assignment]
     first = await engine.model("small", "pricing")
-    fitted_until = data.newest_event_at
-    assert fitted_until is not None
-    assert first.version.metadata[DATA_UNTIL] == fitted_until.isoformat()
+    fitted = stored_until(data)
+    assert set(fitted) == {"order", "catalog"}
+    assert first.version.metadata[DATA_UNTIL] == {k: v.isoformat() for k, v in fitted.items()}
 
     # Two days more is what the scheduled retrains leave: no refit.
-    repository.newest["small"] = fitted_until + STALE_AFTER
+    repository.newest["small"] = {**fitted, "order": fitted["order"] + STALE_AFTER}
     assert (await engine.model("small", "pricing")).version == first.version
     await asyncio.sleep(0.05)
     assert registry.registered == ["insights/small/pricing"]
 
-    repository.newest["small"] = fitted_until + STALE_AFTER + timedelta(hours=1)
+    repository.newest["small"] = {**fitted, "order": fitted["order"] + 2 * STALE_AFTER}
     release = held_fit(engine, monkeypatch)
     answered = await engine.model("small", "pricing")
     assert answered.version == first.version  # without waiting for the refit
@@ -359,20 +370,43 @@ async def test_a_model_behind_the_stored_data_answers_while_it_is_refitted(
     assert refitted.version.version == "v2"
 
 
+async def test_each_kind_of_event_is_compared_on_its_own(shop: ShopData) -> None:
+    """A history loads topic by topic: orders may be current while the traffic is months
+    behind. A model fitted then is refitted when the traffic catches up, and when a kind it had
+    none of arrives; kinds the area does not read do not count."""
+    data = small_shop(shop)
+    fitted = stored_until(data)
+    for stored, refits in [
+        ({**fitted, "review": fitted["order"] + 10 * STALE_AFTER}, 0),  # pricing reads no reviews
+        ({**fitted, "traffic": fitted["order"]}, 1),  # none when fitted
+        ({**fitted, "catalog": fitted["catalog"] + 2 * STALE_AFTER}, 1),
+    ]:
+        engine = engine_for({"small": data}, catalog_cache=timedelta(0))
+        repository: MemoryRepository = engine.repository  # type: ignore[assignment]
+        registry: MemoryRegistry = engine.registry  # type: ignore[assignment]
+        await engine.model("small", "pricing")
+        repository.newest["small"] = stored
+        await engine.model("small", "pricing")
+        if refits:
+            await registered(registry, 2)
+        else:
+            await asyncio.sleep(0.05)
+        assert len(registry.registered) == 1 + refits, stored
+
+
 async def test_a_failed_refit_is_tried_again_once_the_data_moves_on(
     shop: ShopData, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = small_shop(shop)
-    # Every call reads the newest event (no cache).
+    # Every call reads the newest events (no cache).
     engine = engine_for({"small": data}, catalog_cache=timedelta(0))
     repository: MemoryRepository = engine.repository  # type: ignore[assignment]
     registry: MemoryRegistry = engine.registry  # type: ignore[assignment]
     unhandled: list[dict[str, Any]] = []
     asyncio.get_running_loop().set_exception_handler(lambda _, context: unhandled.append(context))
     first = await engine.model("small", "segments-kmeans")
-    fitted_until = data.newest_event_at
-    assert fitted_until is not None
-    behind = fitted_until + STALE_AFTER + timedelta(days=1)
+    fitted = stored_until(data)
+    behind = {**fitted, "order": fitted["order"] + 2 * STALE_AFTER}
     repository.newest["small"] = behind
     release = held_fit(engine, monkeypatch, RuntimeError("fit failed"))
     release.set()
@@ -390,27 +424,33 @@ async def test_a_failed_refit_is_tried_again_once_the_data_moves_on(
     assert unhandled == []
 
     monkeypatch.undo()
-    repository.newest["small"] = behind + STALE_AFTER + timedelta(hours=1)
+    repository.newest["small"] = {**behind, "order": behind["order"] + 2 * STALE_AFTER}
     assert (await engine.model("small", "segments-kmeans")).version == first.version
     await registered(registry, 2)
     assert repository.loads == 3
 
 
-async def test_the_newest_event_is_read_once_per_shop_and_area_within_the_cache_time(
+async def test_the_newest_events_are_read_once_per_shop_within_the_cache_time(
     shop: ShopData, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = engine_for({"small": small_shop(shop)})
     repository: MemoryRepository = engine.repository  # type: ignore[assignment]
     clock = [1_000.0]
     monkeypatch.setattr("shopee_insights.engine.time.monotonic", lambda: clock[0])
-    for _ in range(3):
-        await engine.model("small", "segments-kmeans")
+    cache_time = engine.options.catalog_cache.total_seconds()
+    for area in ("segments-kmeans", "pricing"):
+        await engine.model("small", area)  # trained: each load reads them first, uncached
+    clock[0] += cache_time + 1
+    repository.newest_reads = 0
+    for area in ("segments-kmeans", "segments-kmeans", "pricing"):
+        await engine.model("small", area)
     assert repository.newest_reads == 1
+    clock[0] += cache_time
     await engine.model("small", "pricing")
-    assert repository.newest_reads == 2
-    clock[0] += engine.options.catalog_cache.total_seconds() + 1
+    assert repository.newest_reads == 1
+    clock[0] += 1
     await engine.model("small", "segments-kmeans")
-    assert repository.newest_reads == 3
+    assert repository.newest_reads == 2
 
 
 def held_fit(

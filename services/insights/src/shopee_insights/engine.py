@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -69,7 +69,7 @@ TEXT_CACHE_SECONDS = 300.0
 # replicas that fire together race for the same claim, and anyone can tell when the next one is.
 REFRESH_ANCHOR = datetime(1970, 1, 1, tzinfo=UTC)
 SENTIMENT_CLAIM = "_platform/sentiment"  # claimed after the shops, as a shop id would be
-# Metadata: when the newest event a model was fitted on happened.
+# Metadata: how far each kind of event the model read was stored when it was loaded.
 DATA_UNTIL = "data_until"
 # "Since the beginning": for models that recorded no catalogue snapshot time.
 EARLIEST = datetime.min.replace(tzinfo=UTC)
@@ -162,13 +162,16 @@ class InsightsEngine:
         self._catalogs: LruCache[tuple[str, str], tuple[float, str, pd.DataFrame]] = LruCache(
             2 * options.cached_shops
         )
-        # Per shop and area's event kinds: (when read, the newest event's time).
-        self._newest: LruCache[tuple[str, tuple[str, ...]], tuple[float, datetime | None]] = (
-            LruCache(len(AREAS) * options.cached_shops)
+        # Per shop: (when read, the newest stored event's time of each kind).
+        self._newest: LruCache[str, tuple[float, dict[str, datetime]]] = LruCache(
+            options.cached_shops
         )
         self._cache_seconds = options.catalog_cache.total_seconds()
-        # Per model: the newest event time when its last refit behind the data was started.
-        self._refits_tried: LruCache[str, datetime] = LruCache(len(AREAS) * options.cached_shops)
+        # Per model: the newest stored event of each kind when its last refit behind the data
+        # was started.
+        self._refits_tried: LruCache[str, dict[str, datetime]] = LruCache(
+            len(AREAS) * options.cached_shops
+        )
         self.log = structlog.get_logger("insights")
 
     async def time_zone(self, shop_id: str) -> str:
@@ -193,25 +196,30 @@ class InsightsEngine:
         return Loaded(active, await self.registry.load(active))
 
     async def _refit_if_behind(self, shop_id: str, area: str, version: ModelVersion) -> None:
-        fitted_until = version.metadata.get(DATA_UNTIL)
+        fitted = version.metadata.get(DATA_UNTIL)
         task = f"train {version.model_name}"
         # Models registered before DATA_UNTIL was recorded go by their age alone.
-        if fitted_until is None or task in self._shared.running:
+        if not isinstance(fitted, dict) or task in self._shared.running:
             return
-        newest = await self._newest_event(shop_id, AREAS[area])
-        if newest is None:
-            return
+        stored = await self._newest_events(shop_id)
+        seen = {kind: datetime.fromisoformat(stamp) for kind, stamp in fitted.items()}
         # A refit that failed is tried again only once the data has moved on from what it saw.
-        tried = self._refits_tried.get(version.model_name)
-        seen = datetime.fromisoformat(fitted_until)
-        if not behind_its_data(seen if tried is None else max(seen, tried), newest):
+        for kind, stamp in (self._refits_tried.get(version.model_name) or {}).items():
+            seen[kind] = max(stamp, seen.get(kind, stamp))
+        behind = [
+            kind
+            for kind in AREAS[area]
+            if kind in stored and (kind not in seen or behind_its_data(seen[kind], stored[kind]))
+        ]
+        if not behind:
             return
-        self._refits_tried.put(version.model_name, newest)
+        self._refits_tried.put(version.model_name, stored)
         self.log.info(
             "refitting a model behind its data",
             model=version.model_name,
-            data_until=fitted_until,
-            newest_event=newest.isoformat(),
+            kinds=behind,
+            data_until={kind: seen[kind].isoformat() for kind in behind if kind in seen},
+            stored_until={kind: stored[kind].isoformat() for kind in behind},
         )
         self._shared.start(task, lambda: self._train_in_background(shop_id, area))
 
@@ -227,15 +235,14 @@ class InsightsEngine:
             self.log.exception("refit failed", shop_id=shop_id, area=area)
             raise
 
-    async def _newest_event(self, shop_id: str, kinds: tuple[str, ...]) -> datetime | None:
-        """When the shop's newest stored event of these kinds happened, read at most
-        `catalog_cache` ago (one indexed read per shop and area that often, however busy)."""
-        key = (shop_id, kinds)
-        cached = self._newest.get(key)
+    async def _newest_events(self, shop_id: str) -> dict[str, datetime]:
+        """When the shop's newest stored event of each kind happened, read at most
+        `catalog_cache` ago (one read per shop that often, however busy)."""
+        cached = self._newest.get(shop_id)
         if cached is not None and time.monotonic() - cached[0] <= self._cache_seconds:
             return cached[1]
-        newest = await self.repository.newest_event(shop_id, kinds)
-        self._newest.put(key, (time.monotonic(), newest))
+        newest = await self.repository.newest_events(shop_id)
+        self._newest.put(shop_id, (time.monotonic(), newest))
         return newest
 
     async def _usable(
@@ -265,20 +272,34 @@ class InsightsEngine:
             return active
         return await train()
 
-    async def train(self, shop_id: str, area: str, data: ShopData | None = None) -> ModelVersion:
-        """Load the shop's events (unless given), fit the area's model and activate it."""
+    async def train(
+        self,
+        shop_id: str,
+        area: str,
+        data: ShopData | None = None,
+        stored_until: Mapping[str, datetime] | None = None,
+    ) -> ModelVersion:
+        """Load the shop's events (unless given, with the newest stored event of each kind read
+        before they were loaded), fit the area's model and activate it."""
         started = time.perf_counter()
         try:
             if data is None:
-                zone = await self.time_zone(shop_id)
-                data = await self.repository.load_shop(shop_id, zone, AREAS[area])
+                data, stored_until = await self._load(shop_id, AREAS[area])
             fitted = await asyncio.to_thread(self._fit, data, area)
-            newest = data.newest_event_at
+            # The events loaded hold at least every event stored up to these times (the stream
+            # job stores an event and moves its kind's watermark in one transaction).
+            until = {
+                kind: stamp.isoformat()
+                for kind, stamp in (stored_until or {}).items()
+                if kind in AREAS[area]
+            }
             version = await self.registry.register(
                 f"insights/{shop_id}/{area}",
                 kind=f"insights_{area.split('-')[0]}",
                 model=fitted.model,
-                metadata={**fitted.metadata, DATA_UNTIL: newest and newest.isoformat()},
+                metadata={**fitted.metadata, DATA_UNTIL: until}
+                if stored_until
+                else fitted.metadata,
                 backtest_scores=fitted.scores,
             )
         except Exception:
@@ -288,6 +309,14 @@ class InsightsEngine:
         TRAINING_SECONDS.labels(area).observe(time.perf_counter() - started)
         self.log.info("trained", shop_id=shop_id, area=area, version=version.version)
         return version
+
+    async def _load(
+        self, shop_id: str, kinds: tuple[str, ...]
+    ) -> tuple[ShopData, dict[str, datetime]]:
+        """The shop's events of these kinds, and how far each kind was stored before the load."""
+        zone = await self.time_zone(shop_id)
+        stored_until = await self.repository.newest_events(shop_id)
+        return await self.repository.load_shop(shop_id, zone, kinds), stored_until
 
     def _fit(self, data: ShopData, area: str) -> Fitted:
         if area.startswith("segments-"):
@@ -303,12 +332,11 @@ class InsightsEngine:
 
     async def train_shop(self, shop_id: str, areas: tuple[str, ...] = SCHEDULED_AREAS) -> None:
         """Retrain several areas of one shop from one load of its events."""
-        zone = await self.time_zone(shop_id)
         kinds = tuple(sorted({k for area in areas for k in AREAS[area]}))
-        data = await self.repository.load_shop(shop_id, zone, kinds)
+        data, stored_until = await self._load(shop_id, kinds)
         for area in areas:
             try:
-                await self.train(shop_id, area, data)
+                await self.train(shop_id, area, data, stored_until)
             except FailedPrecondition as exc:
                 self.log.info("not trained", shop_id=shop_id, area=area, reason=exc.message)
 

@@ -71,14 +71,13 @@ class EventRepository:
         # and the health checks are answered meanwhile.
         return await asyncio.to_thread(_shop_data, shop_id, time_zone, rows)
 
-    async def newest_event(self, shop_id: str, kinds: tuple[str, ...]) -> datetime | None:
-        """When the shop's newest stored event of these kinds happened (None without any)."""
-        value = await self._pool.fetchval(
-            "SELECT max(occurred_at) FROM raw_events WHERE shop_id = $1 AND kind = ANY($2::text[])",
-            shop_id,
-            list(kinds),
+    async def newest_events(self, shop_id: str) -> dict[str, datetime]:
+        """When the shop's newest stored event of each kind happened: the stream job's
+        watermarks, kept per source (payload kind) in the transaction that stores the events."""
+        rows = await self._pool.fetch(
+            "SELECT source, watermark FROM stream_watermarks WHERE shop_id = $1", shop_id
         )
-        return value if isinstance(value, datetime) else None
+        return {str(row["source"]): row["watermark"] for row in rows}
 
     async def reviews_of_all_shops(self) -> list[tuple[str, int, str]]:
         """(text, stars, language) of every review with text: the sentiment training corpus."""

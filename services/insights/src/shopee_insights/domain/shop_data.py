@@ -89,14 +89,6 @@ class ShopData:
         return max(stamps) if stamps else pd.Timestamp.now(tz="UTC")
 
     @property
-    def newest_event_at(self) -> datetime | None:
-        """When the newest event loaded, of any kind, happened (None when nothing was loaded):
-        how far the data a model is fitted on reaches."""
-        frames = (self.orders, self.traffic, self.catalog, self.campaigns, self.reviews, self.chats)
-        stamps = [frame["occurred_at"].max() for frame in frames if len(frame)]
-        return max(stamps).to_pydatetime() if stamps else None
-
-    @property
     def catalog_as_of(self) -> datetime | None:
         """When the newest catalogue event loaded happened: `products` is the catalogue as of
         then (None without catalogue events)."""
