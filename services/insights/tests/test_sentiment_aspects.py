@@ -6,7 +6,12 @@ import unicodedata
 
 import pytest
 
-from shopee_insights.domain.sentiment import SentimentModel, split_clauses, train_sentiment
+from shopee_insights.domain.sentiment import (
+    SentimentModel,
+    delivery_polarity,
+    split_clauses,
+    train_sentiment,
+)
 
 # A small hand-written corpus: every aspect word with every polarity phrase, so the aspect words
 # themselves carry no sentiment and a clause's score comes from its polarity words.
@@ -134,3 +139,41 @@ def test_clause_splitting_by_language() -> None:
     # A Thai phrase followed by a number stays whole; แต่ง 'dress up' and แต่ละ 'each' are not แต่.
     assert split_clauses("ส่งไวมาก 2 วันถึง") == ["ส่งไวมาก 2 วันถึง"]
     assert split_clauses("แต่งหน้าติดทนแต่ละสีสวย") == ["แต่งหน้าติดทนแต่ละสีสวย"]
+
+
+@pytest.mark.parametrize(
+    ("clause", "expected"),
+    [
+        ("fast delivery", 1.0),
+        ("the parcel arrived late and dented", -1.0),
+        ("delivery was not very fast", -1.0),
+        ("shipping wasn't slow", 1.0),
+        ("pengiriman tidak lama", 1.0),
+        ("pengiriman kurang cepat", -1.0),
+        ("ส่งไวมาก", 1.0),
+        ("ส่งไม่ช้า", 1.0),
+        ("giao hàng không nhanh lắm", -1.0),
+        ("mabilis ang dating", 1.0),
+        ("fast shipping but the box was crushed", 0.0),
+        # ไว้ 'keep' holds ไว 'fast', ช้าง 'elephant' holds ช้า 'slow': neither is a polarity.
+        ("เก็บไว้ส่งให้ ตุ๊กตาช้าง", None),
+        ("the package arrived", None),
+    ],
+)
+def test_a_delivery_clause_reads_by_its_words(clause: str, expected: float | None) -> None:
+    assert delivery_polarity(clause) == expected
+
+
+def test_delivery_is_scored_by_its_words_whatever_the_stars(model: SentimentModel) -> None:
+    """The stars a review is trained on say little about its delivery: a clause with delivery
+    words is scored by them, one without keeps the model's score."""
+    [fast, slow, plain] = model.score(
+        [
+            "The product is terrible. Fast delivery though",
+            "Excellent product! The parcel came late",
+            "The product is terrible. The package came",
+        ]
+    )
+    assert (fast.label, fast.aspects["delivery"]) == ("negative", 1.0)
+    assert (slow.label, slow.aspects["delivery"]) == ("positive", -1.0)
+    assert plain.aspects["delivery"] == pytest.approx(model.polarity(["The package came"])[0])

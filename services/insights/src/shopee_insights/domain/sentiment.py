@@ -7,7 +7,9 @@ character n-gram classifier trained on the same corpus. Aspects (delivery, quali
 service) are found with keyword lexicons per language (en, id, ms, fil, th, vi; Thai entries match
 as substrings, since Thai has no spaces between words); each aspect is scored on the clause that
 mentions it, so "fast delivery but poor quality" is positive on delivery and negative on quality,
-and so are "ส่งไวมาก คุณภาพแย่" and "giao hàng nhanh nhưng chất lượng kém".
+and so are "ส่งไวมาก คุณภาพแย่" and "giao hàng nhanh nhưng chất lượng kém". A delivery clause with
+speed or parcel-condition words is scored by those words, not the model: stars say little about
+delivery.
 """
 
 from __future__ import annotations
@@ -24,7 +26,16 @@ from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyp
 from sklearn.naive_bayes import MultinomialNB  # type: ignore[import-untyped]
 from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline  # type: ignore[import-untyped]
 
-from shopee_insights.domain.lexicons import ASPECTS, NEGATIVE, NOT_ASPECTS, POSITIVE
+from shopee_insights.domain.lexicons import (
+    ASPECTS,
+    DELIVERY_POLARITY,
+    INTENSIFIERS,
+    NEGATIONS,
+    NEGATIVE,
+    NOT_ASPECTS,
+    NOT_POLARITY,
+    POSITIVE,
+)
 
 LABELS = ("negative", "neutral", "positive")
 # Thai script. Thai is written without spaces between words, and its vowel and tone marks are
@@ -54,9 +65,9 @@ def split_clauses(text: str) -> list[str]:
     return [c for c in CLAUSE_SPLIT.split(unicodedata.normalize("NFC", text)) if c.strip()]
 
 
-def _pattern(words: Sequence[str]) -> re.Pattern[str]:
-    """One case-insensitive regex for a word list: entries on word boundaries ('*' at the end:
-    any word starting so); entries in Thai anywhere (substring), as Thai has no word boundaries."""
+def _alternatives(words: Sequence[str]) -> str:
+    """A regex alternation for a word list: entries on word boundaries ('*' at the end: any word
+    starting so); entries in Thai anywhere (substring), as Thai has no word boundaries."""
     parts = []
     for word in (unicodedata.normalize("NFC", w) for w in words):
         stem = re.escape(word.removesuffix("*"))
@@ -66,7 +77,43 @@ def _pattern(words: Sequence[str]) -> re.Pattern[str]:
             parts.append(rf"\b{stem}\w*")
         else:
             parts.append(rf"\b{stem}\b")
-    return re.compile("|".join(parts), re.IGNORECASE)
+    return "|".join(parts)
+
+
+def _pattern(words: Sequence[str]) -> re.Pattern[str]:
+    """One case-insensitive regex for a word list (`_alternatives`)."""
+    return re.compile(_alternatives(words), re.IGNORECASE)
+
+
+def _negated_pattern(words: Sequence[str]) -> re.Pattern[str]:
+    """A word of the list, with the negation right before it (group `negation`, if any): a
+    negation word and its space, or a "-n't" verb, then at most one intensifier."""
+    negation = _alternatives(NEGATIONS)
+    intensifier = _alternatives(INTENSIFIERS)
+    before = rf"(?:(?:{negation}|\b\w+n['’]t\b)\s*(?:(?:{intensifier})\s+)?)"
+    return re.compile(rf"(?P<negation>{before})?(?:{_alternatives(words)})", re.IGNORECASE)
+
+
+_NOT_POLARITY = _pattern(NOT_POLARITY)
+_DELIVERY_WORDS = {
+    sign: _negated_pattern([w for words in by_language.values() for w in words])
+    for sign, by_language in (
+        (1, DELIVERY_POLARITY["positive"]),
+        (-1, DELIVERY_POLARITY["negative"]),
+    )
+}
+
+
+def delivery_polarity(clause: str) -> float | None:
+    """A delivery clause's polarity from its words (`DELIVERY_POLARITY`): (positive - negative
+    hits) / hits, a negated word counting the other way; None when it holds none of them."""
+    probe = _NOT_POLARITY.sub(" ", unicodedata.normalize("NFC", clause))
+    total = hits = 0
+    for sign, pattern in _DELIVERY_WORDS.items():
+        for match in pattern.finditer(probe):
+            total += -sign if match.group("negation") else sign
+            hits += 1
+    return total / hits if hits else None
 
 
 def _aspect_patterns() -> dict[str, re.Pattern[str]]:
@@ -151,7 +198,13 @@ class SentimentModel:
                 owners.append((position, aspect))
         clause_scores = self.polarity(clauses)
         aspects: list[dict[str, list[float]]] = [{} for _ in texts]
-        for (position, aspect), value in zip(owners, clause_scores.tolist(), strict=True):
+        for (position, aspect), clause, value in zip(
+            owners, clauses, clause_scores.tolist(), strict=True
+        ):
+            if aspect == "delivery":
+                # The clause's own words, where it has some: stars say little about delivery.
+                worded = delivery_polarity(clause)
+                value = value if worded is None else worded
             aspects[position].setdefault(aspect, []).append(value)
         return [
             TextScore(
