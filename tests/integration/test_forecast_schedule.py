@@ -247,6 +247,67 @@ def test_two_replicas_train_the_scheduled_job_together(database_url: str, redis_
         asyncio.run(two_runners_train_the_schedule(dsn, redis_url))
 
 
+async def a_replica_joins_anothers_job(dsn: str, redis_url: str) -> None:
+    """A Retrain of every shop is recorded by the replica the rpc reached; another replica's
+    look for open jobs joins it and trains its shops. A job nobody works on any more is left to
+    read as failed, not taken up."""
+    pools = [await asyncpg.create_pool(dsn, min_size=1, max_size=4) for _ in range(2)]
+    redis = Redis.from_url(redis_url)
+    dead_owner = await asyncpg.connect(dsn)
+
+    async def dead_owner_connection() -> asyncpg.Connection:
+        return dead_owner
+
+    runners = []
+    try:
+        with ThreadPoolExecutor(2) as executor:
+            for name, pool in zip(("first", "second"), pools, strict=True):
+                store = ForecastStore(pool)
+                trainer = Trainer(
+                    store, ModelRegistry(pool, "memory://models"), executor, TrainingOptions()
+                )
+                runner = JobRunner(store, training_jobs(dsn, pool), trainer, ChurnRequests(redis))
+                runner.replica = name
+                runners.append(runner)
+            first, second = runners
+            shops = {f"shop-{n}": 1 for n in range(4)}
+            abandoned_by = TrainingJobs(pools[0], JobLeases(dead_owner_connection))
+            abandoned = await abandoned_by.create(None, [], "rpc")
+            await abandoned_by.plan(abandoned, shops)
+            dead_owner.terminate()
+            # Recorded and planned as `JobRunner.start` does, and held by the first replica,
+            # which has not started on it.
+            job = await first.jobs.create(None, [], "rpc")
+            await first.jobs.plan(job, shops)
+
+            assert await second.join_open() == [job]
+            await second.wait()
+            assert await second.join_open() == []
+        row = await first.jobs.get(job)
+        assert row is not None
+        assert (row.state, row.series_done) == ("succeeded", 4)
+        trained_by = await pools[0].fetch(
+            "SELECT DISTINCT replica FROM forecast_training_shops WHERE job_id = $1", row.job_id
+        )
+        assert [r["replica"] for r in trained_by] == ["second"]
+        dead = await first.jobs.get(abandoned)
+        assert dead is not None
+        assert (dead.state, dead.error) == ("failed", ABANDONED)
+    finally:
+        dead_owner.terminate()
+        for runner in runners:
+            await runner.jobs.leases.close()
+        await redis.aclose()
+        for pool in pools:
+            await pool.close()
+
+
+def test_a_replica_joins_a_job_another_recorded(database_url: str, redis_url: str) -> None:
+    shops = {f"shop-{n}": "Asia/Jakarta" for n in range(4)}
+    with migrated_database(database_url, shops) as dsn:
+        asyncio.run(a_replica_joins_anothers_job(dsn, redis_url))
+
+
 async def replica_dies_mid_job(dsn: str) -> None:
     living, reader = [await asyncpg.create_pool(dsn, min_size=1, max_size=1) for _ in range(2)]
     owner = await asyncpg.connect(dsn)  # the dying replica's lock connection

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -127,6 +128,8 @@ async def run(settings: ForecastSettings) -> None:
         abandoned = await app.runner.jobs.fail_abandoned()
         if abandoned:
             log.warning("training jobs of stopped replicas marked failed", jobs=abandoned)
+        # Every replica shares the jobs another recorded (a Retrain of every shop).
+        joining = asyncio.get_running_loop().create_task(app.runner.keep_joining())
 
         async def database() -> None:
             await app.store.ping()
@@ -137,6 +140,7 @@ async def run(settings: ForecastSettings) -> None:
         async def stop_background() -> None:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
+            joining.cancel()
             await app.stop()
 
         await serve(

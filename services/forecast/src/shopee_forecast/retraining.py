@@ -85,16 +85,43 @@ class JobRunner:
         job = await self.jobs.open_scheduled(within)
         if job is None or job.job_id in self._running:
             return None
-        await self.jobs.join(job.job_id)
-        self._launch(job.job_id, job.targets, "schedule")
+        self._launch(job.job_id, job.targets, "schedule", join=True)
         return job.job_id
 
+    async def join_open(self) -> list[str]:
+        """Work on the running jobs other replicas recorded that have a shop nobody trains (a
+        Retrain of every shop, say): each replica polls for them, so a job is shared by every
+        replica, not only trained by the one the rpc reached. Returns the jobs joined."""
+        joined = []
+        for job in await self.jobs.open_to_join():
+            if job.job_id not in self._running:
+                self._launch(job.job_id, job.targets, job.trigger, join=True)
+                joined.append(job.job_id)
+        if joined:
+            log.info("joined training jobs other replicas recorded", jobs=joined)
+        return joined
+
+    async def keep_joining(self) -> None:
+        """`join_open` every `poll`, until cancelled (at shutdown); a failed poll is logged."""
+        while True:
+            await asyncio.sleep(self.poll.total_seconds())
+            try:
+                await self.join_open()
+            except Exception:
+                log.exception("looking for training jobs to join failed")
+
     def _launch(
-        self, job_id: str, targets: list[str], trigger: str, plan: Planner | None = None
+        self,
+        job_id: str,
+        targets: list[str],
+        trigger: str,
+        plan: Planner | None = None,
+        join: bool = False,
     ) -> None:
         """Work on the job in the background; `plan` lists its shops first (the replica that
-        recorded it, unless recorded with them)."""
-        task = asyncio.create_task(self._work(job_id, targets, trigger, plan))
+        recorded it, unless recorded with them); `join`: another replica recorded it. Known as
+        running here from this call on, so a second look for jobs to join cannot start it twice."""
+        task = asyncio.create_task(self._work(job_id, targets, trigger, plan, join))
         self._running[job_id] = task
         task.add_done_callback(lambda _: self._running.pop(job_id, None))
 
@@ -152,9 +179,15 @@ class JobRunner:
         return tasks
 
     async def _work(
-        self, job_id: str, targets: list[str], trigger: str, plan: Planner | None
+        self, job_id: str, targets: list[str], trigger: str, plan: Planner | None, join: bool
     ) -> None:
         """This replica's part of the job: its shops, then the job's end if nobody is left."""
+        if join:
+            try:
+                await self.jobs.join(job_id)
+            except Exception:  # the job goes on with the replicas that work on it
+                log.exception("could not join the training job", job_id=job_id)
+                return
         started = time.perf_counter()
         try:
             if plan is not None:

@@ -296,6 +296,19 @@ class TrainingJobs:
         )
         return None if record is None else _row(record)
 
+    async def open_to_join(self) -> list[TrainingJobRow]:
+        """Running jobs a replica works on with a shop nobody trains (queued, or left running by
+        a replica that stopped), oldest first: work another replica can share. A job nobody
+        works on any more is not among them: it reads as failed."""
+        records = await self._pool.fetch(
+            f"SELECT {COLUMNS} FROM forecast_training_jobs AS job WHERE state = 'running' "
+            f"AND EXISTS ({JOB_HELD}) AND EXISTS (SELECT 1 FROM forecast_training_shops AS shop "
+            "WHERE shop.job_id = job.id AND (shop.state = 'queued' "
+            f"OR (shop.state = 'running' AND NOT EXISTS ({SHOP_HELD})))) "
+            "ORDER BY created_at"
+        )
+        return [_row(record) for record in records]
+
     async def join(self, job_id: str) -> None:
         """Work on a job another replica recorded."""
         await self.leases.hold(job_lock(job_id))
