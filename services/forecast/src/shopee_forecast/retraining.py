@@ -15,7 +15,7 @@ from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped
 
 from shopee_common.replica import replica_name
 from shopee_forecast.adapters.churn_requests import ChurnRequests
-from shopee_forecast.adapters.jobs import TrainingJobs
+from shopee_forecast.adapters.jobs import TrainingJobRow, TrainingJobs
 from shopee_forecast.adapters.store import ForecastStore, Shop
 from shopee_forecast.domain.series import SeriesKey, Target
 from shopee_forecast.observability import TRAINING_JOB_SECONDS
@@ -60,6 +60,7 @@ class JobRunner:
         self.poll = poll
         self.replica = replica_name()
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._joining: set[str] = set()
 
     async def start(self, shop_id: str | None, targets: Sequence[str], trigger: str) -> str:
         """Record a queued job and start it in the background; returns its id at once."""
@@ -83,9 +84,8 @@ class JobRunner:
     async def join_scheduled(self, within: timedelta) -> str | None:
         """Work on the schedule's job recorded less than `within` ago, if it still runs."""
         job = await self.jobs.open_scheduled(within)
-        if job is None or job.job_id in self._running:
+        if job is None or not await self._join(job):
             return None
-        self._launch(job.job_id, job.targets, "schedule", join=True)
         return job.job_id
 
     async def join_open(self) -> list[str]:
@@ -94,12 +94,25 @@ class JobRunner:
         replica, not only trained by the one the rpc reached. Returns the jobs joined."""
         joined = []
         for job in await self.jobs.open_to_join():
-            if job.job_id not in self._running:
-                self._launch(job.job_id, job.targets, job.trigger, join=True)
+            if await self._join(job):
                 joined.append(job.job_id)
         if joined:
             log.info("joined training jobs other replicas recorded", jobs=joined)
         return joined
+
+    async def _join(self, job: TrainingJobRow) -> bool:
+        """Hold the job's lock and work on it, unless this replica works on it already or is
+        joining it (the schedule's firing and the look for open jobs may find it together).
+        The lock is held on return: the start-up sweep must not take the job for abandoned."""
+        if job.job_id in self._running or job.job_id in self._joining:
+            return False
+        self._joining.add(job.job_id)
+        try:
+            await self.jobs.join(job.job_id)
+        finally:
+            self._joining.discard(job.job_id)
+        self._launch(job.job_id, job.targets, job.trigger)
+        return True
 
     async def keep_joining(self) -> None:
         """`join_open` every `poll`, until cancelled (at shutdown); a failed poll is logged."""
@@ -111,17 +124,11 @@ class JobRunner:
                 log.exception("looking for training jobs to join failed")
 
     def _launch(
-        self,
-        job_id: str,
-        targets: list[str],
-        trigger: str,
-        plan: Planner | None = None,
-        join: bool = False,
+        self, job_id: str, targets: list[str], trigger: str, plan: Planner | None = None
     ) -> None:
         """Work on the job in the background; `plan` lists its shops first (the replica that
-        recorded it, unless recorded with them); `join`: another replica recorded it. Known as
-        running here from this call on, so a second look for jobs to join cannot start it twice."""
-        task = asyncio.create_task(self._work(job_id, targets, trigger, plan, join))
+        recorded it, unless recorded with them)."""
+        task = asyncio.create_task(self._work(job_id, targets, trigger, plan))
         self._running[job_id] = task
         task.add_done_callback(lambda _: self._running.pop(job_id, None))
 
@@ -179,15 +186,9 @@ class JobRunner:
         return tasks
 
     async def _work(
-        self, job_id: str, targets: list[str], trigger: str, plan: Planner | None, join: bool
+        self, job_id: str, targets: list[str], trigger: str, plan: Planner | None
     ) -> None:
         """This replica's part of the job: its shops, then the job's end if nobody is left."""
-        if join:
-            try:
-                await self.jobs.join(job_id)
-            except Exception:  # the job goes on with the replicas that work on it
-                log.exception("could not join the training job", job_id=job_id)
-                return
         started = time.perf_counter()
         try:
             if plan is not None:
