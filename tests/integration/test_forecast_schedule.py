@@ -197,9 +197,9 @@ def test_replicas_share_a_jobs_shops_and_take_over_a_dead_ones(database_url: str
         asyncio.run(replicas_share_a_job(dsn))
 
 
-async def two_runners_train_the_schedule(dsn: str, redis_url: str) -> None:
-    """Two real runners (each its pool, lock connection and threads) on shops without history:
-    every shop's churn model is tried once, by one of them, and the job ends once."""
+@asynccontextmanager
+async def two_runners(dsn: str, redis_url: str) -> AsyncIterator[list[JobRunner]]:
+    """Two real runners, "first" and "second" (each its pool, lock connection and threads)."""
     pools = [await asyncpg.create_pool(dsn, min_size=1, max_size=4) for _ in range(2)]
     redis = Redis.from_url(redis_url)
     runners = []
@@ -220,25 +220,42 @@ async def two_runners_train_the_schedule(dsn: str, redis_url: str) -> None:
                 )
                 runner.replica = name
                 runners.append(runner)
-            job = await runners[0].start_scheduled(DAY)
-            assert await runners[1].start_scheduled(DAY) == job
-            await asyncio.gather(*(runner.wait() for runner in runners))
-        assert job is not None
-        row = await runners[0].jobs.get(job)
-        assert row is not None
-        assert (row.state, row.series_done, row.series_total) == ("succeeded", 5, 5)
-        assert row.error.startswith("5 skipped: forecast/")  # no orders: nothing to learn from
-        replicas = await pools[0].fetch(
-            "SELECT replica, count(*) FROM forecast_training_shops GROUP BY replica"
-        )
-        assert sum(r["count"] for r in replicas) == 5
-        assert {r["replica"] for r in replicas} <= {"first", "second"}
+            yield runners
     finally:
         for runner in runners:
             await runner.jobs.leases.close()
         await redis.aclose()
         for pool in pools:
             await pool.close()
+
+
+async def replicas_of_job(dsn: str, job_id: str) -> list[str]:
+    """Which replica trained each shop of the job."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        rows = await connection.fetch(
+            "SELECT replica FROM forecast_training_shops WHERE job_id = $1::uuid", job_id
+        )
+    finally:
+        await connection.close()
+    return [row["replica"] for row in rows]
+
+
+async def two_runners_train_the_schedule(dsn: str, redis_url: str) -> None:
+    """Every shop's churn model (shops without history) is tried once, by one of two runners,
+    and the job ends once."""
+    async with two_runners(dsn, redis_url) as runners:
+        job = await runners[0].start_scheduled(DAY)
+        assert await runners[1].start_scheduled(DAY) == job
+        await asyncio.gather(*(runner.wait() for runner in runners))
+        assert job is not None
+        row = await runners[0].jobs.get(job)
+    assert row is not None
+    assert (row.state, row.series_done, row.series_total) == ("succeeded", 5, 5)
+    assert row.error.startswith("5 skipped: forecast/")  # no orders: nothing to learn from
+    replicas = await replicas_of_job(dsn, job)
+    assert len(replicas) == 5
+    assert set(replicas) <= {"first", "second"}
 
 
 def test_two_replicas_train_the_scheduled_job_together(database_url: str, redis_url: str) -> None:
@@ -251,29 +268,21 @@ async def a_replica_joins_anothers_job(dsn: str, redis_url: str) -> None:
     """A Retrain of every shop is recorded by the replica the rpc reached; another replica's
     look for open jobs joins it and trains its shops. A job nobody works on any more is left to
     read as failed, not taken up."""
-    pools = [await asyncpg.create_pool(dsn, min_size=1, max_size=4) for _ in range(2)]
-    redis = Redis.from_url(redis_url)
     dead_owner = await asyncpg.connect(dsn)
 
     async def dead_owner_connection() -> asyncpg.Connection:
         return dead_owner
 
-    runners = []
     try:
-        with ThreadPoolExecutor(2) as executor:
-            for name, pool in zip(("first", "second"), pools, strict=True):
-                store = ForecastStore(pool)
-                trainer = Trainer(
-                    store, ModelRegistry(pool, "memory://models"), executor, TrainingOptions()
-                )
-                runner = JobRunner(store, training_jobs(dsn, pool), trainer, ChurnRequests(redis))
-                runner.replica = name
-                runners.append(runner)
-            first, second = runners
+        async with two_runners(dsn, redis_url) as (first, second):
             shops = {f"shop-{n}": 1 for n in range(4)}
-            abandoned_by = TrainingJobs(pools[0], JobLeases(dead_owner_connection))
-            abandoned = await abandoned_by.create(None, [], "rpc")
-            await abandoned_by.plan(abandoned, shops)
+            reader = await asyncpg.create_pool(dsn, min_size=1, max_size=1)
+            try:
+                abandoned_by = TrainingJobs(reader, JobLeases(dead_owner_connection))
+                abandoned = await abandoned_by.create(None, [], "rpc")
+                await abandoned_by.plan(abandoned, shops)
+            finally:
+                await reader.close()
             dead_owner.terminate()
             # Recorded and planned as `JobRunner.start` does, and held by the first replica,
             # which has not started on it.
@@ -283,23 +292,15 @@ async def a_replica_joins_anothers_job(dsn: str, redis_url: str) -> None:
             assert await second.join_open() == [job]
             await second.wait()
             assert await second.join_open() == []
-        row = await first.jobs.get(job)
-        assert row is not None
-        assert (row.state, row.series_done) == ("succeeded", 4)
-        trained_by = await pools[0].fetch(
-            "SELECT DISTINCT replica FROM forecast_training_shops WHERE job_id = $1", row.job_id
-        )
-        assert [r["replica"] for r in trained_by] == ["second"]
-        dead = await first.jobs.get(abandoned)
-        assert dead is not None
-        assert (dead.state, dead.error) == ("failed", ABANDONED)
+            row = await first.jobs.get(job)
+            dead = await first.jobs.get(abandoned)
     finally:
         dead_owner.terminate()
-        for runner in runners:
-            await runner.jobs.leases.close()
-        await redis.aclose()
-        for pool in pools:
-            await pool.close()
+    assert row is not None
+    assert (row.state, row.series_done) == ("succeeded", 4)
+    assert set(await replicas_of_job(dsn, job)) == {"second"}
+    assert dead is not None
+    assert (dead.state, dead.error) == ("failed", ABANDONED)
 
 
 def test_a_replica_joins_a_job_another_recorded(database_url: str, redis_url: str) -> None:
