@@ -86,6 +86,10 @@ class Predictor:
         self._fits = SharedTasks()
         # One read of a catalogue's demand at a time per product list, likewise.
         self._demands = SharedTasks()
+        # Per refit behind the data (a series, or a shop's products): the last counted day it was
+        # started for. A refit that fails or is skipped is tried again only once another day is
+        # counted, not at every call.
+        self._refits_tried: dict[str, date] = {}
 
     async def _trained(
         self, name: str, train: Callable[[], Awaitable[SeriesTask | ChurnTask]]
@@ -130,7 +134,7 @@ class Predictor:
         counted = await self.store.history_bounds(shop, key.target.source)
         trained_to = date.fromisoformat(version.metadata["history_end"])
         counted_to = trained_to if counted is None else counted[1]
-        if behind_its_data(trained_to, counted_to) and key.model_name not in self._fits.running:
+        if behind_its_data(trained_to, counted_to) and self._refit_due(key.model_name, counted_to):
             log.info(
                 "refitting a model behind its data",
                 model=key.model_name,
@@ -296,17 +300,25 @@ class Predictor:
             known_until = forecast.history_end + timedelta(days=passed)
             forecast = forecast.skip(passed, recent_units(sold, appeared, known_until))
             demands[product_id] = ProductDemand(forecast, version.version)
-        if behind:
-            self._refit_in_background(shop, behind)
+        if behind and bounds is not None:
+            self._refit_in_background(shop, behind, bounds[1])
         return demands
 
-    def _refit_in_background(self, shop: Shop, keys: list[SeriesKey]) -> None:
+    def _refit_due(self, name: str, counted_to: date) -> bool:
+        """Whether to start the refit `name` now: none runs, and none was started for the same
+        counted day (and is remembered as started if so)."""
+        if name in self._fits.running or self._refits_tried.get(name) == counted_to:
+            return False
+        self._refits_tried[name] = counted_to
+        return True
+
+    def _refit_in_background(self, shop: Shop, keys: list[SeriesKey], counted_to: date) -> None:
         """Refit product models behind their data, as `series_version` does one series: the
         advice answers meanwhile (from what the models forecast past the data, or the recent
         demand), and the next call's comes from the refitted models. One such refit per shop at
         a time."""
         name = f"{SeriesKey(shop.shop_id, Target.UNITS, '').model_name}/behind"
-        if name in self._fits.running:
+        if not self._refit_due(name, counted_to):
             return
         log.info(
             "refitting product models behind their data", shop_id=shop.shop_id, products=len(keys)
