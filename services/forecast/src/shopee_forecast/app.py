@@ -90,9 +90,7 @@ async def forecast_app(settings: ForecastSettings) -> AsyncIterator[ForecastApp]
             store,
             registry,
             make_executor(settings.train_processes),
-            TrainingOptions(
-                settings.forecast_backtest_horizon_days, settings.forecast_backtest_folds
-            ),
+            TrainingOptions.of(settings),
         )
         churn_requests = ChurnRequests(redis)
         runner = JobRunner(

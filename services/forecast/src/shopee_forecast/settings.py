@@ -29,6 +29,13 @@ class ForecastSettings(PlatformSettings):
     forecast_backtest_horizon_days: int = Field(30, description="forecast days per backtest fold")
     forecast_backtest_folds: int = Field(3, description="rolling origins of the backtest")
     forecast_db_pool_size: int = Field(8, description="most PostgreSQL connections")
+    forecast_fit_seconds_limit: float = Field(
+        600.0,
+        ge=0,
+        description="longest a series' backtest and fit may take before it is given up as skipped "
+        "(0: no limit); a fit that never ends would hold its training job, and so every later "
+        "scheduled retrain, for ever",
+    )
 
     @property
     def train_processes(self) -> int:

@@ -4,8 +4,11 @@ chosen models. Used by the Retrain rpc, the schedule, on-demand fits and the CLI
 from __future__ import annotations
 
 import asyncio
+import signal
+import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -31,6 +34,7 @@ from shopee_forecast.domain.selection import (
 )
 from shopee_forecast.domain.series import SHOP_TARGETS, SeriesKey, Target, daily_frame
 from shopee_forecast.observability import SKIPPED_SERIES, TRAINED_SERIES, TRAINING_SECONDS
+from shopee_forecast.settings import ForecastSettings
 from shopee_models.registry import ModelRegistry, ModelVersion
 
 log = structlog.get_logger("forecast")
@@ -65,6 +69,48 @@ class ForecastArtefact:
 class TrainingOptions:
     horizon_days: int = 30
     folds: int = 3
+    # Seconds a series' backtest and fit may take (0: no limit; see `time_limit`).
+    fit_seconds_limit: float = 0.0
+
+    @classmethod
+    def of(cls, settings: ForecastSettings) -> TrainingOptions:
+        return cls(
+            settings.forecast_backtest_horizon_days,
+            settings.forecast_backtest_folds,
+            settings.forecast_fit_seconds_limit,
+        )
+
+
+class FitTooLong(Exception):
+    """A fit ran past its time limit."""
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise FitTooLong in the block once `seconds` have passed, by SIGALRM: in a worker process
+    of the pool, whose main thread runs the fits. Elsewhere (a thread; `seconds` 0) no limit, as
+    signals reach only the main thread. A Stan fit running as a subprocess of the fit is left to
+    end on its own (its iterations are capped)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise FitTooLong(f"the fit took longer than {seconds:g} s and was given up")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    # A timer already set (pytest-timeout's, say) is set again after the block, less the time
+    # the block took.
+    outer_delay, outer_interval = signal.setitimer(signal.ITIMER_REAL, seconds)
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer_delay > 0:
+            left = max(outer_delay - (time.monotonic() - started), 0.001)
+            signal.setitimer(signal.ITIMER_REAL, left, outer_interval)
 
 
 @dataclass(frozen=True)
@@ -99,8 +145,9 @@ def run_series_task(task: SeriesTask) -> Outcome:
     started = time.perf_counter()
     kind = KIND_BY_TARGET[task.key.target]
     try:
-        trained = train_series(task.history, task.options.horizon_days, task.options.folds)
-    except NotEnoughHistory as exc:
+        with time_limit(task.options.fit_seconds_limit):
+            trained = train_series(task.history, task.options.horizon_days, task.options.folds)
+    except (NotEnoughHistory, FitTooLong) as exc:
         return Outcome(task.key.model_name, kind, None, str(exc), time.perf_counter() - started)
     artefact = ForecastArtefact(
         task.key, task.history.time_zone, task.history.context.market, trained

@@ -35,9 +35,7 @@ async def _trainer(settings: ForecastSettings) -> AsyncIterator[Trainer]:
             store,
             ModelRegistry(pool, settings.forecast_artefact_root),
             make_executor(settings.train_processes),
-            TrainingOptions(
-                settings.forecast_backtest_horizon_days, settings.forecast_backtest_folds
-            ),
+            TrainingOptions.of(settings),
         )
     finally:
         await pool.close()

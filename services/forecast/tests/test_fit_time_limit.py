@@ -1,0 +1,77 @@
+"""A fit that runs past SHOPEE_FORECAST_FIT_SECONDS_LIMIT is given up as skipped, so that it
+cannot hold its training job (and every later scheduled retrain) for ever."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from shopee_forecast.domain.selection import SeriesHistory
+from shopee_forecast.domain.series import SeriesKey, Target
+from shopee_forecast.training import (
+    FitTooLong,
+    SeriesTask,
+    TrainingOptions,
+    run_series_task,
+    time_limit,
+)
+
+
+def test_a_block_past_its_limit_is_interrupted_and_the_timer_before_it_kept() -> None:
+    """The timer before the block (pytest-timeout's, on this test) is set again after it."""
+    before = signal.getsignal(signal.SIGALRM)
+    outer = signal.getitimer(signal.ITIMER_REAL)[0]
+    started = time.perf_counter()
+    with pytest.raises(FitTooLong, match=r"longer than 0\.05 s"), time_limit(0.05):
+        time.sleep(5)
+    assert time.perf_counter() - started < 1
+    assert signal.getsignal(signal.SIGALRM) is before
+    with time_limit(5):
+        pass
+    after = signal.getitimer(signal.ITIMER_REAL)[0]
+    if outer > 0:
+        assert 0 < after <= outer
+    else:
+        assert after == 0
+
+
+def test_no_limit_outside_the_main_thread_or_at_zero() -> None:
+    """Signals reach only a process's main thread: in a thread (the tests' in-process pools) the
+    fit runs without a limit rather than failing."""
+    finished: list[bool] = []
+
+    def fit() -> None:
+        with time_limit(0.01):
+            time.sleep(0.05)
+        finished.append(True)
+
+    thread = threading.Thread(target=fit)
+    thread.start()
+    thread.join()
+    with time_limit(0):
+        time.sleep(0.02)
+    assert finished == [True]
+
+
+def test_a_series_whose_fit_runs_too_long_is_skipped_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch, sales_history: Callable[..., SeriesHistory]
+) -> None:
+    def endless(*_: Any) -> None:
+        while True:
+            time.sleep(0.01)
+
+    monkeypatch.setattr("shopee_forecast.training.train_series", endless)
+    task = SeriesTask(
+        SeriesKey("s1", Target.GMV, ""),
+        sales_history(120),
+        TrainingOptions(fit_seconds_limit=0.1),
+    )
+    outcome = run_series_task(task)
+    assert outcome.result is None
+    assert outcome.skipped == "the fit took longer than 0.1 s and was given up"
+    assert outcome.seconds < 2
