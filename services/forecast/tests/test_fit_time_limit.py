@@ -3,6 +3,7 @@ cannot hold its training job (and every later scheduled retrain) for ever."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import threading
 import time
@@ -16,7 +17,9 @@ from shopee_forecast.domain.series import SeriesKey, Target
 from shopee_forecast.training import (
     FitTooLong,
     SeriesTask,
+    Trainer,
     TrainingOptions,
+    make_executor,
     run_series_task,
     time_limit,
 )
@@ -75,3 +78,26 @@ def test_a_series_whose_fit_runs_too_long_is_skipped_with_the_reason(
     assert outcome.result is None
     assert outcome.skipped == "the fit took longer than 0.1 s and was given up"
     assert outcome.seconds < 2
+
+
+async def test_the_limit_holds_in_the_pools_worker_processes(
+    sales_history: Callable[..., SeriesHistory],
+) -> None:
+    """Where the service fits: a loky worker process, whose main thread runs the fit. A limit no
+    real fit can meet skips the series; the worker is still there for the next fit."""
+    executor = make_executor(1)
+    trainer = Trainer(None, None, executor, TrainingOptions())  # type: ignore[arg-type]
+    history = sales_history(120)
+    key = SeriesKey("s1", Target.GMV, "")
+    try:
+        [(outcome, version)] = await trainer.run(
+            [SeriesTask(key, history, TrainingOptions(fit_seconds_limit=0.001))]
+        )
+        assert (outcome.result, version) == (None, None)
+        assert outcome.skipped == "the fit took longer than 0.001 s and was given up"
+        fitted = await asyncio.get_running_loop().run_in_executor(
+            executor, run_series_task, SeriesTask(key, history, TrainingOptions(folds=1))
+        )
+        assert fitted.result is not None
+    finally:
+        executor.shutdown(wait=True)
