@@ -4,6 +4,7 @@ day forever; a shop that fails is named in the job's error, and the others are s
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -12,6 +13,7 @@ import pandas as pd
 import redis.exceptions
 
 from shopee_forecast.adapters.churn_requests import ChurnRequests, asked_key
+from shopee_forecast.adapters.jobs import TrainingJobRow
 from shopee_forecast.adapters.store import Shop
 from shopee_forecast.retraining import JobRunner
 from shopee_forecast.training import ChurnTask, Outcome, SeriesTask, Trainer, TrainingOptions
@@ -180,3 +182,32 @@ async def test_a_shop_that_fails_is_named_and_the_others_are_still_trained(
         False,
         "1 of 2 shops failed: s1: RuntimeError: the registry's disk is full",
     )
+
+
+async def test_a_job_found_by_two_looks_at_once_is_joined_once(memory_jobs: Any) -> None:
+    """The schedule's firing and the look for open jobs may find the same job together: the one
+    that joins first works on it, the other leaves it."""
+    joins: list[str] = []
+    job = TrainingJobRow("job-1", None, [], "rpc", "running", 0, 2, "", None, None)
+
+    async def open_to_join() -> list[TrainingJobRow]:
+        return [job]
+
+    async def join(job_id: str) -> None:
+        joins.append(job_id)
+        await asyncio.sleep(0.01)  # the lock is taken on its own connection
+
+    memory_jobs.open_to_join = open_to_join
+    memory_jobs.join = join
+    await memory_jobs.plan("job-1", {"s1": 1, "s2": 1})
+    store: Any = _Store()
+    trainer = _RecordingTrainer(store, _Registry([]), executor=None, options=TrainingOptions())  # type: ignore[arg-type]
+    runner = JobRunner(store, memory_jobs, trainer, ChurnRequests(_Redis({})))  # type: ignore[arg-type]
+
+    first, second = await asyncio.gather(runner.join_open(), runner.join_open())
+    await runner.wait()
+
+    assert sorted([first, second]) == [[], ["job-1"]]
+    assert joins == ["job-1"]
+    assert [t.shop_id for t in trainer.ran if isinstance(t, ChurnTask)] == ["s1", "s2"]
+    assert memory_jobs.succeeded
