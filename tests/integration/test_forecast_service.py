@@ -404,6 +404,28 @@ async def test_retraining_runs_in_the_background_and_registers_versions(running:
     assert {m.series for m in before.models} <= {m.series for m in after.models}
 
 
+async def test_a_retrain_of_the_churn_models_alone(running: Running) -> None:
+    """`churn` with no targets: the shop's churn models only (the default horizon, and any
+    other one PredictChurn asked for lately), no series. This world's 110 days of orders are too
+    few for the default 30 days, so the job says so."""
+    shop = running.world.long_shop
+    before = await running.stub.ListModels(forecast_pb2.ListModelsRequest(shop_id=shop))
+    started = await running.stub.Retrain(forecast_pb2.RetrainRequest(shop_id=shop, churn=True))
+    await running.app.runner.wait()
+    job = await running.stub.GetTrainingJob(
+        forecast_pb2.GetTrainingJobRequest(job_id=started.job_id)
+    )
+    assert job.state == forecast_pb2.JOB_STATE_SUCCEEDED
+    assert job.series_done == job.series_total >= 1
+    assert job.error.startswith("1 skipped: forecast/")
+    assert f"forecast/{shop}/churn: churn over 30 days needs at least 130 days" in job.error
+    after = await running.stub.ListModels(forecast_pb2.ListModelsRequest(shop_id=shop))
+    old = {m.series: m.version for m in before.models}
+    retrained = {m.series for m in after.models if old.get(m.series) != m.version}
+    assert all(series.startswith("churn") for series in retrained), retrained
+    assert len(retrained) == job.series_total - 1  # all but the skipped one
+
+
 async def test_a_retrain_of_a_short_shop_succeeds_and_says_what_it_skipped(
     running: Running,
 ) -> None:

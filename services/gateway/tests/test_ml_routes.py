@@ -700,7 +700,7 @@ async def test_inventory_advice_sends_the_documented_defaults(stack: Stack) -> N
         (
             "POST",
             "/api/models/retrain",
-            {"shop_id": OWN_SHOP, "targets": ["churn"]},
+            {"shop_id": OWN_SHOP, "targets": ["refunds"]},
             "body.targets.0",
         ),
         ("POST", "/api/models/retrain", {}, "body.shop_id"),
@@ -750,6 +750,19 @@ async def test_an_admin_retrains_a_shop_and_follows_the_job(stack: Stack, sign_i
     everything = await stack.client.post("/api/models/retrain", json={"shop_id": OWN_SHOP})
     assert everything.status_code == 202
     assert list(stack.script.calls[-1][1].targets) == [], "empty: every series, churn included"
+    assert not stack.script.calls[-1][1].churn
+    churn = await stack.client.post(
+        "/api/models/retrain", json={"shop_id": OWN_SHOP, "targets": ["churn"]}
+    )
+    assert churn.status_code == 202
+    request = stack.script.calls[-1][1]
+    assert (list(request.targets), request.churn) == ([], True), "the churn models only"
+    both = await stack.client.post(
+        "/api/models/retrain", json={"shop_id": OWN_SHOP, "targets": ["gmv", "churn"]}
+    )
+    assert both.status_code == 202
+    request = stack.script.calls[-1][1]
+    assert (list(request.targets), request.churn) == ([forecast_pb2.TARGET_GMV], True)
 
 
 async def test_an_admin_lists_the_shops_models_without_storage_paths(

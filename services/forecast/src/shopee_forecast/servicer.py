@@ -21,7 +21,7 @@ from shopee_forecast.domain.selection import MAX_HORIZON_DAYS
 from shopee_forecast.domain.series import SeriesKey, Target
 from shopee_forecast.observability import PREDICTION_SECONDS
 from shopee_forecast.predictions import Predictor, backtest_proto, timestamp
-from shopee_forecast.retraining import JobRunner
+from shopee_forecast.retraining import CHURN, JobRunner
 from shopee_forecast.training import DEFAULT_CHURN_HORIZON
 
 TARGET_BY_PROTO = {
@@ -256,6 +256,8 @@ class ForecastServicer(forecast_pb2_grpc.ForecastServiceServicer):
         self, request: forecast_pb2.RetrainRequest, context: grpc.aio.ServicerContext
     ) -> forecast_pb2.RetrainResponse:
         targets = [target_of(t, "targets").value for t in request.targets]
+        if request.churn:
+            targets.append(CHURN)
         if request.shop_id:
             await self._shop(request.shop_id)
         job_id = await self.runner.start(request.shop_id or None, targets, "rpc")

@@ -55,7 +55,9 @@ async def retrain(
         "forecast",
         upstreams.forecast.Retrain,
         forecast_pb2.RetrainRequest(
-            shop_id=body.shop_id, targets=[TARGETS[t] for t in dict.fromkeys(body.targets)]
+            shop_id=body.shop_id,
+            targets=[TARGETS[t] for t in dict.fromkeys(body.targets) if t in TARGETS],
+            churn="churn" in body.targets,
         ),
     )
     status_url = str(

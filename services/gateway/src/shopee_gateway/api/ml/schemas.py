@@ -310,16 +310,17 @@ class ChurnResponse(BaseModel):
 
 # --- model admin -------------------------------------------------------------------------------
 
-# Proto targets by their route names; churn has none: it is retrained only when `targets` is empty.
-RetrainTarget = Literal["gmv", "orders", "visitors", "units"]
+# The series (proto targets) by their route names, and the churn models (the proto's `churn`).
+RetrainTarget = Literal["gmv", "orders", "visitors", "units", "churn"]
 
 
 class RetrainRequest(Body):
     shop_id: ShopId
     targets: list[RetrainTarget] = Field(
         default_factory=list,
-        max_length=4,
-        description="Empty: every series of the shop, churn included; `units` is every product.",
+        max_length=5,
+        description="Empty: every series of the shop, churn included; `units` is every product; "
+        "`churn` the churn models (every horizon kept in use).",
     )
 
     model_config = ConfigDict(
