@@ -351,6 +351,15 @@ def _utc(event: events_pb2.Event) -> datetime:
     return event.occurred_at.ToDatetime()
 
 
+def _statuses(orders: dict[str, list[events_pb2.Event]]) -> dict[str, list[int]]:
+    """Each order's lifecycle, in the order its events were made."""
+    return {order: [e.order.status for e in events] for order, events in orders.items()}
+
+
+def _times(events: list[events_pb2.Event]) -> list[datetime]:
+    return [_utc(e) for e in events]
+
+
 @pytest.mark.parametrize("suffix", ["csv", "xlsx"])
 def test_thai_orders_export_becomes_lifecycle_events(suffix: str) -> None:
     content = (_csv if suffix == "csv" else _xlsx)(THAI_HEADERS, THAI_LINES)
@@ -361,14 +370,14 @@ def test_thai_orders_export_becomes_lifecycle_events(suffix: str) -> None:
     assert mapped.rows_read == 5
     orders = _by_order(mapped.events)
     assert list(orders) == ["240501ABCD", "240502EFGH", "240503IJKL", "240503MNOP"]
-    assert {order: [e.order.status for e in events] for order, events in orders.items()} == {
+    assert _statuses(orders) == {
         "240501ABCD": [CREATED, PAID, COMPLETED],
         "240502EFGH": [CREATED, CANCELLED],
         "240503IJKL": [CREATED, PAID],
         "240503MNOP": [CREATED, PAID, SHIPPED],
     }
     # Bangkok is UTC+7 all year.
-    assert [_utc(e) for e in orders["240501ABCD"]] == [
+    assert _times(orders["240501ABCD"]) == [
         datetime(2024, 5, 1, 3, 0),
         datetime(2024, 5, 1, 3, 5),
         datetime(2024, 5, 4, 2, 0),
@@ -543,13 +552,13 @@ def test_vietnamese_orders_export_becomes_lifecycle_events() -> None:
     mapped = map_export(table, VIETNAM)
     assert mapped.errors == []
     orders = _by_order(mapped.events)
-    assert {order: [e.order.status for e in events] for order, events in orders.items()} == {
+    assert _statuses(orders) == {
         "240601VN1": [CREATED, PAID, COMPLETED],
         "240602VN2": [CREATED, CANCELLED],
         "240603VN3": [CREATED, PAID, SHIPPED],
     }
     # Ho Chi Minh City is UTC+7.
-    assert [_utc(e) for e in orders["240601VN1"]] == [
+    assert _times(orders["240601VN1"]) == [
         datetime(2024, 6, 1, 2, 30),
         datetime(2024, 6, 1, 2, 31),
         datetime(2024, 6, 5, 11, 0),
