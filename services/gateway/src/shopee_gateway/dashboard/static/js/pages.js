@@ -23,6 +23,11 @@ function periodParams(ctx) {
   return { shops: [ctx.shop.id], from: ctx.period.from, to: ctx.period.to };
 }
 
+/** A table with a header row of `head` (texts) over `rows` (tr elements). */
+function dataTable(attributes, head, rows) {
+  return el("table", attributes, el("thead", {}, el("tr", {}, head.map((h) => el("th", {}, h)))), el("tbody", {}, rows));
+}
+
 /** An amount of the shop's currency, from minor units. */
 function money(ctx, minor) {
   return formatValue(minor, "money_minor", ctx.shop.currency);
@@ -445,25 +450,20 @@ async function forecasts(ctx, holder, path, targets) {
 async function inventory(ctx, holder) {
   const advice = await ctx.api.post("/api/predict/inventory", { shop_id: ctx.shop.id });
   const number = (value) => el("td", { class: "number" }, formatValue(value, "count"));
-  const table = el(
-    "table",
+  const table = dataTable(
     { "data-table": "inventory" },
-    el("thead", {}, el("tr", {}, ...["Product", "In stock", "Demand a day", "Reorder point", "Order", "Stock-out by", ""].map((h) => el("th", {}, h)))),
-    el(
-      "tbody",
-      {},
-      advice.items.map((item) =>
-        el(
-          "tr",
-          { "data-product": item.product_id },
-          el("td", { title: item.product_id }, item.name || item.product_id),
-          number(item.stock_on_hand),
-          number(Math.round(item.mean_daily_demand * 10) / 10),
-          number(Math.ceil(item.reorder_point)),
-          number(item.suggested_order_quantity),
-          el("td", {}, item.expected_stockout_date || "–"),
-          el("td", { class: item.reorder_now ? "bad" : "neutral" }, item.reorder_now ? "reorder now" : ""),
-        ),
+    ["Product", "In stock", "Demand a day", "Reorder point", "Order", "Stock-out by", ""],
+    advice.items.map((item) =>
+      el(
+        "tr",
+        { "data-product": item.product_id },
+        el("td", { title: item.product_id }, item.name || item.product_id),
+        number(item.stock_on_hand),
+        number(Math.round(item.mean_daily_demand * 10) / 10),
+        number(Math.ceil(item.reorder_point)),
+        number(item.suggested_order_quantity),
+        el("td", {}, item.expected_stockout_date || "–"),
+        el("td", { class: item.reorder_now ? "bad" : "neutral" }, item.reorder_now ? "reorder now" : ""),
       ),
     ),
   );
@@ -528,7 +528,7 @@ async function priceAdvice(ctx, holder, bestSellers) {
       "section",
       { class: "card" },
       el("h2", {}, "Price advice for the best sellers"),
-      el("table", { "data-table": "prices" }, el("thead", {}, el("tr", {}, head.map((h) => el("th", {}, h)))), el("tbody", {}, rows)),
+      dataTable({ "data-table": "prices" }, head, rows),
       el(
         "p",
         { class: "note" },
@@ -566,7 +566,7 @@ async function boughtTogether(ctx, holder, bestSellers) {
       "section",
       { class: "card" },
       el("h2", {}, "Bought together with the best sellers"),
-      el("table", { "data-table": "bundles" }, el("thead", {}, el("tr", {}, ["Product", "Its buyers also buy"].map((h) => el("th", {}, h)))), el("tbody", {}, rows)),
+      dataTable({ "data-table": "bundles" }, ["Product", "Its buyers also buy"], rows),
       el("p", { class: "note" }, "Products most often in the same orders, over how popular they are anyway (the reason is the tooltip), in stock and active; topped up by popular products of the same category and price band when there are few. Candidates for bundle deals and for each other's product pages."),
     ),
   );
@@ -606,7 +606,7 @@ async function budgetSplit(ctx, holder, dailyBudget) {
     "section",
     { class: "card" },
     el("h2", {}, `Budget split: ${money(ctx, dailyBudget)} a day, this period's ads spend`),
-    el("table", { "data-table": "budget" }, el("thead", {}, el("tr", {}, head.map((h) => el("th", {}, h)))), el("tbody", {}, rows)),
+    dataTable({ "data-table": "budget" }, head, rows),
     el(
       "p",
       { class: "note" },
@@ -666,7 +666,7 @@ async function customers(ctx) {
         "section",
         { class: "card" },
         el("h2", {}, "Customer segments"),
-        el("table", {}, el("thead", {}, el("tr", {}, head.map((h) => el("th", {}, h)))), el("tbody", {}, rows)),
+        dataTable({}, head, rows),
         el("p", { class: "note" }, `RFM clusters (${answer.algorithm}, silhouette ${answer.silhouette.toFixed(2)}), model ${answer.model_version}.`),
       ),
     );
@@ -696,7 +696,7 @@ async function customers(ctx) {
         "section",
         { class: "card" },
         el("h2", {}, `Buyers most worth winning back in the next ${answer.horizon_days} days`),
-        el("table", {}, el("thead", {}, el("tr", {}, head.map((h) => el("th", {}, h)))), el("tbody", {}, rows)),
+        dataTable({}, head, rows),
         el(
           "p",
           { class: "note" },
