@@ -482,10 +482,7 @@ async def test_a_training_the_caller_gave_up_on_is_still_registered(
         await asyncio.wait_for(engine.model("small", "segments-kmeans"), 0.05)
 
     release.set()
-    for _ in range(200):
-        if registry.registered:
-            break
-        await asyncio.sleep(0.05)
+    await registered(registry, 1)
     assert registry.registered == ["insights/small/segments-kmeans"]
     loaded = await engine.model("small", "segments-kmeans")
     assert loaded.version.version == "v1"
