@@ -7,16 +7,26 @@
 - A clock that runs fast: its event counts, and the shop's events on time still do.
 - Transactions (Kafka Streams, Flink, Debezium with exactly-once): what the producer committed
   counts, nothing of what it aborted.
+- Confluent's Schema Registry serializers (protobuf and JSON Schema), as a librdkafka client sends
+  them: a zero byte, the schema id and the message path before the payload, no content-type.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
+from confluent_kafka import SerializingProducer
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.json_schema import JSONSerializer
+from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
+from confluent_kafka.serialization import StringSerializer
+from google.protobuf import json_format
 
+from shopee.events.v1 import events_pb2
 from shopee_common.kafka import make_producer
 from tests.integration.databases import migrated_database
 from tests.integration.live_orders import paid_order
@@ -121,3 +131,35 @@ async def test_aborted_transactions_are_not_counted(
         await producer.stop()
     assert counted(database) == 5
     assert paid_orders(database) == 5
+
+
+def test_schema_registry_serializers_of_a_librdkafka_client_are_counted(
+    database: str, topic_prefix: str, kafka_bootstrap: str
+) -> None:
+    # A mock registry (confluent-kafka's own, in process) gives the schema ids; the job needs none.
+    registry = SchemaRegistryClient.new_client({"url": "mock://producers"})
+    serializers = {
+        "protobuf": ProtobufSerializer(events_pb2.Event, registry),
+        "json": JSONSerializer(
+            json.dumps({"type": "object"}),
+            registry,
+            lambda event, _: json_format.MessageToDict(event, preserving_proto_field_name=True),
+        ),
+    }
+    with run_metrics(topic_prefix, database):
+        for serializer in serializers.values():
+            producer = SerializingProducer(
+                {
+                    "bootstrap.servers": kafka_bootstrap,
+                    "key.serializer": StringSerializer(),
+                    "value.serializer": serializer,
+                }
+            )
+            for _ in range(PER_CODEC):
+                producer.produce(
+                    topic_prefix + "events.orders", key=SHOP, value=paid_order(SHOP, ZONE)
+                )
+            assert producer.flush(30) == 0
+        wait_until_counted(database, PER_CODEC * len(serializers), seconds=60)
+    assert counted(database) == PER_CODEC * len(serializers)
+    assert paid_orders(database) == PER_CODEC * len(serializers)

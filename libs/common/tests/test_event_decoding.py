@@ -1,13 +1,19 @@
 """Kafka message values and records at the platform's entries: protobuf or proto3 JSON whatever
-the producer wrote in content-type, and values that used to get past validation and then crash or
+the producer wrote in content-type, either in the frame Confluent's Schema Registry serializers
+write, and values that used to get past validation and then crash or
 poison a consumer (timestamps no datetime can hold, NUL characters PostgreSQL cannot store, JSON a
 parser gives up on, absurd daily traffic)."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.json_schema import JSONSerializer
+from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
+from confluent_kafka.serialization import MessageField, SerializationContext
 
 from shopee.events.v1 import events_pb2
 from shopee_common.events import InvalidEvent, event_from_bytes, event_from_json
@@ -56,6 +62,55 @@ def test_protobuf_is_read_by_its_type_or_its_content(content_type: str | None) -
 def test_a_declared_type_wins_over_the_content() -> None:
     with pytest.raises(InvalidEvent, match="not valid JSON"):
         event_from_bytes(AS_PROTOBUF, "application/json; charset=utf-8")
+
+
+def schema_registry_frame(serializer: Any, value: object) -> bytes:
+    framed = serializer(value, SerializationContext("events.orders", MessageField.VALUE))
+    assert isinstance(framed, bytes)
+    return framed
+
+
+REGISTRY = SchemaRegistryClient.new_client({"url": "mock://decoding"})
+
+
+@pytest.mark.parametrize("content_type", [None, "application/x-protobuf"])
+def test_protobuf_in_a_schema_registry_frame_is_read(content_type: str | None) -> None:
+    """As Confluent's own serializer writes it (magic byte, schema id, message path [0])."""
+    framed = schema_registry_frame(
+        ProtobufSerializer(events_pb2.Event, REGISTRY), event_from_json(ORDER)
+    )
+    assert framed[:1] == b"\x00"
+    assert event_from_bytes(framed, content_type) == event_from_json(ORDER)
+
+
+@pytest.mark.parametrize("content_type", [None, "application/json"])
+def test_json_in_a_schema_registry_frame_is_read(content_type: str | None) -> None:
+    serializer = JSONSerializer(json.dumps({"type": "object"}), REGISTRY)
+    framed = schema_registry_frame(serializer, ORDER)
+    assert framed[:1] == b"\x00"
+    assert event_from_bytes(framed, content_type) == event_from_json(ORDER)
+
+
+def test_a_schema_registry_frame_of_another_message_names_it() -> None:
+    batch = events_pb2.EventBatch(events=[event_from_json(ORDER)])
+    framed = schema_registry_frame(ProtobufSerializer(events_pb2.EventBatch, REGISTRY), batch)
+    with pytest.raises(InvalidEvent, match=r"names message \[1\] .*carry shopee.events.v1.Event"):
+        event_from_bytes(framed)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (b"\x00\x00\x00\x00\x07", "has no payload"),
+        (b"\x00\x00\x00\x00\x07\x80", "message path cut short"),
+        # An Avro body: its first byte read as a path length (zigzag 0x7e = 63) runs past the end.
+        (b"\x00\x00\x00\x00\x07\x7e\x02ab", "neither JSON nor a message path"),
+    ],
+)
+def test_a_broken_schema_registry_frame_is_an_invalid_record(value: bytes, reason: str) -> None:
+    with pytest.raises(InvalidEvent, match=reason) as error:
+        event_from_bytes(value)
+    assert fields_of(error) == ["(record)"]
 
 
 def fields_of(error: pytest.ExceptionInfo[InvalidEvent]) -> list[str]:

@@ -201,23 +201,88 @@ def _media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
 
+# Confluent's Schema Registry serializers (Java, confluent-kafka, ...) frame a value as a zero
+# byte, the schema's 4-byte id and, for protobuf, the path of the message in its .proto file. No
+# Event starts with a zero byte (protobuf has no field 0, JSON starts with "{"), so the frame is
+# told apart without asking a registry: whatever id the schema got, the topics carry Event.
+_SCHEMA_REGISTRY_MAGIC = b"\x00"
+_EVENT_PATH = [list(Event.DESCRIPTOR.file.message_types_by_name).index(Event.DESCRIPTOR.name)]
+
+
+def _frame_error(detail: str) -> InvalidEvent:
+    return InvalidEvent([FieldError("(record)", f"Schema Registry frame {detail}")])
+
+
+def _zigzag_varint(value: bytes, at: int) -> tuple[int, int]:
+    """The signed varint at `at` (zigzag, as Confluent writes message indexes), and where the
+    next value starts."""
+    number = shift = 0
+    while at < len(value) and shift < 64:
+        byte = value[at]
+        number |= (byte & 0x7F) << shift
+        at += 1
+        if not byte & 0x80:
+            return (number >> 1) ^ -(number & 1), at
+        shift += 7
+    raise _frame_error("with its message path cut short")
+
+
+def _schema_registry_payload(value: bytes, declared_json: bool) -> tuple[bytes, bool]:
+    """The payload inside a Schema Registry frame, and whether it is JSON (JSON Schema
+    serializer) rather than protobuf (Protobuf serializer, whose message path must name Event)."""
+    if len(value) < 6:
+        raise _frame_error(f"of {len(value)} bytes has no payload")
+    schema_id = int.from_bytes(value[1:5], "big")
+    payload = value[5:]
+    if declared_json or payload.lstrip()[:1] == b"{":
+        return payload, True
+    # A single zero byte is Confluent's short form of the path [0].
+    if payload[:1] == b"\x00":
+        path, at = [0], 1
+    else:
+        count, at = _zigzag_varint(payload, 0)
+        # Each index takes a byte at least: a longer path is not one (an Avro body, say).
+        if not 0 < count <= len(payload) - at:
+            raise _frame_error(f"(schema id {schema_id}) holds neither JSON nor a message path")
+        path = []
+        for _ in range(count):
+            index, at = _zigzag_varint(payload, at)
+            path.append(index)
+    if path != _EVENT_PATH:
+        raise _frame_error(
+            f"(schema id {schema_id}) names message {path} of its .proto file; the event topics "
+            f"carry {Event.DESCRIPTOR.full_name}, message {_EVENT_PATH} of {Event.DESCRIPTOR.file.name}"
+        )
+    return payload[at:], False
+
+
 def event_from_bytes(value: bytes, content_type: str | None = None) -> Event:
     """Decode a Kafka message value: protobuf or proto3 JSON, told apart by the content type
-    (parameters and case ignored), or by the content when the type names neither."""
+    (parameters and case ignored), or by the content when the type names neither; either may
+    come in a Confluent Schema Registry frame."""
     media = _media_type(content_type or "")
-    if media == "application/json" or media.endswith("+json"):
+    declared_json = media == "application/json" or media.endswith("+json")
+    if value[:1] == _SCHEMA_REGISTRY_MAGIC:
+        value, is_json = _schema_registry_payload(value, declared_json)
+    elif declared_json:
         is_json = True
     elif media in _PROTOBUF_MEDIA_TYPES:
         is_json = False
     else:
         is_json = value.lstrip()[:1] == b"{"
-    if is_json:
-        try:
-            data = json.loads(value)
-        # ValueError also covers integers of thousands of digits; RecursionError, deep nesting.
-        except (ValueError, RecursionError) as exc:
-            raise InvalidEvent([FieldError("(record)", f"not valid JSON: {exc}")]) from exc
-        return event_from_json(data)
+    return _event_from_json_bytes(value) if is_json else _event_from_protobuf(value)
+
+
+def _event_from_json_bytes(value: bytes) -> Event:
+    try:
+        data = json.loads(value)
+    # ValueError also covers integers of thousands of digits; RecursionError, deep nesting.
+    except (ValueError, RecursionError) as exc:
+        raise InvalidEvent([FieldError("(record)", f"not valid JSON: {exc}")]) from exc
+    return event_from_json(data)
+
+
+def _event_from_protobuf(value: bytes) -> Event:
     event = Event()
     try:
         event.ParseFromString(value)

@@ -198,6 +198,8 @@ def _reason(errors: list[FieldError]) -> str:
             return "undecodable: invalid protobuf"
         if first.message.startswith("not a readable event"):
             return "undecodable"
+        if first.message.startswith("Schema Registry frame"):
+            return "undecodable: Schema Registry frame"
         return "schema violation"
     if "unknown field" in first.message or first.message.startswith("expected"):
         return f"schema violation: {first.field}"
