@@ -1,14 +1,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { addDays, countedShort, forecastColumns, LiveBuckets, localDate, localMidnight, periodDays, periodOf, seriesParams, toColumns } from "../../src/shopee_gateway/dashboard/static/js/series.js";
+import { addDays, countedShort, forecastColumns, LiveBuckets, localDate, localMidnight, periodDays, periodOf, seriesParams, splitPartial, toColumns } from "../../src/shopee_gateway/dashboard/static/js/series.js";
 
-test("a period is the last N local days of the shop, today included", () => {
+test("a period is the last N whole local days of the shop, up to yesterday unless it names its end", () => {
   // 17:30 UTC on 30 Nov is already 1 Dec in Jakarta (UTC+7), still 30 Nov in UTC.
   const now = new Date("2026-11-30T17:30:00Z");
   assert.equal(localDate(now, "Asia/Jakarta"), "2026-12-01");
-  assert.deepEqual(periodOf(7, "Asia/Jakarta", null, now), { from: "2026-11-25", to: "2026-12-01" });
-  assert.deepEqual(periodOf(1, "UTC", "", now), { from: "2026-11-30", to: "2026-11-30" });
+  assert.deepEqual(periodOf(7, "Asia/Jakarta", null, now), { from: "2026-11-24", to: "2026-11-30" });
+  assert.deepEqual(periodOf(1, "UTC", "", now), { from: "2026-11-29", to: "2026-11-29" });
+  assert.deepEqual(periodOf(7, "Asia/Jakarta", "2026-12-01", now), { from: "2026-11-25", to: "2026-12-01" });
   assert.deepEqual(periodOf(30, "Asia/Jakarta", "2026-03-07", now), { from: "2026-02-06", to: "2026-03-07" });
   assert.equal(periodDays(periodOf(30, "Asia/Jakarta", "2026-03-07", now)), 30);
   assert.equal(addDays("2024-02-28", 1), "2024-02-29");
@@ -44,6 +45,17 @@ const snapshot = (bucket, gmv, watermark) => ({
   watermark,
 });
 
+test("today's bucket goes to a column of its own, joined to yesterday, for a dashed tail", () => {
+  const data = { xs: [100, 200, 300], columns: [[1, 2, 3], [4, null, 6]] };
+  assert.deepEqual(splitPartial(data, 300), {
+    xs: [100, 200, 300],
+    columns: [[1, 2, null], [4, null, null]],
+    partial: [[null, 2, 3], [null, null, 6]],
+  });
+  assert.equal(splitPartial(data, 400), data); // nothing still filling
+  assert.deepEqual(splitPartial(data, 50).partial, data.columns); // all of it so far
+});
+
 test("live buckets are overwritten by newer snapshots, never added up", () => {
   const live = new LiveBuckets(3);
   live.apply(snapshot("2026-11-25T09:00:00Z", 100, "2026-11-25T09:00:10Z"));
@@ -54,6 +66,23 @@ test("live buckets are overwritten by newer snapshots, never added up", () => {
   const { xs, columns } = live.columns(["gmv", "paid_orders"], 60_000);
   assert.equal(xs.length, 3); // 09:01 had no event: it is filled in
   assert.deepEqual(columns, [[250, 0, 50], [0, 0, 0]]);
+});
+
+test("live minutes span the asked hour up to the counted minute, zeros where nothing sold", () => {
+  const live = new LiveBuckets(60);
+  live.apply(snapshot("2026-11-25T09:30:00Z", 100, "2026-11-25T09:33:20Z"));
+  const minute = (text) => Date.parse(`2026-11-25T${text}:00Z`) / 1000;
+  const { xs, columns } = live.columns(["gmv"], 60_000, { since: Date.parse("2026-11-25T09:27:30Z") });
+  assert.deepEqual(xs, [minute("09:28"), minute("09:29"), minute("09:30"), minute("09:31"), minute("09:32"), minute("09:33")]);
+  assert.deepEqual(columns, [[0, 0, 100, 0, 0, 0]]);
+  // Before any watermark (a replay carries none), the newest bucket is what is known counted.
+  const replayed = new LiveBuckets(60);
+  replayed.apply(snapshot("2026-11-25T09:29:00Z", 7));
+  assert.deepEqual(replayed.columns(["gmv"], 60_000, { since: Date.parse("2026-11-25T09:28:00Z") }).columns, [[0, 7]]);
+  // A shop counted only up to before the hour shows nothing of it yet.
+  const behind = new LiveBuckets(60);
+  behind.apply(snapshot("2026-11-25T08:10:00Z", 5, "2026-11-25T08:10:30Z"));
+  assert.deepEqual(behind.columns(["gmv"], 60_000, { since: Date.parse("2026-11-25T09:00:00Z") }).xs, []);
 });
 
 test("live buckets keep only the newest ones", () => {

@@ -42,9 +42,14 @@ function labelWidth(_, values) {
  * values the registry's way, times in the shop's zone. `interval` (day, hour or minute) sets
  * the ticks. `xRange`, if given, returns the x range to show in Unix seconds (a live window),
  * instead of the data's own; `spans`, if given, are time spans shaded behind the lines.
+ * `data.partial`, if there (splitPartial), are the KPIs' buckets still filling, drawn dashed.
  */
 export function lineChart(container, { data, kpis, title, name, ...rest }) {
   const series = kpis.map((kpi, i) => ({ label: kpi.title, stroke: COLOURS[i % COLOURS.length], width: 2 }));
+  if (data.partial) {
+    series.push(...series.map((s) => ({ ...s, label: `${s.label} (so far)`, dash: [4, 4] })));
+    data = { xs: data.xs, columns: [...data.columns, ...data.partial] };
+  }
   return timeChart(container, {
     ...rest,
     data,

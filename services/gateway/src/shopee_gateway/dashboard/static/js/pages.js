@@ -3,7 +3,7 @@
 
 import { barList, el, forecastChart, lineChart } from "./charts.js";
 import { backtestScores, formatChange, formatValue, localTime, percent, signedPercent, tileValue } from "./format.js";
-import { addDays, countedShort, forecastColumns, periodDays, seriesParams, toColumns } from "./series.js";
+import { addDays, countedShort, forecastColumns, localDate, localMidnight, periodDays, seriesParams, splitPartial, toColumns } from "./series.js";
 
 export const LIVE_TODAY_KPIS = ["gmv", "paid_orders", "unique_visitors", "conversion_rate", "aov"];
 export const LIVE_MINUTE_KPIS = ["gmv", "paid_orders"];
@@ -74,10 +74,12 @@ async function dayCharts(ctx, groups) {
   const answer = await ctx.api.get("/api/kpis", seriesParams(ctx.shop, names, ctx.period));
   const grid = el("div", { class: "grid2" });
   ctx.main.append(grid);
+  // A period ending today (chosen as its end) holds today's day so far.
+  const today = localDate(new Date(), ctx.shop.time_zone);
+  const partialFrom = ctx.period.to >= today ? localMidnight(today, ctx.shop.time_zone) : Infinity;
   for (const group of groups) {
-    const columns = toColumns(answer, group);
     lineChart(grid, {
-      data: columns,
+      data: splitPartial(toColumns(answer, group), partialFrom),
       kpis: group.map((name) => kpi(ctx, name)),
       currency: ctx.shop.currency,
       timeZone: ctx.shop.time_zone,
@@ -136,7 +138,8 @@ function liveMinutes(ctx) {
   ctx.main.append(holder);
   let chart = null;
   return (buckets) => {
-    const data = buckets.columns(LIVE_MINUTE_KPIS, 60_000);
+    // The whole hour up to the counted minute: a minute without an order is a zero, not a gap.
+    const data = buckets.columns(LIVE_MINUTE_KPIS, 60_000, { since: Date.now() - 3_600_000 });
     if (chart === null || chart.data[0].length === 0) {
       holder.replaceChildren();
       chart = lineChart(holder, {

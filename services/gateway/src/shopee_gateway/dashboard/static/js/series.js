@@ -33,11 +33,13 @@ export function countedShort(latest, periodTo, timeZone, now = new Date()) {
 }
 
 /**
- * `days` local days ending on `end` (YYYY-MM-DD) or, without one, today in `timeZone`:
- * {from, to}, both inclusive, as the summary routes take them.
+ * `days` local days ending on `end` (YYYY-MM-DD) or, without one, yesterday in `timeZone` (whole
+ * days only, as Seller Centre's "past 7 days": with today's few hours in it, a period would be
+ * compared with a previous one of whole days, and its day charts would end in a drop; today so
+ * far is live on the Overview): {from, to}, both inclusive, as the summary routes take them.
  */
 export function periodOf(days, timeZone, end = null, now = new Date()) {
-  const to = end || localDate(now, timeZone);
+  const to = end || addDays(localDate(now, timeZone), -1);
   return { from: addDays(to, -(days - 1)), to };
 }
 
@@ -69,6 +71,21 @@ export function toColumns(answer, kpis) {
     return values;
   });
   return { xs: xs.map((t) => t / 1000), columns };
+}
+
+/**
+ * `data` (toColumns) with its buckets from `partialFrom` (Unix seconds: today's, still filling)
+ * taken out of its columns into `partial` columns, joined to the last whole bucket, so that a
+ * chart can draw them dashed: a day counted so far is not a drop. Unchanged without such buckets.
+ */
+export function splitPartial(data, partialFrom) {
+  const cut = data.xs.findIndex((x) => x >= partialFrom);
+  if (cut === -1) return data;
+  return {
+    xs: data.xs,
+    columns: data.columns.map((values) => values.map((v, i) => (i < cut ? v : null))),
+    partial: data.columns.map((values) => values.map((v, i) => (i >= cut - 1 ? v : null))),
+  };
 }
 
 /**
@@ -105,13 +122,17 @@ export class LiveBuckets {
   }
 
   /**
-   * uPlot columns of `kpis` over the kept buckets, every `stepMs` from the first to the last;
-   * a bucket or KPI the stream never sent is `missing` (0 for counts and sums: nothing happened).
+   * uPlot columns of `kpis`, every `stepMs` from `since` (ms; without it, the first kept bucket)
+   * to the last bucket counted: the watermark's, or the newest bucket's when that is later. A
+   * bucket or KPI the stream never sent in that span is `missing` (0 for counts and sums: the
+   * shop is counted past it and nothing happened); after the watermark nothing is known yet.
    */
-  columns(kpis, stepMs, missing = 0) {
-    if (this.buckets.size === 0) return { xs: [], columns: kpis.map(() => []) };
-    const first = Math.min(...this.buckets.keys());
-    const last = Math.max(...this.buckets.keys());
+  columns(kpis, stepMs, { missing = 0, since = null } = {}) {
+    const kept = [...this.buckets.keys()];
+    const counted = this.watermark === null ? kept : [...kept, Math.floor(Date.parse(this.watermark) / stepMs) * stepMs];
+    if (counted.length === 0) return { xs: [], columns: kpis.map(() => []) };
+    const first = since === null ? Math.min(...counted) : Math.ceil(since / stepMs) * stepMs;
+    const last = Math.max(...counted);
     const times = [];
     for (let t = first; t <= last; t += stepMs) times.push(t);
     return {
