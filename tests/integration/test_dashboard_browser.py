@@ -184,12 +184,15 @@ async def test_an_analyst_reads_every_page_and_sees_a_live_order_arrive(
     other_tenants_shop = world.tenants["b"].shops[0]
     end = FIRST_DAY + timedelta(days=DAYS - 1)
     gap_start = datetime.combine(FIRST_DAY + timedelta(days=2), datetime.min.time(), UTC)
+    # And one after the period, which its Anomalies page must leave out.
+    later_gap = gap_start + timedelta(days=DAYS + 2)
     with psycopg.connect(world.dsn) as connection:
-        connection.execute(
-            "INSERT INTO data_incomplete (shop_id, since, lag_seconds, reason, resolved_at) "
-            "VALUES (%s, %s, 18000, %s, %s)",
-            (shop, gap_start, GAP_REASON, gap_start + timedelta(hours=5)),
-        )
+        for since, reason in ((gap_start, GAP_REASON), (later_gap, "after the period")):
+            connection.execute(
+                "INSERT INTO data_incomplete (shop_id, since, lag_seconds, reason, resolved_at) "
+                "VALUES (%s, %s, 18000, %s, %s)",
+                (shop, since, reason, since + timedelta(hours=5)),
+            )
     # The live shop's events "stop" two seconds after the live order below, so the job soon
     # says its data is incomplete (whatever traffic its baseline expected in two seconds).
     stalls_fast = {
@@ -239,7 +242,8 @@ async def test_an_analyst_reads_every_page_and_sees_a_live_order_arrive(
         assert labels
         assert set(labels) <= names, labels[:3]
 
-        # A stretch of missing events in the period is listed beside the anomalies.
+        # A stretch of missing events in the period is listed beside the anomalies (the one
+        # after the period is not).
         _open(browser, gateway, f"anomalies?shop={shop}&days=7&end={end}", "anomalies", shop)
         [gap] = driver.find_elements(By.CSS_SELECTOR, "article[data-incomplete]")
         assert GAP_REASON in gap.text

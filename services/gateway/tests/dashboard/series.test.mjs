@@ -28,16 +28,40 @@ test("a day series asks for whole local days in the shop's zone", () => {
   });
 });
 
-test("series become aligned columns over the union of their buckets", () => {
+const GMV = { name: "gmv", rollup: "sum" };
+const AOV = { name: "aov", rollup: "ratio" };
+const UNITS = { name: "units", rollup: "sum" };
+
+test("series become aligned columns over every bucket between their first and last", () => {
   const answer = {
+    interval: "day",
+    time_zone: "Asia/Jakarta",
     series: [
-      { kpi: "gmv", points: [{ bucket: "2026-11-25T00:00:00+07:00", value: 100 }, { bucket: "2026-11-26T00:00:00+07:00", value: 300 }] },
-      { kpi: "aov", points: [{ bucket: "2026-11-26T00:00:00+07:00", value: null }] },
+      { kpi: "gmv", points: [{ bucket: "2026-11-25T00:00:00+07:00", value: 100 }, { bucket: "2026-11-27T00:00:00+07:00", value: 300 }] },
+      { kpi: "aov", points: [{ bucket: "2026-11-27T00:00:00+07:00", value: null }] },
     ],
   };
-  const { xs, columns } = toColumns(answer, ["gmv", "aov", "units"]);
-  assert.deepEqual(xs, [Date.parse("2026-11-24T17:00:00Z") / 1000, Date.parse("2026-11-25T17:00:00Z") / 1000]);
-  assert.deepEqual(columns, [[100, 300], [null, null], [null, null]]);
+  const { xs, columns } = toColumns(answer, [GMV, AOV, UNITS]);
+  const day = (date) => localMidnight(date, "Asia/Jakarta");
+  assert.deepEqual(xs, [day("2026-11-25"), day("2026-11-26"), day("2026-11-27")]);
+  // The 26th has no row: nothing sold (0), nothing to divide (null).
+  assert.deepEqual(columns, [[100, 0, 300], [null, null, null], [0, 0, 0]]);
+});
+
+test("hours without a row are zeros, and local days stay whole across a DST change", () => {
+  const hours = toColumns(
+    { interval: "hour", time_zone: "Asia/Kolkata", series: [{ kpi: "gmv", points: [{ bucket: "2026-11-25T10:00:00+05:30", value: 5 }, { bucket: "2026-11-25T13:00:00+05:30", value: 7 }] }] },
+    [GMV],
+  );
+  assert.deepEqual(hours.xs.map((x) => new Date(x * 1000).toISOString()), ["2026-11-25T04:30:00.000Z", "2026-11-25T05:30:00.000Z", "2026-11-25T06:30:00.000Z", "2026-11-25T07:30:00.000Z"]);
+  assert.deepEqual(hours.columns, [[5, 0, 0, 7]]);
+  const days = toColumns(
+    { interval: "day", time_zone: "America/New_York", series: [{ kpi: "gmv", points: [{ bucket: "2026-03-07T00:00:00-05:00", value: 1 }, { bucket: "2026-03-10T00:00:00-04:00", value: 2 }] }] },
+    [GMV],
+  );
+  assert.deepEqual(days.xs, ["2026-03-07", "2026-03-08", "2026-03-09", "2026-03-10"].map((d) => localMidnight(d, "America/New_York")));
+  assert.deepEqual(days.columns, [[1, 0, 0, 2]]);
+  assert.deepEqual(toColumns({ interval: "day", time_zone: "UTC", series: [] }, [GMV]), { xs: [], columns: [[]] });
 });
 
 const snapshot = (bucket, gmv, watermark) => ({

@@ -79,7 +79,7 @@ async function dayCharts(ctx, groups) {
   const partialFrom = ctx.period.to >= today ? localMidnight(today, ctx.shop.time_zone) : Infinity;
   for (const group of groups) {
     lineChart(grid, {
-      data: splitPartial(toColumns(answer, group), partialFrom),
+      data: splitPartial(toColumns(answer, group.map((name) => kpi(ctx, name))), partialFrom),
       kpis: group.map((name) => kpi(ctx, name)),
       currency: ctx.shop.currency,
       timeZone: ctx.shop.time_zone,
@@ -278,14 +278,16 @@ async function products(ctx) {
 }
 
 async function anomalies(ctx) {
-  const from = `${ctx.period.from}T00:00:00Z`;
+  // The period's local days: a later anomaly is not in it, nor the first hours of a UTC day.
+  const instant = (date) => new Date(localMidnight(date, ctx.shop.time_zone) * 1000).toISOString();
+  const within = { shop_id: ctx.shop.id, from: instant(ctx.period.from), to: instant(addDays(ctx.period.to, 1)), limit: 100 };
   const [page, incomplete, hours] = await Promise.all([
-    ctx.api.get("/api/anomalies", { shop_id: ctx.shop.id, from, limit: 100 }),
-    ctx.api.get("/api/data-incomplete", { shop_id: ctx.shop.id, from, limit: 100 }),
+    ctx.api.get("/api/anomalies", within),
+    ctx.api.get("/api/data-incomplete", within),
     ctx.api.get("/api/kpis", seriesParams(ctx.shop, ["gmv"], ctx.period, "hour")),
   ]);
   lineChart(ctx.main, {
-    data: toColumns(hours, ["gmv"]),
+    data: toColumns(hours, [kpi(ctx, "gmv")]),
     kpis: [kpi(ctx, "gmv")],
     title: "GMV per hour: the shop's anomalies shaded",
     name: "anomalies:gmv",
@@ -440,7 +442,7 @@ async function forecasts(ctx, holder, path, targets) {
     const expected = definition.unit === "count" ? Math.round(forecast.expected_total) : forecast.expected_total;
     const total = formatValue(expected, definition.unit, ctx.shop.currency);
     forecastChart(grid, {
-      data: forecastColumns(toColumns(history, [name]), forecast, ctx.shop.time_zone),
+      data: forecastColumns(toColumns(history, [definition]), forecast, ctx.shop.time_zone),
       kpi: definition,
       title: `${definition.title}: the next ${answer.horizon_days} days`,
       currency: ctx.shop.currency,

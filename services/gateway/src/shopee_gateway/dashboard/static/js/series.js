@@ -55,22 +55,43 @@ export function seriesParams(shop, kpis, period, interval = "day") {
   };
 }
 
+const STEP_SECONDS = { minute: 60, hour: 3600 };
+
+/** Every bucket start (Unix seconds) of `interval` from `first` to `last` (ms), both included. */
+function bucketsBetween(first, last, interval, timeZone) {
+  const starts = [];
+  if (interval === "day") {
+    // Local days: 23 or 25 hours long across a DST change.
+    const end = localDate(new Date(last), timeZone);
+    for (let day = localDate(new Date(first), timeZone); day <= end; day = addDays(day, 1)) {
+      starts.push(localMidnight(day, timeZone));
+    }
+  } else {
+    for (let t = first / 1000; t <= last / 1000; t += STEP_SECONDS[interval]) starts.push(t);
+  }
+  return starts;
+}
+
 /**
- * A `GET /api/kpis` answer as uPlot columns: x in Unix seconds (the union of every series'
- * buckets, in order) and one array per KPI of `kpis`, null where a bucket has no value.
+ * A `GET /api/kpis` answer as uPlot columns: x in Unix seconds, every bucket of the answer's
+ * interval from its first to its last (of any series), and one array per KPI of `kpis`
+ * (registry entries). The answer has no row for a bucket where nothing happened: such a bucket
+ * is 0 for sums and distinct counts and null for ratios (nothing to divide), so an hour without
+ * orders is drawn at zero rather than bridged by a line.
  */
 export function toColumns(answer, kpis) {
   const byKpi = new Map(answer.series.map((s) => [s.kpi, s.points]));
-  const times = new Set();
-  for (const points of byKpi.values()) for (const p of points) times.add(Date.parse(p.bucket));
-  const xs = [...times].sort((a, b) => a - b);
-  const index = new Map(xs.map((t, i) => [t, i]));
+  const times = [];
+  for (const points of byKpi.values()) for (const p of points) times.push(Date.parse(p.bucket));
+  if (times.length === 0) return { xs: [], columns: kpis.map(() => []) };
+  const xs = bucketsBetween(Math.min(...times), Math.max(...times), answer.interval, answer.time_zone);
+  const index = new Map(xs.map((x, i) => [x, i]));
   const columns = kpis.map((kpi) => {
-    const values = new Array(xs.length).fill(null);
-    for (const p of byKpi.get(kpi) ?? []) values[index.get(Date.parse(p.bucket))] = p.value;
+    const values = new Array(xs.length).fill(kpi.rollup === "ratio" ? null : 0);
+    for (const p of byKpi.get(kpi.name) ?? []) values[index.get(Date.parse(p.bucket) / 1000)] = p.value;
     return values;
   });
-  return { xs: xs.map((t) => t / 1000), columns };
+  return { xs, columns };
 }
 
 /**
