@@ -1,13 +1,20 @@
-"""Poison messages to `events.dlq`, with the reason and where they came from in headers."""
+"""Poison messages to `events.dlq`, with the reason and where they came from in headers; and
+read back from it, to see why records were refused and to send chosen ones again."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+from aiokafka import TopicPartition
+
 from shopee_common.events import FieldError
+from shopee_metrics.domain import dead_letters as dlq
+from shopee_metrics.domain.dead_letters import StoredDeadLetter
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,13 +33,13 @@ def dlq_headers(letter: DeadLetter) -> list[tuple[str, bytes]]:
     """The original headers plus `dlq.*` headers naming the reason and the source record."""
     errors = [{"field": e.field, "message": e.message} for e in letter.errors]
     own = [
-        ("dlq.reason", letter.reason.encode()),
-        ("dlq.errors", json.dumps(errors).encode()),
-        ("dlq.source.topic", letter.source_topic.encode()),
-        ("dlq.source.partition", str(letter.source_partition).encode()),
-        ("dlq.source.offset", str(letter.source_offset).encode()),
+        (dlq.REASON, letter.reason.encode()),
+        (dlq.ERRORS, json.dumps(errors).encode()),
+        (dlq.SOURCE_TOPIC, letter.source_topic.encode()),
+        (dlq.SOURCE_PARTITION, str(letter.source_partition).encode()),
+        (dlq.SOURCE_OFFSET, str(letter.source_offset).encode()),
     ]
-    return [(k, v) for k, v in letter.headers if not k.startswith("dlq.")] + own
+    return [(k, v) for k, v in letter.headers if not k.startswith(dlq.OWN_PREFIX)] + own
 
 
 class DeadLetterPublisher:
@@ -57,3 +64,70 @@ class DeadLetterPublisher:
             for letter in letters
         ]
         await asyncio.gather(*pending)
+
+
+async def read_dead_letters(
+    consumer: Any, topic: str, since: datetime | None, on_total: Callable[[int], None]
+) -> AsyncIterator[StoredDeadLetter]:
+    """Every record of the DLQ written since `since` (from the start without it), up to its end
+    when the reading began: records dead-lettered meanwhile (a redrive's own) are left for the
+    next run. `consumer` is started, subscribed to `topic` without a group (so it holds every
+    partition); `on_total` learns how many records lie ahead."""
+    partitions = sorted(tp for tp in consumer.assignment() if tp.topic == topic)
+    if not partitions:
+        raise LookupError(f"no partition of {topic} to read: does the topic exist?")
+    ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+    starts: dict[TopicPartition, int] = await consumer.beginning_offsets(partitions)
+    if since is not None:
+        found = await consumer.offsets_for_times(
+            {tp: int(since.timestamp() * 1000) for tp in partitions}
+        )
+        starts = {tp: ends[tp] if found[tp] is None else found[tp].offset for tp in partitions}
+    on_total(sum(max(ends[tp] - starts[tp], 0) for tp in partitions))
+    for tp in partitions:
+        consumer.seek(tp, starts[tp])
+    open_partitions = {tp for tp in partitions if starts[tp] < ends[tp]}
+    while open_partitions:
+        batch = await consumer.getmany(*open_partitions, timeout_ms=1_000, max_records=1_000)
+        for tp, records in batch.items():
+            for record in records:
+                if record.offset >= ends[tp]:
+                    break
+                yield dlq.stored_dead_letter(
+                    record.key,
+                    record.value,
+                    list(record.headers),
+                    datetime.fromtimestamp(record.timestamp / 1000, UTC),
+                    record.partition,
+                    record.offset,
+                )
+        for tp in list(open_partitions):
+            if await consumer.position(tp) >= ends[tp]:
+                open_partitions.discard(tp)
+
+
+class Redriver:
+    """Sends dead letters to their source topics again, as their producer sent them (key,
+    value, its own headers), and waits for the acks in rounds of `window`."""
+
+    def __init__(self, producer: Any, window: int = 1_000) -> None:
+        self._producer = producer
+        self._window = window
+        self._pending: list[Any] = []
+
+    async def send(self, letter: StoredDeadLetter) -> None:
+        if not letter.source_topic:
+            raise ValueError(
+                f"DLQ record {letter.dlq_partition}/{letter.dlq_offset} names no source topic"
+            )
+        self._pending.append(
+            await self._producer.send(
+                letter.source_topic, key=letter.key, value=letter.value, headers=letter.headers
+            )
+        )
+        if len(self._pending) >= self._window:
+            await self.flush()
+
+    async def flush(self) -> None:
+        await asyncio.gather(*self._pending)
+        self._pending.clear()
