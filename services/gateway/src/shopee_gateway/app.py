@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 
 from shopee_common.http import BodySizeLimit, health_router, instrument
 from shopee_gateway import dashboard, live, openapi
-from shopee_gateway.api import auth, exports, kpis, ml, users, views
+from shopee_gateway.api import auth, exports, kpis, ml, shops, users, views
 from shopee_gateway.cache import KpiCache
 from shopee_gateway.errors import install_error_handlers
 from shopee_gateway.ratelimit import RateLimits
@@ -154,7 +154,14 @@ def create_app(settings: GatewaySettings, keys: TokenKeys | None = None) -> Fast
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
         allow_headers=["Authorization", "Content-Type", "X-API-Key"],
     )
-    for router in (auth.router, users.router, kpis.router, exports.router, views.router):
+    for router in (
+        auth.router,
+        users.router,
+        shops.router,
+        kpis.router,
+        exports.router,
+        views.router,
+    ):
         app.include_router(router)
     for module in EXTENSIONS:
         app.include_router(module.router)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.config import JsonDict
 
 from shopee_gateway.api import examples as ex
@@ -73,6 +74,55 @@ class ShopOut(BaseModel):
     market: str = Field(description="Country code of the marketplace.")
     currency: str = Field(description="ISO 4217 code; amounts are in its minor units (x 100).")
     time_zone: str = Field(description="IANA zone of the shop's local days.")
+
+
+class ShopCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "rumahkopi-id",
+                    "name": "Rumah Kopi Official",
+                    "market": "ID",
+                    "currency": "IDR",
+                    "time_zone": "Asia/Jakarta",
+                }
+            ]
+        }
+    )
+    id: str = Field(
+        pattern=r"^[A-Za-z0-9._:-]{1,128}$",
+        description="The `shop_id` the shop's events carry; letters, digits and . _ : -",
+    )
+    name: str = Field(min_length=1, max_length=200)
+    market: str = Field(
+        pattern=r"^[A-Z]{2}$",
+        description="ISO 3166-1 country code of the marketplace (its calendar: ID, MY, PH, TH, "
+        "SG, VN, BN; another market's shop is forecast with its zone's calendar).",
+    )
+    currency: str = Field(
+        pattern=r"^[A-Z]{3}$", description="ISO 4217 code; amounts are in its minor units (x 100)."
+    )
+    time_zone: str = Field(
+        description="IANA zone of the shop's local days; fixed once events are counted in it."
+    )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+
+class ShopRename(BaseModel):
+    # Refused rather than ignored: a zone or currency sent here would otherwise seem to change.
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"name": "Rumah Kopi Store"}]}
+    )
+    name: str = Field(min_length=1, max_length=200)
 
 
 class MeResponse(BaseModel):

@@ -39,6 +39,39 @@ class MembersRepository:
             )
         )
 
+    async def register_shop(
+        self, organisation_id: UUID, shop_id: str, name: str, market: str, currency: str, zone: str
+    ) -> asyncpg.Record:
+        """The new shop, in the organisation; ShopExists if its id is taken (by any)."""
+        try:
+            record: asyncpg.Record = await self._pool.fetchrow(
+                "INSERT INTO shops (id, organisation_id, name, market, currency, time_zone) "
+                "VALUES ($1, $2, $3, $4, $5, $6) "
+                "RETURNING id, name, market, currency, time_zone",
+                shop_id,
+                organisation_id,
+                name,
+                market,
+                currency,
+                zone,
+            )
+        except asyncpg.UniqueViolationError as exc:
+            raise ShopExists(shop_id) from exc
+        return record
+
+    async def rename_shop(
+        self, organisation_id: UUID, shop_id: str, name: str
+    ) -> asyncpg.Record | None:
+        """The shop with its new name; None if the organisation has no such shop."""
+        record: asyncpg.Record | None = await self._pool.fetchrow(
+            "UPDATE shops SET name = $3 WHERE id = $1 AND organisation_id = $2 "
+            "RETURNING id, name, market, currency, time_zone",
+            shop_id,
+            organisation_id,
+            name,
+        )
+        return record
+
     async def members(self, organisation_id: UUID) -> list[asyncpg.Record]:
         """The organisation's users and their roles, by e-mail."""
         return list(
@@ -179,6 +212,10 @@ class MemberExists(Exception):
 
 class LastAdmin(Exception):
     """The change would leave the organisation without an admin."""
+
+
+class ShopExists(Exception):
+    """A shop with that id is registered already (shop ids are the events', so unique)."""
 
 
 def record_dict(record: asyncpg.Record) -> dict[str, Any]:

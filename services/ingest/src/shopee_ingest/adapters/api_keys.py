@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import asyncpg
@@ -25,6 +25,7 @@ class Producer:
     name: str
     organisation_id: str | None
     shop_zones: Mapping[str, str] | None
+    key_digest: str | None = None  # an organisation key's, to look it up again
 
     def may_publish_for(self, shop_id: str) -> bool:
         return self.shop_zones is None or shop_id in self.shop_zones
@@ -47,6 +48,10 @@ def parse_static_keys(setting: str) -> list[str]:
     return hashes
 
 
+# How soon a key is looked up again for a shop it may not publish for.
+RECHECK_SECONDS = 1.0
+
+
 class KeyCheckUnavailable(RuntimeError):
     """The database that holds organisation keys did not answer; the key can be neither accepted
     nor refused."""
@@ -61,7 +66,7 @@ class ApiKeyAuthority:
         self._static = static_hashes
         self._pool = pool
         self._cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[float, Producer | None]] = {}
+        self._cache: dict[str, tuple[float, Producer | None]] = {}  # digest -> (looked up, ...)
 
     async def resolve(self, key: str) -> Producer | None:
         digest = hash_api_key(key)
@@ -71,15 +76,30 @@ class ApiKeyAuthority:
         if self._pool is None:
             return None
         cached = self._cache.get(digest)
-        if cached and cached[0] > time.monotonic():
+        if cached and time.monotonic() - cached[0] < self._cache_seconds:
             return cached[1]
+        return await self._look_up_again(digest)
+
+    async def for_shops(self, producer: Producer, shops: Iterable[str]) -> Producer:
+        """`producer`, looked up again if it may not publish for one of `shops` and was not
+        looked up in the last second: a shop registered since is taken at once, not after the
+        cache time (and a flood of refused events costs one query a second)."""
+        digest = producer.key_digest
+        if digest is None or all(producer.may_publish_for(shop) for shop in shops):
+            return producer
+        cached = self._cache.get(digest)
+        if cached and time.monotonic() - cached[0] < RECHECK_SECONDS:
+            return producer
+        return await self._look_up_again(digest) or producer
+
+    async def _look_up_again(self, digest: str) -> Producer | None:
         try:
             producer = await self._lookup(digest)
         except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
             raise KeyCheckUnavailable(
                 f"cannot check the API key now: {type(exc).__name__}"
             ) from exc
-        self._cache[digest] = (time.monotonic() + self._cache_seconds, producer)
+        self._cache[digest] = (time.monotonic(), producer)
         return producer
 
     async def _lookup(self, digest: str) -> Producer | None:
@@ -103,4 +123,5 @@ class ApiKeyAuthority:
             name=row["name"],
             organisation_id=row["organisation_id"],
             shop_zones=dict(row["shop_zones"]),
+            key_digest=digest,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -45,6 +46,17 @@ async def producer(
     if resolved is None:
         raise HTTPException(401, "the API key is not valid (unknown, revoked or expired)")
     return resolved
+
+
+async def publishing_for(
+    wired: IngestComponents, caller: Producer, shops: Iterable[str]
+) -> Producer:
+    """The caller, its key looked up again if it may not publish for one of `shops` (a shop
+    registered since the key was cached)."""
+    try:
+        return await wired.authority.for_shops(caller, shops)
+    except KeyCheckUnavailable as exc:
+        raise HTTPException(503, str(exc)) from exc
 
 
 Components = Annotated[IngestComponents, Depends(components)]

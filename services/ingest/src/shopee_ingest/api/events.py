@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from shopee_common.http import problem
 from shopee_ingest.adapters.publisher import PublishFailed
-from shopee_ingest.api.deps import CallingProducer, Components
+from shopee_ingest.api.deps import CallingProducer, Components, publishing_for
 from shopee_ingest.domain.batch import (
     MalformedBody,
     RecordError,
@@ -147,6 +147,7 @@ async def post_events(
         return problem(413, "Too many records", str(exc))
     except MalformedBody as exc:
         return problem(400, "Unreadable body", str(exc))
+    caller = await publishing_for(wired, caller, {event.shop_id for _, event in batch.accepted})
     forbidden = [
         RecordError(index, "shop_id", f"this API key may not publish for shop {event.shop_id!r}")
         for index, event in batch.accepted

@@ -17,7 +17,7 @@ from shopee_common.events import zone_mismatch
 from shopee_common.http import problem
 from shopee_ingest.adapters.import_progress import MAX_REPORTED_ERRORS, ImportProgress
 from shopee_ingest.adapters.publisher import PublishFailed
-from shopee_ingest.api.deps import CallingProducer, Components, IngestComponents
+from shopee_ingest.api.deps import CallingProducer, Components, IngestComponents, publishing_for
 from shopee_ingest.domain.export_files import ExportFileError, read_export
 from shopee_ingest.domain.export_mapping import ImportOptions, map_export
 
@@ -93,6 +93,7 @@ async def create_import(
         str | None, Form(pattern="^[.,]$", description="override the number format guess")
     ] = None,
 ) -> Any:
+    caller = await publishing_for(wired, caller, [shop_id])
     if not caller.may_publish_for(shop_id):
         return problem(403, "Forbidden shop", f"this API key may not publish for shop {shop_id!r}")
     registered = caller.registered_zone(shop_id)
