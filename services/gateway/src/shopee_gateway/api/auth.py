@@ -14,8 +14,9 @@ from shopee_gateway.api.models import (
     ShopOut,
     TokenResponse,
 )
+from shopee_gateway.api.users import members_repository
 from shopee_gateway.errors import ProblemError, problem_responses
-from shopee_gateway.repositories.members import MembersRepository, record_dict
+from shopee_gateway.repositories.members import record_dict
 from shopee_gateway.security.authenticator import Authenticator, TokenPair
 from shopee_gateway.security.dependencies import authenticated
 from shopee_gateway.security.principal import Principal
@@ -128,7 +129,7 @@ async def me(
     request: Request, principal: Annotated[Principal, Depends(authenticated)]
 ) -> MeResponse:
     """What the caller may do and see."""
-    members: MembersRepository = request.app.state.members
+    members = members_repository(request)
     user_id = principal.user_id
     return MeResponse(
         subject=principal.subject,

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, Path, Request
 
 from shopee_gateway.api import examples as ex
 from shopee_gateway.api.models import ShopCreate, ShopOut, ShopRename
+from shopee_gateway.api.users import members_repository
 from shopee_gateway.errors import ProblemError, not_found, problem_responses
-from shopee_gateway.repositories.members import MembersRepository, ShopExists, record_dict
+from shopee_gateway.repositories.members import ShopExists, record_dict
 from shopee_gateway.security.dependencies import authenticated, require
 from shopee_gateway.security.principal import Principal
 
@@ -20,17 +21,12 @@ ShopId = Annotated[
 ]
 
 
-def _members(request: Request) -> MembersRepository:
-    members: MembersRepository = request.app.state.members
-    return members
-
-
 @router.get("", response_model=list[ShopOut], summary="The organisation's shops")
 async def list_shops(
     request: Request, principal: Annotated[Principal, Depends(authenticated)]
 ) -> list[ShopOut]:
     """Every shop of the caller's organisation, by id."""
-    rows = await _members(request).shops(principal.organisation_id)
+    rows = await members_repository(request).shops(principal.organisation_id)
     return [ShopOut(**record_dict(r)) for r in rows]
 
 
@@ -46,7 +42,7 @@ async def register_shop(request: Request, body: ShopCreate, principal: ManageSho
     dead-lettered before as `unknown shop` can be sent again: `shopee-dlq redrive`). Its zone
     and currency cannot change later: every hour and day already counted is in them."""
     try:
-        row = await _members(request).register_shop(
+        row = await members_repository(request).register_shop(
             principal.organisation_id,
             body.id,
             body.name,
@@ -70,7 +66,9 @@ async def rename_shop(
 ) -> ShopOut:
     """Only the name changes: the id is what its events carry, and its zone and currency are
     those its figures are counted in."""
-    row = await _members(request).rename_shop(principal.organisation_id, shop_id, body.name)
+    row = await members_repository(request).rename_shop(
+        principal.organisation_id, shop_id, body.name
+    )
     if row is None:
         raise not_found("shop")
     return ShopOut(**record_dict(row))

@@ -45,7 +45,8 @@ KeyId = Annotated[
 ]
 
 
-def _members(request: Request) -> MembersRepository:
+def members_repository(request: Request) -> MembersRepository:
+    """The organisation administration repository the app holds (users, keys, shops)."""
     members: MembersRepository = request.app.state.members
     return members
 
@@ -53,7 +54,7 @@ def _members(request: Request) -> MembersRepository:
 @router.get("/users", response_model=list[MemberOut], tags=["users"], summary="List members")
 async def list_users(request: Request, principal: ManageUsers) -> list[MemberOut]:
     """The members of the caller's organisation."""
-    rows = await _members(request).members(principal.organisation_id)
+    rows = await members_repository(request).members(principal.organisation_id)
     return [MemberOut(**record_dict(r)) for r in rows]
 
 
@@ -73,7 +74,7 @@ async def invite_user(
     # Unusable until the invitation is accepted: nobody knows this password.
     placeholder = await authenticator.passwords.hash(secrets.token_urlsafe(32))
     try:
-        user_id, created = await _members(request).invite(
+        user_id, created = await members_repository(request).invite(
             principal.organisation_id, body.email, body.full_name, body.role, placeholder
         )
     except MemberExists as exc:
@@ -100,7 +101,7 @@ async def change_role(
     request: Request, user_id: UserId, body: RoleChange, principal: ManageUsers
 ) -> list[MemberOut]:
     """Answers the organisation's members after the change."""
-    members = _members(request)
+    members = members_repository(request)
     try:
         changed = await members.set_role(principal.organisation_id, user_id, body.role)
     except LastAdmin as exc:
@@ -113,7 +114,7 @@ async def change_role(
 @router.get("/api-keys", response_model=list[ApiKeyOut], tags=["api keys"], summary="List keys")
 async def list_api_keys(request: Request, principal: ManageKeys) -> list[ApiKeyOut]:
     """The organisation's keys (never the keys themselves)."""
-    rows = await _members(request).api_keys(principal.organisation_id)
+    rows = await members_repository(request).api_keys(principal.organisation_id)
     return [ApiKeyOut(**record_dict(r)) for r in rows]
 
 
@@ -131,7 +132,7 @@ async def create_api_key(
     """The key is in the answer once; only its SHA-256 is stored."""
     if body.expires_at is not None and body.expires_at <= datetime.now(UTC):
         raise field_error("body.expires_at", "must be in the future")
-    members = _members(request)
+    members = members_repository(request)
     unknown = set(body.scopes) - await members.permission_names()
     if unknown:
         raise field_error("body.scopes", f"unknown permissions: {', '.join(sorted(unknown))}")
@@ -163,7 +164,7 @@ async def create_api_key(
 )
 async def revoke_api_key(request: Request, key_id: KeyId, principal: ManageKeys) -> ApiKeyOut:
     """Takes effect on the key's next request."""
-    row = await _members(request).revoke_api_key(principal.organisation_id, key_id)
+    row = await members_repository(request).revoke_api_key(principal.organisation_id, key_id)
     if row is None:
         raise not_found("API key")
     return ApiKeyOut(**record_dict(row))
