@@ -74,39 +74,45 @@ def redrive(
     if not (reason or shop or topic or since):
         raise typer.BadParameter("choose what to send: --reason, --shop, --topic or --since")
     selection = Selection(tuple(reason or ()), tuple(shop or ()), tuple(topic or ()))
-    sent = asyncio.run(redrive_dead_letters(MetricsSettings(), since, selection, dry_run))
+    sent, unsendable = asyncio.run(
+        redrive_dead_letters(MetricsSettings(), since, selection, dry_run)
+    )
     console.print(f"{'would send' if dry_run else 'sent'} {sent:,} record(s) to their topics.")
+    if unsendable:
+        console.print(f"left {unsendable:,} chosen record(s) that name no source topic.")
 
 
 async def redrive_dead_letters(
     settings: MetricsSettings, since: datetime | None, selection: Selection, dry_run: bool
-) -> int:
-    """Send the selected dead letters again (or only count them); how many."""
-    chosen = 0
+) -> tuple[int, int]:
+    """Send the selected dead letters again (or only count them): how many, and how many were
+    left because they name no source topic (records the job did not write)."""
+    sent = unsendable = 0
+    redriver: Redriver | None = None
 
-    async def count(_: StoredDeadLetter) -> None:
-        nonlocal chosen
-        chosen += 1
+    async def send(letter: StoredDeadLetter) -> None:
+        nonlocal sent, unsendable
+        if not letter.source_topic:
+            unsendable += 1
+            return
+        if redriver is not None:
+            await redriver.send(letter)
+        sent += 1
 
     if dry_run:
-        await each_dead_letter(settings, since, selection, count, "choosing from")
-        return chosen
+        await each_dead_letter(settings, since, selection, send, "choosing from")
+        return sent, unsendable
     producer = make_producer(
         settings.kafka_bootstrap_servers, client_id="shopee-dlq", **client_security(settings)
     )
     await producer.start()
     try:
         redriver = Redriver(producer)
-
-        async def send(letter: StoredDeadLetter) -> None:
-            await redriver.send(letter)
-            await count(letter)
-
         await each_dead_letter(settings, since, selection, send, "sending from")
         await redriver.flush()
     finally:
         await producer.stop()
-    return chosen
+    return sent, unsendable
 
 
 async def each_dead_letter(

@@ -116,10 +116,6 @@ class Redriver:
         self._pending: list[Any] = []
 
     async def send(self, letter: StoredDeadLetter) -> None:
-        if not letter.source_topic:
-            raise ValueError(
-                f"DLQ record {letter.dlq_partition}/{letter.dlq_offset} names no source topic"
-            )
         self._pending.append(
             await self._producer.send(
                 letter.source_topic, key=letter.key, value=letter.value, headers=letter.headers
