@@ -293,6 +293,30 @@ async def test_every_poison_message_is_dead_lettered_and_every_good_event_counte
     assert reasons["schema registry frame of another message"] == (
         "undecodable: Schema Registry frame"
     )
+    # Each is mirrored in `dead_letters`, where the gateway reads a shop's: the event's shop and
+    # id when it could be read, else the record's key.
+    mirrored = dead_letter_rows(database)
+    assert {source: row[0] for source, row in mirrored.items()} == {
+        source: found[source][0] for source in found
+    }
+    by_name = {sent_poison[source][0]: row for source, row in mirrored.items()}
+    assert by_name["unknown shop"][1] == "nobody-knows-this-shop"
+    assert by_name["unknown shop"][2].startswith("poison-")
+    assert by_name["random bytes"][1:3] == (SHOP, "")
+    for source, (_, value) in sent_poison.items():
+        assert mirrored[source][3] == value
+
+
+def dead_letter_rows(dsn: str) -> dict[tuple[str, int, int], tuple[str, str, str, bytes]]:
+    """(source topic, partition, offset) -> (reason, shop id, event id, payload) of each row."""
+    with psycopg.connect(dsn) as connection:
+        return {
+            (topic, partition, offset): (reason, shop, event, bytes(payload))
+            for topic, partition, offset, reason, shop, event, payload in connection.execute(
+                "SELECT source_topic, source_partition, source_offset, reason, shop_id, "
+                "event_id, payload FROM dead_letters"
+            )
+        }
 
 
 def wait_until_counted(dsn: str, expected: int, seconds: float) -> None:

@@ -1,18 +1,22 @@
 """A seller's new shop, end to end: an admin registers it through the gateway, ingest takes its
-events at once (with a key looked up before the shop existed), the stream job counts them and
-the gateway answers its KPIs; and what the shop routes answer to bad or foreign requests."""
+events at once (with a key looked up before the shop existed), the stream job counts them, the
+gateway answers its KPIs, and an event its own producer got wrong is listed with the reason; and
+what the shop routes answer to bad or foreign requests."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from google.protobuf import json_format
 
+from shopee_common.kafka import make_producer
 from shopee_gateway.app import create_app
 from tests.integration.gateway_fixtures import (  # noqa: F401 - pytest fixtures
     World,
@@ -36,16 +40,44 @@ NEW_SHOP = {
 }
 
 
-def _send(ingest_url: str, key: str, shop: str) -> httpx.Response:
-    event = json_format.MessageToDict(
+def _order_json(shop: str) -> dict[str, Any]:
+    return json_format.MessageToDict(
         paid_order(shop, NEW_SHOP["time_zone"], unit_price_minor=125_000),
         preserving_proto_field_name=True,
     )
-    return httpx.post(f"{ingest_url}/v1/events", json=[event], headers={"x-api-key": key})
+
+
+def _send(ingest_url: str, key: str, shop: str) -> httpx.Response:
+    return httpx.post(
+        f"{ingest_url}/v1/events", json=[_order_json(shop)], headers={"x-api-key": key}
+    )
+
+
+async def _produce(bootstrap: str, topic: str, shop: str, event: dict[str, Any]) -> None:
+    producer = make_producer(bootstrap, client_id="onboarding-test")
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, json.dumps(event).encode(), key=shop.encode())
+    finally:
+        await producer.stop()
+
+
+async def _wait_for_dead_letters(
+    gateway: httpx.AsyncClient, headers: dict[str, str], shop: str
+) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        answer = await gateway.get("/api/dead-letters", params={"shop_id": shop}, headers=headers)
+        assert answer.status_code == 200, answer.text
+        if answer.json()["items"]:
+            [item] = answer.json()["items"]
+            return dict(item)
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"no dead letter of {shop} listed within 60 s")
 
 
 async def test_a_shop_registered_through_the_api_is_taken_at_once_and_counted(
-    world: World, topic_prefix: str
+    world: World, topic_prefix: str, kafka_bootstrap: str
 ) -> None:
     tenant = world.tenants["a"]
     # A gateway on the test's topics: its kpi.updates reader drops the cached answers of a shop
@@ -81,6 +113,25 @@ async def test_a_shop_registered_through_the_api_is_taken_at_once_and_counted(
                 gmv = shop["kpis"][0]["current"]
                 await asyncio.sleep(0.5)
             assert gmv == 125_000
+
+            # Its own producer writes an event with a negative price straight to the topic: the
+            # seller reads why it was refused.
+            bad = {**_order_json(NEW_SHOP["id"]), "event_id": "refused-1"}
+            bad["order"]["items"][0]["unit_price_minor"] = -5
+            await _produce(kafka_bootstrap, topic_prefix + "events.orders", NEW_SHOP["id"], bad)
+            refused = await _wait_for_dead_letters(gateway, admin, NEW_SHOP["id"])
+            assert refused["event_id"] == "refused-1"
+            assert refused["reason"] == "invalid value: order.items[0].unit_price_minor"
+            assert refused["errors"][0]["field"] == "order.items[0].unit_price_minor"
+            assert refused["source_topic"] == topic_prefix + "events.orders"
+            assert '"refused-1"' in refused["payload_preview"]
+            other = await sign_in(gateway, world.tenants["b"].emails["admin"])
+            theirs = await gateway.get("/api/dead-letters", headers=other)
+            assert theirs.json()["items"] == []
+            foreign = await gateway.get(
+                "/api/dead-letters", params={"shop_id": NEW_SHOP["id"]}, headers=other
+            )
+            assert foreign.status_code == 404
 
         listed = await gateway.get("/api/shops", headers=admin)
         assert [s["id"] for s in listed.json()] == sorted([*tenant.shops, NEW_SHOP["id"]])

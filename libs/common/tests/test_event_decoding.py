@@ -221,3 +221,15 @@ def test_buyers_and_cart_visitors_cannot_outnumber_visitors() -> None:
     assert (
         event_from_json(summary(visitors=10, page_views=30, buyers=2)).traffic_summary.buyers == 2
     )
+
+
+def test_an_event_read_but_invalid_is_kept_on_the_error_for_whose_it_is() -> None:
+    bad = json.loads(AS_JSON)
+    bad["order"]["items"][0]["unit_price_minor"] = -5
+    with pytest.raises(InvalidEvent) as error:
+        event_from_bytes(json.dumps(bad).encode())
+    assert error.value.event is not None
+    assert (error.value.event.shop_id, error.value.event.event_id) == ("glowlab-id", "o-1")
+    with pytest.raises(InvalidEvent) as unreadable:
+        event_from_bytes(b'{"event_id": 5}')
+    assert unreadable.value.event is None

@@ -65,11 +65,13 @@ class FieldError:
 
 
 class InvalidEvent(ValueError):
-    """A record that is not a valid event; `errors` says which fields and why."""
+    """A record that is not a valid event; `errors` says which fields and why. `event` is the
+    record as read, when it could be read and only its values are wrong (whose shop, which id)."""
 
-    def __init__(self, errors: list[FieldError]) -> None:
+    def __init__(self, errors: list[FieldError], event: Event | None = None) -> None:
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
         self.errors = errors
+        self.event = event
 
 
 # ------------------------------------------------------------------ JSON shape (proto3 JSON mapping)
@@ -398,7 +400,7 @@ def validate(event: Event, now: datetime | None = None) -> None:
     else:
         _PAYLOAD_CHECKS[case](event, errors)
     if errors:
-        raise InvalidEvent(errors)
+        raise InvalidEvent(errors, event)
 
 
 def _check_order(event: Event, errors: list[FieldError]) -> None:

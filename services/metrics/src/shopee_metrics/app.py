@@ -26,7 +26,7 @@ from shopee_metrics.adapters.anomaly_runner import (
     shop_owner,
     unfinished_sources,
 )
-from shopee_metrics.adapters.dead_letters import DeadLetterPublisher
+from shopee_metrics.adapters.dead_letters import DeadLetterPublisher, DeadLetterTable
 from shopee_metrics.adapters.event_source import EventSource
 from shopee_metrics.adapters.member_pruner import MemberPruner
 from shopee_metrics.adapters.shops import ShopRegistry
@@ -96,6 +96,9 @@ class Runtime:
         processor = BatchProcessor(
             store=KpiStore(self.pool, grace, settings.metrics_store_raw_events),
             dead_letters=DeadLetterPublisher(producer, prefix + DLQ.name),
+            dead_letter_table=DeadLetterTable(
+                self.pool, timedelta(milliseconds=int(DLQ.configs["retention.ms"]))
+            ),
             metrics=self.metrics,
             shop_zones=shops.known,
             on_applied=self._applied,

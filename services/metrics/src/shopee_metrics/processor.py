@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import structlog
@@ -27,7 +28,7 @@ from shopee_common.events import (
     event_from_bytes,
     zone_mismatch,
 )
-from shopee_metrics.adapters.dead_letters import DeadLetter, DeadLetterPublisher
+from shopee_metrics.adapters.dead_letters import DeadLetter, DeadLetterPublisher, DeadLetterTable
 from shopee_metrics.adapters.store import TRANSIENT, AppliedBatch, KpiStore
 from shopee_metrics.domain.batch import Candidate, Position, candidate
 
@@ -173,6 +174,10 @@ def split(
             position = Position(message.topic, message.partition, message.offset)
             candidates.append(candidate(outcome, position))
             continue
+        read = outcome.event if isinstance(outcome, InvalidEvent) else outcome
+        key = (message.key or b"").decode(errors="replace")
+        shop_id = (read.shop_id if read is not None else "") or key
+        event_id = read.event_id if read is not None else ""
         letters.append(
             DeadLetter(
                 value=message.value or b"",
@@ -183,6 +188,9 @@ def split(
                 source_topic=message.topic,
                 source_partition=message.partition,
                 source_offset=message.offset,
+                shop_id=shop_id,
+                event_id=event_id,
+                content_type=_content_type(message),
             )
         )
     return DecodedBatch(candidates, letters)
@@ -211,6 +219,7 @@ class BatchProcessor:
         self,
         store: KpiStore,
         dead_letters: DeadLetterPublisher,
+        dead_letter_table: DeadLetterTable,
         metrics: ProcessorMetrics,
         shop_zones: Callable[[set[tuple[str, str]]], Awaitable[Mapping[str, str]]],
         on_applied: Callable[[AppliedBatch], None],
@@ -219,6 +228,7 @@ class BatchProcessor:
         self._end_offset = end_offset
         self._store = store
         self._dead_letters = dead_letters
+        self._dead_letter_table = dead_letter_table
         self._metrics = metrics
         self._shop_zones = shop_zones
         self._on_applied = on_applied
@@ -298,13 +308,18 @@ class BatchProcessor:
                 partition=letter.source_partition,
                 offset=letter.source_offset,
             )
+        places: list[Any] = []
         async for attempt in AsyncRetrying(
-            retry=retry_if_exception_type((KafkaError, *TRANSIENT)),
+            retry=retry_if_exception_type(KafkaError),
             wait=wait_exponential(max=10),
             reraise=True,
         ):
             with attempt:
-                await self._dead_letters.publish(letters)
+                places = await self._dead_letters.publish(letters)
+        # Mirrored once they are in the topic; a retry of the mirror alone sends nothing again.
+        async for attempt in _database_retries("dead letter mirror"):
+            with attempt:
+                await self._dead_letter_table.record(letters, places, datetime.now(UTC))
 
     async def _apply(self, candidates: list[Candidate]) -> AppliedBatch:
         async for attempt in _database_retries("database write"):

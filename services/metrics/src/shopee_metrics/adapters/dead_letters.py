@@ -7,7 +7,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import TopicPartition
@@ -27,6 +27,11 @@ class DeadLetter:
     source_topic: str
     source_partition: int
     source_offset: int
+    # The event's, when it could be read; else the record's key for the shop (the topics'
+    # convention) and no event id.
+    shop_id: str = ""
+    event_id: str = ""
+    content_type: str | None = None
 
 
 def dlq_headers(letter: DeadLetter) -> list[tuple[str, bytes]]:
@@ -49,9 +54,11 @@ class DeadLetterPublisher:
         self._producer = producer
         self._topic = topic
 
-    async def publish(self, letters: list[DeadLetter]) -> None:
+    async def publish(self, letters: list[DeadLetter]) -> list[Any]:
+        """Send and wait for the acks; each letter's place in the DLQ (aiokafka's
+        RecordMetadata: topic, partition, offset)."""
         if not letters:
-            return
+            return []
         pending = [
             await self._producer.send(
                 self._topic,
@@ -63,7 +70,65 @@ class DeadLetterPublisher:
             )
             for letter in letters
         ]
-        await asyncio.gather(*pending)
+        return list(await asyncio.gather(*pending))
+
+
+MIRROR = """
+INSERT INTO dead_letters (dlq_topic, dlq_partition, dlq_offset, source_topic, source_partition,
+                          source_offset, shop_id, event_id, reason, errors, content_type,
+                          payload, headers, failed_at)
+SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::int[], $6::bigint[],
+                     $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::text[], $12::bytea[],
+                     $13::jsonb[], $14::timestamptz[])
+ON CONFLICT (dlq_topic, dlq_partition, dlq_offset) DO NOTHING
+"""
+PRUNE = "DELETE FROM dead_letters WHERE failed_at < $1"
+
+
+class DeadLetterTable:
+    """`dead_letters`, the browsable mirror of the DLQ (the gateway answers a seller's from it):
+    one row per DLQ record, kept as long as the topic keeps its records."""
+
+    def __init__(self, pool: Any, keep: timedelta) -> None:
+        self._pool = pool
+        self._keep = keep
+
+    async def record(self, letters: list[DeadLetter], places: list[Any], at: datetime) -> None:
+        if not letters:
+            return
+        errors = [
+            json.dumps([{"field": e.field, "message": e.message} for e in letter.errors])
+            for letter in letters
+        ]
+        headers = [
+            json.dumps(
+                {
+                    name: raw.decode("utf-8", "replace")
+                    for name, raw in letter.headers
+                    if not name.startswith(dlq.OWN_PREFIX)
+                }
+            )
+            for letter in letters
+        ]
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                MIRROR,
+                [place.topic for place in places],
+                [place.partition for place in places],
+                [place.offset for place in places],
+                [letter.source_topic for letter in letters],
+                [letter.source_partition for letter in letters],
+                [letter.source_offset for letter in letters],
+                [letter.shop_id for letter in letters],
+                [letter.event_id for letter in letters],
+                [letter.reason for letter in letters],
+                errors,
+                [letter.content_type for letter in letters],
+                [letter.value for letter in letters],
+                headers,
+                [at] * len(letters),
+            )
+            await connection.execute(PRUNE, at - self._keep)
 
 
 async def read_dead_letters(

@@ -1,6 +1,7 @@
-"""GET /api/anomalies: what the stream job's detector found (table `anomalies`), and GET
+"""GET /api/anomalies: what the stream job's detector found (table `anomalies`); GET
 /api/data-incomplete: the periods it could not judge because events were late or missing (table
-`data_incomplete`); both scoped to the caller's shops."""
+`data_incomplete`); GET /api/dead-letters: the records it refused, and why (table
+`dead_letters`). All scoped to the caller's shops."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from shopee_gateway.api.ml.schemas import (
+    PAYLOAD_PREVIEW_BYTES,
     Anomaly,
     AnomalyPage,
     DataIncompletePage,
     DataIncompletePeriod,
+    DeadLetterPage,
+    DeadLetterRecord,
     Severity,
     ShopId,
 )
@@ -57,6 +61,19 @@ WHERE shop_id = ANY($1::text[])
   AND ($3::timestamptz IS NULL OR since < $3)
   AND (NOT $4::boolean OR resolved_at IS NULL)
 ORDER BY since DESC, id DESC
+LIMIT $5
+"""
+
+DEAD_LETTERS = f"""
+SELECT id, shop_id, event_id, reason, errors, source_topic, source_partition, source_offset,
+       content_type, octet_length(payload) AS payload_bytes,
+       substring(payload FROM 1 FOR {PAYLOAD_PREVIEW_BYTES}) AS preview, failed_at
+FROM dead_letters
+WHERE shop_id = ANY($1::text[])
+  AND ($2::timestamptz IS NULL OR failed_at >= $2)
+  AND ($3::timestamptz IS NULL OR failed_at < $3)
+  AND ($4::text IS NULL OR starts_with(reason, $4))
+ORDER BY failed_at DESC, id DESC
 LIMIT $5
 """
 
@@ -154,3 +171,44 @@ async def data_incomplete(
     shops = _scope(principal, shop_id, from_, to)
     rows = await request.app.state.pool.fetch(DATA_INCOMPLETE, shops, from_, to, ongoing, limit)
     return DataIncompletePage(items=[DataIncompletePeriod.model_validate(dict(r)) for r in rows])
+
+
+@router.get(
+    "/api/dead-letters",
+    summary="Records the stream job refused, newest first, with the reason and the field",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def dead_letters(
+    request: Request,
+    principal: KpiReader,
+    shop_id: ShopParam = None,
+    from_: Annotated[datetime | None, _from("Refused at or after this time.")] = None,
+    to: Annotated[datetime | None, _to("Refused before this time.")] = None,
+    reason: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description='Reasons starting with this ("invalid value" takes every field).',
+            examples=["invalid value"],
+        ),
+    ] = None,
+    limit: Limit = 100,
+) -> DeadLetterPage:
+    """What a producer writing to the event topics itself (rather than through ingest, which
+    answers each record's errors at once) sent and the stream job refused: undecodable bytes, a
+    schema violation, an absurd value, another zone than the shop's. The record itself stays in
+    the topic `events.dlq` for 30 days; an operator can send it again once fixed (`shopee-dlq`).
+    A record of a shop that is not registered belongs to no organisation and is not listed."""
+    shops = _scope(principal, shop_id, from_, to)
+    rows = await request.app.state.pool.fetch(DEAD_LETTERS, shops, from_, to, reason, limit)
+    return DeadLetterPage(
+        items=[
+            DeadLetterRecord.model_validate(
+                {
+                    **dict(row),
+                    "payload_preview": bytes(row["preview"]).decode("utf-8", "replace"),
+                }
+            )
+            for row in rows
+        ]
+    )

@@ -463,3 +463,29 @@ DATA_INCOMPLETE: JsonDict = {
         },
     ]
 }
+
+
+DEAD_LETTERS: JsonDict = {
+    "items": [
+        {
+            "id": 5120,
+            "shop_id": ex.SHOP_ID,
+            "event_id": "7d4c1a8e-0b1f-4a51-9b0e-1f2a3b4c5d6e",
+            "reason": "invalid value: order.items[0].unit_price_minor",
+            "errors": [
+                {
+                    "field": "order.items[0].unit_price_minor",
+                    "message": "must not be negative, got -125000",
+                }
+            ],
+            "source_topic": "events.orders",
+            "source_partition": 4,
+            "source_offset": 1833021,
+            "content_type": "application/json",
+            "payload_bytes": 311,
+            "payload_preview": '{"event_id": "7d4c1a8e-0b1f-4a51-9b0e-1f2a3b4c5d6e", "shop_id": '
+            '"glowlab-id", "occurred_at": "2026-12-07T09:14:02Z", ...',
+            "failed_at": "2026-12-07T09:14:03Z",
+        }
+    ]
+}

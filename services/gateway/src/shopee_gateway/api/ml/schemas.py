@@ -17,6 +17,9 @@ from shopee_common.events import MAX_AMOUNT_MINOR
 from shopee_gateway.api import examples as ex
 from shopee_gateway.api.ml import examples
 
+# How much of a refused record's value GET /api/dead-letters shows.
+PAYLOAD_PREVIEW_BYTES = 2_000
+
 ShopId = Annotated[
     str, Field(min_length=1, max_length=128, examples=[ex.SHOP_ID], description="A shop id.")
 ]
@@ -641,3 +644,34 @@ class DataIncompletePage(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [examples.DATA_INCOMPLETE]})
 
     items: list[DataIncompletePeriod]
+
+
+class FieldProblem(BaseModel):
+    field: str = Field(description="JSON path of the field, or (record) for the whole record.")
+    message: str
+
+
+class DeadLetterRecord(BaseModel):
+    id: int
+    shop_id: str = Field(
+        description="The event's shop; for a record that could not be read, its Kafka key."
+    )
+    event_id: str = Field(description="Empty when the record could not be read.")
+    reason: str = Field(examples=["invalid value: order.items[0].unit_price_minor"])
+    errors: list[FieldProblem]
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    content_type: str | None = Field(description="The record's content-type header, if any.")
+    payload_bytes: int = Field(description="Size of the record's value.")
+    payload_preview: str = Field(
+        description=f"Its first {PAYLOAD_PREVIEW_BYTES} bytes as UTF-8 (undecodable bytes "
+        "replaced): a JSON record reads as sent, a protobuf one does not."
+    )
+    failed_at: datetime = Field(description="When the stream job refused it.")
+
+
+class DeadLetterPage(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.DEAD_LETTERS]})
+
+    items: list[DeadLetterRecord]
