@@ -193,6 +193,14 @@ async def test_an_analyst_reads_every_page_and_sees_a_live_order_arrive(
                 "VALUES (%s, %s, 18000, %s, %s)",
                 (shop, since, reason, since + timedelta(hours=5)),
             )
+        # A record its producer got wrong, refused by the stream job in the period.
+        connection.execute(
+            "INSERT INTO dead_letters (dlq_topic, dlq_partition, dlq_offset, source_topic, "
+            "source_partition, source_offset, shop_id, event_id, reason, errors, payload, "
+            "failed_at) VALUES ('events.dlq', 0, 7, 'events.orders', 2, 40, %s, 'e-refused', "
+            "'invalid value: order.currency', %s, '{}', %s)",
+            (shop, '[{"field": "order.currency", "message": "not an ISO 4217 code"}]', gap_start),
+        )
     # The live shop's events "stop" two seconds after the live order below, so the job soon
     # says its data is incomplete (whatever traffic its baseline expected in two seconds).
     stalls_fast = {
@@ -247,6 +255,9 @@ async def test_an_analyst_reads_every_page_and_sees_a_live_order_arrive(
         _open(browser, gateway, f"anomalies?shop={shop}&days=7&end={end}", "anomalies", shop)
         [gap] = driver.find_elements(By.CSS_SELECTOR, "article[data-incomplete]")
         assert GAP_REASON in gap.text
+        # So is an event the stream job refused, with the field and why.
+        [refused] = driver.find_elements(By.CSS_SELECTOR, "article[data-refused]")
+        assert "order.currency: not an ISO 4217 code" in refused.text
         # And shaded on the hourly GMV chart (the world has no anomaly of this shop).
         chart = driver.find_element(By.CSS_SELECTOR, '[data-chart="anomalies:gmv"]')
         assert chart.get_attribute("data-spans") == "1"

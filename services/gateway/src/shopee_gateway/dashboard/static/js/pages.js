@@ -281,9 +281,10 @@ async function anomalies(ctx) {
   // The period's local days: a later anomaly is not in it, nor the first hours of a UTC day.
   const instant = (date) => new Date(localMidnight(date, ctx.shop.time_zone) * 1000).toISOString();
   const within = { shop_id: ctx.shop.id, from: instant(ctx.period.from), to: instant(addDays(ctx.period.to, 1)), limit: 100 };
-  const [page, incomplete, hours] = await Promise.all([
+  const [page, incomplete, refused, hours] = await Promise.all([
     ctx.api.get("/api/anomalies", within),
     ctx.api.get("/api/data-incomplete", within),
+    ctx.api.get("/api/dead-letters", within),
     ctx.api.get("/api/kpis", seriesParams(ctx.shop, ["gmv"], ctx.period, "hour")),
   ]);
   lineChart(ctx.main, {
@@ -298,6 +299,7 @@ async function anomalies(ctx) {
     caption: "Red: critical, amber: warning, grey: data incomplete (not judged). Product anomalies are listed below.",
   });
   if (incomplete.items.length > 0) ctx.main.append(incompleteList(ctx, incomplete.items));
+  if (refused.items.length > 0) ctx.main.append(refusedList(ctx, refused.items));
   ctx.main.append(anomalyList(ctx, page, "Anomalies in this period", { sayJudged: true }));
 }
 
@@ -335,6 +337,22 @@ function incompleteList(ctx, items) {
     const since = localTime(item.since, ctx.shop.time_zone);
     const until = item.ongoing ? "now (still incomplete)" : localTime(item.until, ctx.shop.time_zone);
     card.append(periodEntry("anomaly incomplete", { "data-incomplete": item.id }, `data incomplete · ${since} to ${until}`, item.reason));
+  }
+  return card;
+}
+
+/** Events the stream job refused in the period (sent to the topics by the seller's own producer). */
+function refusedList(ctx, items) {
+  const card = el(
+    "section",
+    { class: "card" },
+    el("h2", {}, "Events refused in this period"),
+    el("p", { class: "empty" }, `Not counted: each was sent to Kafka with the problem below.${items.length === 100 ? " The latest 100." : ""}`),
+  );
+  for (const item of items) {
+    const when = `${item.reason} · ${localTime(item.failed_at, ctx.shop.time_zone)} · ${item.event_id || "unreadable record"}`;
+    const what = item.errors.map((e) => `${e.field}: ${e.message}`).join("; ");
+    card.append(periodEntry("anomaly refused", { "data-refused": item.id }, when, what));
   }
   return card;
 }
