@@ -201,6 +201,12 @@ async def test_an_analyst_reads_every_page_and_sees_a_live_order_arrive(
             "'invalid value: order.currency', %s, '{}', %s)",
             (shop, '[{"field": "order.currency", "message": "not an ISO 4217 code"}]', gap_start),
         )
+        connection.execute(
+            "INSERT INTO late_events (shop_id, event_id, topic, kafka_partition, kafka_offset, "
+            "occurred_at, received_at, lateness_seconds, reason) VALUES (%s, 'e-late', "
+            "'events.orders', 1, 9, %s, %s, 7200, 'older than the 0:10:00 grace')",
+            (shop, gap_start, gap_start + timedelta(hours=2)),
+        )
     # The live shop's events "stop" two seconds after the live order below, so the job soon
     # says its data is incomplete (whatever traffic its baseline expected in two seconds).
     stalls_fast = {
@@ -258,6 +264,9 @@ async def test_an_analyst_reads_every_page_and_sees_a_live_order_arrive(
         # So is an event the stream job refused, with the field and why.
         [refused] = driver.find_elements(By.CSS_SELECTOR, "article[data-refused]")
         assert "order.currency: not an ISO 4217 code" in refused.text
+        # And one that came two hours late, recorded rather than counted.
+        [late] = driver.find_elements(By.CSS_SELECTOR, "article[data-late]")
+        assert "came 2 h late" in late.text, late.text
         # And shaded on the hourly GMV chart (the world has no anomaly of this shop).
         chart = driver.find_element(By.CSS_SELECTOR, '[data-chart="anomalies:gmv"]')
         assert chart.get_attribute("data-spans") == "1"

@@ -1,6 +1,7 @@
 """A seller's new shop, end to end: an admin registers it through the gateway, ingest takes its
 events at once (with a key looked up before the shop existed), the stream job counts them, the
-gateway answers its KPIs, and an event its own producer got wrong is listed with the reason; and
+gateway answers its KPIs, and an event its own producer got wrong, or sent an hour late, is
+listed with the reason; and
 what the shop routes answer to bad or foreign requests."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -62,18 +63,18 @@ async def _produce(bootstrap: str, topic: str, shop: str, event: dict[str, Any])
         await producer.stop()
 
 
-async def _wait_for_dead_letters(
-    gateway: httpx.AsyncClient, headers: dict[str, str], shop: str
-) -> dict[str, Any]:
+async def _wait_for_items(
+    gateway: httpx.AsyncClient, headers: dict[str, str], route: str, shop: str
+) -> list[dict[str, Any]]:
+    """The items of `GET /api/{route}?shop_id=` once there are any."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        answer = await gateway.get("/api/dead-letters", params={"shop_id": shop}, headers=headers)
+        answer = await gateway.get(f"/api/{route}", params={"shop_id": shop}, headers=headers)
         assert answer.status_code == 200, answer.text
-        if answer.json()["items"]:
-            [item] = answer.json()["items"]
-            return dict(item)
+        if items := answer.json()["items"]:
+            return list(items)
         await asyncio.sleep(0.5)
-    raise AssertionError(f"no dead letter of {shop} listed within 60 s")
+    raise AssertionError(f"nothing of {shop} in /api/{route} within 60 s")
 
 
 async def test_a_shop_registered_through_the_api_is_taken_at_once_and_counted(
@@ -119,7 +120,7 @@ async def test_a_shop_registered_through_the_api_is_taken_at_once_and_counted(
             bad = {**_order_json(NEW_SHOP["id"]), "event_id": "refused-1"}
             bad["order"]["items"][0]["unit_price_minor"] = -5
             await _produce(kafka_bootstrap, topic_prefix + "events.orders", NEW_SHOP["id"], bad)
-            refused = await _wait_for_dead_letters(gateway, admin, NEW_SHOP["id"])
+            [refused] = await _wait_for_items(gateway, admin, "dead-letters", NEW_SHOP["id"])
             assert refused["event_id"] == "refused-1"
             assert refused["reason"] == "invalid value: order.items[0].unit_price_minor"
             assert refused["errors"][0]["field"] == "order.items[0].unit_price_minor"
@@ -132,6 +133,14 @@ async def test_a_shop_registered_through_the_api_is_taken_at_once_and_counted(
                 "/api/dead-letters", params={"shop_id": NEW_SHOP["id"]}, headers=other
             )
             assert foreign.status_code == 404
+
+            # And one an hour old, past the late grace: recorded, not counted, and listed.
+            late = {**_order_json(NEW_SHOP["id"]), "event_id": "late-1"}
+            late["occurred_at"] = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+            await _produce(kafka_bootstrap, topic_prefix + "events.orders", NEW_SHOP["id"], late)
+            [listed_late] = await _wait_for_items(gateway, admin, "late-events", NEW_SHOP["id"])
+            assert listed_late["event_id"] == "late-1"
+            assert 3_500 < listed_late["lateness_seconds"] < 3_700
 
         listed = await gateway.get("/api/shops", headers=admin)
         assert [s["id"] for s in listed.json()] == sorted([*tenant.shops, NEW_SHOP["id"]])

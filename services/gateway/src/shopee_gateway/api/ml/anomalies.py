@@ -1,7 +1,8 @@
 """GET /api/anomalies: what the stream job's detector found (table `anomalies`); GET
 /api/data-incomplete: the periods it could not judge because events were late or missing (table
 `data_incomplete`); GET /api/dead-letters: the records it refused, and why (table
-`dead_letters`). All scoped to the caller's shops."""
+`dead_letters`); GET /api/late-events: the events that came past the late grace and are not in
+their buckets (table `late_events`). All scoped to the caller's shops."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from shopee_gateway.api.ml.schemas import (
     DataIncompletePeriod,
     DeadLetterPage,
     DeadLetterRecord,
+    LateEvent,
+    LateEventPage,
     Severity,
     ShopId,
 )
@@ -75,6 +78,16 @@ WHERE shop_id = ANY($1::text[])
   AND ($4::text IS NULL OR starts_with(reason, $4))
 ORDER BY failed_at DESC, id DESC
 LIMIT $5
+"""
+
+LATE_EVENTS = """
+SELECT shop_id, event_id, topic, occurred_at, received_at, lateness_seconds, reason
+FROM late_events
+WHERE shop_id = ANY($1::text[])
+  AND ($2::timestamptz IS NULL OR occurred_at >= $2)
+  AND ($3::timestamptz IS NULL OR occurred_at < $3)
+ORDER BY occurred_at DESC, event_id
+LIMIT $4
 """
 
 ShopParam = Annotated[ShopId | None, Query(description="Default: every shop you can see.")]
@@ -212,3 +225,24 @@ async def dead_letters(
             for row in rows
         ]
     )
+
+
+@router.get(
+    "/api/late-events",
+    summary="Events that came too late to be counted in their buckets, newest first",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def late_events(
+    request: Request,
+    principal: KpiReader,
+    shop_id: ShopParam = None,
+    from_: Annotated[datetime | None, _from("Events that occurred at or after this time.")] = None,
+    to: Annotated[datetime | None, _to("Events that occurred before this time.")] = None,
+    limit: Limit = 100,
+) -> LateEventPage:
+    """An event more than the late grace (10 minutes by default) behind the newest event of its
+    shop and source when it arrives is recorded here and not counted: its minute, hour and day
+    were closed and judged. The figures of the hours it names are short by it."""
+    shops = _scope(principal, shop_id, from_, to)
+    rows = await request.app.state.pool.fetch(LATE_EVENTS, shops, from_, to, limit)
+    return LateEventPage(items=[LateEvent.model_validate(dict(r)) for r in rows])

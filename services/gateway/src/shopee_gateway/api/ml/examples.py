@@ -489,3 +489,18 @@ DEAD_LETTERS: JsonDict = {
         }
     ]
 }
+
+
+LATE_EVENTS: JsonDict = {
+    "items": [
+        {
+            "shop_id": ex.SHOP_ID,
+            "event_id": "0b6f1c2e-4d1a-4f7e-9c3b-2a5d8e7f6a10",
+            "topic": "events.orders",
+            "occurred_at": "2026-12-07T02:15:00Z",
+            "received_at": "2026-12-07T09:14:03Z",
+            "lateness_seconds": 24843.0,
+            "reason": "older than the 0:10:00 grace behind the newest event of its shop and source",
+        }
+    ]
+}

@@ -675,3 +675,21 @@ class DeadLetterPage(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [examples.DEAD_LETTERS]})
 
     items: list[DeadLetterRecord]
+
+
+class LateEvent(BaseModel):
+    shop_id: str
+    event_id: str
+    topic: str
+    occurred_at: datetime = Field(description="The event's own time: the bucket it missed.")
+    received_at: datetime = Field(description="When the stream job read it.")
+    lateness_seconds: float = Field(
+        description="How far it was behind the newest event of its shop and source then."
+    )
+    reason: str
+
+
+class LateEventPage(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.LATE_EVENTS]})
+
+    items: list[LateEvent]

@@ -281,10 +281,11 @@ async function anomalies(ctx) {
   // The period's local days: a later anomaly is not in it, nor the first hours of a UTC day.
   const instant = (date) => new Date(localMidnight(date, ctx.shop.time_zone) * 1000).toISOString();
   const within = { shop_id: ctx.shop.id, from: instant(ctx.period.from), to: instant(addDays(ctx.period.to, 1)), limit: 100 };
-  const [page, incomplete, refused, hours] = await Promise.all([
+  const [page, incomplete, refused, late, hours] = await Promise.all([
     ctx.api.get("/api/anomalies", within),
     ctx.api.get("/api/data-incomplete", within),
     ctx.api.get("/api/dead-letters", within),
+    ctx.api.get("/api/late-events", within),
     ctx.api.get("/api/kpis", seriesParams(ctx.shop, ["gmv"], ctx.period, "hour")),
   ]);
   lineChart(ctx.main, {
@@ -300,6 +301,7 @@ async function anomalies(ctx) {
   });
   if (incomplete.items.length > 0) ctx.main.append(incompleteList(ctx, incomplete.items));
   if (refused.items.length > 0) ctx.main.append(refusedList(ctx, refused.items));
+  if (late.items.length > 0) ctx.main.append(lateList(ctx, late.items));
   ctx.main.append(anomalyList(ctx, page, "Anomalies in this period", { sayJudged: true }));
 }
 
@@ -353,6 +355,21 @@ function refusedList(ctx, items) {
     const when = `${item.reason} · ${localTime(item.failed_at, ctx.shop.time_zone)} · ${item.event_id || "unreadable record"}`;
     const what = item.errors.map((e) => `${e.field}: ${e.message}`).join("; ");
     card.append(periodEntry("anomaly refused", { "data-refused": item.id }, when, what));
+  }
+  return card;
+}
+
+/** Events of the period that arrived past the late grace: recorded, not in their hours' figures. */
+function lateList(ctx, items) {
+  const card = el(
+    "section",
+    { class: "card" },
+    el("h2", {}, "Events too late to count in this period"),
+    el("p", { class: "empty" }, `Their hours were closed when they came: those hours' figures are short by them.${items.length === 100 ? " The latest 100." : ""}`),
+  );
+  for (const item of items) {
+    const when = `${localTime(item.occurred_at, ctx.shop.time_zone)} · came ${formatValue(item.lateness_seconds, "seconds")} late · ${item.event_id}`;
+    card.append(periodEntry("anomaly late", { "data-late": item.event_id }, when, item.reason));
   }
   return card;
 }
