@@ -280,7 +280,7 @@ async function products(ctx) {
 async function anomalies(ctx) {
   // The period's local days: a later anomaly is not in it, nor the first hours of a UTC day.
   const instant = (date) => new Date(localMidnight(date, ctx.shop.time_zone) * 1000).toISOString();
-  const within = { shop_id: ctx.shop.id, from: instant(ctx.period.from), to: instant(addDays(ctx.period.to, 1)), limit: 100 };
+  const within = { shop_id: ctx.shop.id, from: instant(ctx.period.from), to: instant(addDays(ctx.period.to, 1)), limit: LIST_LIMIT };
   const [page, incomplete, refused, late, hours] = await Promise.all([
     ctx.api.get("/api/anomalies", within),
     ctx.api.get("/api/data-incomplete", within),
@@ -327,51 +327,39 @@ function anomalySpans(anomalies, incomplete) {
   ];
 }
 
+// The routes' default page size: a full page says it shows only the latest.
+const LIST_LIMIT = 100;
+
+/** A card of one kind of entries of the period, under a title and what they mean. */
+function entryCard(title, meaning, items, entry) {
+  const more = items.length === LIST_LIMIT ? ` The latest ${LIST_LIMIT}.` : "";
+  return el("section", { class: "card" }, el("h2", {}, title), el("p", { class: "empty" }, meaning + more), ...items.map(entry));
+}
+
 /** Periods whose events were late or missing: not judged for anomalies, their KPIs short. */
 function incompleteList(ctx, items) {
-  const card = el(
-    "section",
-    { class: "card" },
-    el("h2", {}, "Data incomplete in this period"),
-    el("p", { class: "empty" }, "Events were late or missing: these hours were not judged, and their figures may be short."),
-  );
-  for (const item of items) {
+  return entryCard("Data incomplete in this period", "Events were late or missing: these hours were not judged, and their figures may be short.", items, (item) => {
     const since = localTime(item.since, ctx.shop.time_zone);
     const until = item.ongoing ? "now (still incomplete)" : localTime(item.until, ctx.shop.time_zone);
-    card.append(periodEntry("anomaly incomplete", { "data-incomplete": item.id }, `data incomplete · ${since} to ${until}`, item.reason));
-  }
-  return card;
+    return periodEntry("anomaly incomplete", { "data-incomplete": item.id }, `data incomplete · ${since} to ${until}`, item.reason);
+  });
 }
 
 /** Events the stream job refused in the period (sent to the topics by the seller's own producer). */
 function refusedList(ctx, items) {
-  const card = el(
-    "section",
-    { class: "card" },
-    el("h2", {}, "Events refused in this period"),
-    el("p", { class: "empty" }, `Not counted: each was sent to Kafka with the problem below.${items.length === 100 ? " The latest 100." : ""}`),
-  );
-  for (const item of items) {
+  return entryCard("Events refused in this period", "Not counted: each was sent to Kafka with the problem below.", items, (item) => {
     const when = `${item.reason} · ${localTime(item.failed_at, ctx.shop.time_zone)} · ${item.event_id || "unreadable record"}`;
     const what = item.errors.map((e) => `${e.field}: ${e.message}`).join("; ");
-    card.append(periodEntry("anomaly refused", { "data-refused": item.id }, when, what));
-  }
-  return card;
+    return periodEntry("anomaly refused", { "data-refused": item.id }, when, what);
+  });
 }
 
 /** Events of the period that arrived past the late grace: recorded, not in their hours' figures. */
 function lateList(ctx, items) {
-  const card = el(
-    "section",
-    { class: "card" },
-    el("h2", {}, "Events too late to count in this period"),
-    el("p", { class: "empty" }, `Their hours were closed when they came: those hours' figures are short by them.${items.length === 100 ? " The latest 100." : ""}`),
-  );
-  for (const item of items) {
+  return entryCard("Events too late to count in this period", "Their hours were closed when they came: those hours' figures are short by them.", items, (item) => {
     const when = `${localTime(item.occurred_at, ctx.shop.time_zone)} · came ${formatValue(item.lateness_seconds, "seconds")} late · ${item.event_id}`;
-    card.append(periodEntry("anomaly late", { "data-late": item.event_id }, when, item.reason));
-  }
-  return card;
+    return periodEntry("anomaly late", { "data-late": item.event_id }, when, item.reason);
+  });
 }
 
 /** One period of a list (an anomaly, a stretch of incomplete data): when and what, in a line each. */
