@@ -7,15 +7,20 @@ import copy
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
+import asyncpg
 import psycopg
 import pytest
 from google.protobuf import json_format
 
 from shopee.events.v1 import events_pb2
-from shopee_common.events import event_from_json, payload_topic
+from shopee_common.events import FieldError, event_from_json, payload_topic
 from shopee_common.kafka import make_producer
+from shopee_metrics.adapters.dead_letters import DeadLetter, DeadLetterTable
 from tests.integration.databases import migrated_database
 from tests.integration.kafka_reader import read_topics
 from tests.integration.service_process import run_metrics
@@ -339,3 +344,40 @@ def paid_orders(dsn: str) -> int:
         ).fetchone()
         assert row is not None
         return int(row[0])
+
+
+async def test_a_dead_letter_sent_again_by_a_replay_is_one_row(database: str) -> None:
+    """A worker killed between sending a batch's dead letters and committing its offsets sends
+    them again, at new places in the DLQ: the mirror keeps one row per refused source record."""
+    letter = DeadLetter(
+        value=b"garbage",
+        key=SHOP.encode(),
+        headers=[],
+        reason="undecodable",
+        errors=[FieldError("(record)", "not a readable event")],
+        source_topic="events.orders",
+        source_partition=3,
+        source_offset=41,
+        shop_id=SHOP,
+    )
+    pool = await asyncpg.create_pool(database, min_size=1, max_size=1)
+    try:
+        table = DeadLetterTable(pool, keep=timedelta(days=30))
+        now = datetime.now(UTC)
+        for dlq_offset in (7, 8):
+            place = SimpleNamespace(topic="events.dlq", partition=0, offset=dlq_offset)
+            await table.record([letter], [place], now)
+        # Older than the topic keeps records: pruned as the next ones arrive.
+        stale = replace(letter, source_offset=40)
+        await table.record(
+            [stale],
+            [SimpleNamespace(topic="events.dlq", partition=0, offset=1)],
+            now - timedelta(days=31),
+        )
+        await table.record(
+            [letter], [SimpleNamespace(topic="events.dlq", partition=0, offset=9)], now
+        )
+        rows = await pool.fetch("SELECT source_offset, dlq_offset FROM dead_letters")
+    finally:
+        await pool.close()
+    assert [tuple(r) for r in rows] == [(41, 7)]

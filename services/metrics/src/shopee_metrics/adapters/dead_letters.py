@@ -80,14 +80,15 @@ INSERT INTO dead_letters (dlq_topic, dlq_partition, dlq_offset, source_topic, so
 SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::int[], $6::bigint[],
                      $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::text[], $12::bytea[],
                      $13::jsonb[], $14::timestamptz[])
-ON CONFLICT (dlq_topic, dlq_partition, dlq_offset) DO NOTHING
+ON CONFLICT DO NOTHING
 """
 PRUNE = "DELETE FROM dead_letters WHERE failed_at < $1"
 
 
 class DeadLetterTable:
     """`dead_letters`, the browsable mirror of the DLQ (the gateway answers a seller's from it):
-    one row per DLQ record, kept as long as the topic keeps its records."""
+    one row per refused source record (a replay sends a batch's dead letters to the DLQ again),
+    kept as long as the topic keeps its records."""
 
     def __init__(self, pool: Any, keep: timedelta) -> None:
         self._pool = pool
