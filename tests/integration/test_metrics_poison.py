@@ -381,3 +381,39 @@ async def test_a_dead_letter_sent_again_by_a_replay_is_one_row(database: str) ->
     finally:
         await pool.close()
     assert [tuple(r) for r in rows] == [(41, 7)]
+
+
+async def test_a_dead_letter_with_nul_characters_is_mirrored(database: str) -> None:
+    """PostgreSQL text and jsonb hold no NUL; a refused record may carry one anywhere."""
+    letter = DeadLetter(
+        value=b"\x00",
+        key=b"k\x00",
+        headers=[("x-trace\x00", b"a\x00b"), ("content-type", b"application/json\x00")],
+        reason="schema violation",
+        errors=[FieldError("order.order_id", "got 'A\x001'")],
+        source_topic="events.orders",
+        source_partition=0,
+        source_offset=1,
+        shop_id="k\x00",
+        event_id="e\x00",
+        content_type="application/json\x00",
+    )
+    pool = await asyncpg.create_pool(database, min_size=1, max_size=1)
+    try:
+        place = SimpleNamespace(topic="events.dlq", partition=0, offset=1)
+        await DeadLetterTable(pool, keep=timedelta(days=30)).record(
+            [letter], [place], datetime.now(UTC)
+        )
+        row = await pool.fetchrow(
+            "SELECT shop_id, event_id, errors, headers, payload FROM dead_letters"
+        )
+    finally:
+        await pool.close()
+    assert row is not None
+    assert (row["shop_id"], row["event_id"], bytes(row["payload"])) == (
+        "k\ufffd",
+        "e\ufffd",
+        b"\x00",
+    )
+    assert "A\ufffd1" in row["errors"]
+    assert "a\ufffdb" in row["headers"]

@@ -98,13 +98,15 @@ class DeadLetterTable:
         if not letters:
             return
         errors = [
-            json.dumps([{"field": e.field, "message": e.message} for e in letter.errors])
+            json.dumps(
+                [{"field": _text(e.field), "message": _text(e.message)} for e in letter.errors]
+            )
             for letter in letters
         ]
         headers = [
             json.dumps(
                 {
-                    name: raw.decode("utf-8", "replace")
+                    _text(name): _text(raw.decode("utf-8", "replace"))
                     for name, raw in letter.headers
                     if not name.startswith(dlq.OWN_PREFIX)
                 }
@@ -120,11 +122,11 @@ class DeadLetterTable:
                 [letter.source_topic for letter in letters],
                 [letter.source_partition for letter in letters],
                 [letter.source_offset for letter in letters],
-                [letter.shop_id for letter in letters],
-                [letter.event_id for letter in letters],
-                [letter.reason for letter in letters],
+                [_text(letter.shop_id) for letter in letters],
+                [_text(letter.event_id) for letter in letters],
+                [_text(letter.reason) for letter in letters],
                 errors,
-                [letter.content_type for letter in letters],
+                [None if t is None else _text(t) for t in (x.content_type for x in letters)],
                 [letter.value for letter in letters],
                 headers,
                 [at] * len(letters),
@@ -193,3 +195,9 @@ class Redriver:
     async def flush(self) -> None:
         await asyncio.gather(*self._pending)
         self._pending.clear()
+
+
+def _text(value: str) -> str:
+    """`value` as PostgreSQL text and jsonb can hold it: a dead letter is what carries a NUL (in
+    its key, a header, a quoted value), and refusing its row would stop the job at that batch."""
+    return value.replace("\x00", "\ufffd")
