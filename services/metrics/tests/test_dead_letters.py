@@ -29,7 +29,7 @@ def letter(
         source_partition=4,
         source_offset=17,
     )
-    return stored_dead_letter(written.key, written.value, dlq_headers(written), at, 2, 99)
+    return stored_dead_letter(written.key, written.value, dlq_headers(written), at)
 
 
 def test_a_dead_letter_reads_back_as_its_producer_sent_it_and_why_it_was_refused() -> None:
@@ -42,11 +42,11 @@ def test_a_dead_letter_reads_back_as_its_producer_sent_it_and_why_it_was_refused
         17,
     )
     assert read.errors == [{"field": "shop_id", "message": "shop 'glowlab-id' is not registered"}]
-    assert (read.shop, read.dlq_partition, read.dlq_offset) == ("glowlab-id", 2, 99)
+    assert read.shop == "glowlab-id"
 
 
 def test_a_record_the_job_did_not_write_reads_as_of_unknown_reason() -> None:
-    read = stored_dead_letter(None, None, [("dlq.errors", b"not json")], AT, 0, 0)
+    read = stored_dead_letter(None, None, [("dlq.errors", b"not json")], AT)
     assert (read.reason, read.source_topic, read.errors, read.shop, read.value) == (
         "unknown",
         "",

@@ -166,8 +166,6 @@ async def read_dead_letters(
                     record.value,
                     list(record.headers),
                     datetime.fromtimestamp(record.timestamp / 1000, UTC),
-                    record.partition,
-                    record.offset,
                 )
         for tp in list(open_partitions):
             if await consumer.position(tp) >= ends[tp]:

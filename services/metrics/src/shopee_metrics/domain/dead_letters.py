@@ -30,8 +30,6 @@ class StoredDeadLetter:
     source_partition: int
     source_offset: int
     dead_lettered_at: datetime
-    dlq_partition: int
-    dlq_offset: int
 
     @property
     def shop(self) -> str:
@@ -44,8 +42,6 @@ def stored_dead_letter(
     value: bytes | None,
     headers: list[tuple[str, bytes]],
     dead_lettered_at: datetime,
-    dlq_partition: int,
-    dlq_offset: int,
 ) -> StoredDeadLetter:
     """A DLQ record as written by the job (a record without its headers reads as reason
     "unknown", from no topic: it was not written by the job)."""
@@ -66,8 +62,6 @@ def stored_dead_letter(
         source_partition=int(own.get(SOURCE_PARTITION, "-1") or -1),
         source_offset=int(own.get(SOURCE_OFFSET, "-1") or -1),
         dead_lettered_at=dead_lettered_at,
-        dlq_partition=dlq_partition,
-        dlq_offset=dlq_offset,
     )
 
 
