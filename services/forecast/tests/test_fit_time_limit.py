@@ -1,5 +1,6 @@
-"""A fit that runs past SHOPEE_FORECAST_FIT_SECONDS_LIMIT is given up as skipped, so that it
-cannot hold its training job (and every later scheduled retrain) for ever."""
+"""A fit (a series' or a shop's churn model) that runs past SHOPEE_FORECAST_FIT_SECONDS_LIMIT is
+given up as skipped, so that it cannot hold its training job (and every later scheduled
+retrain) for ever."""
 
 from __future__ import annotations
 
@@ -10,16 +11,19 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from shopee_forecast.domain.selection import SeriesHistory
 from shopee_forecast.domain.series import SeriesKey, Target
 from shopee_forecast.training import (
+    ChurnTask,
     FitTooLong,
     SeriesTask,
     Trainer,
     TrainingOptions,
     make_executor,
+    run_churn_task,
     run_series_task,
     time_limit,
 )
@@ -76,6 +80,21 @@ def test_a_series_whose_fit_runs_too_long_is_skipped_with_the_reason(
     )
     outcome = run_series_task(task)
     assert outcome.result is None
+    assert outcome.skipped == "the fit took longer than 0.1 s and was given up"
+    assert outcome.seconds < 2
+
+
+def test_a_churn_fit_that_runs_too_long_is_skipped_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def endless(*_: Any) -> None:
+        while True:
+            time.sleep(0.01)
+
+    monkeypatch.setattr("shopee_forecast.training.train_churn", endless)
+    empty = pd.DataFrame()
+    outcome = run_churn_task(ChurnTask("s1", empty, empty, None, 30, fit_seconds_limit=0.1))
+    assert (outcome.name, outcome.result) == ("forecast/s1/churn", None)
     assert outcome.skipped == "the fit took longer than 0.1 s and was given up"
     assert outcome.seconds < 2
 

@@ -32,7 +32,8 @@ class ForecastSettings(PlatformSettings):
     forecast_fit_seconds_limit: float = Field(
         600.0,
         ge=0,
-        description="longest a series' backtest and fit may take before it is given up as skipped "
+        description="longest a series' backtest and fit, or a churn model's fit, may take before "
+        "it is given up as skipped "
         "(0: no limit); a fit that never ends would hold its training job, and so every later "
         "scheduled retrain, for ever",
     )

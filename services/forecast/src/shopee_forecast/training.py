@@ -127,6 +127,8 @@ class ChurnTask:
     visits: pd.DataFrame
     last_day: Any
     horizon_days: int
+    # Seconds its fit may take, as a series' (0: no limit; see `time_limit`).
+    fit_seconds_limit: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -160,8 +162,9 @@ def run_churn_task(task: ChurnTask) -> Outcome:
     started = time.perf_counter()
     name = churn_model_name(task.shop_id, task.horizon_days)
     try:
-        model = train_churn(task.orders, task.visits, task.last_day, task.horizon_days)
-    except NotEnoughOrders as exc:
+        with time_limit(task.fit_seconds_limit):
+            model = train_churn(task.orders, task.visits, task.last_day, task.horizon_days)
+    except (NotEnoughOrders, FitTooLong) as exc:
         return Outcome(name, CHURN_KIND, None, str(exc), time.perf_counter() - started)
     return Outcome(name, CHURN_KIND, model, "", time.perf_counter() - started)
 
@@ -271,7 +274,9 @@ class Trainer:
         visits = await self.store.visits(
             shop.shop_id, since, sorted(set(orders["buyer_id"].tolist()))
         )
-        return ChurnTask(shop.shop_id, orders, visits, last_day, horizon_days)
+        return ChurnTask(
+            shop.shop_id, orders, visits, last_day, horizon_days, self.options.fit_seconds_limit
+        )
 
     async def run(
         self,
