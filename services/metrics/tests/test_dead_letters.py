@@ -35,12 +35,7 @@ def letter(
 def test_a_dead_letter_reads_back_as_its_producer_sent_it_and_why_it_was_refused() -> None:
     read = letter("unknown shop")
     assert read.headers == [("content-type", b"application/json")]
-    assert (read.reason, read.source_topic, read.source_partition, read.source_offset) == (
-        "unknown shop",
-        "t1.events.orders",
-        4,
-        17,
-    )
+    assert (read.reason, read.source_topic) == ("unknown shop", "t1.events.orders")
     assert read.errors == [{"field": "shop_id", "message": "shop 'glowlab-id' is not registered"}]
     assert read.shop == "glowlab-id"
 

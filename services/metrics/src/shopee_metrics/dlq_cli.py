@@ -4,7 +4,8 @@ to their topics again once what refused them is fixed (a shop registered, a deco
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -88,31 +89,44 @@ async def redrive_dead_letters(
     """Send the selected dead letters again (or only count them): how many, and how many were
     left because they name no source topic (records the job did not write)."""
     sent = unsendable = 0
-    redriver: Redriver | None = None
+    async with _sender(settings, dry_run) as send_one:
 
-    async def send(letter: StoredDeadLetter) -> None:
-        nonlocal sent, unsendable
-        if not letter.source_topic:
-            unsendable += 1
-            return
-        if redriver is not None:
-            await redriver.send(letter)
-        sent += 1
+        async def send(letter: StoredDeadLetter) -> None:
+            nonlocal sent, unsendable
+            if not letter.source_topic:
+                unsendable += 1
+                return
+            await send_one(letter)
+            sent += 1
 
+        await each_dead_letter(
+            settings, since, selection, send, "choosing from" if dry_run else "sending from"
+        )
+    return sent, unsendable
+
+
+@asynccontextmanager
+async def _sender(
+    settings: MetricsSettings, dry_run: bool
+) -> AsyncIterator[Callable[[StoredDeadLetter], Awaitable[None]]]:
+    """What sends one dead letter again (nothing on a dry run); every send acknowledged on exit."""
     if dry_run:
-        await each_dead_letter(settings, since, selection, send, "choosing from")
-        return sent, unsendable
+
+        async def nothing(_: StoredDeadLetter) -> None:
+            return None
+
+        yield nothing
+        return
     producer = make_producer(
         settings.kafka_bootstrap_servers, client_id="shopee-dlq", **client_security(settings)
     )
     await producer.start()
     try:
         redriver = Redriver(producer)
-        await each_dead_letter(settings, since, selection, send, "sending from")
+        yield redriver.send
         await redriver.flush()
     finally:
         await producer.stop()
-    return sent, unsendable
 
 
 async def each_dead_letter(

@@ -36,15 +36,18 @@ class DeadLetter:
 
 def dlq_headers(letter: DeadLetter) -> list[tuple[str, bytes]]:
     """The original headers plus `dlq.*` headers naming the reason and the source record."""
-    errors = [{"field": e.field, "message": e.message} for e in letter.errors]
     own = [
         (dlq.REASON, letter.reason.encode()),
-        (dlq.ERRORS, json.dumps(errors).encode()),
+        (dlq.ERRORS, json.dumps(_error_dicts(letter.errors)).encode()),
         (dlq.SOURCE_TOPIC, letter.source_topic.encode()),
         (dlq.SOURCE_PARTITION, str(letter.source_partition).encode()),
         (dlq.SOURCE_OFFSET, str(letter.source_offset).encode()),
     ]
-    return [(k, v) for k, v in letter.headers if not k.startswith(dlq.OWN_PREFIX)] + own
+    return dlq.producer_headers(letter.headers) + own
+
+
+def _error_dicts(errors: list[FieldError]) -> list[dict[str, str]]:
+    return [{"field": e.field, "message": e.message} for e in errors]
 
 
 class DeadLetterPublisher:
@@ -98,17 +101,14 @@ class DeadLetterTable:
         if not letters:
             return
         errors = [
-            json.dumps(
-                [{"field": _text(e.field), "message": _text(e.message)} for e in letter.errors]
-            )
+            json.dumps([{k: _text(v) for k, v in e.items()} for e in _error_dicts(letter.errors)])
             for letter in letters
         ]
         headers = [
             json.dumps(
                 {
                     _text(name): _text(raw.decode("utf-8", "replace"))
-                    for name, raw in letter.headers
-                    if not name.startswith(dlq.OWN_PREFIX)
+                    for name, raw in dlq.producer_headers(letter.headers)
                 }
             )
             for letter in letters
@@ -126,7 +126,7 @@ class DeadLetterTable:
                 [_text(letter.event_id) for letter in letters],
                 [_text(letter.reason) for letter in letters],
                 errors,
-                [None if t is None else _text(t) for t in (x.content_type for x in letters)],
+                [letter.content_type and _text(letter.content_type) for letter in letters],
                 [letter.value for letter in letters],
                 headers,
                 [at] * len(letters),

@@ -17,6 +17,11 @@ SOURCE_OFFSET = "dlq.source.offset"
 OWN_PREFIX = "dlq."
 
 
+def producer_headers(headers: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """The headers the record's producer sent, without the ones a dead-lettering added."""
+    return [(name, raw) for name, raw in headers if not name.startswith(OWN_PREFIX)]
+
+
 @dataclass(frozen=True, slots=True)
 class StoredDeadLetter:
     """One record of the DLQ: the producer's record as it was, and why it was refused."""
@@ -27,8 +32,6 @@ class StoredDeadLetter:
     reason: str
     errors: list[dict[str, str]]
     source_topic: str
-    source_partition: int
-    source_offset: int
     dead_lettered_at: datetime
 
     @property
@@ -55,12 +58,10 @@ def stored_dead_letter(
     return StoredDeadLetter(
         key=key,
         value=value or b"",
-        headers=[(name, raw) for name, raw in headers if not name.startswith(OWN_PREFIX)],
+        headers=producer_headers(headers),
         reason=own.get(REASON, "unknown"),
         errors=errors if isinstance(errors, list) else [],
         source_topic=own.get(SOURCE_TOPIC, ""),
-        source_partition=int(own.get(SOURCE_PARTITION, "-1") or -1),
-        source_offset=int(own.get(SOURCE_OFFSET, "-1") or -1),
         dead_lettered_at=dead_lettered_at,
     )
 
