@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 from uuid import UUID
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.config import JsonDict
 
 from shopee_gateway.api import examples as ex
+from shopee_gateway.kpi_query import check_zone
 
 RoleName = Literal["admin", "analyst", "viewer"]
 
@@ -107,14 +107,7 @@ class ShopCreate(BaseModel):
         description="IANA zone of the shop's local days; fixed once events are counted in it."
     )
 
-    @field_validator("time_zone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown IANA time zone {value!r}") from exc
-        return value
+    _known_zone = field_validator("time_zone")(check_zone)
 
 
 class ShopRename(BaseModel):

@@ -33,8 +33,7 @@ class MembersRepository:
         """The organisation's shops, by id."""
         return list(
             await self._pool.fetch(
-                "SELECT id, name, market, currency, time_zone FROM shops "
-                "WHERE organisation_id = $1 ORDER BY id",
+                f"SELECT {_SHOP_COLUMNS} FROM shops WHERE organisation_id = $1 ORDER BY id",
                 organisation_id,
             )
         )
@@ -46,8 +45,7 @@ class MembersRepository:
         try:
             record: asyncpg.Record = await self._pool.fetchrow(
                 "INSERT INTO shops (id, organisation_id, name, market, currency, time_zone) "
-                "VALUES ($1, $2, $3, $4, $5, $6) "
-                "RETURNING id, name, market, currency, time_zone",
+                f"VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_SHOP_COLUMNS}",
                 shop_id,
                 organisation_id,
                 name,
@@ -65,7 +63,7 @@ class MembersRepository:
         """The shop with its new name; None if the organisation has no such shop."""
         record: asyncpg.Record | None = await self._pool.fetchrow(
             "UPDATE shops SET name = $3 WHERE id = $1 AND organisation_id = $2 "
-            "RETURNING id, name, market, currency, time_zone",
+            f"RETURNING {_SHOP_COLUMNS}",
             shop_id,
             organisation_id,
             name,
@@ -197,6 +195,8 @@ class MembersRepository:
         return row
 
 
+# What a shop is to the API (ShopOut).
+_SHOP_COLUMNS = "id, name, market, currency, time_zone"
 _KEY_COLUMNS = (
     "id, name, key_prefix AS prefix, scopes, created_at, last_used_at, expires_at, revoked_at"
 )

@@ -147,7 +147,7 @@ async def post_events(
         return problem(413, "Too many records", str(exc))
     except MalformedBody as exc:
         return problem(400, "Unreadable body", str(exc))
-    caller = await publishing_for(wired, caller, {event.shop_id for _, event in batch.accepted})
+    caller = await publishing_for(wired, caller, (event.shop_id for _, event in batch.accepted))
     forbidden = [
         RecordError(index, "shop_id", f"this API key may not publish for shop {event.shop_id!r}")
         for index, event in batch.accepted
