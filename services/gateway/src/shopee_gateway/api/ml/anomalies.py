@@ -91,6 +91,9 @@ LIMIT $4
 """
 
 ShopParam = Annotated[ShopId | None, Query(description="Default: every shop you can see.")]
+# What every list here may answer besides its page: no caller, no permission, a shop not the
+# caller's, a window the wrong way round.
+LIST_ERRORS = problem_responses(401, 403, 404, 422)
 Limit = Annotated[int, Query(ge=1, le=1000, examples=[20])]
 
 
@@ -120,7 +123,7 @@ def _scope(
 @router.get(
     "/api/anomalies",
     summary="Detected anomalies, newest first, with observed and expected values",
-    responses=problem_responses(401, 403, 404, 422),
+    responses=LIST_ERRORS,
 )
 async def anomalies(
     request: Request,
@@ -163,7 +166,7 @@ async def anomalies(
 @router.get(
     "/api/data-incomplete",
     summary="Periods whose KPIs are incomplete (events late or missing), newest first",
-    responses=problem_responses(401, 403, 404, 422),
+    responses=LIST_ERRORS,
 )
 async def data_incomplete(
     request: Request,
@@ -189,7 +192,7 @@ async def data_incomplete(
 @router.get(
     "/api/dead-letters",
     summary="Records the stream job refused, newest first, with the reason and the field",
-    responses=problem_responses(401, 403, 404, 422),
+    responses=LIST_ERRORS,
 )
 async def dead_letters(
     request: Request,
@@ -230,7 +233,7 @@ async def dead_letters(
 @router.get(
     "/api/late-events",
     summary="Events that came too late to be counted in their buckets, newest first",
-    responses=problem_responses(401, 403, 404, 422),
+    responses=LIST_ERRORS,
 )
 async def late_events(
     request: Request,
